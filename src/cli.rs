@@ -1,0 +1,209 @@
+//! One function per subcommand; each opens what it needs (config, event files, store).
+
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::Path;
+
+use crate::config::Config;
+use crate::events;
+use crate::store::Store;
+use crate::webhook;
+
+/// `hookbot run`: until SIGINT or SIGTERM.
+pub async fn run(config_path: &Path, sandbox: bool) -> anyhow::Result<()> {
+    let config = Config::load(config_path, sandbox)?;
+    crate::run(config, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// `hookbot check`: every problem as `FILE:LINE:COL: message`; false when there was one.
+pub fn check(config_path: &Path, out: &mut impl Write) -> anyhow::Result<bool> {
+    let config = match Config::load(config_path, false) {
+        Ok(config) => config,
+        Err(crate::config::ConfigError::Invalid(problems)) => {
+            for problem in problems {
+                writeln!(out, "{problem}")?;
+            }
+            return Ok(false);
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let loaded = events::load_dir(&config.events.dir);
+    for problem in &loaded.problems {
+        writeln!(out, "{problem}")?;
+    }
+    if loaded.problems.is_empty() {
+        eprintln!(
+            "{}: ok; {} event(s) in {}: ok",
+            config_path.display(),
+            loaded.events.len(),
+            config.events.dir.display()
+        );
+    }
+    Ok(loaded.problems.is_empty())
+}
+
+/// `hookbot key rotate`: the new key alone on stdout.
+pub async fn key_rotate(config_path: &Path, out: &mut impl Write) -> anyhow::Result<()> {
+    let config = Config::load(config_path, false)?;
+    let store = Store::open(&config.storage.path)?;
+    let key = webhook::generate_key();
+    store.set_api_key_hash(webhook::hash_key(&key)).await?;
+    writeln!(out, "{key}")?;
+    Ok(())
+}
+
+/// `hookbot event new NAME --server ID`: writes the file and prints its webhook URL.
+pub fn event_new(
+    config_path: &Path,
+    name: &str,
+    server: &str,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let config = Config::load(config_path, false)?;
+    let (event, path) = events::write_new_event(&config.events.dir, name, server)?;
+    eprintln!("wrote {} (event id {})", path.display(), event.id);
+    let base = public_base_url(&config, config.http.listen);
+    writeln!(
+        out,
+        "{}",
+        webhook_url(&base, known_bot_id(&config), &event.id)
+    )?;
+    Ok(())
+}
+
+/// `hookbot event list`: id, name, server and webhook URL of every event, one per line.
+pub fn event_list(config_path: &Path, out: &mut impl Write) -> anyhow::Result<()> {
+    let config = Config::load(config_path, false)?;
+    let loaded = events::load_dir(&config.events.dir);
+    for problem in &loaded.problems {
+        eprintln!("{problem}");
+    }
+    let base = public_base_url(&config, config.http.listen);
+    let bot_id = known_bot_id(&config);
+    let rows: Vec<[String; 4]> = loaded
+        .events
+        .iter()
+        .map(|e| {
+            let name = if e.enabled {
+                e.name.clone()
+            } else {
+                format!("{} (disabled)", e.name)
+            };
+            [
+                e.id.clone(),
+                name,
+                e.server.to_string(),
+                webhook_url(&base, bot_id, &e.id),
+            ]
+        })
+        .collect();
+    let header = ["ID", "NAME", "SERVER", "WEBHOOK URL"].map(str::to_owned);
+    let mut widths = [0usize; 4];
+    for row in std::iter::once(&header).chain(&rows) {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(&header).chain(&rows) {
+        let line = format!(
+            "{:<w0$}  {:<w1$}  {:<w2$}  {}",
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2]
+        );
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+/// `POST` here triggers the event.
+pub fn webhook_url(base: &str, bot_id: Option<u64>, event_id: &str) -> String {
+    let bot = bot_id.map_or_else(|| "{bot_id}".to_owned(), |id| id.to_string());
+    format!("{base}/webhook/{bot}/{event_id}")
+}
+
+/// `http.public_url`, or the listen address made reachable from this machine.
+pub fn public_base_url(config: &Config, listen: SocketAddr) -> String {
+    if let Some(url) = &config.http.public_url {
+        return url.clone();
+    }
+    let ip = match listen.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, listen.port()))
+}
+
+/// The bot's user id without asking Discord: remembered by the last `hookbot run`, or read from
+/// the token, whose first part is the id in base64.
+fn known_bot_id(config: &Config) -> Option<u64> {
+    let remembered = Store::open(&config.storage.path)
+        .ok()
+        .and_then(|s| s.bot_id().ok().flatten());
+    remembered.or_else(|| config.discord.token.as_deref().and_then(bot_id_from_token))
+}
+
+fn bot_id_from_token(token: &str) -> Option<u64> {
+    use base64::Engine;
+    let first = token.trim().trim_start_matches("Bot ").split('.').next()?;
+    let decoded = base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(first.trim_end_matches('='))
+        .ok()?;
+    std::str::from_utf8(&decoded).ok()?.parse().ok()
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(error) => {
+                    tracing::error!(%error, "cannot listen for SIGTERM; only SIGINT stops hookbot");
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bot_id_comes_from_the_token() {
+        // "123456789012345678" in base64, as Discord puts it in front of a token.
+        let token = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GhIjKl.abcdefghijklmnopqrstuvwxyz";
+        assert_eq!(bot_id_from_token(token), Some(123456789012345678));
+        assert_eq!(bot_id_from_token("not a token"), None);
+    }
+
+    #[test]
+    fn webhook_urls() {
+        assert_eq!(
+            webhook_url("http://h", Some(5), "e"),
+            "http://h/webhook/5/e"
+        );
+        assert_eq!(
+            webhook_url("http://h", None, "e"),
+            "http://h/webhook/{bot_id}/e"
+        );
+    }
+}

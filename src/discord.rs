@@ -1,0 +1,398 @@
+//! The serenity client: the `api_url` proxy, intents, cache, the bot's identity, and finding
+//! channels, roles and users of a server by id, mention or name.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serenity::all::{
+    Cache, ChannelId, ClientBuilder, Context, EventHandler, GatewayIntents, GuildId, Http,
+    HttpBuilder, Ready, RoleId, ShardManager, UserId,
+};
+use serenity::async_trait;
+use serenity::http::HttpError;
+use tokio::sync::watch;
+
+/// Only non-privileged intents: the cache needs servers, channels and roles; users are found by
+/// id or through the member search endpoint.
+const INTENTS: GatewayIntents = GatewayIntents::GUILDS;
+/// How long stopping the shards may take before hookbot exits anyway.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Why starting the Discord side failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("Discord refused the bot token (401); check discord.token or HOOKBOT_DISCORD_TOKEN")]
+    BadToken,
+    #[error("cannot reach Discord at {url}: {source}")]
+    Unreachable {
+        url: String,
+        source: serenity::Error,
+    },
+    #[error("cannot start the Discord client: {0}")]
+    Client(serenity::Error),
+}
+
+/// Why a call to Discord did not do what an action asked.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CallError {
+    /// Discord answered with an error; `message` is Discord's own (`Missing Permissions`).
+    #[error("Discord answered {status}: {message} (code {code})")]
+    Discord {
+        status: u16,
+        code: i64,
+        message: String,
+    },
+    /// A name did not match anything in the server.
+    #[error("{0}")]
+    NotFound(String),
+    /// A rendered value cannot be used (not an id, not a colour, an empty message …).
+    #[error("{0}")]
+    Invalid(String),
+    /// The request did not get an answer (connection refused, timeout …).
+    #[error("{0}")]
+    Transport(String),
+}
+
+impl From<serenity::Error> for CallError {
+    fn from(error: serenity::Error) -> Self {
+        match error {
+            serenity::Error::Http(HttpError::UnsuccessfulRequest(response)) => {
+                let mut message = response.error.message;
+                for detail in &response.error.errors {
+                    message.push_str(&format!(" ({}: {})", detail.path, detail.message));
+                }
+                CallError::Discord {
+                    status: response.status_code.as_u16(),
+                    code: response.error.code as i64,
+                    message,
+                }
+            }
+            serenity::Error::Http(HttpError::Request(e)) => CallError::Transport(e.to_string()),
+            other => CallError::Invalid(other.to_string()),
+        }
+    }
+}
+
+/// The connected bot: REST client, cache, and the shards' manager.
+pub struct Discord {
+    pub http: Arc<Http>,
+    pub cache: Arc<Cache>,
+    bot_id: UserId,
+    bot_name: String,
+    shard_manager: Arc<ShardManager>,
+    ready: watch::Receiver<bool>,
+}
+
+/// A channel as an action found it: its id and, when known, its name for messages and logs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelRef {
+    pub id: ChannelId,
+    pub name: Option<String>,
+}
+
+impl std::fmt::Display for ChannelRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.name {
+            Some(name) => write!(f, "#{name}"),
+            None => write!(f, "channel {}", self.id),
+        }
+    }
+}
+
+struct ReadyHandler {
+    ready: watch::Sender<bool>,
+}
+
+#[async_trait]
+impl EventHandler for ReadyHandler {
+    async fn ready(&self, _ctx: Context, ready: Ready) {
+        tracing::info!(
+            bot = %ready.user.name,
+            id = %ready.user.id,
+            servers = ready.guilds.len(),
+            "connected to the Discord gateway"
+        );
+        self.ready.send_replace(true);
+    }
+
+    async fn cache_ready(&self, _ctx: Context, guilds: Vec<GuildId>) {
+        tracing::info!(servers = guilds.len(), "Discord cache ready");
+    }
+}
+
+impl Discord {
+    /// Learns the bot's identity over REST, then starts the gateway (autosharded) in the
+    /// background. With `api_url` set, every request goes there and serenity's ratelimiter is
+    /// off, because it would ignore the proxy and talk to discord.com directly.
+    pub async fn connect(token: &str, api_url: Option<&str>) -> Result<Discord, ConnectError> {
+        let http = match api_url {
+            Some(url) => HttpBuilder::new(token)
+                .proxy(url)
+                .ratelimiter_disabled(true)
+                .build(),
+            None => HttpBuilder::new(token).build(),
+        };
+        let me = http.get_current_user().await.map_err(|source| {
+            if matches!(CallError::from_ref(&source), Some(401)) {
+                ConnectError::BadToken
+            } else {
+                ConnectError::Unreachable {
+                    url: api_url.unwrap_or("https://discord.com").to_owned(),
+                    source,
+                }
+            }
+        })?;
+        let (ready_tx, ready) = watch::channel(false);
+        let mut client = ClientBuilder::new_with_http(http, INTENTS)
+            .event_handler(ReadyHandler { ready: ready_tx })
+            .await
+            .map_err(ConnectError::Client)?;
+        let discord = Discord {
+            http: client.http.clone(),
+            cache: client.cache.clone(),
+            bot_id: me.id,
+            bot_name: me.name.clone(),
+            shard_manager: client.shard_manager.clone(),
+            ready,
+        };
+        tokio::spawn(async move {
+            if let Err(error) = client.start_autosharded().await {
+                tracing::error!(%error, "the Discord gateway connection ended");
+            }
+        });
+        Ok(discord)
+    }
+
+    pub fn bot_id(&self) -> u64 {
+        self.bot_id.get()
+    }
+
+    pub fn bot_name(&self) -> &str {
+        &self.bot_name
+    }
+
+    /// True once the gateway has said READY.
+    pub fn is_ready(&self) -> bool {
+        *self.ready.borrow()
+    }
+
+    /// Waits for READY, at most `timeout`; true when it came.
+    pub async fn wait_ready(&self, timeout: Duration) -> bool {
+        let mut ready = self.ready.clone();
+        tokio::time::timeout(timeout, ready.wait_for(|r| *r))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Closes every shard's connection.
+    pub async fn shutdown(&self) {
+        if tokio::time::timeout(SHUTDOWN_TIMEOUT, self.shard_manager.shutdown_all())
+            .await
+            .is_err()
+        {
+            tracing::warn!("the Discord gateway did not close in time");
+        }
+    }
+
+    /// The server's name, from the cache, else from Discord.
+    pub async fn server_name(&self, guild: GuildId) -> Option<String> {
+        let cached = self.cache.guild(guild).map(|g| g.name.clone());
+        match cached {
+            Some(name) => Some(name),
+            None => self.http.get_guild(guild).await.ok().map(|g| g.name),
+        }
+    }
+
+    /// `123`, `<#123>`, `#name` or `name` → a channel of `guild`.
+    pub async fn resolve_channel(
+        &self,
+        guild: GuildId,
+        reference: &str,
+    ) -> Result<ChannelRef, CallError> {
+        let reference = reference.trim();
+        if let Some(id) = parse_id(reference, &["<#"], ">") {
+            let id = ChannelId::new(id);
+            let name = self
+                .cache
+                .guild(guild)
+                .and_then(|g| g.channels.get(&id).map(|c| c.name.clone()));
+            return Ok(ChannelRef { id, name });
+        }
+        let wanted = reference.strip_prefix('#').unwrap_or(reference);
+        if wanted.is_empty() {
+            return Err(CallError::Invalid(format!(
+                "channel {reference:?} is neither a channel id nor a #name"
+            )));
+        }
+        let cached: Option<Vec<(ChannelId, String)>> = self.cache.guild(guild).map(|g| {
+            g.channels
+                .values()
+                .map(|c| (c.id, c.name.clone()))
+                .collect()
+        });
+        let channels = match cached {
+            Some(channels) => channels,
+            None => guild
+                .channels(&self.http)
+                .await?
+                .into_values()
+                .map(|c| (c.id, c.name))
+                .collect(),
+        };
+        pick_by_name(channels, wanted)
+            .map(|(id, name)| ChannelRef {
+                id,
+                name: Some(name),
+            })
+            .ok_or_else(|| {
+                CallError::NotFound(format!("no channel named #{wanted} in server {guild}"))
+            })
+    }
+
+    /// `123`, `<@&123>`, `@name` or `name` → a role of `guild`.
+    pub async fn resolve_role(
+        &self,
+        guild: GuildId,
+        reference: &str,
+    ) -> Result<(RoleId, String), CallError> {
+        let reference = reference.trim();
+        if let Some(id) = parse_id(reference, &["<@&"], ">") {
+            let id = RoleId::new(id);
+            let name = self
+                .cache
+                .guild(guild)
+                .and_then(|g| g.roles.get(&id).map(|r| r.name.clone()))
+                .unwrap_or_else(|| id.to_string());
+            return Ok((id, name));
+        }
+        let wanted = reference.strip_prefix('@').unwrap_or(reference);
+        if wanted.is_empty() {
+            return Err(CallError::Invalid(format!(
+                "role {reference:?} is neither a role id nor a role name"
+            )));
+        }
+        let cached: Option<Vec<(RoleId, String)>> = self
+            .cache
+            .guild(guild)
+            .map(|g| g.roles.values().map(|r| (r.id, r.name.clone())).collect());
+        let roles = match cached {
+            Some(roles) => roles,
+            None => guild
+                .roles(&self.http)
+                .await?
+                .into_values()
+                .map(|r| (r.id, r.name))
+                .collect(),
+        };
+        pick_by_name(roles, wanted).ok_or_else(|| {
+            CallError::NotFound(format!("no role named {wanted:?} in server {guild}"))
+        })
+    }
+
+    /// `123`, `<@123>`, `<@!123>`, `@name` or `name` (user name, display name or nickname in
+    /// `guild`) → a user.
+    pub async fn resolve_user(&self, guild: GuildId, reference: &str) -> Result<UserId, CallError> {
+        let reference = reference.trim();
+        if let Some(id) = parse_id(reference, &["<@!", "<@"], ">") {
+            return Ok(UserId::new(id));
+        }
+        let wanted = reference.strip_prefix('@').unwrap_or(reference);
+        if wanted.is_empty() {
+            return Err(CallError::Invalid(format!(
+                "user {reference:?} is neither a user id nor a user name"
+            )));
+        }
+        let members = guild.search_members(&self.http, wanted, Some(100)).await?;
+        let candidates = members.into_iter().flat_map(|m| {
+            let id = m.user.id;
+            [
+                Some(m.user.name.clone()),
+                m.user.global_name.clone(),
+                m.nick.clone(),
+            ]
+            .into_iter()
+            .flatten()
+            .map(move |name| (id, name))
+        });
+        pick_by_name(candidates.collect(), wanted)
+            .map(|(id, _)| id)
+            .ok_or_else(|| {
+                CallError::NotFound(format!("no member named {wanted:?} in server {guild}"))
+            })
+    }
+}
+
+impl CallError {
+    /// The HTTP status of a serenity error, when Discord answered.
+    fn from_ref(error: &serenity::Error) -> Option<u16> {
+        match error {
+            serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) => {
+                Some(r.status_code.as_u16())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Exact name first, then the only case-insensitive match.
+fn pick_by_name<I: Copy>(items: Vec<(I, String)>, wanted: &str) -> Option<(I, String)> {
+    if let Some(found) = items.iter().find(|(_, name)| name == wanted) {
+        return Some(found.clone());
+    }
+    let wanted = wanted.to_lowercase();
+    let mut folded = items
+        .into_iter()
+        .filter(|(_, name)| name.to_lowercase() == wanted);
+    let first = folded.next()?;
+    folded.next().is_none().then_some(first)
+}
+
+/// A snowflake written bare or inside one of the mention forms.
+fn parse_id(text: &str, prefixes: &[&str], suffix: &str) -> Option<u64> {
+    let inner = prefixes
+        .iter()
+        .find_map(|p| {
+            text.strip_prefix(p)
+                .and_then(|rest| rest.strip_suffix(suffix))
+        })
+        .unwrap_or(text);
+    if inner.is_empty() || !inner.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    inner.parse().ok().filter(|id| *id != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_mentions() {
+        assert_eq!(parse_id("123", &["<#"], ">"), Some(123));
+        assert_eq!(parse_id("<#123>", &["<#"], ">"), Some(123));
+        assert_eq!(parse_id("<@!42>", &["<@!", "<@"], ">"), Some(42));
+        assert_eq!(parse_id("<@42>", &["<@!", "<@"], ">"), Some(42));
+        assert_eq!(parse_id("#general", &["<#"], ">"), None);
+        assert_eq!(parse_id("0", &["<#"], ">"), None);
+        assert_eq!(parse_id("99999999999999999999999", &["<#"], ">"), None);
+    }
+
+    #[test]
+    fn names_match_exactly_then_unambiguously_ignoring_case() {
+        let items = vec![
+            (1, "Deploys".to_owned()),
+            (2, "deploys".to_owned()),
+            (3, "Ops".to_owned()),
+        ];
+        assert_eq!(
+            pick_by_name(items.clone(), "deploys"),
+            Some((2, "deploys".to_owned()))
+        );
+        assert_eq!(pick_by_name(items.clone(), "DEPLOYS"), None, "ambiguous");
+        assert_eq!(
+            pick_by_name(items.clone(), "ops"),
+            Some((3, "Ops".to_owned()))
+        );
+        assert_eq!(pick_by_name(items, "nope"), None);
+    }
+}

@@ -1,0 +1,182 @@
+//! The event model: plain data, produced by the parser and stored in sled as JSON.
+
+use serde::{Deserialize, Serialize};
+
+use crate::templates::Template;
+
+/// One custom event, as loaded from `<events.dir>/<file>.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// 1-64 of `[A-Za-z0-9_-]`, unique across files.
+    pub id: String,
+    pub name: String,
+    /// The Discord server (guild) id the event runs in.
+    pub server: u64,
+    pub enabled: bool,
+    pub actions: Vec<Action>,
+    /// The file it was loaded from, for messages.
+    pub file: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Action {
+    SendMessage {
+        /// A channel id, `#name`, `<#id>` or a bare name, after rendering.
+        channel: Template,
+        #[serde(flatten)]
+        message: MessageSpec,
+    },
+    SendDm {
+        /// A user id, `<@id>`, or a name resolved in the event's server, after rendering.
+        user: Template,
+        #[serde(flatten)]
+        message: MessageSpec,
+    },
+    AddRole {
+        user: Template,
+        /// A role id, `<@&id>` or a role name, after rendering.
+        role: Template,
+    },
+    RemoveRole {
+        user: Template,
+        role: Template,
+    },
+}
+
+impl Action {
+    /// The `type` as written in event files.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::SendMessage { .. } => "send_message",
+            Action::SendDm { .. } => "send_dm",
+            Action::AddRole { .. } => "add_role",
+            Action::RemoveRole { .. } => "remove_role",
+        }
+    }
+}
+
+/// The body of a message: at least one of `content` and `embeds` (checked at load).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct MessageSpec {
+    pub content: Option<Template>,
+    pub embeds: Vec<EmbedSpec>,
+    pub allowed_mentions: AllowedMentions,
+}
+
+/// Which kinds of mention a message may ping. Empty by default: caller-supplied text pings no one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AllowedMentions {
+    pub users: bool,
+    pub roles: bool,
+    pub everyone: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct EmbedSpec {
+    pub title: Option<Template>,
+    pub description: Option<Template>,
+    pub url: Option<Template>,
+    pub color: Option<ColorSpec>,
+    /// RFC 3339 after rendering.
+    pub timestamp: Option<Template>,
+    pub footer: Option<EmbedFooterSpec>,
+    pub author: Option<EmbedAuthorSpec>,
+    pub image: Option<Template>,
+    pub thumbnail: Option<Template>,
+    pub fields: Vec<EmbedFieldSpec>,
+}
+
+/// An integer written in the file, or a template that must render to `#rrggbb` or an integer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColorSpec {
+    Fixed(u32),
+    Template(Template),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmbedFooterSpec {
+    pub text: Template,
+    pub icon_url: Option<Template>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmbedAuthorSpec {
+    pub name: Template,
+    pub url: Option<Template>,
+    pub icon_url: Option<Template>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmbedFieldSpec {
+    pub name: Template,
+    pub value: Template,
+    pub inline: bool,
+}
+
+impl Action {
+    /// The references to Discord things an action names, by field: `("channel", …)`,
+    /// `("user", …)`, `("role", …)`.
+    pub fn references(&self) -> Vec<(&'static str, &Template)> {
+        match self {
+            Action::SendMessage { channel, .. } => vec![("channel", channel)],
+            Action::SendDm { user, .. } => vec![("user", user)],
+            Action::AddRole { user, role } | Action::RemoveRole { user, role } => {
+                vec![("user", user), ("role", role)]
+            }
+        }
+    }
+
+    /// Every template of the action, references and message texts alike.
+    pub fn templates(&self) -> Vec<&Template> {
+        let mut all: Vec<&Template> = self.references().into_iter().map(|(_, t)| t).collect();
+        if let Action::SendMessage { message, .. } | Action::SendDm { message, .. } = self {
+            all.extend(message.templates());
+        }
+        all
+    }
+}
+
+impl MessageSpec {
+    pub fn templates(&self) -> Vec<&Template> {
+        let mut all: Vec<&Template> = self.content.iter().collect();
+        for embed in &self.embeds {
+            all.extend(embed.templates());
+        }
+        all
+    }
+}
+
+impl EmbedSpec {
+    pub fn templates(&self) -> Vec<&Template> {
+        let mut all: Vec<&Template> = [
+            &self.title,
+            &self.description,
+            &self.url,
+            &self.timestamp,
+            &self.image,
+            &self.thumbnail,
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if let Some(ColorSpec::Template(t)) = &self.color {
+            all.push(t);
+        }
+        if let Some(footer) = &self.footer {
+            all.push(&footer.text);
+            all.extend(&footer.icon_url);
+        }
+        if let Some(author) = &self.author {
+            all.push(&author.name);
+            all.extend(&author.url);
+            all.extend(&author.icon_url);
+        }
+        for field in &self.fields {
+            all.push(&field.name);
+            all.push(&field.value);
+        }
+        all
+    }
+}

@@ -1,0 +1,255 @@
+//! hookbot: a self-hosted Discord bot runtime with a BotGhost-compatible webhook listener.
+//!
+//! [`run`] wires the pieces: the event files into the store, the Discord client, the executor
+//! and the webhook listener; [`app`] is the listener's router, for tests that drive it directly.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod config;
+pub mod discord;
+pub mod events;
+pub mod executor;
+pub mod problem;
+pub mod run;
+pub mod sandbox;
+pub mod sandbox_world;
+pub mod store;
+pub mod templates;
+pub mod webhook;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use config::Config;
+use discord::Discord;
+use executor::RunQueue;
+use sandbox::Sandbox;
+use store::Store;
+pub use webhook::AppState;
+
+/// Why hookbot could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("no Discord token: set discord.token in the config file or HOOKBOT_DISCORD_TOKEN, or try `hookbot run --sandbox`")]
+    NoToken,
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Discord(#[from] discord::ConnectError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot start the sandbox's Discord stand-in: {0}")]
+    Sandbox(std::io::Error),
+}
+
+/// The webhook listener's router.
+pub fn app(state: AppState) -> axum::Router {
+    webhook::router(state)
+}
+
+/// Runs hookbot until `shutdown` completes, then stops it gracefully.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
+    let running = start(config).await?;
+    if let Some(banner) = &running.banner {
+        println!("{banner}");
+    }
+    shutdown.await;
+    tracing::info!("shutting down");
+    running.stop().await;
+    Ok(())
+}
+
+/// A started hookbot: where it listens and how to stop it.
+pub struct Running {
+    /// The listener's bound address (useful with port 0).
+    pub addr: SocketAddr,
+    pub bot_id: u64,
+    /// A key made at this start (the first start, or every sandbox start), shown once.
+    pub new_api_key: Option<String>,
+    /// What to print on stdout for a person: URLs, the new key, an example `curl`.
+    pub banner: Option<String>,
+    pub store: Store,
+    pub discord: Arc<Discord>,
+    /// The stand-in, when running with `--sandbox`.
+    pub sandbox: Option<Sandbox>,
+    shutdown: CancellationToken,
+    server: JoinHandle<()>,
+    executor: JoinHandle<()>,
+}
+
+/// Starts everything and returns once the listener is bound.
+pub async fn start(config: Config) -> Result<Running, StartError> {
+    let loaded = events::load_dir(&config.events.dir);
+    for problem in &loaded.problems {
+        tracing::error!("{problem}");
+    }
+    if !loaded.problems.is_empty() {
+        tracing::warn!(
+            "{} problem(s) in the event files; those events are not loaded (`hookbot check` lists them)",
+            loaded.problems.len()
+        );
+    }
+    let store = Store::open(&config.storage.path)?;
+    store.replace_events(&loaded.events)?;
+    tracing::info!(events = loaded.events.len(), dir = %config.events.dir.display(), "events loaded");
+
+    let (sandbox, token, api_url) = if config.sandbox {
+        let stand_in = Sandbox::start(
+            sandbox_world::fixture_for(&loaded.events),
+            sandbox_world::SANDBOX_TOKEN,
+        )
+        .await
+        .map_err(StartError::Sandbox)?;
+        let url = stand_in.api_url();
+        tracing::info!(url = %url, "sandbox: a local Discord stand-in is serving this bot");
+        (
+            Some(stand_in),
+            sandbox_world::SANDBOX_TOKEN.to_owned(),
+            Some(url),
+        )
+    } else {
+        let token = config.discord.token.clone().ok_or(StartError::NoToken)?;
+        (None, token, config.discord.api_url.clone())
+    };
+
+    let new_api_key = if config.sandbox || store.api_key_hash()?.is_none() {
+        let key = webhook::generate_key();
+        store.set_api_key_hash(webhook::hash_key(&key)).await?;
+        Some(key)
+    } else {
+        None
+    };
+
+    let discord = Arc::new(Discord::connect(&token, api_url.as_deref()).await?);
+    let bot_id = discord.bot_id();
+    if !config.sandbox {
+        store.set_bot_id(bot_id)?;
+    }
+
+    let listener = tokio::net::TcpListener::bind(config.http.listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.http.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.http.listen,
+        source,
+    })?;
+
+    let shutdown = CancellationToken::new();
+    let queue = RunQueue::new();
+    let executor = tokio::spawn(executor::run_executor(
+        store.clone(),
+        discord.clone(),
+        queue.clone(),
+        shutdown.clone(),
+    ));
+    let state = AppState::new(
+        store.clone(),
+        bot_id,
+        config.http.max_body_bytes,
+        config.limits.per_event_per_minute,
+        queue,
+    );
+    let router = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let server_shutdown = shutdown.clone();
+    let server = tokio::spawn(async move {
+        let result = axum::serve(listener, router)
+            .with_graceful_shutdown(async move { server_shutdown.cancelled().await })
+            .await;
+        if let Err(error) = result {
+            tracing::error!(%error, "the webhook listener failed");
+        }
+    });
+    let base_url = cli::public_base_url(&config, addr);
+    tracing::info!(listen = %addr, bot_id, "webhook listener ready");
+    let banner = banner(
+        &config,
+        &base_url,
+        bot_id,
+        new_api_key.as_deref(),
+        &loaded.events,
+    );
+
+    Ok(Running {
+        addr,
+        bot_id,
+        new_api_key,
+        banner,
+        store,
+        discord,
+        sandbox,
+        shutdown,
+        server,
+        executor,
+    })
+}
+
+impl Running {
+    /// Stops accepting webhooks, lets runs in progress finish (up to
+    /// [`executor::DRAIN_TIMEOUT`]), closes the gateway and flushes the store.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = self.server.await;
+        let _ = self.executor.await;
+        self.discord.shutdown().await;
+        if let Err(error) = self.store.flush().await {
+            tracing::error!(%error, "could not flush the database at shutdown");
+        }
+        if let Some(sandbox) = self.sandbox {
+            sandbox.shutdown().await;
+        }
+        tracing::info!("stopped");
+    }
+}
+
+/// What a person needs after start: the new key (shown once) and, in the sandbox, how to try it.
+fn banner(
+    config: &Config,
+    base_url: &str,
+    bot_id: u64,
+    new_api_key: Option<&str>,
+    events: &[events::Event],
+) -> Option<String> {
+    let key = new_api_key?;
+    if !config.sandbox {
+        return Some(format!(
+            "hookbot made its API key (shown only this once; `hookbot key rotate` makes a new one):\n{key}"
+        ));
+    }
+    let mut text = String::from(
+        "hookbot sandbox: a local Discord stand-in plays Discord; nothing leaves this machine.\n",
+    );
+    text.push_str(&format!("API key (new at every sandbox start): {key}\n"));
+    if events.is_empty() {
+        text.push_str(&format!(
+            "No events in {}: `hookbot event new NAME --server ID` makes one.\n",
+            config.events.dir.display()
+        ));
+        return Some(text);
+    }
+    text.push_str("Webhook URLs:\n");
+    for event in events.iter().filter(|e| e.enabled) {
+        text.push_str(&format!(
+            "  {}  {}\n",
+            cli::webhook_url(base_url, Some(bot_id), &event.id),
+            event.name
+        ));
+    }
+    if let Some(first) = events.iter().find(|e| e.enabled) {
+        let url = cli::webhook_url(base_url, Some(bot_id), &first.id);
+        text.push_str(&format!(
+            "Try it (then watch this log for what reached Discord):\n{}\n",
+            sandbox_world::curl_line(&url, key, &sandbox_world::example_variables(first))
+        ));
+    }
+    Some(text)
+}

@@ -1,0 +1,116 @@
+//! The `hookbot` command line: parses arguments and hands each subcommand to `hookbot::cli`.
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "hookbot",
+    version,
+    about = "A self-hosted Discord bot with a BotGhost-compatible webhook listener"
+)]
+struct Cli {
+    /// The config file.
+    #[arg(
+        long,
+        global = true,
+        env = "HOOKBOT_CONFIG",
+        default_value = "config.toml"
+    )]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the bot and the webhook listener until SIGINT or SIGTERM.
+    Run {
+        /// Without a Discord token: a local Discord stand-in plays Discord.
+        #[arg(long)]
+        sandbox: bool,
+    },
+    /// Validate the config and every event file; print each problem as FILE:LINE:COL: message.
+    Check,
+    /// The webhook API key.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Event files.
+    Event {
+        #[command(subcommand)]
+        command: EventCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Make a new API key, replacing the old one at once; print it once.
+    Rotate,
+}
+
+#[derive(Subcommand)]
+enum EventCommand {
+    /// Write a new event file with a fresh random id; print its webhook URL.
+    New {
+        /// The event's name (free text).
+        name: String,
+        /// The Discord server (guild) id the event runs in.
+        #[arg(long)]
+        server: String,
+    },
+    /// Id, name, server and webhook URL of every event.
+    List,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default_level = if matches!(cli.command, Command::Run { .. }) {
+        "info"
+    } else {
+        "warn"
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
+        )
+        .init();
+    match execute(cli) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("hookbot: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Ok(false): the command ran and found problems (`check`).
+fn execute(cli: Cli) -> anyhow::Result<bool> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let mut stdout = std::io::stdout().lock();
+    let config = cli.config.as_path();
+    match cli.command {
+        Command::Run { sandbox } => runtime
+            .block_on(hookbot::cli::run(config, sandbox))
+            .map(|()| true),
+        Command::Check => hookbot::cli::check(config, &mut stdout),
+        Command::Key {
+            command: KeyCommand::Rotate,
+        } => runtime
+            .block_on(hookbot::cli::key_rotate(config, &mut stdout))
+            .map(|()| true),
+        Command::Event {
+            command: EventCommand::New { name, server },
+        } => hookbot::cli::event_new(config, &name, &server, &mut stdout).map(|()| true),
+        Command::Event {
+            command: EventCommand::List,
+        } => hookbot::cli::event_list(config, &mut stdout).map(|()| true),
+    }
+}

@@ -1,0 +1,93 @@
+//! Discord's JSON error answers: the HTTP status, the numeric code and the exact message.
+
+use serde_json::{json, Value};
+
+/// A refusal as Discord words it: `{"code": N, "message": "…"}` with an HTTP status.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct DiscordError {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl DiscordError {
+    fn new(status: u16, code: u32, message: &str) -> Self {
+        DiscordError {
+            status,
+            body: json!({ "code": code, "message": message }),
+        }
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(401, 0, "401: Unauthorized")
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(404, 0, "404: Not Found")
+    }
+
+    pub fn unknown_channel() -> Self {
+        Self::new(404, 10003, "Unknown Channel")
+    }
+
+    pub fn unknown_guild() -> Self {
+        Self::new(404, 10004, "Unknown Guild")
+    }
+
+    pub fn unknown_member() -> Self {
+        Self::new(404, 10007, "Unknown Member")
+    }
+
+    pub fn unknown_message() -> Self {
+        Self::new(404, 10008, "Unknown Message")
+    }
+
+    pub fn unknown_role() -> Self {
+        Self::new(404, 10011, "Unknown Role")
+    }
+
+    pub fn unknown_user() -> Self {
+        Self::new(404, 10013, "Unknown User")
+    }
+
+    pub fn empty_message() -> Self {
+        Self::new(400, 50006, "Cannot send an empty message")
+    }
+
+    pub fn cannot_message_user() -> Self {
+        Self::new(403, 50007, "Cannot send messages to this user")
+    }
+
+    pub fn non_text_channel() -> Self {
+        Self::new(400, 50008, "Cannot send messages in a non-text channel")
+    }
+
+    pub fn missing_permissions() -> Self {
+        Self::new(403, 50013, "Missing Permissions")
+    }
+
+    pub fn invalid_json() -> Self {
+        Self::new(400, 50109, "The request body contains invalid JSON.")
+    }
+
+    /// 50035 Invalid Form Body, with Discord's nested `errors` naming the field at `path`
+    /// (e.g. `["embeds", "0", "title"]`) and the check it failed.
+    pub fn invalid_form_body(path: &[&str], code: &str, message: &str) -> Self {
+        let mut errors = json!({ "_errors": [{ "code": code, "message": message }] });
+        for key in path.iter().rev() {
+            errors = json!({ *key: errors });
+        }
+        DiscordError {
+            status: 400,
+            body: json!({ "code": 50035, "message": "Invalid Form Body", "errors": errors }),
+        }
+    }
+
+    /// The body of an HTTP status that has no Discord code of its own (e.g. an injected 503).
+    pub fn generic_body(status: u16) -> Value {
+        let reason = axum::http::StatusCode::from_u16(status)
+            .ok()
+            .and_then(|status| status.canonical_reason())
+            .unwrap_or("Error");
+        json!({ "code": 0, "message": format!("{status}: {reason}") })
+    }
+}

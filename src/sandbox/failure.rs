@@ -1,0 +1,105 @@
+//! Failures a test injects on command: which requests they hit, and the answer they give.
+
+use serde_json::{json, Value};
+
+use super::errors::DiscordError;
+
+/// Makes the next `times` requests that match fail with `status` and `body`.
+///
+/// Injected failures are checked before anything else (even the token), in the order they
+/// were injected, and each match uses up one of its `times`.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    /// Only requests with this method (e.g. `"POST"`); `None` matches any.
+    pub method: Option<String>,
+    /// Matches requests whose path (e.g. `/api/v10/channels/1/messages`) contains this.
+    pub path_contains: String,
+    pub status: u16,
+    pub body: Value,
+    pub times: usize,
+    /// For a 429: sets the `Retry-After` header and `retry_after`/`global` in the body.
+    pub retry_after: Option<f64>,
+}
+
+impl Failure {
+    /// Fails the next matching request once with `status` and Discord's generic body for it,
+    /// e.g. `{"code": 0, "message": "503: Service Unavailable"}`.
+    pub fn new(path_contains: impl Into<String>, status: u16) -> Self {
+        Failure {
+            method: None,
+            path_contains: path_contains.into(),
+            status,
+            body: DiscordError::generic_body(status),
+            times: 1,
+            retry_after: None,
+        }
+    }
+
+    /// A 429 as Discord sends it: `{"message": "You are being rate limited.", "retry_after": …,
+    /// "global": false}`, plus `"code": 0` so clients that require a code can still read it.
+    pub fn rate_limited(path_contains: impl Into<String>, retry_after: f64) -> Self {
+        Failure {
+            body: json!({ "code": 0, "message": "You are being rate limited." }),
+            retry_after: Some(retry_after),
+            ..Failure::new(path_contains, 429)
+        }
+    }
+
+    pub fn method(mut self, method: impl Into<String>) -> Self {
+        self.method = Some(method.into());
+        self
+    }
+
+    pub fn body(mut self, body: Value) -> Self {
+        self.body = body;
+        self
+    }
+
+    pub fn times(mut self, times: usize) -> Self {
+        self.times = times;
+        self
+    }
+
+    pub fn retry_after(mut self, seconds: f64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    pub(crate) fn matches(&self, method: &str, path: &str) -> bool {
+        self.times > 0
+            && self
+                .method
+                .as_deref()
+                .map_or(true, |wanted| wanted.eq_ignore_ascii_case(method))
+            && path.contains(&self.path_contains)
+    }
+
+    /// The body to answer with: for a 429, with `retry_after` and `global` filled in.
+    pub(crate) fn answer_body(&self) -> Value {
+        let mut body = self.body.clone();
+        if let (Some(seconds), Some(object)) = (self.retry_after, body.as_object_mut()) {
+            object.insert("retry_after".into(), json!(seconds));
+            object.entry("global").or_insert(json!(false));
+        }
+        body
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_429_carries_retry_after_and_global() {
+        let failure = Failure::rate_limited("/messages", 1.5)
+            .method("POST")
+            .times(2);
+        assert!(failure.matches("post", "/api/v10/channels/1/messages"));
+        assert!(!failure.matches("GET", "/api/v10/channels/1/messages"));
+        assert_eq!(
+            failure.answer_body(),
+            json!({ "code": 0, "message": "You are being rate limited.", "retry_after": 1.5, "global": false })
+        );
+        assert!(!failure.times(0).matches("POST", "/messages"));
+    }
+}

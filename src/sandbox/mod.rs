@@ -1,0 +1,257 @@
+//! A local Discord stand-in (REST + gateway) for `--sandbox` and the tests.
+//!
+//! It serves the real serenity client on 127.0.0.1: the REST routes hookbot uses under
+//! `/api/v10` and a gateway websocket at `/gateway`, on one port. It answers as Discord does
+//! (status codes, `{"code","message"}` errors, object shapes serenity 0.12.5 accepts), records
+//! every REST request, fails requests on command, and logs every change the bot makes in plain
+//! words under the `hookbot::sandbox` tracing target.
+//!
+//! It shares no code with the rest of hookbot on purpose: a stand-in built from the bot's own
+//! types would agree with the bot's mistakes.
+
+mod describe;
+mod errors;
+mod failure;
+mod fixture;
+mod gateway;
+mod ids;
+mod messages;
+mod rest;
+mod routes;
+mod shapes;
+mod state;
+
+#[cfg(test)]
+mod serenity_end_to_end;
+#[cfg(test)]
+mod serenity_shapes;
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::routing::get;
+use axum::Router;
+use serde_json::Value;
+use tokio::sync::{broadcast, oneshot, Notify};
+use tokio::task::JoinHandle;
+
+pub use describe::LOG_TARGET;
+pub use failure::Failure;
+pub use fixture::{
+    ChannelKind, Fixture, FixtureChannel, FixtureGuild, FixtureMember, FixtureRole, FixtureUser,
+};
+pub use rest::RecordedRequest;
+
+use state::{ChannelRef, Shared, World};
+
+/// How the stand-in runs; `Default` is what tests and `--sandbox` want.
+#[derive(Clone, Debug)]
+pub struct SandboxOptions {
+    /// Sent in HELLO. serenity first heartbeats one interval after IDENTIFY and reconnects if
+    /// an ACK is late by a whole interval: 2 s shows heartbeats soon in tests while leaving a
+    /// loaded machine ample time (Discord's own 41.25 s would hide them from any short test).
+    pub heartbeat_interval: Duration,
+    /// The loopback port to listen on; 0 picks a free one.
+    pub port: u16,
+}
+
+impl Default for SandboxOptions {
+    fn default() -> Self {
+        SandboxOptions {
+            heartbeat_interval: Duration::from_secs(2),
+            port: 0,
+        }
+    }
+}
+
+/// A running Discord stand-in. Dropping it stops the server; `shutdown` does so gracefully.
+#[derive(Debug)]
+pub struct Sandbox {
+    shared: Arc<Shared>,
+    address: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+}
+
+impl Sandbox {
+    /// Starts the stand-in on `127.0.0.1:0`, accepting `Bot <token>`.
+    pub async fn start(fixture: Fixture, token: &str) -> io::Result<Sandbox> {
+        Self::start_with(fixture, token, SandboxOptions::default()).await
+    }
+
+    pub async fn start_with(
+        fixture: Fixture,
+        token: &str,
+        options: SandboxOptions,
+    ) -> io::Result<Sandbox> {
+        let fixture = fixture.completed()?;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port)).await?;
+        let address = listener.local_addr()?;
+        let (dispatches, _) = broadcast::channel(1024);
+        let (gateway_closes, _) = broadcast::channel(16);
+        let shared = Arc::new(Shared {
+            world: Mutex::new(World::new(fixture)),
+            token: token.to_owned(),
+            // serenity appends `?v=10` itself, so the URL must have no query.
+            gateway_url: format!("ws://{address}/gateway"),
+            heartbeat_interval_ms: options.heartbeat_interval.as_millis() as u64,
+            dispatches,
+            gateway_closes,
+            changed: Notify::new(),
+        });
+        let router = Router::new()
+            .route("/gateway", get(gateway::upgrade))
+            .fallback(rest::handle)
+            .with_state(Arc::clone(&shared));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let serving = axum::serve(listener, router).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(error) = serving.await {
+                tracing::error!(target: LOG_TARGET, "the Discord stand-in stopped: {error}");
+            }
+        });
+        tracing::debug!(target: LOG_TARGET, "Discord stand-in listening on http://{address}");
+        Ok(Sandbox {
+            shared,
+            address,
+            stop: Some(stop),
+            server: Some(server),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`: give it to serenity as the proxy (it replaces
+    /// `https://discord.com`), so REST paths arrive as `/api/v10/…`.
+    pub fn api_url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// `ws://127.0.0.1:PORT/gateway`, what `GET /gateway` answers.
+    pub fn gateway_url(&self) -> String {
+        self.shared.gateway_url.clone()
+    }
+
+    /// Every REST request so far, in order, with the status it got.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.world().requests.clone()
+    }
+
+    /// The messages created in a channel (guild or DM), oldest first: Discord's message object
+    /// plus the fields the bot sent that Discord does not echo (`allowed_mentions`, …).
+    pub fn messages_in(&self, channel_id: u64) -> Vec<Value> {
+        self.shared
+            .world()
+            .messages
+            .iter()
+            .filter(|message| message.channel_id == channel_id)
+            .map(state::StoredMessage::with_sent_fields)
+            .collect()
+    }
+
+    /// The DMs the bot sent to a user, oldest first.
+    pub fn dms_to(&self, user_id: u64) -> Vec<Value> {
+        let channel_id = self
+            .shared
+            .world()
+            .dm_channel_with(user_id)
+            .map(|channel| channel.id);
+        channel_id.map_or_else(Vec::new, |channel_id| self.messages_in(channel_id))
+    }
+
+    /// A member's role ids now, or `None` if the guild or member is unknown.
+    pub fn member_roles(&self, guild_id: u64, user_id: u64) -> Option<Vec<u64>> {
+        let world = self.shared.world();
+        let member = world.guild(guild_id)?.member(user_id)?;
+        Some(member.roles.clone())
+    }
+
+    /// The name of a guild or DM channel (`deploys`, or `@alice` for a DM), for messages.
+    pub fn channel_name(&self, channel_id: u64) -> Option<String> {
+        let world = self.shared.world();
+        match world.channel(channel_id)? {
+            ChannelRef::Guild(_, channel) => Some(channel.name.clone()),
+            ChannelRef::Dm(dm) => world
+                .user(dm.recipient_id)
+                .map(|u| format!("@{}", u.username)),
+        }
+    }
+
+    /// Makes matching requests fail; see [`Failure`].
+    pub fn inject(&self, failure: Failure) {
+        self.shared.world().failures.push(failure);
+    }
+
+    /// How many IDENTIFYs and RESUMEs the gateway answered.
+    pub fn gateway_identified(&self) -> usize {
+        self.shared.world().gateway_sessions_started
+    }
+
+    /// How many RESUMEs the gateway answered (included in `gateway_identified`).
+    pub fn gateway_resumes(&self) -> usize {
+        self.shared.world().gateway_resumes
+    }
+
+    /// How many heartbeats the gateway acknowledged.
+    pub fn heartbeats_acked(&self) -> usize {
+        self.shared.world().heartbeats_acked
+    }
+
+    /// Closes every live gateway connection with `code`; 4000 makes serenity reconnect and
+    /// RESUME, 4004 makes it give up.
+    pub fn close_gateway_connections(&self, code: u16) {
+        let _ = self.shared.gateway_closes.send(code);
+    }
+
+    /// Polls `condition` until it holds or `timeout` passes; true if it held. It is checked
+    /// whenever a request or gateway payload is handled, and at least every 50 ms.
+    pub async fn wait_until(
+        &self,
+        timeout: Duration,
+        mut condition: impl FnMut(&Sandbox) -> bool,
+    ) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let changed = self.shared.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if condition(self) {
+                return true;
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            let pause = (deadline - now).min(Duration::from_millis(50));
+            let _ = tokio::time::timeout(pause, changed).await;
+        }
+    }
+
+    /// Closes the gateway connections (code 1001, going away) and stops the server, waiting
+    /// up to 5 s for open requests.
+    pub async fn shutdown(mut self) {
+        self.close_gateway_connections(1001);
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(mut server) = self.server.take() {
+            if tokio::time::timeout(Duration::from_secs(5), &mut server)
+                .await
+                .is_err()
+            {
+                server.abort();
+            }
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            self.close_gateway_connections(1001);
+            server.abort();
+        }
+    }
+}

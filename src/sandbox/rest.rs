@@ -1,0 +1,309 @@
+//! The REST front door: records every request, applies injected failures, checks the token,
+//! hands the request to its route and turns the outcome into Discord's HTTP answer.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use super::describe::announce;
+use super::errors::DiscordError;
+use super::routes::{self, Request};
+use super::state::{ChannelRef, Shared, World};
+
+/// Every REST route lives under this prefix, as serenity 0.12 calls them.
+pub(crate) const API_PREFIX: &str = "/api/v10";
+
+/// One REST request the stand-in received, and the status it answered with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordedRequest {
+    pub method: String,
+    /// Without the query, e.g. `/api/v10/channels/1/messages`.
+    pub path: String,
+    /// Exactly as sent, without the `?` (it can be `&limit=5`).
+    pub query: String,
+    /// Header names in lower case, in the order received.
+    pub headers: Vec<(String, String)>,
+    /// The JSON body; a body that is not JSON is kept as a JSON string.
+    pub body: Option<Value>,
+    pub status: u16,
+}
+
+impl RecordedRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// A successful answer: a status, an optional JSON body and extra headers.
+pub(crate) struct Answer {
+    pub status: u16,
+    pub body: Option<Value>,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl Answer {
+    pub fn json(body: Value) -> Self {
+        Answer {
+            status: 200,
+            body: Some(body),
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn no_content() -> Self {
+        Answer {
+            status: 204,
+            body: None,
+            headers: Vec::new(),
+        }
+    }
+}
+
+/// The axum handler for everything but the gateway websocket.
+pub(crate) async fn handle(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_owned();
+    let query = uri.query().unwrap_or("").to_owned();
+    let header_list: Vec<(String, String)> = headers
+        .iter()
+        .map(|(name, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            (name.as_str().to_owned(), value)
+        })
+        .collect();
+    let parsed_body = parse_body(&body);
+    let recorded_body = match &parsed_body {
+        Ok(body) => body.clone(),
+        Err(()) => Some(Value::String(String::from_utf8_lossy(&body).into_owned())),
+    };
+
+    let mut world = shared.world();
+    let (answer, injected) = match take_injected_failure(&mut world, method.as_str(), &path) {
+        Some(answer) => (answer, true),
+        None => {
+            let request = Request {
+                method: method.as_str(),
+                path: &path,
+                query: &query,
+                headers: &headers,
+                body: parsed_body,
+            };
+            (answer_request(&shared, &mut world, &request), false)
+        }
+    };
+    let answer = answer.unwrap_or_else(|error| Answer {
+        status: error.status,
+        body: Some(error.body),
+        headers: Vec::new(),
+    });
+
+    if answer.status >= 400 {
+        let target = plain_target(&world, &path);
+        announce(&refusal(method.as_str(), &path, target, &answer, injected));
+    }
+    world.requests.push(RecordedRequest {
+        method: method.to_string(),
+        path,
+        query,
+        headers: header_list,
+        body: recorded_body,
+        status: answer.status,
+    });
+    drop(world);
+    shared.changed.notify_waiters();
+    into_response(answer)
+}
+
+fn parse_body(body: &Bytes) -> Result<Option<Value>, ()> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(body).map(Some).map_err(|_| ())
+}
+
+/// Uses up one `times` of the first injected failure that matches.
+fn take_injected_failure(
+    world: &mut World,
+    method: &str,
+    path: &str,
+) -> Option<Result<Answer, DiscordError>> {
+    let failure = world
+        .failures
+        .iter_mut()
+        .find(|failure| failure.matches(method, path))?;
+    failure.times -= 1;
+    let mut headers = Vec::new();
+    if let Some(seconds) = failure.retry_after {
+        headers.push(("retry-after", (seconds.ceil() as u64).to_string()));
+        headers.push(("x-ratelimit-scope", "user".to_owned()));
+        if failure.body["global"] == Value::Bool(true) {
+            headers.push(("x-ratelimit-global", "true".to_owned()));
+        }
+    }
+    Some(Ok(Answer {
+        status: failure.status,
+        body: Some(failure.answer_body()),
+        headers,
+    }))
+}
+
+fn answer_request(
+    shared: &Shared,
+    world: &mut World,
+    request: &Request<'_>,
+) -> Result<Answer, DiscordError> {
+    let Some(route) = request.path.strip_prefix(API_PREFIX) else {
+        return Err(DiscordError::not_found());
+    };
+    let segments: Vec<&str> = route.split('/').filter(|s| !s.is_empty()).collect();
+    // Discord serves the gateway lookup to anyone; everything else needs the bot's token.
+    let is_public = request.method == "GET" && segments == ["gateway"];
+    let expected = format!("Bot {}", shared.token);
+    let authorization = request
+        .headers
+        .get("authorization")
+        .map(HeaderValue::as_bytes);
+    if !is_public && authorization != Some(expected.as_bytes()) {
+        return Err(DiscordError::unauthorized());
+    }
+    if request.body.is_err() {
+        return Err(DiscordError::invalid_json());
+    }
+    routes::route(shared, world, request, &segments)
+}
+
+/// What a refused path was about, by name: `#deploys`, `DM with @carol`, `@Admin for @alice`.
+fn plain_target(world: &World, path: &str) -> Option<String> {
+    let route = path.strip_prefix(API_PREFIX)?;
+    let segments: Vec<&str> = route.split('/').filter(|s| !s.is_empty()).collect();
+    let id = |index: usize| segments.get(index).and_then(|id| id.parse::<u64>().ok());
+    match segments.as_slice() {
+        ["channels", ..] => match world.channel(id(1)?)? {
+            ChannelRef::Guild(_, channel) => Some(format!("#{}", channel.name)),
+            ChannelRef::Dm(dm) => Some(format!(
+                "DM with @{}",
+                world.user(dm.recipient_id)?.username
+            )),
+        },
+        ["guilds", _, "members", _, "roles", _] => {
+            let guild = world.guild(id(1)?)?;
+            let role = guild
+                .role(id(5)?)
+                .map_or("an unknown role", |role| role.name.as_str());
+            let member = guild
+                .member(id(3)?)
+                .map_or("an unknown member", |m| m.user.username.as_str());
+            Some(format!("@{role} for @{member}"))
+        }
+        ["guilds", ..] => world.guild(id(1)?).map(|guild| guild.guild.name.clone()),
+        _ => None,
+    }
+}
+
+/// `refused POST /channels/111/messages (#deploys): 403 Missing Permissions`.
+fn refusal(
+    method: &str,
+    path: &str,
+    target: Option<String>,
+    answer: &Answer,
+    injected: bool,
+) -> String {
+    let route = path.strip_prefix(API_PREFIX).unwrap_or(path);
+    let message = answer
+        .body
+        .as_ref()
+        .and_then(|body| body["message"].as_str())
+        .unwrap_or("");
+    let status = answer.status.to_string();
+    let reason = if message.starts_with(&status) {
+        message.to_owned()
+    } else {
+        format!("{status} {message}")
+    };
+    // Discord answers unknown routes with exactly this 404; saying so tells a sandbox user
+    // that the bot called something the stand-in does not serve.
+    let unknown_route = answer.body.as_ref() == Some(&DiscordError::not_found().body);
+    let origin = match (injected, unknown_route) {
+        (true, _) => " (injected failure)",
+        (false, true) => " (a route the sandbox does not serve)",
+        (false, false) => "",
+    };
+    let target = target
+        .map(|target| format!(" ({target})"))
+        .unwrap_or_default();
+    format!(
+        "refused {method} {route}{target}: {}{origin}",
+        reason.trim_end()
+    )
+}
+
+fn into_response(answer: Answer) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = match answer.body {
+        Some(body) => (status, axum::Json(body)).into_response(),
+        None => status.into_response(),
+    };
+    for (name, value) in answer.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+}
+
+/// Decodes `%XX` escapes (and `+` as a space in queries), as clients encode query values and
+/// `X-Audit-Log-Reason`.
+pub(crate) fn percent_decode(text: &str, plus_is_space: bool) -> String {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let escaped = bytes
+            .get(index + 1..index + 3)
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match (bytes[index], escaped) {
+            (b'%', Some(byte)) => {
+                decoded.push(byte);
+                index += 3;
+            }
+            (b'+', _) if plus_is_space => {
+                decoded.push(b' ');
+                index += 1;
+            }
+            (byte, _) => {
+                decoded.push(byte);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_percent_escapes() {
+        assert_eq!(
+            percent_decode("webhook%20event%20%C3%A9", false),
+            "webhook event é"
+        );
+        assert_eq!(percent_decode("100%", false), "100%");
+        assert_eq!(percent_decode("a+b", true), "a b");
+        assert_eq!(percent_decode("a+b", false), "a+b");
+    }
+}

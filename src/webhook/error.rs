@@ -1,0 +1,84 @@
+//! Every way a webhook request can be refused, mapped once to a status, an error code and headers.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    #[error("this URL only accepts POST")]
+    MethodNotAllowed,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after_secs: u64,
+    },
+    #[error("the body is larger than the {limit} bytes this server accepts (http.max_body_bytes)")]
+    PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("the request body did not arrive within {0} seconds")]
+    BodyTimeout(u64),
+    #[error("{message}")]
+    Unavailable {
+        message: String,
+        retry_after_secs: u64,
+    },
+}
+
+impl WebhookError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            WebhookError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            WebhookError::NotFound(_) => StatusCode::NOT_FOUND,
+            WebhookError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            WebhookError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            WebhookError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            WebhookError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebhookError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            WebhookError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The machine-readable `error` field.
+    pub fn code(&self) -> &'static str {
+        match self {
+            WebhookError::MethodNotAllowed => "method_not_allowed",
+            WebhookError::NotFound(_) => "not_found",
+            WebhookError::Unauthorized(_) => "unauthorized",
+            WebhookError::RateLimited { .. } => "rate_limited",
+            WebhookError::PayloadTooLarge { .. } => "payload_too_large",
+            WebhookError::BadRequest(_) => "bad_request",
+            WebhookError::BodyTimeout(_) => "request_timeout",
+            WebhookError::Unavailable { .. } => "unavailable",
+        }
+    }
+}
+
+impl IntoResponse for WebhookError {
+    fn into_response(self) -> Response {
+        let body = json!({"ok": false, "error": self.code(), "message": self.to_string()});
+        let mut response = (self.status(), Json(body)).into_response();
+        let headers = response.headers_mut();
+        match &self {
+            WebhookError::MethodNotAllowed => {
+                headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
+            }
+            WebhookError::RateLimited {
+                retry_after_secs, ..
+            }
+            | WebhookError::Unavailable {
+                retry_after_secs, ..
+            } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            _ => {}
+        }
+        response
+    }
+}

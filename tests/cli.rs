@@ -1,0 +1,315 @@
+//! CONTRACT §1: the `hookbot` binary's commands, run as a user runs them.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::json;
+
+fn hookbot(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hookbot"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("HOOKBOT_CONFIG")
+        .env_remove("HOOKBOT_DISCORD_TOKEN")
+        .output()
+        .expect("hookbot runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn folder_with(events: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "http://127.0.0.1:9", "", "");
+    std::fs::create_dir_all(dir.path().join("events")).unwrap();
+    for (name, body) in events {
+        std::fs::write(dir.path().join("events").join(name), body).unwrap();
+    }
+    dir
+}
+
+const GOOD: &str = r##"id = "good"
+name = "Good"
+server = "123456789012345678"
+
+[[actions]]
+type = "send_message"
+channel = "#deploys"
+content = "hello {name}"
+"##;
+
+#[test]
+fn check_passes_good_files() {
+    let dir = folder_with(&[("good.toml", GOOD)]);
+    let out = hookbot(dir.path(), &["check"]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert_eq!(text(&out.stdout), "");
+}
+
+#[test]
+fn check_prints_every_problem_with_its_position_and_exits_1() {
+    let broken = "id = \"bad id!\"\nserver = \"abc\"\n\n[[actions]]\ntype = \"send_mesage\"\n";
+    let also_broken = "id = \"other\"\nserver = \"123456789012345678\"\n\n[[actions]]\ntype = \"add_role\"\nuser = \"1\"\n";
+    let dir = folder_with(&[
+        ("a.toml", broken),
+        ("b.toml", GOOD),
+        ("c.toml", also_broken),
+        ("d.toml", GOOD),
+    ]);
+    let out = hookbot(dir.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    let has = |file: &str, pos: &str| lines.iter().any(|l| l.contains(file) && l.contains(pos));
+    assert!(has("a.toml", ":1:6: "), "the id's position: {stdout}");
+    assert!(has("a.toml", ":2:10: "), "the server's position: {stdout}");
+    assert!(
+        has("a.toml", ":5:8: "),
+        "the action type's position: {stdout}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("c.toml") && l.contains("role")),
+        "missing role: {stdout}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("d.toml:1:6: duplicate id \"good\"") && l.contains("b.toml:1:6")),
+        "duplicate id: {stdout}"
+    );
+    for line in &lines {
+        let mut parts = line.splitn(4, ':');
+        let (file, l, c) = (
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+        );
+        assert!(file.ends_with(".toml"), "{line}");
+        assert!(
+            l.parse::<usize>().is_ok() && c.parse::<usize>().is_ok(),
+            "FILE:LINE:COL: {line}"
+        );
+    }
+}
+
+#[test]
+fn check_reports_config_problems_with_positions() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        "[http]\nlisten = \"nowhere\"\nmax_body_bytes = \"big\"\nlisten_typo = 1\n",
+    )
+    .unwrap();
+    let out = hookbot(dir.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("config.toml:2:10: "), "{stdout}");
+    assert!(stdout.contains("config.toml:3:18: "), "{stdout}");
+    assert!(stdout.contains("config.toml:4:1: "), "{stdout}");
+}
+
+#[test]
+fn a_missing_config_is_one_clear_line_and_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hookbot(dir.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("config.toml"), "{stderr}");
+    let env_out = Command::new(env!("CARGO_BIN_EXE_hookbot"))
+        .arg("check")
+        .current_dir(dir.path())
+        .env("HOOKBOT_CONFIG", "elsewhere.toml")
+        .output()
+        .unwrap();
+    assert!(
+        text(&env_out.stderr).contains("elsewhere.toml"),
+        "HOOKBOT_CONFIG names the file"
+    );
+}
+
+#[test]
+fn event_new_writes_a_valid_file_and_list_shows_it() {
+    let dir = folder_with(&[("good.toml", GOOD)]);
+    let out = hookbot(
+        dir.path(),
+        &[
+            "event",
+            "new",
+            "Deploy finished",
+            "--server",
+            "123456789012345678",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let url = text(&out.stdout).trim().to_owned();
+    assert!(
+        url.starts_with("http://127.0.0.1:0/webhook/") || url.contains("/webhook/"),
+        "{url}"
+    );
+    let id = url.rsplit('/').next().unwrap().to_owned();
+    assert!(id.starts_with("deploy-finished-"), "{id}");
+    assert!(dir
+        .path()
+        .join("events")
+        .join(format!("{id}.toml"))
+        .exists());
+
+    let check = hookbot(dir.path(), &["check"]);
+    assert!(
+        check.status.success(),
+        "the new file is valid: {}",
+        text(&check.stdout)
+    );
+
+    let list = text(&hookbot(dir.path(), &["event", "list"]).stdout);
+    let row = list
+        .lines()
+        .find(|l| l.starts_with(&id))
+        .unwrap_or_else(|| panic!("{list}"));
+    assert!(
+        row.contains("Deploy finished") && row.contains("123456789012345678") && row.contains(&url),
+        "{row}"
+    );
+    assert!(list.lines().any(|l| l.starts_with("good ")), "{list}");
+
+    let bad = hookbot(dir.path(), &["event", "new", "X", "--server", "abc"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stderr).contains("server"),
+        "{}",
+        text(&bad.stderr)
+    );
+}
+
+#[tokio::test]
+async fn key_rotate_replaces_the_key_at_once() {
+    let mut h = Harness::start(&[("good.toml", GOOD)]).await;
+    let old = h.key.clone();
+    assert_eq!(h.post("good", json!({})).await.status, 200);
+    h.halt().await;
+
+    let out = hookbot(h.dir.path(), &["key", "rotate"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let new = text(&out.stdout);
+    assert_eq!(new.lines().count(), 1, "the key alone: {new:?}");
+    let new = new.trim().to_owned();
+    assert_ne!(new, old);
+
+    h.boot().await;
+    h.key = old;
+    h.post("good", json!({}))
+        .await
+        .assert_error(401, "unauthorized");
+    h.key = new;
+    assert_eq!(h.post("good", json!({})).await.status, 200);
+    h.stop().await;
+}
+
+/// `hookbot run --sandbox` in a fresh folder: prints a working URL, key and curl line, logs what
+/// reached Discord in plain words, and exits 0 soon after SIGTERM.
+#[test]
+fn run_sandbox_works_without_a_token_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("data/events")).unwrap();
+    std::fs::write(dir.path().join("data/events/good.toml"), GOOD).unwrap();
+    // Every default but the port: 8080 may be taken on a shared machine.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        format!("[http]\nlisten = \"127.0.0.1:{port}\"\n"),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hookbot"))
+        .args(["run", "--sandbox"])
+        .current_dir(dir.path())
+        .env_remove("HOOKBOT_CONFIG")
+        .env_remove("HOOKBOT_DISCORD_TOKEN")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines_tx, lines) = mpsc::channel::<String>();
+    let out_tx = lines_tx.clone();
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .for_each(|l| drop(out_tx.send(l)))
+    });
+    std::thread::spawn(move || {
+        BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .for_each(|l| drop(lines_tx.send(l)))
+    });
+
+    let mut seen = Vec::new();
+    let mut wait_for = |what: &dyn Fn(&str) -> bool| -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match lines.recv_timeout(left) {
+                Ok(line) => {
+                    seen.push(line.clone());
+                    if what(&line) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!("not seen in time; output so far:\n{}", seen.join("\n")),
+            }
+        }
+    };
+    let curl = wait_for(&|l| l.starts_with("curl "));
+    // The printed line, run as pasted by a shell.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("{curl} -s -o /dev/null -w '%{{http_code}}'"))
+        .output()
+        .expect("sh and curl are on this machine");
+    assert_eq!(
+        text(&out.stdout),
+        "200",
+        "the printed curl line works: {curl}"
+    );
+    let said = wait_for(&|l| l.contains("sent to #deploys"));
+    assert!(said.contains("hello example name"), "{said}");
+
+    let started = Instant::now();
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "exited within 10 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "exit 0 after SIGTERM: {status}");
+}

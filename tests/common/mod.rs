@@ -1,0 +1,273 @@
+//! The harness every integration test uses: a Discord stand-in, a temporary folder with a
+//! config and event files, and hookbot started on port 0 against the stand-in.
+// Each test binary uses a different part of this module.
+#![allow(dead_code)]
+
+pub mod openapi;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use hookbot::config::Config;
+use hookbot::run::{Run, RunId, RunStatus};
+use hookbot::sandbox::{
+    Fixture, FixtureChannel, FixtureGuild, FixtureMember, FixtureRole, FixtureUser, Sandbox,
+};
+use serde_json::Value;
+
+pub const TOKEN: &str = "test-token";
+pub const BOT_ID: u64 = 900_000_000_000_000_001;
+pub const SERVER: u64 = 123_456_789_012_345_678;
+pub const DEPLOYS: u64 = 200_000_000_000_000_001;
+pub const GENERAL: u64 = 200_000_000_000_000_002;
+/// A channel the bot may not send to: Discord answers 403 Missing Permissions.
+pub const LOCKED: u64 = 200_000_000_000_000_003;
+pub const DEPLOYER: u64 = 300_000_000_000_000_001;
+/// A role above the bot's: Discord answers 403 Missing Permissions.
+pub const ADMIN_ROLE: u64 = 300_000_000_000_000_002;
+pub const ALICE: u64 = 400_000_000_000_000_001;
+/// A member whose DMs are closed: Discord answers 403 "Cannot send messages to this user".
+pub const BOB: u64 = 400_000_000_000_000_002;
+
+/// How long a test waits for something that should take milliseconds.
+pub const DEADLINE: Duration = Duration::from_secs(10);
+
+/// The server the tests' events run in.
+pub fn fixture() -> Fixture {
+    Fixture::new(BOT_ID, "hookbot-test").guild(
+        FixtureGuild::new(SERVER, "Test Server")
+            .channel(DEPLOYS, "deploys")
+            .channel(GENERAL, "general")
+            .add_channel(FixtureChannel::text(LOCKED, "locked").bot_cannot_send())
+            .role(DEPLOYER, "Deployer")
+            .add_role(FixtureRole::new(ADMIN_ROLE, "Admin").bot_cannot_manage())
+            .add_member(FixtureMember::new(
+                FixtureUser::new(ALICE, "alice").global_name("Alice A."),
+            ))
+            .add_member(FixtureMember::new(
+                FixtureUser::new(BOB, "bob").dms_closed(),
+            )),
+    )
+}
+
+pub struct Harness {
+    pub dir: tempfile::TempDir,
+    pub sandbox: Sandbox,
+    pub running: Option<hookbot::Running>,
+    pub key: String,
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+impl Harness {
+    /// The stand-in with [`fixture`], hookbot with these event files (name, TOML text).
+    pub async fn start(events: &[(&str, &str)]) -> Harness {
+        Self::start_with(fixture(), events, "", "").await
+    }
+
+    /// `http_lines` go into the config's `[http]` table; `extra_tables` are appended (e.g. a
+    /// `[limits]` table).
+    pub async fn start_with(
+        fixture: Fixture,
+        events: &[(&str, &str)],
+        http_lines: &str,
+        extra_tables: &str,
+    ) -> Harness {
+        init_logs();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let sandbox = Sandbox::start(fixture, TOKEN)
+            .await
+            .expect("stand-in starts");
+        std::fs::create_dir_all(dir.path().join("events")).unwrap();
+        for (name, text) in events {
+            std::fs::write(dir.path().join("events").join(name), text).unwrap();
+        }
+        write_config(dir.path(), &sandbox.api_url(), http_lines, extra_tables);
+        let mut harness = Harness {
+            dir,
+            sandbox,
+            running: None,
+            key: String::new(),
+            base: String::new(),
+            http: reqwest::Client::new(),
+        };
+        harness.boot().await;
+        harness
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("config.toml")
+    }
+
+    pub fn config(&self) -> Config {
+        Config::load(&self.config_path(), false).expect("test config loads")
+    }
+
+    /// Starts hookbot (again) on the same folder and database.
+    pub async fn boot(&mut self) {
+        let running = hookbot::start(self.config()).await.expect("hookbot starts");
+        if let Some(key) = &running.new_api_key {
+            self.key = key.clone();
+        }
+        self.base = format!("http://{}", running.addr);
+        assert!(
+            running.discord.wait_ready(DEADLINE).await,
+            "the gateway said READY"
+        );
+        self.running = Some(running);
+    }
+
+    /// Stops hookbot, leaving the stand-in and the folder.
+    pub async fn halt(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop().await;
+        }
+    }
+
+    pub async fn stop(mut self) {
+        self.halt().await;
+        self.sandbox.shutdown().await;
+    }
+
+    pub fn webhook_url(&self, event_id: &str) -> String {
+        format!("{}/webhook/{BOT_ID}/{event_id}", self.base)
+    }
+
+    /// POSTs `body` (JSON text as given) with the API key; answers (status, JSON body, headers).
+    pub async fn post_raw(&self, event_id: &str, body: &str) -> Answer {
+        let request = self
+            .http
+            .post(self.webhook_url(event_id))
+            .header("Authorization", &self.key)
+            .header("Content-Type", "application/json")
+            .body(body.to_owned());
+        Answer::from(request.send().await.expect("request sent")).await
+    }
+
+    pub async fn post(&self, event_id: &str, body: Value) -> Answer {
+        self.post_raw(event_id, &body.to_string()).await
+    }
+
+    /// Triggers `event_id` with `variables` (name → value) and waits for the run to finish.
+    pub async fn trigger(&self, event_id: &str, variables: &[(&str, Value)]) -> Run {
+        let answer = self.post(event_id, variables_body(variables)).await;
+        assert_eq!(answer.status, 200, "webhook accepted: {}", answer.body);
+        let run = answer.body["run"].as_str().expect("run id").to_owned();
+        self.wait_run(&run).await
+    }
+
+    /// Waits until the run has finished, with a deadline.
+    pub async fn wait_run(&self, run_id: &str) -> Run {
+        let id = RunId::parse(run_id).expect("run id parses");
+        let store = &self.running.as_ref().expect("hookbot running").store;
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        loop {
+            if let Some(run) = store.run(id).expect("store readable") {
+                if run.status != RunStatus::Pending {
+                    return run;
+                }
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "run {run_id} did not finish in time"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Every request body the bot sent to the stand-in, checked against Discord's OpenAPI spec.
+    pub fn assert_requests_match_discord_spec(&self) {
+        let spec = openapi::DiscordSpec::get();
+        let mut failures = Vec::new();
+        for request in self.sandbox.requests() {
+            if let Err(errors) =
+                spec.validate(&request.method, &request.path, request.body.as_ref())
+            {
+                failures.push(format!("{} {}: {errors:?}", request.method, request.path));
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "requests Discord would refuse:\n{}",
+            failures.join("\n")
+        );
+    }
+}
+
+/// `{"variables":[{"name","variable","value"}…]}` as BotGhost sends it.
+pub fn variables_body(variables: &[(&str, Value)]) -> Value {
+    let items: Vec<Value> = variables
+        .iter()
+        .map(|(name, value)| serde_json::json!({"name": name, "variable": format!("{{{name}}}"), "value": value}))
+        .collect();
+    serde_json::json!({ "variables": items })
+}
+
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Answer {
+    pub async fn from(response: reqwest::Response) -> Answer {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body read");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON body, got {text:?}"))
+        };
+        Answer {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The contract's error shape.
+    pub fn assert_error(&self, status: u16, error: &str) {
+        assert_eq!(self.status, status, "status; body {}", self.body);
+        assert_eq!(self.body["ok"], Value::Bool(false), "body {}", self.body);
+        assert_eq!(self.body["error"], error, "body {}", self.body);
+        let message = self.body["message"].as_str().expect("message is a string");
+        assert!(!message.is_empty());
+    }
+}
+
+pub fn write_config(dir: &Path, api_url: &str, http_lines: &str, extra_tables: &str) {
+    let text = format!(
+        r#"[discord]
+token = "{TOKEN}"
+api_url = "{api_url}"
+
+[http]
+listen = "127.0.0.1:0"
+{http_lines}
+
+[storage]
+path = "db"
+
+[events]
+dir = "events"
+{extra_tables}
+"#
+    );
+    std::fs::write(dir.join("config.toml"), text).unwrap();
+}
+
+/// Logs of a failing test help; `RUST_LOG=debug cargo test` shows more.
+fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_test_writer()
+        .try_init();
+}
