@@ -1,6 +1,7 @@
 //! The `hookbot` command line: parses arguments and hands each subcommand to `hookbot::cli`.
 #![forbid(unsafe_code)]
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -70,15 +71,17 @@ enum EventCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let default_level = if matches!(cli.command, Command::Run { .. }) {
-        "info"
+    // serenity narrates every shard step at info; hookbot logs the connection itself.
+    let default_filter = if matches!(cli.command, Command::Run { .. }) {
+        "info,serenity=warn"
     } else {
         "warn"
     };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter)),
         )
         .init();
     match execute(cli) {

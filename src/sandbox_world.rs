@@ -98,17 +98,29 @@ pub fn example_variables(event: &Event) -> Vec<(String, String)> {
         .into_iter()
         .filter(|n| !BUILTIN_NAMES.contains(&n.as_str()))
         .map(|name| {
-            let lower = name.to_lowercase();
-            let value = if lower.contains("user") || lower.contains("member") {
-                SANDBOX_MEMBERS[0].0.to_string()
-            } else if lower.contains("channel") {
-                format!("#{DEFAULT_CHANNEL}")
-            } else {
-                format!("example {name}")
-            };
+            let value = example_value(&name);
             (name, value)
         })
         .collect()
+}
+
+/// A value that works in the sandbox for a variable named `name`: a member's id for `*id` names
+/// about people, a member's name for other names about people, a channel for channel names.
+fn example_value(name: &str) -> String {
+    let lower = name.to_lowercase();
+    let about_people = ["user", "member", "owner", "author"]
+        .iter()
+        .any(|w| lower.contains(w));
+    let (alice_id, alice) = SANDBOX_MEMBERS[0];
+    if lower.contains("channel") {
+        format!("#{DEFAULT_CHANNEL}")
+    } else if about_people && lower.ends_with("id") {
+        alice_id.to_string()
+    } else if about_people {
+        alice.to_owned()
+    } else {
+        format!("example {name}")
+    }
 }
 
 /// A `curl` command that works as pasted into a POSIX shell.

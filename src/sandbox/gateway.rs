@@ -89,7 +89,13 @@ impl Connection {
                     Some(Ok(Message::Text(text))) => self.handle_payload(text.as_str()).await,
                     Some(Ok(Message::Binary(_))) => Next::Close(close::DECODE_ERROR),
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => Next::Continue,
-                    Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+                    Some(Ok(Message::Close(_))) => {
+                        // tungstenite queued the close reply; flushing it completes the handshake
+                        // the client waits for, as Discord does.
+                        let _ = futures::SinkExt::close(&mut self.socket).await;
+                        return;
+                    }
+                    Some(Err(_)) | None => return,
                 },
                 dispatch = dispatches.recv() => match dispatch {
                     Ok(dispatch) => self.forward(dispatch).await,
