@@ -143,9 +143,14 @@ pub fn public_base_url(config: &Config, listen: SocketAddr) -> String {
 /// The bot's user id without asking Discord: remembered by the last `hookbot run`, or read from
 /// the token, whose first part is the id in base64.
 fn known_bot_id(config: &Config) -> Option<u64> {
-    let remembered = Store::open(&config.storage.path)
-        .ok()
-        .and_then(|s| s.bot_id().ok().flatten());
+    // Opening creates a database; a command that only reads must not leave one behind.
+    let remembered = config
+        .storage
+        .path
+        .exists()
+        .then(|| Store::open(&config.storage.path).ok())
+        .flatten()
+        .and_then(|store| store.bot_id().ok().flatten());
     remembered.or_else(|| config.discord.token.as_deref().and_then(bot_id_from_token))
 }
 

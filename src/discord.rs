@@ -1,12 +1,13 @@
 //! The serenity client: the `api_url` proxy, intents, cache, the bot's identity, and finding
 //! channels, roles and users of a server by id, mention or name.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serenity::all::{
-    Cache, ChannelId, ClientBuilder, Context, EventHandler, GatewayIntents, GuildId, Http,
-    HttpBuilder, Ready, RoleId, ShardManager, UserId,
+    Cache, Channel, ChannelId, ClientBuilder, Context, EventHandler, GatewayIntents, GuildId, Http,
+    HttpBuilder, Member, Ready, RoleId, ShardManager, UserId,
 };
 use serenity::async_trait;
 use serenity::http::HttpError;
@@ -203,7 +204,8 @@ impl Discord {
         }
     }
 
-    /// `123`, `<#123>`, `#name` or `name` → a channel of `guild`.
+    /// `123`, `<#123>`, `#name` or `name` → a channel (or thread) of `guild`. An id must belong
+    /// to `guild`: a caller's variable cannot send into another server the bot is in.
     pub async fn resolve_channel(
         &self,
         guild: GuildId,
@@ -211,12 +213,7 @@ impl Discord {
     ) -> Result<ChannelRef, CallError> {
         let reference = reference.trim();
         if let Some(id) = parse_id(reference, &["<#"], ">") {
-            let id = ChannelId::new(id);
-            let name = self
-                .cache
-                .guild(guild)
-                .and_then(|g| g.channels.get(&id).map(|c| c.name.clone()));
-            return Ok(ChannelRef { id, name });
+            return self.channel_of(guild, ChannelId::new(id)).await;
         }
         let wanted = reference.strip_prefix('#').unwrap_or(reference);
         if wanted.is_empty() {
@@ -224,32 +221,54 @@ impl Discord {
                 "channel {reference:?} is neither a channel id nor a #name"
             )));
         }
-        let cached: Option<Vec<(ChannelId, String)>> = self.cache.guild(guild).map(|g| {
-            g.channels
-                .values()
-                .map(|c| (c.id, c.name.clone()))
-                .collect()
+        let cached = self.cache.guild(guild).map(|g| {
+            let channels = g.channels.values().map(|c| (c.id, c.name.clone()));
+            let threads = g.threads.iter().map(|t| (t.id, t.name.clone()));
+            channels.chain(threads).collect()
         });
-        let channels = match cached {
-            Some(channels) => channels,
-            None => guild
-                .channels(&self.http)
-                .await?
-                .into_values()
-                .map(|c| (c.id, c.name))
-                .collect(),
+        let fetch = || async {
+            let channels = guild.channels(&self.http).await?;
+            Ok(channels.into_values().map(|c| (c.id, c.name)).collect())
         };
-        pick_by_name(channels, wanted)
-            .map(|(id, name)| ChannelRef {
+        match find_by_name(cached, fetch, wanted).await? {
+            Some((id, name)) => Ok(ChannelRef {
                 id,
                 name: Some(name),
-            })
-            .ok_or_else(|| {
-                CallError::NotFound(format!("no channel named #{wanted} in server {guild}"))
-            })
+            }),
+            None => Err(CallError::NotFound(format!(
+                "no channel named #{wanted} in server {guild}"
+            ))),
+        }
     }
 
-    /// `123`, `<@&123>`, `@name` or `name` → a role of `guild`.
+    /// The channel `id` if it is one of `guild`'s, from the cache or else from Discord.
+    async fn channel_of(&self, guild: GuildId, id: ChannelId) -> Result<ChannelRef, CallError> {
+        let cached = self.cache.guild(guild).and_then(|g| {
+            g.channels.get(&id).map(|c| c.name.clone()).or_else(|| {
+                g.threads
+                    .iter()
+                    .find(|t| t.id == id)
+                    .map(|t| t.name.clone())
+            })
+        });
+        if let Some(name) = cached {
+            return Ok(ChannelRef {
+                id,
+                name: Some(name),
+            });
+        }
+        match self.http.get_channel(id).await? {
+            Channel::Guild(channel) if channel.guild_id == guild => Ok(ChannelRef {
+                id,
+                name: Some(channel.name),
+            }),
+            _ => Err(CallError::NotFound(format!(
+                "channel {id} is not in server {guild}, the server this event runs in"
+            ))),
+        }
+    }
+
+    /// `123`, `<@&123>`, `@name` or `name` → a role of `guild`, with its name.
     pub async fn resolve_role(
         &self,
         guild: GuildId,
@@ -271,26 +290,21 @@ impl Discord {
                 "role {reference:?} is neither a role id nor a role name"
             )));
         }
-        let cached: Option<Vec<(RoleId, String)>> = self
+        let cached = self
             .cache
             .guild(guild)
             .map(|g| g.roles.values().map(|r| (r.id, r.name.clone())).collect());
-        let roles = match cached {
-            Some(roles) => roles,
-            None => guild
-                .roles(&self.http)
-                .await?
-                .into_values()
-                .map(|r| (r.id, r.name))
-                .collect(),
+        let fetch = || async {
+            let roles = guild.roles(&self.http).await?;
+            Ok(roles.into_values().map(|r| (r.id, r.name)).collect())
         };
-        pick_by_name(roles, wanted).ok_or_else(|| {
+        find_by_name(cached, fetch, wanted).await?.ok_or_else(|| {
             CallError::NotFound(format!("no role named {wanted:?} in server {guild}"))
         })
     }
 
-    /// `123`, `<@123>`, `<@!123>`, `@name` or `name` (user name, display name or nickname in
-    /// `guild`) → a user.
+    /// `123`, `<@123>`, `<@!123>`, `@name` or `name` (user name, display name or nickname of a
+    /// member of `guild`) → a user.
     pub async fn resolve_user(&self, guild: GuildId, reference: &str) -> Result<UserId, CallError> {
         let reference = reference.trim();
         if let Some(id) = parse_id(reference, &["<@!", "<@"], ">") {
@@ -302,24 +316,53 @@ impl Discord {
                 "user {reference:?} is neither a user id nor a user name"
             )));
         }
-        let members = guild.search_members(&self.http, wanted, Some(100)).await?;
-        let candidates = members.into_iter().flat_map(|m| {
-            let id = m.user.id;
-            [
-                Some(m.user.name.clone()),
-                m.user.global_name.clone(),
-                m.nick.clone(),
-            ]
-            .into_iter()
-            .flatten()
-            .map(move |name| (id, name))
-        });
-        pick_by_name(candidates.collect(), wanted)
-            .map(|(id, _)| id)
-            .ok_or_else(|| {
-                CallError::NotFound(format!("no member named {wanted:?} in server {guild}"))
-            })
+        // The cache holds members only when the gateway sent them; otherwise Discord's member
+        // search (no privileged intent needed) finds them.
+        let cached = self
+            .cache
+            .guild(guild)
+            .map(|g| g.members.values().flat_map(member_names).collect());
+        let fetch = || async {
+            let members = guild.search_members(&self.http, wanted, Some(100)).await?;
+            Ok(members.iter().flat_map(member_names).collect())
+        };
+        match find_by_name(cached, fetch, wanted).await? {
+            Some((id, _)) => Ok(id),
+            None => Err(CallError::NotFound(format!(
+                "no member named {wanted:?} in server {guild}"
+            ))),
+        }
     }
+}
+
+/// Every name a member answers to: user name, display name, server nickname.
+fn member_names(member: &Member) -> Vec<(UserId, String)> {
+    [
+        Some(member.user.name.clone()),
+        member.user.global_name.clone(),
+        member.nick.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|name| (member.user.id, name))
+    .collect()
+}
+
+/// Looks `wanted` up in what the cache knows, then in what Discord says.
+async fn find_by_name<I, Fetch, Fut>(
+    cached: Option<Vec<(I, String)>>,
+    fetch: Fetch,
+    wanted: &str,
+) -> Result<Option<(I, String)>, CallError>
+where
+    I: Copy,
+    Fetch: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Vec<(I, String)>, serenity::Error>>,
+{
+    if let Some(found) = cached.and_then(|items| pick_by_name(items, wanted)) {
+        return Ok(Some(found));
+    }
+    Ok(pick_by_name(fetch().await?, wanted))
 }
 
 impl CallError {

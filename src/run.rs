@@ -100,7 +100,11 @@ impl std::fmt::Display for RunFailure {
             self.action_index + 1,
             self.action,
             self.message
-        )
+        )?;
+        match (self.discord_code, self.http_status) {
+            (Some(code), Some(status)) => write!(f, " (Discord code {code}, HTTP {status})"),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -343,3 +343,37 @@ content = "by display name"
     assert_eq!(h.sandbox.dms_to(ALICE)[0]["content"], "by display name");
     h.stop().await;
 }
+
+#[tokio::test]
+async fn a_channel_id_from_another_server_is_refused() {
+    const OTHER_SERVER: u64 = 123_456_789_012_345_999;
+    const ELSEWHERE: u64 = 200_000_000_000_000_999;
+    let event = r##"
+id = "relay"
+server = "123456789012345678"
+
+[[actions]]
+type = "send_message"
+channel = "{channel}"
+content = "hello"
+"##;
+    let fixture = fixture().guild(
+        hookbot::sandbox::FixtureGuild::new(OTHER_SERVER, "Other").channel(ELSEWHERE, "elsewhere"),
+    );
+    let h = Harness::start_with(fixture, &[("relay.toml", event)], "", "").await;
+    let run = h
+        .trigger("relay", &[("channel", json!(ELSEWHERE.to_string()))])
+        .await;
+    assert_eq!(run.status, RunStatus::Failed);
+    let message = run.error.unwrap().message;
+    assert!(message.contains("is not in server"), "{message}");
+    assert!(
+        h.sandbox.messages_in(ELSEWHERE).is_empty(),
+        "nothing reached the other server"
+    );
+    let run = h
+        .trigger("relay", &[("channel", json!(DEPLOYS.to_string()))])
+        .await;
+    assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
+    h.stop().await;
+}

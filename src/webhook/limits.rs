@@ -12,9 +12,9 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 /// Failed authentications an address may make at once before it is answered 429.
-pub const AUTH_FAILURE_BURST: u32 = 10;
+pub const AUTH_FAILURE_BURST: u32 = 20;
 /// How fast that allowance refills.
-pub const AUTH_FAILURES_PER_MINUTE: u32 = 10;
+pub const AUTH_FAILURES_PER_MINUTE: u32 = 60;
 /// Past this many tracked keys, forgotten buckets are dropped so memory stays bounded.
 const MAX_TRACKED_KEYS: usize = 10_000;
 
