@@ -24,11 +24,8 @@ const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(3);
 pub enum ConnectError {
     #[error("Discord refused the bot token (401); check discord.token or HOOKBOT_DISCORD_TOKEN")]
     BadToken,
-    #[error("cannot reach Discord at {url}: {source}")]
-    Unreachable {
-        url: String,
-        source: serenity::Error,
-    },
+    #[error("cannot reach Discord at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
     #[error("cannot start the Discord client: {0}")]
     Client(serenity::Error),
 }
@@ -139,7 +136,7 @@ impl Discord {
             } else {
                 ConnectError::Unreachable {
                     url: api_url.unwrap_or("https://discord.com").to_owned(),
-                    source,
+                    reason: root_cause(&source),
                 }
             }
         })?;
@@ -375,6 +372,15 @@ impl CallError {
             _ => None,
         }
     }
+}
+
+/// The innermost error's words: serenity and reqwest repeat themselves at every layer.
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut innermost = error;
+    while let Some(source) = innermost.source() {
+        innermost = source;
+    }
+    innermost.to_string()
 }
 
 /// Exact name first, then the only case-insensitive match.

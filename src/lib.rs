@@ -96,7 +96,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             loaded.problems.len()
         );
     }
-    let store = Store::open(&config.storage.path)?;
+    if !config.sandbox && config.discord.token.is_none() {
+        return Err(StartError::NoToken);
+    }
+    let store = Store::open(&database_path(&config))?;
     store.replace_events(&loaded.events)?;
     tracing::info!(events = loaded.events.len(), dir = %config.events.dir.display(), "events loaded");
 
@@ -191,6 +194,22 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         server,
         executor,
     })
+}
+
+/// The sandbox keeps its own database beside the configured one, so trying things out never
+/// touches a real bot's key, runs or events.
+pub fn database_path(config: &Config) -> std::path::PathBuf {
+    if !config.sandbox {
+        return config.storage.path.clone();
+    }
+    let mut name = config
+        .storage
+        .path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| "db".into());
+    name.push("-sandbox");
+    config.storage.path.with_file_name(name)
 }
 
 impl Running {

@@ -379,3 +379,32 @@ async fn a_200_means_the_run_is_on_disk() {
     drop(store);
     h.sandbox.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_run_accepted_before_a_stop_executes_on_the_next_start() {
+    let mut h = harness().await;
+    h.halt().await;
+    // What a crash right after answering 200 leaves behind: a recorded, queued run.
+    let store = hookbot::store::Store::open(&h.config().storage.path).unwrap();
+    let mut variables = hookbot::templates::Variables::new();
+    variables.insert("service", "queued");
+    variables.insert("version", "1.0");
+    let id = store.next_run_id().unwrap();
+    let run = hookbot::run::Run::new(id, "deploy".into(), variables, 0);
+    store.accept_run(&run).await.unwrap();
+    drop(store);
+
+    h.boot().await;
+    let finished = h.wait_run(&id.to_text()).await;
+    assert_eq!(
+        finished.status,
+        hookbot::run::RunStatus::Succeeded,
+        "{:?}",
+        finished.error
+    );
+    assert_eq!(
+        h.sandbox.messages_in(DEPLOYS)[0]["content"],
+        "queued 1.0 is live"
+    );
+    h.stop().await;
+}

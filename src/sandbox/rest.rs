@@ -112,6 +112,8 @@ pub(crate) async fn handle(
     if answer.status >= 400 {
         let target = plain_target(&world, &path);
         announce(&refusal(method.as_str(), &path, target, &answer, injected));
+    } else if method == Method::GET {
+        announce(&lookup(&world, &path, &query));
     }
     world.requests.push(RecordedRequest {
         method: method.to_string(),
@@ -209,6 +211,28 @@ fn plain_target(world: &World, path: &str) -> Option<String> {
         }
         ["guilds", ..] => world.guild(id(1)?).map(|guild| guild.guild.name.clone()),
         _ => None,
+    }
+}
+
+/// A read the bot made, in plain words: `listed the roles of Acme`.
+fn lookup(world: &World, path: &str, query: &str) -> String {
+    let route = path.strip_prefix(API_PREFIX).unwrap_or(path);
+    let segments: Vec<&str> = route.split('/').filter(|s| !s.is_empty()).collect();
+    let target = plain_target(world, path).unwrap_or_else(|| route.to_owned());
+    match segments.as_slice() {
+        ["gateway"] | ["gateway", "bot"] => "told the bot where the gateway is".to_owned(),
+        ["users", "@me"] => "told the bot who it is".to_owned(),
+        ["guilds", _, "channels"] => format!("listed the channels of {target}"),
+        ["guilds", _, "roles"] => format!("listed the roles of {target}"),
+        ["guilds", _, "members", "search"] => {
+            let wanted = query
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("query="))
+                .unwrap_or("");
+            format!("searched the members of {target} for {wanted:?}")
+        }
+        ["guilds", _, "members", ..] => format!("looked up members of {target}"),
+        _ => format!("looked up {target}"),
     }
 }
 
