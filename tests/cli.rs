@@ -313,3 +313,53 @@ fn run_sandbox_works_without_a_token_and_stops_on_sigterm() {
     };
     assert!(status.success(), "exit 0 after SIGTERM: {status}");
 }
+
+#[tokio::test]
+async fn the_token_can_come_from_the_environment_and_overrides_the_file() {
+    let sandbox = hookbot::sandbox::Sandbox::start(fixture(), TOKEN)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("events")).unwrap();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        format!(
+            "[discord]\ntoken = \"wrong-token\"\napi_url = \"{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n[storage]\npath = \"db\"\n[events]\ndir = \"events\"\n",
+            sandbox.api_url()
+        ),
+    )
+    .unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hookbot"))
+        .args(["run", "--config", "config.toml"])
+        .current_dir(dir.path())
+        .env("HOOKBOT_DISCORD_TOKEN", TOKEN)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let identified = sandbox
+        .wait_until(DEADLINE, |s| s.gateway_identified() >= 1)
+        .await;
+    assert!(
+        identified,
+        "the gateway accepted the token from the environment"
+    );
+    let me = sandbox
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/api/v10/users/@me")
+        .expect("asked who it is");
+    assert_eq!(me.status, 200);
+    let pid = child.id().unwrap().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("exits within 10 s")
+        .unwrap();
+    assert!(status.success(), "{status}");
+    sandbox.shutdown().await;
+}

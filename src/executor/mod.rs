@@ -25,6 +25,9 @@ use crate::templates::{Layered, Variables};
 pub const MAX_CONCURRENT_RUNS: usize = 8;
 /// How long shutdown waits for runs in progress before leaving them queued for the next start.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest one action may take, all its Discord calls together; serenity sets no timeout of
+/// its own, and a hung call must not hold a run slot forever.
+pub const ACTION_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Wakes the executor when a run was queued.
 #[derive(Clone, Default)]
@@ -149,7 +152,17 @@ async fn execute_run(store: &Store, discord: &Discord, id: RunId) -> Result<(), 
     let start = run.results.len();
     let mut failure = None;
     for (index, action) in event.actions.iter().enumerate().skip(start) {
-        match actions::execute(discord, guild, action, &vars).await {
+        let attempt = tokio::time::timeout(
+            ACTION_TIMEOUT,
+            actions::execute(discord, guild, action, &vars),
+        );
+        let result = attempt.await.unwrap_or_else(|_| {
+            Err(CallError::Transport(format!(
+                "Discord did not answer within {} s",
+                ACTION_TIMEOUT.as_secs()
+            )))
+        });
+        match result {
             Ok(outcome) => {
                 tracing::info!(run = %id, event = %event.id, action = index + 1, "{}", outcome.summary);
                 run.results.push(outcome);
