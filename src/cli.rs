@@ -142,7 +142,7 @@ pub fn public_base_url(config: &Config, listen: SocketAddr) -> String {
 
 /// The bot's user id without asking Discord: remembered by the last `hookbot run`, or read from
 /// the token, whose first part is the id in base64.
-fn known_bot_id(config: &Config) -> Option<u64> {
+fn remembered_or_token_bot_id(config: &Config) -> Option<u64> {
     // Opening creates a database; a command that only reads must not leave one behind.
     let remembered = config
         .storage
@@ -152,6 +152,18 @@ fn known_bot_id(config: &Config) -> Option<u64> {
         .flatten()
         .and_then(|store| store.bot_id().ok().flatten());
     remembered.or_else(|| config.discord.token.as_deref().and_then(bot_id_from_token))
+}
+
+/// [`remembered_or_token_bot_id`], saying on stderr how to fill in `{bot_id}` when unknown.
+fn known_bot_id(config: &Config) -> Option<u64> {
+    let id = remembered_or_token_bot_id(config);
+    if id.is_none() {
+        eprintln!(
+            "note: the bot's user id is not known yet; `hookbot run` learns it from Discord \
+             (until then URLs show {{bot_id}})"
+        );
+    }
+    id
 }
 
 fn bot_id_from_token(token: &str) -> Option<u64> {
