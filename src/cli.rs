@@ -1,6 +1,8 @@
 //! One function per subcommand; each opens what it needs (config, event files, store).
 
 use std::io::Write;
+
+use anyhow::Context;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::Path;
 
@@ -12,7 +14,8 @@ use crate::webhook;
 /// `hookbot run`: until SIGINT or SIGTERM.
 pub async fn run(config_path: &Path, sandbox: bool) -> anyhow::Result<()> {
     let config = Config::load(config_path, sandbox)?;
-    crate::run(config, shutdown_signal()).await?;
+    let shutdown = shutdown_signal().context("cannot listen for SIGINT and SIGTERM")?;
+    crate::run(config, shutdown).await?;
     Ok(())
 }
 
@@ -175,29 +178,26 @@ fn bot_id_from_token(token: &str) -> Option<u64> {
     std::str::from_utf8(&decoded).ok()?.parse().ok()
 }
 
-/// Completes on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(signal) => signal,
-                Err(error) => {
-                    tracing::error!(%error, "cannot listen for SIGTERM; only SIGINT stops hookbot");
-                    let _ = interrupt.await;
-                    return;
-                }
-            };
+/// Listens for SIGINT and SIGTERM from the moment it is called, so a signal that arrives while
+/// hookbot is still starting is not lost; the future completes on the first one.
+#[cfg(unix)]
+pub fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
         tokio::select! {
-            _ = interrupt => {}
+            _ = interrupt.recv() => {}
             _ = terminate.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
-    }
+    })
+}
+
+#[cfg(not(unix))]
+pub fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 #[cfg(test)]

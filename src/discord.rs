@@ -18,6 +18,8 @@ use tokio::sync::watch;
 const INTENTS: GatewayIntents = GatewayIntents::GUILDS;
 /// How long stopping the shards may take before hookbot exits anyway.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long to wait for READY when the bot's identity must come from the gateway.
+const IDENTITY_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Why starting the Discord side failed.
 #[derive(Debug, thiserror::Error)]
@@ -78,7 +80,7 @@ pub struct Discord {
     bot_id: UserId,
     bot_name: String,
     shard_manager: Arc<ShardManager>,
-    ready: watch::Receiver<bool>,
+    gateway: watch::Receiver<GatewayState>,
 }
 
 /// A channel as an action found it: its id and, when known, its name for messages and logs.
@@ -97,12 +99,21 @@ impl std::fmt::Display for ChannelRef {
     }
 }
 
-struct ReadyHandler {
-    ready: watch::Sender<bool>,
+/// What the gateway has told hookbot so far.
+#[derive(Debug, Clone, Default)]
+struct GatewayState {
+    /// The bot's user id and name, from READY.
+    identity: Option<(UserId, String)>,
+    /// Every server in READY has arrived in the cache.
+    cache_ready: bool,
+}
+
+struct GatewayHandler {
+    state: watch::Sender<GatewayState>,
 }
 
 #[async_trait]
-impl EventHandler for ReadyHandler {
+impl EventHandler for GatewayHandler {
     async fn ready(&self, _ctx: Context, ready: Ready) {
         tracing::info!(
             bot = %ready.user.name,
@@ -110,18 +121,19 @@ impl EventHandler for ReadyHandler {
             servers = ready.guilds.len(),
             "connected to the Discord gateway"
         );
-        self.ready.send_replace(true);
+        let identity = (ready.user.id, ready.user.name.clone());
+        self.state.send_modify(|s| s.identity = Some(identity));
     }
 
     async fn cache_ready(&self, _ctx: Context, guilds: Vec<GuildId>) {
         tracing::info!(servers = guilds.len(), "Discord cache ready");
+        self.state.send_modify(|s| s.cache_ready = true);
     }
 }
 
 impl Discord {
-    /// Learns the bot's identity over REST, then starts the gateway (autosharded) in the
-    /// background. With `api_url` set, every request goes there and serenity's ratelimiter is
-    /// off, because it would ignore the proxy and talk to discord.com directly.
+    /// Starts the gateway (autosharded) in the background and learns the bot's identity. With `api_url` set, every request goes there and serenity's ratelimiter
+    /// is off, because it would ignore the proxy and talk to discord.com directly.
     pub async fn connect(token: &str, api_url: Option<&str>) -> Result<Discord, ConnectError> {
         let http = match api_url {
             Some(url) => HttpBuilder::new(token)
@@ -130,35 +142,34 @@ impl Discord {
                 .build(),
             None => HttpBuilder::new(token).build(),
         };
-        let me = http.get_current_user().await.map_err(|source| {
-            if matches!(CallError::from_ref(&source), Some(401)) {
-                ConnectError::BadToken
-            } else {
-                ConnectError::Unreachable {
-                    url: api_url.unwrap_or("https://discord.com").to_owned(),
-                    reason: root_cause(&source),
-                }
-            }
-        })?;
-        let (ready_tx, ready) = watch::channel(false);
+        let (state_tx, gateway) = watch::channel(GatewayState::default());
         let mut client = ClientBuilder::new_with_http(http, INTENTS)
-            .event_handler(ReadyHandler { ready: ready_tx })
+            .event_handler(GatewayHandler { state: state_tx })
             .await
             .map_err(ConnectError::Client)?;
-        let discord = Discord {
-            http: client.http.clone(),
-            cache: client.cache.clone(),
-            bot_id: me.id,
-            bot_name: me.name.clone(),
-            shard_manager: client.shard_manager.clone(),
-            ready,
-        };
+        let http = client.http.clone();
+        let cache = client.cache.clone();
+        let shard_manager = client.shard_manager.clone();
         tokio::spawn(async move {
             if let Err(error) = client.start_autosharded().await {
                 tracing::error!(%error, "the Discord gateway connection ended");
             }
         });
-        Ok(discord)
+        let (bot_id, bot_name) = match learn_identity(&http, &gateway, api_url).await {
+            Ok(identity) => identity,
+            Err(error) => {
+                shard_manager.shutdown_all().await;
+                return Err(error);
+            }
+        };
+        Ok(Discord {
+            http,
+            cache,
+            bot_id,
+            bot_name,
+            shard_manager,
+            gateway,
+        })
     }
 
     pub fn bot_id(&self) -> u64 {
@@ -171,13 +182,22 @@ impl Discord {
 
     /// True once the gateway has said READY.
     pub fn is_ready(&self) -> bool {
-        *self.ready.borrow()
+        self.gateway.borrow().identity.is_some()
     }
 
     /// Waits for READY, at most `timeout`; true when it came.
     pub async fn wait_ready(&self, timeout: Duration) -> bool {
-        let mut ready = self.ready.clone();
-        tokio::time::timeout(timeout, ready.wait_for(|r| *r))
+        self.wait_gateway(timeout, |s| s.identity.is_some()).await
+    }
+
+    /// Waits until the cache holds every server of READY, at most `timeout`; true when it does.
+    pub async fn wait_cache_ready(&self, timeout: Duration) -> bool {
+        self.wait_gateway(timeout, |s| s.cache_ready).await
+    }
+
+    async fn wait_gateway(&self, timeout: Duration, done: impl Fn(&GatewayState) -> bool) -> bool {
+        let mut gateway = self.gateway.clone();
+        tokio::time::timeout(timeout, gateway.wait_for(|s| done(s)))
             .await
             .is_ok_and(|r| r.is_ok())
     }
@@ -371,6 +391,41 @@ impl CallError {
             }
             _ => None,
         }
+    }
+}
+
+/// The bot's user id and name: from `GET /users/@me`, or, when Discord answers that with an
+/// error other than 401 (a minimal proxy or stand-in), from the gateway's READY.
+async fn learn_identity(
+    http: &Http,
+    gateway: &watch::Receiver<GatewayState>,
+    api_url: Option<&str>,
+) -> Result<(UserId, String), ConnectError> {
+    let error = match http.get_current_user().await {
+        Ok(me) => return Ok((me.id, me.name.clone())),
+        Err(error) => error,
+    };
+    let unreachable = || ConnectError::Unreachable {
+        url: api_url.unwrap_or("https://discord.com").to_owned(),
+        reason: root_cause(&error),
+    };
+    match CallError::from_ref(&error) {
+        Some(401) => Err(ConnectError::BadToken),
+        Some(_) => {
+            tracing::warn!(
+                reason = %root_cause(&error),
+                "GET /users/@me failed; waiting for the gateway's READY to learn the bot's id"
+            );
+            let mut gateway = gateway.clone();
+            let ready =
+                tokio::time::timeout(IDENTITY_TIMEOUT, gateway.wait_for(|s| s.identity.is_some()))
+                    .await;
+            match ready {
+                Ok(Ok(state)) => Ok(state.identity.clone().expect("waited for it")),
+                _ => Err(unreachable()),
+            }
+        }
+        None => Err(unreachable()),
     }
 }
 

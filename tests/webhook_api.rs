@@ -417,3 +417,19 @@ async fn a_run_accepted_before_a_stop_executes_on_the_next_start() {
     );
     h.stop().await;
 }
+
+#[tokio::test]
+async fn the_bot_id_comes_from_ready_when_users_me_is_not_served() {
+    let mut h = harness().await;
+    h.halt().await;
+    // A minimal proxy or stand-in that does not serve GET /users/@me.
+    h.sandbox
+        .inject(hookbot::sandbox::Failure::new("/users/@me", 404).times(1));
+    h.boot().await;
+    assert_eq!(h.running.as_ref().unwrap().bot_id, BOT_ID);
+    let answer = h
+        .post("deploy", variables_body(&[("service", json!("api"))]))
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    h.stop().await;
+}

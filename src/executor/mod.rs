@@ -25,6 +25,8 @@ use crate::templates::{Layered, Variables};
 pub const MAX_CONCURRENT_RUNS: usize = 8;
 /// How long shutdown waits for runs in progress before leaving them queued for the next start.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the executor waits at start for the gateway to fill the cache.
+pub const CACHE_WAIT: Duration = Duration::from_secs(10);
 /// The longest one action may take, all its Discord calls together; serenity sets no timeout of
 /// its own, and a hung call must not hold a run slot forever.
 pub const ACTION_TIMEOUT: Duration = Duration::from_secs(30);
@@ -54,6 +56,14 @@ pub async fn run_executor(
     queue: RunQueue,
     shutdown: CancellationToken,
 ) {
+    // Names resolve from the cache; runs queued before a restart should not all fall back to
+    // REST look-ups while the servers are still arriving.
+    tokio::select! {
+        ready = discord.wait_cache_ready(CACHE_WAIT) => if !ready {
+            tracing::warn!("the Discord cache is not ready; running queued runs anyway, names are looked up over REST");
+        },
+        _ = shutdown.cancelled() => return,
+    }
     let in_flight: Arc<Mutex<HashSet<RunId>>> = Arc::default();
     let slots = Arc::new(Semaphore::new(MAX_CONCURRENT_RUNS));
     let mut tasks = JoinSet::new();
