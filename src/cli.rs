@@ -3,7 +3,6 @@
 use std::io::Write;
 
 use anyhow::Context;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::Path;
 
 use crate::config::Config;
@@ -66,11 +65,11 @@ pub fn event_new(
     let config = Config::load(config_path, false)?;
     let (event, path) = events::write_new_event(&config.events.dir, name, server)?;
     eprintln!("wrote {} (event id {})", path.display(), event.id);
-    let base = public_base_url(&config, config.http.listen);
+    let base = config.public_base_url(config.http.listen);
     writeln!(
         out,
         "{}",
-        webhook_url(&base, known_bot_id(&config), &event.id)
+        webhook::url(&base, known_bot_id(&config), &event.id)
     )?;
     Ok(())
 }
@@ -82,7 +81,7 @@ pub fn event_list(config_path: &Path, out: &mut impl Write) -> anyhow::Result<()
     for problem in &loaded.problems {
         eprintln!("{problem}");
     }
-    let base = public_base_url(&config, config.http.listen);
+    let base = config.public_base_url(config.http.listen);
     let bot_id = known_bot_id(&config);
     let rows: Vec<[String; 4]> = loaded
         .events
@@ -97,7 +96,7 @@ pub fn event_list(config_path: &Path, out: &mut impl Write) -> anyhow::Result<()
                 e.id.clone(),
                 name,
                 e.server.to_string(),
-                webhook_url(&base, bot_id, &e.id),
+                webhook::url(&base, bot_id, &e.id),
             ]
         })
         .collect();
@@ -122,25 +121,6 @@ pub fn event_list(config_path: &Path, out: &mut impl Write) -> anyhow::Result<()
         writeln!(out, "{}", line.trim_end())?;
     }
     Ok(())
-}
-
-/// `POST` here triggers the event.
-pub fn webhook_url(base: &str, bot_id: Option<u64>, event_id: &str) -> String {
-    let bot = bot_id.map_or_else(|| "{bot_id}".to_owned(), |id| id.to_string());
-    format!("{base}/webhook/{bot}/{event_id}")
-}
-
-/// `http.public_url`, or the listen address made reachable from this machine.
-pub fn public_base_url(config: &Config, listen: SocketAddr) -> String {
-    if let Some(url) = &config.http.public_url {
-        return url.clone();
-    }
-    let ip = match listen.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-        ip => ip,
-    };
-    format!("http://{}", SocketAddr::new(ip, listen.port()))
 }
 
 /// The bot's user id without asking Discord: remembered by the last `hookbot run`, or read from
@@ -210,17 +190,5 @@ mod tests {
         let token = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GhIjKl.abcdefghijklmnopqrstuvwxyz";
         assert_eq!(bot_id_from_token(token), Some(123456789012345678));
         assert_eq!(bot_id_from_token("not a token"), None);
-    }
-
-    #[test]
-    fn webhook_urls() {
-        assert_eq!(
-            webhook_url("http://h", Some(5), "e"),
-            "http://h/webhook/5/e"
-        );
-        assert_eq!(
-            webhook_url("http://h", None, "e"),
-            "http://h/webhook/{bot_id}/e"
-        );
     }
 }

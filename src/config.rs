@@ -1,7 +1,7 @@
 //! `config.toml`: defaults, environment overrides, validation with `FILE:LINE:COL` errors.
 
 use std::io::ErrorKind;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use toml::de::DeTable;
@@ -110,6 +110,20 @@ impl Config {
             },
             sandbox: false,
         }
+    }
+
+    /// `http.public_url`, or `listen` made reachable from this machine (an unspecified address
+    /// becomes loopback), for the URLs hookbot prints.
+    pub fn public_base_url(&self, listen: SocketAddr) -> String {
+        if let Some(url) = &self.http.public_url {
+            return url.clone();
+        }
+        let ip = match listen.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        format!("http://{}", SocketAddr::new(ip, listen.port()))
     }
 
     /// Reads `path`. A missing file is [`ConfigError::NotFound`], except with `sandbox`, where
@@ -597,5 +611,16 @@ per_event_per_minute = -1
         let config = Config::load(&path, false).unwrap();
         assert_eq!(config.limits.per_event_per_minute, 5);
         assert_eq!(config.storage.path, dir.path().join("data/db"));
+    }
+
+    #[test]
+    fn printed_urls_use_public_url_or_a_reachable_listen_address() {
+        let mut config = Config::defaults_in(Path::new("/srv"));
+        let any: SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        assert_eq!(config.public_base_url(any), "http://127.0.0.1:8080");
+        let any6: SocketAddr = "[::]:9000".parse().unwrap();
+        assert_eq!(config.public_base_url(any6), "http://[::1]:9000");
+        config.http.public_url = Some("https://hooks.example.com".into());
+        assert_eq!(config.public_base_url(any), "https://hooks.example.com");
     }
 }

@@ -102,6 +102,18 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let store = Store::open(&database_path(&config))?;
     store.replace_events(&loaded.events)?;
     tracing::info!(events = loaded.events.len(), dir = %config.events.dir.display(), "events loaded");
+    // Bound before Discord is asked anything, so a taken port fails at once; connections wait
+    // in the backlog until the listener serves.
+    let listener = tokio::net::TcpListener::bind(config.http.listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.http.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.http.listen,
+        source,
+    })?;
 
     let (sandbox, token, api_url) = if config.sandbox {
         let stand_in = Sandbox::start(
@@ -122,6 +134,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         (None, token, config.discord.api_url.clone())
     };
 
+    let discord = Arc::new(Discord::connect(&token, api_url.as_deref()).await?);
+    let bot_id = discord.bot_id();
+    if !config.sandbox {
+        store.set_bot_id(bot_id)?;
+    }
+    // Made once everything else is up, so a start that fails never eats a key nobody saw.
     let new_api_key = if config.sandbox || store.api_key_hash()?.is_none() {
         let key = webhook::generate_key();
         store.set_api_key_hash(webhook::hash_key(&key)).await?;
@@ -129,23 +147,6 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     } else {
         None
     };
-
-    let discord = Arc::new(Discord::connect(&token, api_url.as_deref()).await?);
-    let bot_id = discord.bot_id();
-    if !config.sandbox {
-        store.set_bot_id(bot_id)?;
-    }
-
-    let listener = tokio::net::TcpListener::bind(config.http.listen)
-        .await
-        .map_err(|source| StartError::Bind {
-            addr: config.http.listen,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Bind {
-        addr: config.http.listen,
-        source,
-    })?;
 
     let shutdown = CancellationToken::new();
     let queue = RunQueue::new();
@@ -172,7 +173,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             tracing::error!(%error, "the webhook listener failed");
         }
     });
-    let base_url = cli::public_base_url(&config, addr);
+    let base_url = config.public_base_url(addr);
     tracing::info!(listen = %addr, bot_id, "webhook listener ready");
     let banner = banner(
         &config,
@@ -259,12 +260,12 @@ fn banner(
     for event in events.iter().filter(|e| e.enabled) {
         text.push_str(&format!(
             "  {}  {}\n",
-            cli::webhook_url(base_url, Some(bot_id), &event.id),
+            webhook::url(base_url, Some(bot_id), &event.id),
             event.name
         ));
     }
     if let Some(first) = events.iter().find(|e| e.enabled) {
-        let url = cli::webhook_url(base_url, Some(bot_id), &first.id);
+        let url = webhook::url(base_url, Some(bot_id), &first.id);
         text.push_str(&format!(
             "Try it (then watch this log for what reached Discord):\n{}\n",
             sandbox_world::curl_line(&url, key, &sandbox_world::example_variables(first))

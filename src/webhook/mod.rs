@@ -71,6 +71,12 @@ impl AppState {
     }
 }
 
+/// The URL that triggers `event_id`; `{bot_id}` stands in for an id not known yet.
+pub fn url(base: &str, bot_id: Option<u64>, event_id: &str) -> String {
+    let bot = bot_id.map_or_else(|| "{bot_id}".to_owned(), |id| id.to_string());
+    format!("{base}/webhook/{bot}/{event_id}")
+}
+
 /// The listener's routes.
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -256,4 +262,15 @@ fn unix_millis() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_urls() {
+        assert_eq!(url("http://h", Some(5), "e"), "http://h/webhook/5/e");
+        assert_eq!(url("http://h", None, "e"), "http://h/webhook/{bot_id}/e");
+    }
 }
