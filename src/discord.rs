@@ -180,11 +180,6 @@ impl Discord {
         &self.bot_name
     }
 
-    /// True once the gateway has said READY.
-    pub fn is_ready(&self) -> bool {
-        self.gateway.borrow().identity.is_some()
-    }
-
     /// Waits for READY, at most `timeout`; true when it came.
     pub async fn wait_ready(&self, timeout: Duration) -> bool {
         self.wait_gateway(timeout, |s| s.identity.is_some()).await

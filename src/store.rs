@@ -195,19 +195,6 @@ impl Store {
         self.pending.remove(id.0.to_be_bytes())?;
         Ok(())
     }
-
-    /// The newest runs first, at most `limit`.
-    pub fn recent_runs(&self, limit: usize) -> Result<Vec<Run>, StoreError> {
-        self.runs
-            .iter()
-            .rev()
-            .take(limit)
-            .map(|entry| {
-                let (_, value) = entry?;
-                Ok(serde_json::from_slice::<Run>(&value)?)
-            })
-            .collect()
-    }
 }
 
 fn decode_run_key(key: &[u8]) -> u64 {

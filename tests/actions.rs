@@ -245,6 +245,7 @@ content = "third"
         .map(|m| m["content"].clone())
         .collect();
     assert_eq!(sent, vec![json!("first")], "the run stopped at the failure");
+    h.assert_requests_match_discord_spec();
     h.stop().await;
 }
 
@@ -311,6 +312,7 @@ async fn unknown_names_and_closed_dms_fail_clearly() {
         h.sandbox.messages_in(GENERAL).is_empty(),
         "an empty message is never sent"
     );
+    h.assert_requests_match_discord_spec();
     h.stop().await;
 }
 
@@ -341,6 +343,7 @@ content = "by display name"
     assert_eq!(h.sandbox.messages_in(DEPLOYS)[0]["content"], "bare name");
     assert_eq!(h.sandbox.messages_in(GENERAL)[0]["content"], "mention form");
     assert_eq!(h.sandbox.dms_to(ALICE)[0]["content"], "by display name");
+    h.assert_requests_match_discord_spec();
     h.stop().await;
 }
 
@@ -375,5 +378,6 @@ content = "hello"
         .trigger("relay", &[("channel", json!(DEPLOYS.to_string()))])
         .await;
     assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
+    h.assert_requests_match_discord_spec();
     h.stop().await;
 }

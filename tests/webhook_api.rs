@@ -87,6 +87,7 @@ async fn every_method_but_post_is_405_with_allow() {
     Answer::from(wrong)
         .await
         .assert_error(405, "method_not_allowed");
+    h.assert_requests_match_discord_spec();
     h.stop().await;
 }
 
@@ -107,6 +108,7 @@ async fn a_wrong_bot_id_is_404_before_the_key_is_checked() {
         .await
         .unwrap();
     Answer::from(response).await.assert_error(404, "not_found");
+    h.assert_requests_match_discord_spec();
     h.stop().await;
 }
 
@@ -140,6 +142,7 @@ async fn a_missing_or_wrong_key_is_401_and_bearer_is_accepted() {
     )
     .await;
     assert_eq!(bearer.status, 200, "{}", bearer.body);
+    h.assert_requests_match_discord_spec();
     h.stop().await;
 }
 
@@ -156,6 +159,7 @@ async fn an_unknown_or_disabled_event_is_404() {
     h.post_raw("nope", "not json")
         .await
         .assert_error(404, "not_found");
+    h.assert_requests_match_discord_spec();
     h.stop().await;
 }
 
@@ -206,6 +210,7 @@ async fn the_body_rules_answer_400_naming_the_item() {
         h.sandbox.messages_in(DEPLOYS).is_empty(),
         "a refused request runs nothing"
     );
+    h.assert_requests_match_discord_spec();
     h.stop().await;
 }
 
@@ -223,6 +228,7 @@ async fn empty_bodies_and_other_keys_mean_no_variables() {
         sent[0]["content"], "{service} {version} is live",
         "unknown names stay as written"
     );
+    h.assert_requests_match_discord_spec();
     h.stop().await;
 }
 
@@ -240,6 +246,7 @@ async fn numbers_and_booleans_are_used_as_json_writes_them_and_the_later_duplica
         h.sandbox.messages_in(DEPLOYS)[0]["content"],
         "true 1.5 is live"
     );
+    h.assert_requests_match_discord_spec();
     h.stop().await;
 }
 
@@ -287,6 +294,7 @@ async fn a_body_over_the_limit_is_413_after_auth_and_event_checks() {
     let fits = format!(r#"{{"pad":"{}"}}"#, "x".repeat(100 - 10));
     assert_eq!(fits.len(), 100);
     assert_eq!(h.post_raw("deploy", &fits).await.status, 200);
+    h.assert_requests_match_discord_spec();
     h.stop().await;
 }
 
@@ -317,6 +325,7 @@ async fn the_per_event_limit_answers_429_with_retry_after() {
     // Unauthenticated requests do not count and are still told 401.
     let no_key = Answer::from(h.http.post(h.webhook_url("deploy")).send().await.unwrap()).await;
     no_key.assert_error(401, "unauthorized");
+    h.assert_requests_match_discord_spec();
     h.stop().await;
 }
 
@@ -350,6 +359,7 @@ async fn an_address_that_keeps_failing_authentication_is_slowed_down() {
     let right = h.post("deploy", json!({})).await;
     right.assert_error(429, "rate_limited");
     assert!(right.header("retry-after").is_some());
+    h.assert_requests_match_discord_spec();
     h.stop().await;
 }
 
@@ -365,6 +375,7 @@ async fn other_paths_answer_json_404() {
     )
     .await;
     answer.assert_error(404, "not_found");
+    h.assert_requests_match_discord_spec();
     h.stop().await;
 }
 
@@ -415,6 +426,7 @@ async fn a_run_accepted_before_a_stop_executes_on_the_next_start() {
         h.sandbox.messages_in(DEPLOYS)[0]["content"],
         "queued 1.0 is live"
     );
+    h.assert_requests_match_discord_spec();
     h.stop().await;
 }
 
@@ -431,5 +443,6 @@ async fn the_bot_id_comes_from_ready_when_users_me_is_not_served() {
         .post("deploy", variables_body(&[("service", json!("api"))]))
         .await;
     assert_eq!(answer.status, 200, "{}", answer.body);
+    h.assert_requests_match_discord_spec();
     h.stop().await;
 }

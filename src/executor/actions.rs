@@ -7,12 +7,11 @@ use serenity::all::{
 };
 
 use crate::discord::{CallError, Discord};
-use crate::events::{Action, AllowedMentions, ColorSpec, EmbedSpec, MessageSpec};
+use crate::events::{
+    Action, AllowedMentions, ColorSpec, EmbedSpec, MessageSpec, MAX_CONTENT_CHARS,
+};
 use crate::run::ActionOutcome;
 use crate::templates::{Lookup, Template};
-
-/// Discord's limit on message content, in characters.
-pub const MAX_CONTENT_CHARS: usize = 2000;
 
 /// Carries out one action in `guild` with `vars` filled in.
 pub async fn execute(

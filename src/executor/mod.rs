@@ -12,7 +12,7 @@ use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-pub use actions::{allowed_mentions, truncate, MAX_CONTENT_CHARS};
+pub use actions::{allowed_mentions, truncate};
 
 use crate::discord::{CallError, Discord};
 use crate::events::Event;
