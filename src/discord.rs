@@ -104,7 +104,8 @@ impl std::fmt::Display for ChannelRef {
 struct GatewayState {
     /// The bot's user id and name, from READY.
     identity: Option<(UserId, String)>,
-    /// Every server in READY has arrived in the cache.
+    /// Every server in READY has arrived in the cache (or READY named none: serenity then never
+    /// says "cache ready").
     cache_ready: bool,
 }
 
@@ -122,7 +123,11 @@ impl EventHandler for GatewayHandler {
             "connected to the Discord gateway"
         );
         let identity = (ready.user.id, ready.user.name.clone());
-        self.state.send_modify(|s| s.identity = Some(identity));
+        let no_servers = ready.guilds.is_empty();
+        self.state.send_modify(|s| {
+            s.identity = Some(identity);
+            s.cache_ready |= no_servers;
+        });
     }
 
     async fn cache_ready(&self, _ctx: Context, guilds: Vec<GuildId>) {

@@ -26,7 +26,7 @@ pub const MAX_CONCURRENT_RUNS: usize = 8;
 /// How long shutdown waits for runs in progress before leaving them queued for the next start.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the executor waits at start for the gateway to fill the cache.
-pub const CACHE_WAIT: Duration = Duration::from_secs(10);
+pub const CACHE_WAIT: Duration = Duration::from_secs(5);
 /// The longest one action may take, all its Discord calls together; serenity sets no timeout of
 /// its own, and a hung call must not hold a run slot forever.
 pub const ACTION_TIMEOUT: Duration = Duration::from_secs(30);
