@@ -1,9 +1,9 @@
 //! One function per subcommand; each opens what it needs (config, event files, store).
 
 use std::io::Write;
+use std::path::Path;
 
 use anyhow::Context;
-use std::path::Path;
 
 use crate::config::Config;
 use crate::events;

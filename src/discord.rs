@@ -137,8 +137,9 @@ impl EventHandler for GatewayHandler {
 }
 
 impl Discord {
-    /// Starts the gateway (autosharded) in the background and learns the bot's identity. With `api_url` set, every request goes there and serenity's ratelimiter
-    /// is off, because it would ignore the proxy and talk to discord.com directly.
+    /// Starts the gateway (autosharded) in the background and learns the bot's identity. With
+    /// `api_url` set, every request goes there and serenity's ratelimiter is off, because it
+    /// would ignore the proxy and talk to discord.com directly.
     pub async fn connect(token: &str, api_url: Option<&str>) -> Result<Discord, ConnectError> {
         let http = match api_url {
             Some(url) => HttpBuilder::new(token)
@@ -187,19 +188,16 @@ impl Discord {
 
     /// Waits for READY, at most `timeout`; true when it came.
     pub async fn wait_ready(&self, timeout: Duration) -> bool {
-        self.wait_gateway(timeout, |s| s.identity.is_some()).await
+        wait_for_gateway(&self.gateway, timeout, |s| s.identity.is_some())
+            .await
+            .is_some()
     }
 
     /// Waits until the cache holds every server of READY, at most `timeout`; true when it does.
     pub async fn wait_cache_ready(&self, timeout: Duration) -> bool {
-        self.wait_gateway(timeout, |s| s.cache_ready).await
-    }
-
-    async fn wait_gateway(&self, timeout: Duration, done: impl Fn(&GatewayState) -> bool) -> bool {
-        let mut gateway = self.gateway.clone();
-        tokio::time::timeout(timeout, gateway.wait_for(|s| done(s)))
+        wait_for_gateway(&self.gateway, timeout, |s| s.cache_ready)
             .await
-            .is_ok_and(|r| r.is_ok())
+            .is_some()
     }
 
     /// Closes every shard's connection.
@@ -382,16 +380,27 @@ where
     Ok(pick_by_name(fetch().await?, wanted))
 }
 
-impl CallError {
-    /// The HTTP status of a serenity error, when Discord answered.
-    fn from_ref(error: &serenity::Error) -> Option<u16> {
-        match error {
-            serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) => {
-                Some(r.status_code.as_u16())
-            }
-            _ => None,
-        }
+/// The HTTP status of a serenity error, when Discord answered.
+fn http_status(error: &serenity::Error) -> Option<u16> {
+    match error {
+        serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) => Some(r.status_code.as_u16()),
+        _ => None,
     }
+}
+
+/// The gateway state once `done` holds, or `None` after `timeout`.
+async fn wait_for_gateway(
+    gateway: &watch::Receiver<GatewayState>,
+    timeout: Duration,
+    done: impl Fn(&GatewayState) -> bool,
+) -> Option<GatewayState> {
+    let mut gateway = gateway.clone();
+    let state = tokio::time::timeout(timeout, gateway.wait_for(|s| done(s)))
+        .await
+        .ok()?
+        .ok()?
+        .clone();
+    Some(state)
 }
 
 /// The bot's user id and name: from `GET /users/@me`, or, when Discord answers that with an
@@ -405,27 +414,27 @@ async fn learn_identity(
         Ok(me) => return Ok((me.id, me.name.clone())),
         Err(error) => error,
     };
-    let unreachable = || ConnectError::Unreachable {
-        url: api_url.unwrap_or("https://discord.com").to_owned(),
-        reason: root_cause(&error),
-    };
-    match CallError::from_ref(&error) {
+    let reason = root_cause(&error);
+    match http_status(&error) {
         Some(401) => Err(ConnectError::BadToken),
         Some(_) => {
             tracing::warn!(
-                reason = %root_cause(&error),
+                %reason,
                 "GET /users/@me failed; waiting for the gateway's READY to learn the bot's id"
             );
-            let mut gateway = gateway.clone();
-            let ready =
-                tokio::time::timeout(IDENTITY_TIMEOUT, gateway.wait_for(|s| s.identity.is_some()))
-                    .await;
-            match ready {
-                Ok(Ok(state)) => Ok(state.identity.clone().expect("waited for it")),
-                _ => Err(unreachable()),
-            }
+            let ready = wait_for_gateway(gateway, IDENTITY_TIMEOUT, |s| s.identity.is_some()).await;
+            ready
+                .and_then(|state| state.identity)
+                .ok_or_else(|| unreachable(api_url, reason))
         }
-        None => Err(unreachable()),
+        None => Err(unreachable(api_url, reason)),
+    }
+}
+
+fn unreachable(api_url: Option<&str>, reason: String) -> ConnectError {
+    ConnectError::Unreachable {
+        url: api_url.unwrap_or("https://discord.com").to_owned(),
+        reason,
     }
 }
 

@@ -96,9 +96,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             loaded.problems.len()
         );
     }
-    if !config.sandbox && config.discord.token.is_none() {
-        return Err(StartError::NoToken);
-    }
+    // Checked before anything is opened; `None` means the sandbox plays Discord.
+    let real_token = if config.sandbox {
+        None
+    } else {
+        Some(config.discord.token.clone().ok_or(StartError::NoToken)?)
+    };
     let store = Store::open(&database_path(&config))?;
     store.replace_events(&loaded.events)?;
     tracing::info!(events = loaded.events.len(), dir = %config.events.dir.display(), "events loaded");
@@ -115,23 +118,23 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         source,
     })?;
 
-    let (sandbox, token, api_url) = if config.sandbox {
-        let stand_in = Sandbox::start(
-            sandbox_world::fixture_for(&loaded.events),
-            sandbox_world::SANDBOX_TOKEN,
-        )
-        .await
-        .map_err(StartError::Sandbox)?;
-        let url = stand_in.api_url();
-        tracing::info!(url = %url, "sandbox: a local Discord stand-in is serving this bot");
-        (
-            Some(stand_in),
-            sandbox_world::SANDBOX_TOKEN.to_owned(),
-            Some(url),
-        )
-    } else {
-        let token = config.discord.token.clone().ok_or(StartError::NoToken)?;
-        (None, token, config.discord.api_url.clone())
+    let (sandbox, token, api_url) = match real_token {
+        Some(token) => (None, token, config.discord.api_url.clone()),
+        None => {
+            let stand_in = Sandbox::start(
+                sandbox_world::fixture_for(&loaded.events),
+                sandbox_world::SANDBOX_TOKEN,
+            )
+            .await
+            .map_err(StartError::Sandbox)?;
+            let url = stand_in.api_url();
+            tracing::info!(url = %url, "sandbox: a local Discord stand-in is serving this bot");
+            (
+                Some(stand_in),
+                sandbox_world::SANDBOX_TOKEN.to_owned(),
+                Some(url),
+            )
+        }
     };
 
     let discord = Arc::new(Discord::connect(&token, api_url.as_deref()).await?);
@@ -199,7 +202,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 
 /// The sandbox keeps its own database beside the configured one, so trying things out never
 /// touches a real bot's key, runs or events.
-pub fn database_path(config: &Config) -> std::path::PathBuf {
+fn database_path(config: &Config) -> std::path::PathBuf {
     if !config.sandbox {
         return config.storage.path.clone();
     }
