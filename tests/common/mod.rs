@@ -124,7 +124,10 @@ impl Harness {
         }
     }
 
+    /// Stops everything, after checking every request body that reached the stand-in against
+    /// Discord's spec: no test can forget that check.
     pub async fn stop(mut self) {
+        self.assert_requests_match_discord_spec();
         self.halt().await;
         self.sandbox.shutdown().await;
     }
