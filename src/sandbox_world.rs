@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::events::Event;
+use crate::events::{all_templates, walk_actions, Event};
 use crate::executor::BUILTIN_NAMES;
 use crate::sandbox::{Fixture, FixtureGuild};
 
@@ -30,8 +30,12 @@ pub fn fixture_for(events: &[Event]) -> Fixture {
         let mut role_ids = BTreeSet::new();
         let mut user_ids = BTreeSet::new();
         for event in events.iter().filter(|e| e.server == server) {
-            for action in &event.actions {
-                for (kind, template) in action.references() {
+            let mut references = Vec::new();
+            walk_actions(&event.actions, &mut |action| {
+                references.extend(action.kind.references())
+            });
+            {
+                for (kind, template) in references {
                     if !template.is_static() {
                         continue;
                     }
@@ -89,10 +93,8 @@ pub fn fixture_for(events: &[Event]) -> Fixture {
 /// built-in, with a value that works in the sandbox.
 pub fn example_variables(event: &Event) -> Vec<(String, String)> {
     let mut names = BTreeSet::new();
-    for action in &event.actions {
-        for template in action.templates() {
-            names.extend(template.names().map(str::to_owned));
-        }
+    for template in all_templates(&event.actions) {
+        names.extend(template.names().map(str::to_owned));
     }
     names
         .into_iter()
@@ -175,7 +177,7 @@ impl IdSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::{Action, MessageSpec};
+    use crate::events::{Action, ActionKind, MessageSpec};
     use crate::templates::Template;
 
     fn event(server: u64, actions: Vec<Action>) -> Event {
@@ -194,17 +196,20 @@ mod tests {
         let e = event(
             42,
             vec![
-                Action::SendMessage {
+                Action::new(ActionKind::SendMessage {
                     channel: Template::new("#deploys"),
                     message: MessageSpec {
                         content: Some(Template::new("{service} by {user_id}")),
                         ..MessageSpec::default()
                     },
-                },
-                Action::AddRole {
+                    reply_to: None,
+                    tts: false,
+                }),
+                Action::new(ActionKind::AddRole {
                     user: Template::new("{user_id}"),
                     role: Template::new("Deployer"),
-                },
+                    reason: None,
+                }),
             ],
         );
         let fixture = fixture_for(std::slice::from_ref(&e));

@@ -1,12 +1,14 @@
 //! Event files: the model, parsing with positions, validation, loading a folder of them and
 //! writing a fresh one.
 
+pub mod action;
 mod load;
 pub mod model;
 mod new_file;
 mod parse;
 
 pub use load::{load_dir, LoadedEvents};
+pub use action::*;
 pub use model::*;
 pub use new_file::{slugify, write_new_event, NewEventError};
 pub use parse::{

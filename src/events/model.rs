@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::action::Action;
 use crate::templates::Template;
 
 /// One custom event, as loaded from `<events.dir>/<file>.toml`.
@@ -16,44 +17,6 @@ pub struct Event {
     pub actions: Vec<Action>,
     /// The file it was loaded from, for messages.
     pub file: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Action {
-    SendMessage {
-        /// A channel id, `#name`, `<#id>` or a bare name, after rendering.
-        channel: Template,
-        #[serde(flatten)]
-        message: MessageSpec,
-    },
-    SendDm {
-        /// A user id, `<@id>`, or a name resolved in the event's server, after rendering.
-        user: Template,
-        #[serde(flatten)]
-        message: MessageSpec,
-    },
-    AddRole {
-        user: Template,
-        /// A role id, `<@&id>` or a role name, after rendering.
-        role: Template,
-    },
-    RemoveRole {
-        user: Template,
-        role: Template,
-    },
-}
-
-impl Action {
-    /// The `type` as written in event files.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Action::SendMessage { .. } => "send_message",
-            Action::SendDm { .. } => "send_dm",
-            Action::AddRole { .. } => "add_role",
-            Action::RemoveRole { .. } => "remove_role",
-        }
-    }
 }
 
 /// The body of a message: at least one of `content` and `embeds` (checked at load).
@@ -113,29 +76,6 @@ pub struct EmbedFieldSpec {
     pub name: Template,
     pub value: Template,
     pub inline: bool,
-}
-
-impl Action {
-    /// The references to Discord things an action names, by field: `("channel", …)`,
-    /// `("user", …)`, `("role", …)`.
-    pub fn references(&self) -> Vec<(&'static str, &Template)> {
-        match self {
-            Action::SendMessage { channel, .. } => vec![("channel", channel)],
-            Action::SendDm { user, .. } => vec![("user", user)],
-            Action::AddRole { user, role } | Action::RemoveRole { user, role } => {
-                vec![("user", user), ("role", role)]
-            }
-        }
-    }
-
-    /// Every template of the action, references and message texts alike.
-    pub fn templates(&self) -> Vec<&Template> {
-        let mut all: Vec<&Template> = self.references().into_iter().map(|(_, t)| t).collect();
-        if let Action::SendMessage { message, .. } | Action::SendDm { message, .. } = self {
-            all.extend(message.templates());
-        }
-        all
-    }
 }
 
 impl MessageSpec {

@@ -144,7 +144,7 @@ content = "{{message}}"
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::{load_dir, Action, MessageSpec};
+    use crate::events::{load_dir, ActionKind, MessageSpec};
     use crate::templates::Template;
 
     #[test]
@@ -176,14 +176,16 @@ mod tests {
         assert_eq!(event.server, 123456789012345678);
         assert!(event.enabled);
         assert_eq!(
-            event.actions,
-            [Action::SendMessage {
+            event.actions[0].kind,
+            ActionKind::SendMessage {
                 channel: Template::new("#general"),
                 message: MessageSpec {
                     content: Some(Template::new("{message}")),
                     ..MessageSpec::default()
                 },
-            }]
+                reply_to: None,
+                tts: false,
+            }
         );
 
         let loaded = load_dir(&dir);
@@ -209,7 +211,7 @@ mod tests {
             .collect();
         let event = parse_event(Path::new("x.toml"), &uncommented).unwrap();
         assert_eq!(event.actions.len(), 2);
-        let Action::SendMessage { message, .. } = &event.actions[0] else {
+        let ActionKind::SendMessage { message, .. } = &event.actions[0].kind else {
             panic!("{:?}", event.actions[0]);
         };
         assert_eq!(message.embeds.len(), 1);

@@ -7,8 +7,9 @@ use toml::de::{DeTable, DeValue};
 use toml::value::Datetime;
 use toml::Spanned;
 
+use super::action::{Action, ActionKind};
 use super::model::{
-    Action, AllowedMentions, ColorSpec, EmbedAuthorSpec, EmbedFieldSpec, EmbedFooterSpec,
+    AllowedMentions, ColorSpec, EmbedAuthorSpec, EmbedFieldSpec, EmbedFooterSpec,
     EmbedSpec, Event, MessageSpec,
 };
 use crate::problem::{describe, integer_value, Checked, Checker, Problem, TableReader};
@@ -211,9 +212,11 @@ fn read_action(mut table: TableReader<'_, '_>) -> Checked<Action> {
             let channel = read_target(&mut table, "channel", CHANNEL);
             let message = read_message(&mut table, kind);
             channel.and_then(|channel| {
-                Ok(Action::SendMessage {
+                Ok(ActionKind::SendMessage {
                     channel,
                     message: message?,
+                    reply_to: None,
+                    tts: false,
                 })
             })
         }
@@ -221,7 +224,7 @@ fn read_action(mut table: TableReader<'_, '_>) -> Checked<Action> {
             let user = read_target(&mut table, "user", USER);
             let message = read_message(&mut table, kind);
             user.and_then(|user| {
-                Ok(Action::SendDm {
+                Ok(ActionKind::SendDm {
                     user,
                     message: message?,
                 })
@@ -233,16 +236,24 @@ fn read_action(mut table: TableReader<'_, '_>) -> Checked<Action> {
             user.and_then(|user| {
                 let role = role?;
                 Ok(if kind == "add_role" {
-                    Action::AddRole { user, role }
+                    ActionKind::AddRole {
+                        user,
+                        role,
+                        reason: None,
+                    }
                 } else {
-                    Action::RemoveRole { user, role }
+                    ActionKind::RemoveRole {
+                        user,
+                        role,
+                        reason: None,
+                    }
                 })
             })
         }
         _ => unreachable!("every name in ACTION_TYPES has a branch"),
     };
     table.finish();
-    action
+    action.map(Action::new)
 }
 
 /// A channel, user or role: a template, or a TOML integer taken as an id.
@@ -634,19 +645,23 @@ role = "Deployer"
         assert_eq!(event.server, 123456789012345678);
         assert!(event.enabled);
         assert_eq!(event.file, "events/test.toml");
+        let kinds: Vec<&ActionKind> = event.actions.iter().map(|a| &a.kind).collect();
         assert_eq!(
-            event.actions,
+            kinds,
             [
-                Action::SendMessage {
+                &ActionKind::SendMessage {
                     channel: t("#deploys"),
                     message: MessageSpec {
                         content: Some(t("{service} {version} is live, deployed by {user}")),
                         ..MessageSpec::default()
                     },
+                    reply_to: None,
+                    tts: false,
                 },
-                Action::AddRole {
+                &ActionKind::AddRole {
                     user: t("{user_id}"),
                     role: t("Deployer"),
+                    reason: None,
                 },
             ]
         );
@@ -758,8 +773,10 @@ role = "{role}"
             ..EmbedSpec::default()
         };
         assert_eq!(
-            event.actions[0],
-            Action::SendMessage {
+            event.actions[0].kind,
+            ActionKind::SendMessage {
+                reply_to: None,
+                tts: false,
                 channel: t("987654321"),
                 message: MessageSpec {
                     content: Some(t("hello {user}")),
@@ -773,8 +790,8 @@ role = "{role}"
             }
         );
         assert_eq!(
-            event.actions[1],
-            Action::SendDm {
+            event.actions[1].kind,
+            ActionKind::SendDm {
                 user: t("{user_id}"),
                 message: MessageSpec {
                     embeds: vec![EmbedSpec {
@@ -786,10 +803,11 @@ role = "{role}"
             }
         );
         assert_eq!(
-            event.actions[2],
-            Action::RemoveRole {
+            event.actions[2].kind,
+            ActionKind::RemoveRole {
                 user: t("42"),
                 role: t("{role}"),
+                reason: None,
             }
         );
     }

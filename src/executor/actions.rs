@@ -8,7 +8,7 @@ use serenity::all::{
 
 use crate::discord::{CallError, Discord};
 use crate::events::{
-    Action, AllowedMentions, ColorSpec, EmbedSpec, MessageSpec, MAX_CONTENT_CHARS,
+    Action, ActionKind, AllowedMentions, ColorSpec, EmbedSpec, MessageSpec, MAX_CONTENT_CHARS,
 };
 use crate::run::ActionOutcome;
 use crate::templates::{Lookup, Template};
@@ -20,8 +20,10 @@ pub async fn execute(
     action: &Action,
     vars: &impl Lookup,
 ) -> Result<ActionOutcome, CallError> {
-    match action {
-        Action::SendMessage { channel, message } => {
+    match &action.kind {
+        ActionKind::SendMessage {
+            channel, message, ..
+        } => {
             let channel = discord
                 .resolve_channel(guild, &channel.render(vars))
                 .await?;
@@ -37,7 +39,7 @@ pub async fn execute(
                        "message_url": sent.link()}),
             ))
         }
-        Action::SendDm { user, message } => {
+        ActionKind::SendDm { user, message } => {
             let user = discord.resolve_user(guild, &user.render(vars)).await?;
             let builder = build_message(message, vars)?;
             let dm = user.create_dm_channel(discord.http.as_ref()).await?;
@@ -49,10 +51,10 @@ pub async fn execute(
                        "user_id": user.to_string()}),
             ))
         }
-        Action::AddRole { user, role } | Action::RemoveRole { user, role } => {
+        ActionKind::AddRole { user, role, .. } | ActionKind::RemoveRole { user, role, .. } => {
             let user = discord.resolve_user(guild, &user.render(vars)).await?;
             let (role, role_name) = discord.resolve_role(guild, &role.render(vars)).await?;
-            let adding = matches!(action, Action::AddRole { .. });
+            let adding = matches!(action.kind, ActionKind::AddRole { .. });
             if adding {
                 discord
                     .http
@@ -75,6 +77,10 @@ pub async fn execute(
                 json!({"user_id": user.to_string(), "role_id": role.to_string()}),
             ))
         }
+        other => Err(CallError::Invalid(format!(
+            "{} is not supported yet",
+            other.name()
+        ))),
     }
 }
 

@@ -221,10 +221,8 @@ async fn builtins(event: &Event, run: &Run, discord: &Discord) -> Variables {
     let mut vars = Variables::new();
     vars.insert("server_id", event.server.to_string());
     // The name may cost a REST call when the cache has not seen the server yet: only when used.
-    let wants_server_name = event
-        .actions
-        .iter()
-        .flat_map(|a| a.templates())
+    let wants_server_name = crate::events::all_templates(&event.actions)
+        .into_iter()
         .any(|t| t.names().any(|n| n == "server_name"));
     if wants_server_name {
         if let Some(name) = discord.server_name(GuildId::new(event.server)).await {
