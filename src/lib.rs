@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod config;
 pub mod discord;
+pub mod duration;
 pub mod events;
 pub mod executor;
 pub mod problem;
