@@ -10,6 +10,7 @@ pub mod discord;
 pub mod duration;
 pub mod events;
 pub mod executor;
+pub mod math;
 pub mod problem;
 pub mod run;
 pub mod sandbox;
