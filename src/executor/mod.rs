@@ -2,6 +2,7 @@
 //! and checkpoints each one. Knows nothing of HTTP.
 
 mod actions;
+pub mod http_request;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
