@@ -73,6 +73,18 @@ impl From<serenity::Error> for CallError {
     }
 }
 
+impl CallError {
+    /// For `{error.code}`: Discord's JSON code, else a short word.
+    pub fn code(&self) -> String {
+        match self {
+            CallError::Discord { code, .. } => code.to_string(),
+            CallError::NotFound(_) => "not_found".into(),
+            CallError::Invalid(_) => "invalid".into(),
+            CallError::Transport(_) => "unavailable".into(),
+        }
+    }
+}
+
 /// The connected bot: REST client, cache, and the shards' manager.
 pub struct Discord {
     pub http: Arc<Http>,

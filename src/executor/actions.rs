@@ -8,19 +8,31 @@ use serenity::all::{
 
 use crate::discord::{CallError, Discord};
 use crate::events::{
-    Action, ActionKind, AllowedMentions, ColorSpec, EmbedSpec, MessageSpec, MAX_CONTENT_CHARS,
+    ActionKind, AllowedMentions, ColorSpec, EmbedSpec, MessageSpec, MAX_CONTENT_CHARS,
 };
-use crate::run::ActionOutcome;
 use crate::templates::{Lookup, Template};
 
-/// Carries out one action in `guild` with `vars` filled in.
-pub async fn execute(
-    discord: &Discord,
-    guild: GuildId,
-    action: &Action,
+pub struct ActionContext<'a> {
+    pub discord: &'a Discord,
+    pub guild: GuildId,
+    pub dry_run: bool,
+}
+
+pub struct Performed {
+    pub summary: String,
+    pub output: Map<String, Value>,
+    pub warnings: Vec<String>,
+    pub channel: Option<(u64, String)>,
+}
+
+pub async fn perform(
+    ctx: &ActionContext<'_>,
+    kind: &ActionKind,
     vars: &impl Lookup,
-) -> Result<ActionOutcome, CallError> {
-    match &action.kind {
+) -> Result<Performed, CallError> {
+    let (discord, guild) = (ctx.discord, ctx.guild);
+    let action = kind;
+    match kind {
         ActionKind::SendMessage {
             channel, message, ..
         } => {
@@ -54,7 +66,7 @@ pub async fn execute(
         ActionKind::AddRole { user, role, .. } | ActionKind::RemoveRole { user, role, .. } => {
             let user = discord.resolve_user(guild, &user.render(vars)).await?;
             let (role, role_name) = discord.resolve_role(guild, &role.render(vars)).await?;
-            let adding = matches!(action.kind, ActionKind::AddRole { .. });
+            let adding = matches!(action, ActionKind::AddRole { .. });
             if adding {
                 discord
                     .http
@@ -84,15 +96,16 @@ pub async fn execute(
     }
 }
 
-fn outcome(action: &Action, summary: String, output: Value) -> ActionOutcome {
+fn outcome(_action: &ActionKind, summary: String, output: Value) -> Performed {
     let output = match output {
         Value::Object(map) => map,
         _ => Map::new(),
     };
-    ActionOutcome {
-        action: action.kind().to_owned(),
+    Performed {
         summary,
         output,
+        warnings: vec![],
+        channel: None,
     }
 }
 
