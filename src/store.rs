@@ -107,6 +107,10 @@ impl Store {
                     source,
                 },
             })?;
+        Store::from_db(db)
+    }
+
+    fn from_db(db: sled::Db) -> Result<Store, StoreError> {
         Ok(Store {
             events: db.open_tree(EVENTS_TREE)?,
             runs: db.open_tree(RUNS_TREE)?,
@@ -116,6 +120,13 @@ impl Store {
             variables: db.open_tree(VARIABLES_TREE)?,
             db,
         })
+    }
+
+    /// A database that lives in memory and is gone when dropped: for dry runs while another
+    /// process holds the real one.
+    pub fn temporary() -> Result<Store, StoreError> {
+        let db = sled::Config::new().temporary(true).open()?;
+        Store::from_db(db)
     }
 
     /// Waits until everything written so far is on disk.
