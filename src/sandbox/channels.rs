@@ -362,7 +362,9 @@ pub(crate) fn delete_channel(
         .collect();
     world.messages.retain(|m| !gone.contains(&m.channel_id));
     world.pins.retain(|(channel, _, _)| !gone.contains(channel));
-    world.invites.retain(|invite| !gone.contains(&invite.channel_id));
+    world
+        .invites
+        .retain(|invite| !gone.contains(&invite.channel_id));
     for child in moved {
         shared.dispatch("CHANNEL_UPDATE", child, intent::GUILDS);
     }

@@ -94,7 +94,11 @@ impl DiscordError {
     }
 
     pub fn thread_already_created() -> Self {
-        Self::new(400, 160004, "A thread has already been created for this message")
+        Self::new(
+            400,
+            160004,
+            "A thread has already been created for this message",
+        )
     }
 
     pub fn empty_message() -> Self {

@@ -118,7 +118,9 @@ impl ChannelKind {
     pub fn is_thread(self) -> bool {
         matches!(
             self,
-            ChannelKind::AnnouncementThread | ChannelKind::PublicThread | ChannelKind::PrivateThread
+            ChannelKind::AnnouncementThread
+                | ChannelKind::PublicThread
+                | ChannelKind::PrivateThread
         )
     }
 

@@ -106,7 +106,11 @@ fn bool_field(fields: &Map<String, Value>, name: &str) -> Result<Option<bool>, D
     match fields.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(value)) => Ok(Some(*value)),
-        Some(_) => Err(form_error(name, "BASE_TYPE_BOOLEAN", "Must be either true or false.")),
+        Some(_) => Err(form_error(
+            name,
+            "BASE_TYPE_BOOLEAN",
+            "Must be either true or false.",
+        )),
     }
 }
 
@@ -166,11 +170,25 @@ impl RoleFields {
             role.color = color;
         }
         if let Some(hoist) = self.hoist.filter(|hoist| *hoist != role.hoist) {
-            changes.push(if hoist { "shown apart" } else { "not shown apart" }.to_owned());
+            changes.push(
+                if hoist {
+                    "shown apart"
+                } else {
+                    "not shown apart"
+                }
+                .to_owned(),
+            );
             role.hoist = hoist;
         }
         if let Some(mentionable) = self.mentionable.filter(|m| *m != role.mentionable) {
-            changes.push(if mentionable { "mentionable" } else { "not mentionable" }.to_owned());
+            changes.push(
+                if mentionable {
+                    "mentionable"
+                } else {
+                    "not mentionable"
+                }
+                .to_owned(),
+            );
             role.mentionable = mentionable;
         }
         if let Some(bits) = self.permissions.map(|bits| bits.to_string()) {
@@ -498,12 +516,18 @@ pub(crate) fn ban(
             .map_or_else(|_| json!(seconds), |seconds| json!(seconds));
         fields.entry("delete_message_seconds").or_insert(value);
     }
-    let seconds = int_field(&fields, "delete_message_seconds", MAX_DELETE_MESSAGE_SECONDS)?;
+    let seconds = int_field(
+        &fields,
+        "delete_message_seconds",
+        MAX_DELETE_MESSAGE_SECONDS,
+    )?;
     let days = int_field(&fields, "delete_message_days", 7)?;
     let seconds = seconds.or(days.map(|days| days * 86_400)).unwrap_or(0);
 
     let bot_id = world.bot.id;
-    world.guild(guild_id).ok_or_else(DiscordError::unknown_guild)?;
+    world
+        .guild(guild_id)
+        .ok_or_else(DiscordError::unknown_guild)?;
     let user = world
         .user(user_id)
         .cloned()

@@ -232,7 +232,11 @@ pub(crate) fn react(
         };
         shared.dispatch(event, with_guild(data, place.guild_id), intent);
     }
-    let verb = if add { "reacted" } else { "removed its reaction" };
+    let verb = if add {
+        "reacted"
+    } else {
+        "removed its reaction"
+    };
     let note = if changed { "" } else { " (no change)" };
     announce(&format!(
         "{verb} {text} on message {message_id} in {}{note}",
@@ -271,9 +275,9 @@ pub(crate) fn pin(
         if pin {
             world.pins.push((channel_id, message_id, now_rfc3339()));
         } else {
-            world
-                .pins
-                .retain(|(channel, message, _)| !(*channel == channel_id && *message == message_id));
+            world.pins.retain(|(channel, message, _)| {
+                !(*channel == channel_id && *message == message_id)
+            });
         }
         if let Some(message) = world.message_mut(channel_id, message_id) {
             message.object["pinned"] = json!(pin);
@@ -290,7 +294,11 @@ pub(crate) fn pin(
         } else {
             intent::DIRECT_MESSAGES
         };
-        shared.dispatch("CHANNEL_PINS_UPDATE", with_guild(data, place.guild_id), intent);
+        shared.dispatch(
+            "CHANNEL_PINS_UPDATE",
+            with_guild(data, place.guild_id),
+            intent,
+        );
     }
     let verb = if pin { "pinned" } else { "unpinned" };
     let note = if changed { "" } else { " (no change)" };

@@ -53,7 +53,11 @@ pub(crate) fn create(
             if !channel.bot_can_send {
                 return Err(DiscordError::missing_permissions());
             }
-            if channel.thread.as_ref().is_some_and(|t| t.archived && t.locked) {
+            if channel
+                .thread
+                .as_ref()
+                .is_some_and(|t| t.archived && t.locked)
+            {
                 return Err(DiscordError::thread_archived());
             }
             (format!("#{}", channel.name), Some(guild.guild.id))

@@ -25,9 +25,13 @@ mod shapes;
 mod state;
 
 #[cfg(test)]
+mod route_tests;
+#[cfg(test)]
 mod serenity_end_to_end;
 #[cfg(test)]
 mod serenity_shapes;
+#[cfg(test)]
+mod test_bench;
 
 use std::io;
 use std::net::SocketAddr;

@@ -13,7 +13,6 @@ use super::rest::{percent_decode, Answer};
 use super::shapes;
 use super::state::{intent, ChannelRef, DmChannel, GuildState, Shared, World};
 
-
 /// A REST request, already past injected failures and the token check.
 pub(crate) struct Request<'a> {
     pub method: &'a str,
@@ -344,7 +343,10 @@ pub(crate) fn snowflake(segment: &str, field: &str) -> Result<u64, DiscordError>
         })
 }
 
-pub(crate) fn find_guild<'a>(world: &'a World, guild_id: &str) -> Result<&'a GuildState, DiscordError> {
+pub(crate) fn find_guild<'a>(
+    world: &'a World,
+    guild_id: &str,
+) -> Result<&'a GuildState, DiscordError> {
     let guild_id = snowflake(guild_id, "guild_id")?;
     world
         .guild(guild_id)
