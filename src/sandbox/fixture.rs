@@ -232,6 +232,16 @@ impl Fixture {
             for channel in &guild.channels {
                 claim(channel.id, "channel")?;
             }
+            if let Some(icon) = &guild.icon {
+                let hash = icon.strip_prefix("a_").unwrap_or(icon);
+                if hash.len() != 32 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(invalid(format!(
+                        "guild {} has icon {icon:?}; Discord's are 32 hex digits, `a_` first \
+                         when animated",
+                        guild.id
+                    )));
+                }
+            }
             for emoji in &guild.emojis {
                 claim(emoji.id, "emoji")?;
             }
@@ -366,7 +376,7 @@ impl FixtureGuild {
         }
     }
 
-    /// The guild icon's hash, e.g. `a1b2c3…`.
+    /// The guild icon's hash: 32 hex digits, with `a_` first for an animated icon.
     pub fn icon(mut self, hash: impl Into<String>) -> Self {
         self.icon = Some(hash.into());
         self

@@ -470,7 +470,10 @@ fn invites_are_created_and_reused_unless_unique() {
     let invite = bench.ok("POST", &path, Some(body.clone()));
     assert_eq!(invite["code"].as_str().map(str::len), Some(8));
     assert_eq!(invite["max_uses"], json!(5));
-    assert_eq!(invite["guild"]["icon"], json!("a1b2c3d4"));
+    assert_eq!(
+        invite["guild"]["icon"],
+        json!("a_0123456789abcdef0123456789abcdef")
+    );
     assert_eq!(bench.events()[0].0, "INVITE_CREATE");
     let again = bench.ok("POST", &path, Some(body.clone()));
     assert_eq!(again["code"], invite["code"]);
@@ -501,7 +504,7 @@ fn invites_are_created_and_reused_unless_unique() {
 fn the_guild_carries_icon_owner_and_counts() {
     let mut bench = Bench::new();
     let guild = bench.ok("GET", &format!("/guilds/{GUILD}"), None);
-    assert_eq!(guild["icon"], json!("a1b2c3d4"));
+    assert_eq!(guild["icon"], json!("a_0123456789abcdef0123456789abcdef"));
     assert_eq!(guild["owner_id"], json!(OWNER.to_string()));
     assert!(guild.get("approximate_member_count").is_none());
     assert_eq!(guild["emojis"][0]["name"], json!("party"));

@@ -35,7 +35,7 @@ pub(crate) fn fixture() -> Fixture {
         .guild(
             FixtureGuild::new(GUILD, "Acme")
                 .owner(OWNER)
-                .icon("a1b2c3d4")
+                .icon("a_0123456789abcdef0123456789abcdef")
                 .emoji(PARTY, "party")
                 .channel(DEPLOYS, "deploys")
                 .add_channel(FixtureChannel::new(VOICE, "Voice", ChannelKind::Voice))
