@@ -199,4 +199,49 @@ mod tests {
         };
         assert_eq!(Template::new("{x}{y}").render(&l), "13");
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Text with braces and names in it, the shapes that matter to the pattern.
+        fn template_text() -> impl Strategy<Value = String> {
+            proptest::collection::vec(
+                prop_oneof![
+                    Just("{".to_owned()),
+                    Just("}".to_owned()),
+                    Just("{a}".to_owned()),
+                    Just("{b.c}".to_owned()),
+                    "[a-z.]{0,70}",
+                    any::<String>(),
+                ],
+                0..12,
+            )
+            .prop_map(|parts| parts.concat())
+        }
+
+        proptest! {
+            #[test]
+            fn rendering_never_panics(text in template_text(), value in any::<String>()) {
+                let _ = Template::new(text).render(&vars(&[("a", &value), ("b.c", &value)]));
+            }
+
+            /// Whatever a value holds, it comes out as it went in: a value that looks like a
+            /// placeholder is never expanded, so the output is the template with each known
+            /// placeholder replaced by the raw value.
+            #[test]
+            fn values_are_never_expanded(value in template_text(), secret in "[a-z]{1,8}") {
+                let values = vars(&[("a", &value), ("secret", &secret)]);
+                let out = Template::new("<{a}>").render(&values);
+                prop_assert_eq!(out, format!("<{value}>"));
+            }
+
+            #[test]
+            fn static_templates_render_to_themselves(text in "[^{}]*") {
+                let t = Template::new(text.clone());
+                prop_assert!(t.is_static());
+                prop_assert_eq!(t.render(&vars(&[("a", "x")])), text);
+            }
+        }
+    }
 }

@@ -1059,4 +1059,52 @@ mod tests {
             "https://x.test/a"
         );
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn op() -> impl Strategy<Value = CompareOp> {
+            prop_oneof![
+                Just(CompareOp::Equals),
+                Just(CompareOp::NotEquals),
+                Just(CompareOp::Contains),
+                Just(CompareOp::StartsWith),
+                Just(CompareOp::EndsWith),
+                Just(CompareOp::GreaterThan),
+                Just(CompareOp::LessThan),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn comparing_never_panics(left in any::<String>(), right in any::<String>(), op in op(), ignore_case in any::<bool>()) {
+                let _ = compare(&left, op, &right, ignore_case);
+            }
+
+            #[test]
+            fn equals_and_not_equals_are_opposites(left in any::<String>(), right in any::<String>(), ignore_case in any::<bool>()) {
+                prop_assert_ne!(
+                    compare(&left, CompareOp::Equals, &right, ignore_case),
+                    compare(&left, CompareOp::NotEquals, &right, ignore_case)
+                );
+            }
+
+            #[test]
+            fn numbers_order_like_numbers(a in -1.0e9f64..1.0e9, b in -1.0e9f64..1.0e9) {
+                let (l, r) = (a.to_string(), b.to_string());
+                prop_assert_eq!(compare(&l, CompareOp::GreaterThan, &r, false), a > b);
+                prop_assert_eq!(compare(&l, CompareOp::LessThan, &r, false), a < b);
+            }
+
+            #[test]
+            fn a_text_contains_its_own_parts(text in any::<String>(), cut in 0usize..64) {
+                let cut = text.char_indices().map(|(i, _)| i).nth(cut).unwrap_or(text.len());
+                let (head, tail) = text.split_at(cut);
+                prop_assert!(compare(&text, CompareOp::StartsWith, head, false));
+                prop_assert!(compare(&text, CompareOp::EndsWith, tail, false));
+                prop_assert!(compare(&text, CompareOp::Contains, tail, false));
+            }
+        }
+    }
 }
