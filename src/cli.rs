@@ -179,7 +179,11 @@ pub async fn event_test(
         anyhow::bail!(
             "no event has the id {id:?} in {}; the events are: {}",
             config.events.dir.display(),
-            if known.is_empty() { "(none)".to_owned() } else { known.join(", ") }
+            if known.is_empty() {
+                "(none)".to_owned()
+            } else {
+                known.join(", ")
+            }
         );
     };
     let store = match Store::open(&crate::database_path(&config)) {
@@ -218,9 +222,7 @@ pub async fn event_test(
         }
     };
     // Names resolve from the cache when the gateway has delivered the server.
-    discord
-        .wait_cache_ready(crate::executor::CACHE_WAIT)
-        .await;
+    discord.wait_cache_ready(crate::executor::CACHE_WAIT).await;
     let mut vars = crate::templates::Variables::new();
     for (name, value) in variables {
         vars.insert(name.clone(), value.clone());
@@ -238,7 +240,11 @@ pub async fn event_test(
     }
     match &run.error {
         None => {
-            let verdict = if dry_run { "would succeed" } else { "succeeded" };
+            let verdict = if dry_run {
+                "would succeed"
+            } else {
+                "succeeded"
+            };
             writeln!(out, "{verdict}: {} step(s)", steps.len())?;
             Ok(true)
         }
@@ -261,7 +267,11 @@ fn describe_step(step: &crate::run::Step) -> String {
             ))
         ),
         StepOutcome::Failed { error, handled } => {
-            let then = if *handled { "; its on_error actions ran" } else { "" };
+            let then = if *handled {
+                "; its on_error actions ran"
+            } else {
+                ""
+            };
             format!("FAILED: {} (code {}){then}", error.message, error.code)
         }
     };

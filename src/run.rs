@@ -111,10 +111,7 @@ pub enum StepOutcome {
         output: serde_json::Map<String, serde_json::Value>,
     },
     /// The action failed. `handled`: its `on_error` actions ran and the run went on.
-    Failed {
-        error: ActionError,
-        handled: bool,
-    },
+    Failed { error: ActionError, handled: bool },
     /// A `wait` began; the run continues at `until_ms` (also after a restart).
     Waiting { until_ms: u64 },
 }

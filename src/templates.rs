@@ -183,7 +183,10 @@ mod tests {
         assert_eq!(json_path(&doc, "a.list.1").as_deref(), Some("2"));
         assert_eq!(json_path(&doc, "s").as_deref(), Some("text"));
         assert_eq!(json_path(&doc, "n").as_deref(), Some("null"));
-        assert_eq!(json_path(&doc, "a.list").as_deref(), Some(r#"[{"name":"x"},2]"#));
+        assert_eq!(
+            json_path(&doc, "a.list").as_deref(),
+            Some(r#"[{"name":"x"},2]"#)
+        );
         assert_eq!(json_path(&doc, "a.list.9"), None);
         assert_eq!(json_path(&doc, "a.missing"), None);
         assert_eq!(json_path(&doc, "s.deeper"), None);

@@ -234,7 +234,10 @@ content = "third"
     assert_eq!(error.message, "Missing Permissions");
     assert_eq!(error.discord_code, Some(50013));
     assert_eq!(error.http_status, Some(403));
-    assert_eq!(run.steps, 2, "the first action is journaled, then the failure");
+    assert_eq!(
+        run.steps, 2,
+        "the first action is journaled, then the failure"
+    );
     let sent: Vec<_> = h
         .sandbox
         .messages_in(GENERAL)

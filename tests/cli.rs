@@ -363,3 +363,137 @@ async fn the_token_can_come_from_the_environment_and_overrides_the_file() {
     assert!(status.success(), "{status}");
     sandbox.shutdown().await;
 }
+
+const TESTABLE: &str = r##"id = "testable"
+name = "Testable"
+server = "123456789012345678"
+
+[[actions]]
+type = "send_message"
+channel = "#deploys"
+content = "hello {service}"
+save_as = "hello"
+
+[[actions]]
+type = "if"
+condition = { left = "{service}", op = "equals", right = "billing" }
+
+[[actions.then]]
+type = "add_role"
+user = "{user_id}"
+role = "Deployer"
+
+[[actions]]
+type = "http_request"
+method = "POST"
+url = "http://127.0.0.1:9/never-called"
+json = { id = "{hello.id}" }
+
+[[actions]]
+type = "set_variable"
+scope = "server"
+name = "last"
+value = "{service}"
+"##;
+
+#[test]
+fn event_test_dry_run_says_what_would_happen_and_changes_nothing() {
+    let dir = folder_with(&[("testable.toml", TESTABLE)]);
+    let alice = hookbot::sandbox_world::SANDBOX_MEMBERS[0].0.to_string();
+    let out = hookbot(
+        dir.path(),
+        &[
+            "event",
+            "test",
+            "testable",
+            "--sandbox",
+            "--dry-run",
+            "--var",
+            "service=billing",
+            "--var",
+            &format!("user_id={alice}"),
+        ],
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with("dry run of testable (Testable)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("would send to #deploys"), "{stdout}");
+    assert!(
+        stdout.contains("\"hello billing\""),
+        "rendered text shown: {stdout}"
+    );
+    assert!(
+        stdout.contains("is true: then"),
+        "the branch taken: {stdout}"
+    );
+    assert!(stdout.contains("would add role"), "{stdout}");
+    assert!(
+        stdout.contains("would call POST http://127.0.0.1:9/never-called"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("would set last"), "{stdout}");
+    assert!(stdout.contains("would succeed: 5 step(s)"), "{stdout}");
+    // The stand-in logs every change it is asked for: there was none.
+    assert!(!stderr.contains("sent to"), "{stderr}");
+    assert!(!stderr.contains("added role"), "{stderr}");
+}
+
+#[test]
+fn event_test_runs_for_real_against_the_sandbox() {
+    let dir = folder_with(&[(
+        "testable.toml",
+        TESTABLE
+            .replace(
+                "http://127.0.0.1:9/never-called",
+                "http://127.0.0.1:9/refused",
+            )
+            .as_str(),
+    )]);
+    let alice = hookbot::sandbox_world::SANDBOX_MEMBERS[0].0.to_string();
+    let out = hookbot(
+        dir.path(),
+        &[
+            "event",
+            "test",
+            "testable",
+            "--sandbox",
+            "--var",
+            "service=billing",
+            "--var",
+            &format!("user_id={alice}"),
+        ],
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    // The message and the role went out; the HTTP call found nothing listening and failed the run.
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("sent to #deploys: \"hello billing\""),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("added role @Deployer to @alice"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("failed: action 3 (http_request) failed"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn event_test_names_the_events_there_are() {
+    let dir = folder_with(&[("testable.toml", TESTABLE)]);
+    let out = hookbot(
+        dir.path(),
+        &["event", "test", "nope", "--sandbox", "--dry-run"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("no event has the id \"nope\"") && stderr.contains("testable"),
+        "{stderr}"
+    );
+}

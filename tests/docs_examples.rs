@@ -96,7 +96,14 @@ async fn every_example_in_the_action_docs_runs() {
                 // Two header lines come before the block's first line, which follows the fence.
                 let listed: Vec<String> = problems
                     .iter()
-                    .map(|p| format!("docs/actions.md:{}:{}: {}", line + p.line - 2, p.col, p.message))
+                    .map(|p| {
+                        format!(
+                            "docs/actions.md:{}:{}: {}",
+                            line + p.line - 2,
+                            p.col,
+                            p.message
+                        )
+                    })
                     .collect();
                 failures.push(format!("{name}: does not load:\n  {}", listed.join("\n  ")));
                 continue;

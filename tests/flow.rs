@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use common::*;
 use hookbot::run::{RunStatus, Step, StepOutcome};
-use hookbot::sandbox::{Fixture, FixtureChannel, FixtureGuild, FixtureMember, FixtureRole, FixtureUser};
+use hookbot::sandbox::{
+    Fixture, FixtureChannel, FixtureGuild, FixtureMember, FixtureRole, FixtureUser,
+};
 use serde_json::{json, Value};
 
 /// The harness's server, with alice holding the Deployer role.
@@ -61,20 +63,72 @@ content = "{name}:else"
 #[tokio::test]
 async fn every_condition_takes_both_branches() {
     let cases: [(&str, &str, bool); 16] = [
-        ("equals", r#"{ left = "{a}", op = "equals", right = "x" }"#, true),
-        ("not_equals", r#"{ left = "{a}", op = "not_equals", right = "y" }"#, true),
-        ("ignore_case", r#"{ left = "{a}", op = "equals", right = "X", ignore_case = true }"#, true),
-        ("contains", r#"{ left = "{b}", op = "contains", right = "world" }"#, true),
-        ("starts_with", r#"{ left = "{b}", op = "starts_with", right = "hello w" }"#, true),
-        ("ends_with", r#"{ left = "{b}", op = "ends_with", right = "world" }"#, true),
-        ("matches", r#"{ left = "{b}", op = "matches", right = '^hel+o\s\w+$' }"#, true),
-        ("greater_than", r#"{ left = "{n}", op = "greater_than", right = 5 }"#, true),
-        ("less_than", r#"{ left = "{n}", op = "less_than", right = "5" }"#, false),
+        (
+            "equals",
+            r#"{ left = "{a}", op = "equals", right = "x" }"#,
+            true,
+        ),
+        (
+            "not_equals",
+            r#"{ left = "{a}", op = "not_equals", right = "y" }"#,
+            true,
+        ),
+        (
+            "ignore_case",
+            r#"{ left = "{a}", op = "equals", right = "X", ignore_case = true }"#,
+            true,
+        ),
+        (
+            "contains",
+            r#"{ left = "{b}", op = "contains", right = "world" }"#,
+            true,
+        ),
+        (
+            "starts_with",
+            r#"{ left = "{b}", op = "starts_with", right = "hello w" }"#,
+            true,
+        ),
+        (
+            "ends_with",
+            r#"{ left = "{b}", op = "ends_with", right = "world" }"#,
+            true,
+        ),
+        (
+            "matches",
+            r#"{ left = "{b}", op = "matches", right = '^hel+o\s\w+$' }"#,
+            true,
+        ),
+        (
+            "greater_than",
+            r#"{ left = "{n}", op = "greater_than", right = 5 }"#,
+            true,
+        ),
+        (
+            "less_than",
+            r#"{ left = "{n}", op = "less_than", right = "5" }"#,
+            false,
+        ),
         ("is_empty", r#"{ left = "{e}", op = "is_empty" }"#, true),
-        ("has_role", r#"{ op = "has_role", user = "{user}", role = "{role}" }"#, true),
-        ("all", r#"{ all = [{ left = "{a}", op = "equals", right = "x" }, { left = "{n}", op = "greater_than", right = 5 }] }"#, true),
-        ("any", r#"{ any = [{ left = "{a}", op = "equals", right = "nope" }, { left = "{n}", op = "greater_than", right = 5 }] }"#, true),
-        ("not", r#"{ not = { left = "{a}", op = "equals", right = "x" } }"#, false),
+        (
+            "has_role",
+            r#"{ op = "has_role", user = "{user}", role = "{role}" }"#,
+            true,
+        ),
+        (
+            "all",
+            r#"{ all = [{ left = "{a}", op = "equals", right = "x" }, { left = "{n}", op = "greater_than", right = 5 }] }"#,
+            true,
+        ),
+        (
+            "any",
+            r#"{ any = [{ left = "{a}", op = "equals", right = "nope" }, { left = "{n}", op = "greater_than", right = 5 }] }"#,
+            true,
+        ),
+        (
+            "not",
+            r#"{ not = { left = "{a}", op = "equals", right = "x" } }"#,
+            false,
+        ),
         ("chance_100", r#"{ op = "chance", percent = 100 }"#, true),
         ("chance_0", r#"{ op = "chance", percent = 0 }"#, false),
     ];
@@ -164,7 +218,12 @@ content = "after the loop"
     assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
     assert_eq!(
         contents(&h, GENERAL),
-        ["outer 0/1/5", "outer 1/2/5", "outer 2/3/5", "after the loop"]
+        [
+            "outer 0/1/5",
+            "outer 1/2/5",
+            "outer 2/3/5",
+            "after the loop"
+        ]
     );
     assert_eq!(contents(&h, DEPLOYS), ["inner 1", "inner 2"].repeat(3));
 
@@ -313,17 +372,19 @@ async fn http_request_results_become_variables() {
     let (seen_tx, mut seen_rx) = tokio::sync::mpsc::unbounded_channel::<(Value, Option<String>)>();
     let app = axum::Router::new().route(
         "/hook",
-        post(move |headers: axum::http::HeaderMap, axum::Json(body): axum::Json<Value>| {
-            let seen_tx = seen_tx.clone();
-            async move {
-                let token = headers
-                    .get("x-token")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned);
-                let _ = seen_tx.send((body, token));
-                axum::Json(json!({"items": [{"id": 7}], "name": "ok"}))
-            }
-        }),
+        post(
+            move |headers: axum::http::HeaderMap, axum::Json(body): axum::Json<Value>| {
+                let seen_tx = seen_tx.clone();
+                async move {
+                    let token = headers
+                        .get("x-token")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned);
+                    let _ = seen_tx.send((body, token));
+                    axum::Json(json!({"items": [{"id": 7}], "name": "ok"}))
+                }
+            },
+        ),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -377,7 +438,9 @@ content = "{text}"
 title = "{text}"
 "##;
     let h = Harness::start(&[("long.toml", event)]).await;
-    let run = h.trigger("long", &[("text", json!("é".repeat(2500)))]).await;
+    let run = h
+        .trigger("long", &[("text", json!("é".repeat(2500)))])
+        .await;
     assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
     let message = &h.sandbox.messages_in(GENERAL)[0];
     let content = message["content"].as_str().unwrap();
@@ -461,7 +524,10 @@ content = "never"
     }
     let seen = contents(&h, GENERAL);
     assert_eq!(seen.len(), 5, "one branch per run: {seen:?}");
-    assert!(seen.iter().all(|c| c == "heads" || c == "tails"), "{seen:?}");
+    assert!(
+        seen.iter().all(|c| c == "heads" || c == "tails"),
+        "{seen:?}"
+    );
     h.stop().await;
 }
 
@@ -518,7 +584,15 @@ content = "three"
             channel: None,
         };
         store
-            .append_step(run.id, 0, &done("1", "send_message", json!({"id": "111", "channel_id": DEPLOYS.to_string(), "url": "u"})))
+            .append_step(
+                run.id,
+                0,
+                &done(
+                    "1",
+                    "send_message",
+                    json!({"id": "111", "channel_id": DEPLOYS.to_string(), "url": "u"}),
+                ),
+            )
             .unwrap();
         store
             .append_step(run.id, 1, &done("2", "if", json!({"branch": "then"})))

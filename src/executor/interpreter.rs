@@ -114,9 +114,7 @@ pub async fn execute(
         errors: Vec::new(),
         rng: rand::rngs::StdRng::from_os_rng(),
     };
-    let flow = interpreter
-        .exec_list(&event.actions, String::new())
-        .await?;
+    let flow = interpreter.exec_list(&event.actions, String::new()).await?;
     let Interpreter { run, steps, .. } = interpreter;
     let ended = match flow {
         Flow::Interrupted => Ended::Interrupted,
@@ -279,7 +277,13 @@ impl<'a> Interpreter<'a> {
                     ));
                     return self.failed(action, path, started, error).await;
                 }
-                self.record(action, &path, started, StepOutcome::Waiting { until_ms }, vec![])?;
+                self.record(
+                    action,
+                    &path,
+                    started,
+                    StepOutcome::Waiting { until_ms },
+                    vec![],
+                )?;
                 Ok(self.sleep_until(until_ms).await)
             }
             _ => match self.perform(action).await {
@@ -291,8 +295,12 @@ impl<'a> Interpreter<'a> {
                         channel,
                     } = performed;
                     self.apply(action, &output, channel.as_ref());
-                    let mut step =
-                        self.step(action, &path, started, StepOutcome::Done { summary, output });
+                    let mut step = self.step(
+                        action,
+                        &path,
+                        started,
+                        StepOutcome::Done { summary, output },
+                    );
                     step.warnings = warnings;
                     step.channel = channel;
                     self.push_step(step)?;
@@ -531,8 +539,8 @@ impl<'a> Interpreter<'a> {
         max: Duration,
     ) -> Result<Duration, ActionError> {
         let rendered = self.render(template);
-        let duration = parse_duration(&rendered)
-            .map_err(|error| invalid(format!("{what}: {error}")))?;
+        let duration =
+            parse_duration(&rendered).map_err(|error| invalid(format!("{what}: {error}")))?;
         if duration > max {
             return Err(invalid(format!(
                 "{what} of {} is over the limit of {}",
@@ -558,7 +566,10 @@ impl<'a> Interpreter<'a> {
                 } => {
                     let (left, right) = (self.render(left), self.render(right));
                     let holds = compare(&left, *op, &right, *ignore_case);
-                    Ok((holds, format!("{left:?} {} {right:?} is {holds}", op.name())))
+                    Ok((
+                        holds,
+                        format!("{left:?} {} {right:?} is {holds}", op.name()),
+                    ))
                 }
                 Condition::Matches { left, pattern } => {
                     let left = self.render(left);
@@ -754,10 +765,8 @@ impl<'a> Interpreter<'a> {
                     dry_run,
                 };
                 let scope = self.scope();
-                let attempt = tokio::time::timeout(
-                    ACTION_TIMEOUT,
-                    actions::perform(&context, kind, &scope),
-                );
+                let attempt =
+                    tokio::time::timeout(ACTION_TIMEOUT, actions::perform(&context, kind, &scope));
                 match attempt.await {
                     Ok(result) => result.map_err(action_error),
                     Err(_) => Err(ActionError {
@@ -779,7 +788,9 @@ impl<'a> Interpreter<'a> {
     fn render_json(&self, document: &Value) -> Value {
         match document {
             Value::String(text) => Value::String(self.render(&Template::new(text.as_str()))),
-            Value::Array(items) => Value::Array(items.iter().map(|v| self.render_json(v)).collect()),
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|v| self.render_json(v)).collect())
+            }
             Value::Object(map) => Value::Object(
                 map.iter()
                     .map(|(k, v)| (k.clone(), self.render_json(v)))
@@ -819,7 +830,12 @@ impl<'a> Interpreter<'a> {
     }
 
     /// What a finished action leaves for the actions after it, the same live and on replay.
-    fn apply(&mut self, action: &Action, output: &Map<String, Value>, channel: Option<&(u64, String)>) {
+    fn apply(
+        &mut self,
+        action: &Action,
+        output: &Map<String, Value>,
+        channel: Option<&(u64, String)>,
+    ) {
         if let Some(name) = &action.save_as {
             self.locals
                 .saved
@@ -834,7 +850,9 @@ impl<'a> Interpreter<'a> {
             _ => None,
         };
         if let (Some(variable), Some(value)) = (variable, output.get("value")) {
-            let value = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
+            let value = value
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_owned);
             self.locals.plain.insert(variable.clone(), value);
         }
         if let Some((id, name)) = channel {
@@ -869,7 +887,13 @@ impl<'a> Interpreter<'a> {
             _ => Map::new(),
         };
         self.apply(action, &output, None);
-        self.record(action, path, started, StepOutcome::Done { summary, output }, vec![])
+        self.record(
+            action,
+            path,
+            started,
+            StepOutcome::Done { summary, output },
+            vec![],
+        )
     }
 
     fn record(
@@ -1019,7 +1043,9 @@ pub fn compare(left: &str, op: CompareOp, right: &str, ignore_case: bool) -> boo
         CompareOp::Contains => l.contains(&r),
         CompareOp::StartsWith => l.starts_with(&r),
         CompareOp::EndsWith => l.ends_with(&r),
-        CompareOp::GreaterThan => matches!((number(left), number(right)), (Some(a), Some(b)) if a > b),
+        CompareOp::GreaterThan => {
+            matches!((number(left), number(right)), (Some(a), Some(b)) if a > b)
+        }
         CompareOp::LessThan => matches!((number(left), number(right)), (Some(a), Some(b)) if a < b),
     }
 }

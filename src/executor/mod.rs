@@ -3,10 +3,10 @@
 
 mod actions;
 pub mod builtins;
+pub mod http_request;
 pub mod interpreter;
 mod scope;
 mod trial;
-pub mod http_request;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -31,8 +31,8 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the executor waits at start for the gateway to fill the cache.
 pub const CACHE_WAIT: Duration = Duration::from_secs(5);
 pub use builtins::BUILTIN_NAMES;
-pub use trial::trial;
 pub use interpreter::{ACTION_TIMEOUT, MAX_RUN_TIME, MAX_STEPS_PER_RUN};
+pub use trial::trial;
 
 /// Wakes the executor when a run was queued.
 #[derive(Clone, Default)]

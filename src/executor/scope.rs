@@ -157,9 +157,15 @@ mod tests {
             render(&scope, "{loop.index}/{loop.count}/{loop.total}"),
             "4/5/10"
         );
-        assert_eq!(render(&scope, "{error.message} ({error.code})"), "Missing Permissions (50013)");
         assert_eq!(
-            render(&scope, "{msg.id} {msg.json.items.0.n} {msg.json.ok} {msg.nope}"),
+            render(&scope, "{error.message} ({error.code})"),
+            "Missing Permissions (50013)"
+        );
+        assert_eq!(
+            render(
+                &scope,
+                "{msg.id} {msg.json.items.0.n} {msg.json.ok} {msg.nope}"
+            ),
             "9 1 true {msg.nope}"
         );
         assert_eq!(render(&scope, "{msg.json.items}"), r#"[{"n":1}]"#);
