@@ -171,9 +171,6 @@ fn read_server(root: &mut TableReader<'_, '_>) -> Checked<u64> {
     })
 }
 
-/// An optional array of tables (`[[key]]`), each read by `read_item`; empty when absent. Every
-/// item is read, so the problems of all of them are reported.
-
 /// What the parser knows while it reads a file's actions: where it is, and every `save_as` and
 /// template it has met, for the checks that need the whole file.
 pub(crate) struct Ctx<'c, 't> {
