@@ -31,7 +31,12 @@ pub fn check(config_path: &Path, out: &mut impl Write) -> anyhow::Result<bool> {
         Err(other) => return Err(other.into()),
     };
     let loaded = events::load_dir(&config.events.dir);
-    for problem in &loaded.problems {
+    // Warnings print among the errors, in file order, as `FILE:LINE:COL: warning: …`; they do
+    // not change the exit status.
+    let mut shown: Vec<&crate::problem::Problem> =
+        loaded.problems.iter().chain(&loaded.warnings).collect();
+    shown.sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
+    for problem in shown {
         writeln!(out, "{problem}")?;
     }
     if loaded.problems.is_empty() {

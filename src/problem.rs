@@ -14,6 +14,16 @@ use std::path::{Path, PathBuf};
 use toml::de::{DeArray, DeInteger, DeTable, DeValue};
 use toml::Spanned;
 
+/// Whether a problem stops the file from loading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Severity {
+    /// The file is not loaded.
+    #[default]
+    Error,
+    /// Worth a look, but the file loads (`hookbot check` still exits 0).
+    Warning,
+}
+
 /// One thing wrong in a file, at a 1-based line and column (columns count characters).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -22,6 +32,7 @@ pub struct Problem {
     pub line: usize,
     pub col: usize,
     pub message: String,
+    pub severity: Severity,
 }
 
 impl Problem {
@@ -36,7 +47,25 @@ impl Problem {
             line,
             col,
             message: message.into(),
+            severity: Severity::Error,
         }
+    }
+
+    /// A problem that does not stop the file from loading; shown as `FILE:LINE:COL: warning: …`.
+    pub fn warning(
+        file: impl Into<PathBuf>,
+        line: usize,
+        col: usize,
+        message: impl Into<String>,
+    ) -> Self {
+        Problem {
+            severity: Severity::Warning,
+            ..Problem::new(file, line, col, message)
+        }
+    }
+
+    pub fn is_warning(&self) -> bool {
+        self.severity == Severity::Warning
     }
 
     /// A problem with the file as a whole (unreadable, missing), placed at its start.
@@ -52,7 +81,10 @@ impl Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.location(), self.message)
+        match self.severity {
+            Severity::Error => write!(f, "{}: {}", self.location(), self.message),
+            Severity::Warning => write!(f, "{}: warning: {}", self.location(), self.message),
+        }
     }
 }
 
@@ -96,6 +128,7 @@ pub struct Checker<'t> {
     // Readers of nested tables all report here while their parents are still alive, so the list
     // is shared behind a RefCell rather than threaded through every call as `&mut`.
     problems: RefCell<Vec<Problem>>,
+    warnings: RefCell<Vec<Problem>>,
 }
 
 impl<'t> Checker<'t> {
@@ -105,6 +138,7 @@ impl<'t> Checker<'t> {
             lines: LineIndex::new(text),
             text,
             problems: RefCell::new(Vec::new()),
+            warnings: RefCell::new(Vec::new()),
         }
     }
 
@@ -145,6 +179,22 @@ impl<'t> Checker<'t> {
         Reported
     }
 
+    /// Records a warning: the file still loads.
+    pub fn warn(&self, span: Range<usize>, message: impl Into<String>) {
+        let (line, col) = self.position(&span);
+        let warning = Problem::warning(self.file.clone(), line, col, message);
+        self.warnings.borrow_mut().push(warning);
+    }
+
+    /// Every warning found so far, in file order; they are taken out of the checker.
+    pub fn take_warnings(&self) -> Vec<Problem> {
+        let mut warnings = std::mem::take(&mut *self.warnings.borrow_mut());
+        warnings.sort_by_key(|warning| (warning.line, warning.col));
+        warnings.dedup();
+        warnings
+    }
+
+    /// Whether any error (not warning) was found.
     pub fn has_problems(&self) -> bool {
         !self.problems.borrow().is_empty()
     }
@@ -427,6 +477,15 @@ impl<'a, 't> TableReader<'a, 't> {
         Ok(Some(Spanned::new(array.span(), items)))
     }
 
+    /// Every key of the table with its value, for tables whose keys are free (headers); the
+    /// reader is used up, so no key is reported as unknown.
+    pub fn into_entries(self) -> Vec<(Spanned<&'a str>, &'a Spanned<DeValue<'t>>)> {
+        self.table
+            .iter()
+            .map(|(key, value)| (Spanned::new(key.span(), key.get_ref().as_ref()), value))
+            .collect()
+    }
+
     /// Reports every key that was not asked for, naming the ones that were.
     pub fn finish(self) {
         for (key, _) in self.table.iter() {
@@ -458,6 +517,16 @@ mod tests {
         assert_eq!(
             problem.to_string(),
             "data/events/a.toml:3:7: id must be a string"
+        );
+    }
+
+    #[test]
+    fn warnings_say_so() {
+        let warning = Problem::warning("a.toml", 2, 3, "{loop.index} outside a loop");
+        assert!(warning.is_warning());
+        assert_eq!(
+            warning.to_string(),
+            "a.toml:2:3: warning: {loop.index} outside a loop"
         );
     }
 

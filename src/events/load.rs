@@ -7,13 +7,18 @@ use super::model::Event;
 use super::parse::parse_event_located;
 use crate::problem::Problem;
 
-/// The events that loaded, and the problems of those that did not (and of the folder).
+/// The events that loaded, the problems of those that did not (and of the folder), and the
+/// warnings of every file.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LoadedEvents {
     /// In file-name order.
     pub events: Vec<Event>,
-    /// In file-name order, then in file order.
+    /// Errors, in file-name order, then in file order.
     pub problems: Vec<Problem>,
+    /// Things that look wrong but do not stop a file from loading (`{loop.index}` outside a
+    /// loop…), of loaded and failed files alike; in file-name order, then in file order. Each
+    /// shows as `FILE:LINE:COL: warning: message`.
+    pub warnings: Vec<Problem>,
 }
 
 /// Loads every `*.toml` file directly in `dir`, in file-name order. A file with any problem is
@@ -40,7 +45,9 @@ pub fn load_dir(dir: &Path) -> LoadedEvents {
                 continue;
             }
         };
-        match parse_event_located(&file, &text) {
+        let (located, warnings) = parse_event_located(&file, &text);
+        loaded.warnings.extend(warnings);
+        match located {
             Ok(located) => {
                 if let Some(first) = first_use.get(&located.event.id) {
                     let (line, col) = located.id_position;

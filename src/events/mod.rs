@@ -4,14 +4,17 @@
 pub mod action;
 mod load;
 pub mod model;
+pub mod names;
 mod new_file;
 mod parse;
 
 pub use action::*;
 pub use load::{load_dir, LoadedEvents};
 pub use model::*;
+pub use names::{caller_names, BUILTIN_NAMES, RESERVED_PREFIXES};
 pub use new_file::{slugify, write_new_event, NewEventError};
+pub use parse::limits::*;
 pub use parse::{
-    is_valid_event_id, parse_event, parse_hex_color, parse_snowflake, ACTION_TYPES,
-    MAX_CONTENT_CHARS, MAX_EMBEDS, MAX_EMBED_FIELDS, MAX_EVENT_ID_CHARS, MENTION_KINDS,
+    is_valid_event_id, parse_event, parse_event_with_warnings, parse_hex_color, parse_snowflake,
+    ACTION_TYPES, MENTION_KINDS,
 };

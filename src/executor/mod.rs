@@ -1,5 +1,5 @@
-//! Runs accepted webhooks: takes queued runs from the store, carries out their actions in order
-//! and checkpoints each one. Knows nothing of HTTP.
+//! Runs accepted webhooks: takes queued runs from the store and hands each to the interpreter,
+//! a bounded number at a time. Knows nothing of the webhook listener or its HTTP types.
 
 mod actions;
 pub mod builtins;
