@@ -7,8 +7,10 @@
 pub mod cli;
 pub mod config;
 pub mod discord;
+pub mod duration;
 pub mod events;
 pub mod executor;
+pub mod math;
 pub mod problem;
 pub mod run;
 pub mod sandbox;

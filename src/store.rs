@@ -1,10 +1,12 @@
-//! The sled database behind one type: events, the API key hash, runs and the pending queue.
+//! The sled database behind one type: events, the API key hash, runs, the pending queue and
+//! the variables events keep between runs.
 //!
 //! Nothing else in hookbot names sled; callers ask in domain words.
 
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use sled::Transactional;
 
 use crate::events::Event;
@@ -14,6 +16,7 @@ const EVENTS_TREE: &str = "events";
 const RUNS_TREE: &str = "runs";
 const PENDING_TREE: &str = "pending";
 const META_TREE: &str = "meta";
+const VARIABLES_TREE: &str = "variables";
 const API_KEY_HASH: &str = "api_key_sha256";
 const BOT_ID: &str = "bot_id";
 
@@ -27,6 +30,45 @@ pub enum StoreError {
     Sled(#[from] sled::Error),
     #[error("a stored record could not be read ({0}); the database may be from another version")]
     Decode(#[from] serde_json::Error),
+    #[error("a variable name cannot be empty")]
+    EmptyVariableName,
+    #[error("the variable name \"{start}…\" has {chars} characters; at most {MAX_VARIABLE_NAME_CHARS} are allowed")]
+    VariableNameTooLong { start: String, chars: usize },
+    #[error("the value for variable \"{name}\" is {bytes} bytes; at most {MAX_VARIABLE_VALUE_BYTES} are allowed")]
+    VariableValueTooLarge { name: String, bytes: usize },
+    #[error("a stored variable could not be read; the database may be from another version")]
+    CorruptVariable,
+}
+
+/// The longest variable name, in characters.
+pub const MAX_VARIABLE_NAME_CHARS: usize = 64;
+/// The largest variable value, in bytes of UTF-8: a value is rendered into messages, and a run
+/// may read many, so each stays small.
+pub const MAX_VARIABLE_VALUE_BYTES: usize = 16 * 1024;
+
+/// Whose a variable is: the same name holds a separate value in each scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VariableScope {
+    /// One value for the whole bot.
+    Global,
+    /// One value per server.
+    Server(u64),
+    /// One value per member: the same user has a separate value in each server.
+    User { server: u64, user: u64 },
+    /// One value per channel.
+    Channel(u64),
+}
+
+impl std::fmt::Display for VariableScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            VariableScope::Global => f.write_str("global"),
+            VariableScope::Server(server) => write!(f, "server {server}"),
+            VariableScope::User { server, user } => write!(f, "user {user} in server {server}"),
+            VariableScope::Channel(channel) => write!(f, "channel {channel}"),
+        }
+    }
 }
 
 /// A cheap-to-clone handle on the database.
@@ -37,6 +79,7 @@ pub struct Store {
     runs: sled::Tree,
     pending: sled::Tree,
     meta: sled::Tree,
+    variables: sled::Tree,
 }
 
 impl Store {
@@ -66,6 +109,7 @@ impl Store {
             runs: db.open_tree(RUNS_TREE)?,
             pending: db.open_tree(PENDING_TREE)?,
             meta: db.open_tree(META_TREE)?,
+            variables: db.open_tree(VARIABLES_TREE)?,
             db,
         })
     }
@@ -195,6 +239,127 @@ impl Store {
         self.pending.remove(id.0.to_be_bytes())?;
         Ok(())
     }
+
+    // --- variables: set_variable, delete_variable and {var.NAME} ---
+    //
+    // Writes are not flushed one by one: the run that made them checkpoints, and that flush
+    // takes them along.
+
+    pub fn variable(
+        &self,
+        scope: &VariableScope,
+        name: &str,
+    ) -> Result<Option<String>, StoreError> {
+        match self.variables.get(variable_key(scope, name))? {
+            Some(bytes) => Ok(Some(
+                String::from_utf8(bytes.to_vec()).map_err(|_| StoreError::CorruptVariable)?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// Sets a variable, checking the name and value against the limits.
+    pub fn set_variable(
+        &self,
+        scope: &VariableScope,
+        name: &str,
+        value: &str,
+    ) -> Result<(), StoreError> {
+        check_variable_name(name)?;
+        if value.len() > MAX_VARIABLE_VALUE_BYTES {
+            return Err(StoreError::VariableValueTooLarge {
+                name: name.to_owned(),
+                bytes: value.len(),
+            });
+        }
+        self.variables
+            .insert(variable_key(scope, name), value.as_bytes())?;
+        Ok(())
+    }
+
+    /// Removes a variable; false when there was none.
+    pub fn delete_variable(&self, scope: &VariableScope, name: &str) -> Result<bool, StoreError> {
+        Ok(self.variables.remove(variable_key(scope, name))?.is_some())
+    }
+
+    /// Every variable, ordered by scope (global, servers, users, channels) and then name.
+    pub fn variables(&self) -> Result<Vec<(VariableScope, String, String)>, StoreError> {
+        self.variables
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry?;
+                let (scope, name) = decode_variable_key(&key).ok_or(StoreError::CorruptVariable)?;
+                let value =
+                    String::from_utf8(value.to_vec()).map_err(|_| StoreError::CorruptVariable)?;
+                Ok((scope, name, value))
+            })
+            .collect()
+    }
+}
+
+fn check_variable_name(name: &str) -> Result<(), StoreError> {
+    if name.is_empty() {
+        return Err(StoreError::EmptyVariableName);
+    }
+    let chars = name.chars().count();
+    if chars > MAX_VARIABLE_NAME_CHARS {
+        return Err(StoreError::VariableNameTooLong {
+            start: name.chars().take(20).collect(),
+            chars,
+        });
+    }
+    Ok(())
+}
+
+// A variable's key is a scope tag byte, the scope's ids as fixed-width big-endian integers, then
+// the name. The tag tells how many id bytes follow, so the name starts at a known offset and no
+// two scopes can produce the same key, whatever the name holds.
+const GLOBAL_TAG: u8 = 0;
+const SERVER_TAG: u8 = 1;
+const USER_TAG: u8 = 2;
+const CHANNEL_TAG: u8 = 3;
+
+fn variable_key(scope: &VariableScope, name: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(1 + 16 + name.len());
+    match scope {
+        VariableScope::Global => key.push(GLOBAL_TAG),
+        VariableScope::Server(server) => {
+            key.push(SERVER_TAG);
+            key.extend_from_slice(&server.to_be_bytes());
+        }
+        VariableScope::User { server, user } => {
+            key.push(USER_TAG);
+            key.extend_from_slice(&server.to_be_bytes());
+            key.extend_from_slice(&user.to_be_bytes());
+        }
+        VariableScope::Channel(channel) => {
+            key.push(CHANNEL_TAG);
+            key.extend_from_slice(&channel.to_be_bytes());
+        }
+    }
+    key.extend_from_slice(name.as_bytes());
+    key
+}
+
+fn decode_variable_key(key: &[u8]) -> Option<(VariableScope, String)> {
+    fn id(bytes: &[u8]) -> Option<u64> {
+        Some(u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?))
+    }
+    let (&tag, rest) = key.split_first()?;
+    let (scope, name) = match tag {
+        GLOBAL_TAG => (VariableScope::Global, rest),
+        SERVER_TAG => (VariableScope::Server(id(rest)?), rest.get(8..)?),
+        USER_TAG => (
+            VariableScope::User {
+                server: id(rest)?,
+                user: id(rest.get(8..)?)?,
+            },
+            rest.get(16..)?,
+        ),
+        CHANNEL_TAG => (VariableScope::Channel(id(rest)?), rest.get(8..)?),
+        _ => return None,
+    };
+    Some((scope, String::from_utf8(name.to_vec()).ok()?))
 }
 
 fn decode_run_key(key: &[u8]) -> u64 {
@@ -253,6 +418,134 @@ mod tests {
             Err(other) => panic!("expected Locked, got {other}"),
             Ok(_) => panic!("a second open of the same database succeeded"),
         }
+    }
+
+    const EVERY_SCOPE: [VariableScope; 6] = [
+        VariableScope::Global,
+        VariableScope::Server(1),
+        VariableScope::Server(2),
+        VariableScope::User { server: 1, user: 2 },
+        VariableScope::User { server: 2, user: 1 },
+        VariableScope::Channel(1),
+    ];
+
+    #[test]
+    fn variables_set_get_delete_in_every_scope() {
+        let (_dir, store) = temp_store();
+        for scope in &EVERY_SCOPE {
+            assert_eq!(store.variable(scope, "count").unwrap(), None);
+            store.set_variable(scope, "count", "1").unwrap();
+            assert_eq!(
+                store.variable(scope, "count").unwrap().as_deref(),
+                Some("1")
+            );
+            store.set_variable(scope, "count", "2").unwrap();
+            assert_eq!(
+                store.variable(scope, "count").unwrap().as_deref(),
+                Some("2")
+            );
+            assert!(store.delete_variable(scope, "count").unwrap());
+            assert!(!store.delete_variable(scope, "count").unwrap());
+            assert_eq!(store.variable(scope, "count").unwrap(), None);
+        }
+    }
+
+    #[test]
+    fn scopes_do_not_collide() {
+        let (_dir, store) = temp_store();
+        for (i, scope) in EVERY_SCOPE.iter().enumerate() {
+            store.set_variable(scope, "x", &i.to_string()).unwrap();
+        }
+        // A name that spells another scope's ids must not reach that scope's value.
+        let mut spelled = String::from_utf8(vec![0; 7]).unwrap();
+        spelled.push('\u{1}');
+        spelled.push('x');
+        store
+            .set_variable(&VariableScope::Global, &spelled, "global")
+            .unwrap();
+        for (i, scope) in EVERY_SCOPE.iter().enumerate() {
+            assert_eq!(store.variable(scope, "x").unwrap(), Some(i.to_string()));
+        }
+        let all = store.variables().unwrap();
+        assert_eq!(all.len(), EVERY_SCOPE.len() + 1);
+        assert!(all.contains(&(VariableScope::Global, spelled, "global".into())));
+        for (i, scope) in EVERY_SCOPE.iter().enumerate() {
+            assert!(all.contains(&(*scope, "x".into(), i.to_string())));
+        }
+    }
+
+    #[test]
+    fn variable_limits() {
+        let (_dir, store) = temp_store();
+        let scope = VariableScope::Global;
+        let longest = "n".repeat(MAX_VARIABLE_NAME_CHARS);
+        store.set_variable(&scope, &longest, "ok").unwrap();
+        let error = store
+            .set_variable(&scope, &format!("{longest}n"), "v")
+            .unwrap_err();
+        assert!(matches!(
+            error,
+            StoreError::VariableNameTooLong { chars: 65, .. }
+        ));
+        assert!(error.to_string().contains("at most 64"), "{error}");
+        assert!(matches!(
+            store.set_variable(&scope, "", "v"),
+            Err(StoreError::EmptyVariableName)
+        ));
+        let biggest = "v".repeat(MAX_VARIABLE_VALUE_BYTES);
+        store.set_variable(&scope, "big", &biggest).unwrap();
+        let error = store
+            .set_variable(&scope, "big", &format!("{biggest}v"))
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the value for variable \"big\" is 16385 bytes; at most 16384 are allowed"
+        );
+        assert_eq!(store.variable(&scope, "big").unwrap(), Some(biggest));
+    }
+
+    #[tokio::test]
+    async fn variables_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let store = Store::open(&path).unwrap();
+        for scope in &EVERY_SCOPE {
+            store
+                .set_variable(scope, "greeting", &format!("hello {scope}"))
+                .unwrap();
+        }
+        store
+            .delete_variable(&VariableScope::Global, "greeting")
+            .unwrap();
+        store.flush().await.unwrap();
+        let before = store.variables().unwrap();
+        drop(store);
+
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.variables().unwrap(), before);
+        assert_eq!(
+            store.variable(&VariableScope::Global, "greeting").unwrap(),
+            None
+        );
+        assert_eq!(
+            store
+                .variable(&VariableScope::User { server: 1, user: 2 }, "greeting")
+                .unwrap()
+                .as_deref(),
+            Some("hello user 2 in server 1")
+        );
+    }
+
+    #[test]
+    fn scopes_serialise_readably() {
+        let user = VariableScope::User { server: 1, user: 2 };
+        let json = serde_json::to_string(&user).unwrap();
+        assert_eq!(json, r#"{"user":{"server":1,"user":2}}"#);
+        assert_eq!(serde_json::from_str::<VariableScope>(&json).unwrap(), user);
+        assert_eq!(
+            serde_json::to_string(&VariableScope::Global).unwrap(),
+            r#""global""#
+        );
     }
 
     #[tokio::test]
