@@ -1,127 +1,135 @@
-//! One function per action type, against serenity's Http and cache.
+//! The actions that talk to Discord: one entry point, [`perform`], for every one of them.
+//!
+//! Each action renders its templates, checks every rendered value, resolves the channels,
+//! users and roles it names (from the cache, else with read-only look-ups), and only then
+//! makes its write request, with the rendered `reason` as the audit-log reason. In a dry run it
+//! stops before the write and says what it would have done.
 
-use serde_json::{json, Map, Value};
-use serenity::all::{
-    Colour, CreateAllowedMentions, CreateEmbed, CreateEmbedAuthor, CreateEmbedFooter,
-    CreateMessage, GuildId, Timestamp,
-};
+mod channels;
+mod members;
+mod messages;
+mod render;
+mod values;
 
-use crate::discord::{CallError, Discord};
-use crate::events::{
-    Action, ActionKind, AllowedMentions, ColorSpec, EmbedSpec, MessageSpec, MAX_CONTENT_CHARS,
-};
+#[cfg(test)]
+mod sandbox_tests;
+
+use serde_json::{Map, Value};
+use serenity::all::{CreateAllowedMentions, GuildId, RoleId, UserId};
+
+use crate::discord::{CallError, ChannelRef, Discord};
+use crate::events::{Action, ActionKind, AllowedMentions};
 use crate::run::ActionOutcome;
 use crate::templates::{Lookup, Template};
 
-/// Carries out one action in `guild` with `vars` filled in.
+pub use render::truncate;
+
+/// Where and how an action runs.
+pub struct ActionContext<'a> {
+    pub discord: &'a Discord,
+    /// The event's server: every channel, role and member an action names must be in it.
+    pub guild: GuildId,
+    /// Render, resolve and check, but make no write request.
+    pub dry_run: bool,
+}
+
+/// What an action did (or, in a dry run, would do).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Performed {
+    /// Plain words: `sent message 123 to #deploys`; in a dry run `would send to #deploys …`.
+    pub summary: String,
+    /// Exactly the fields of [`ActionKind::output_fields`], as strings; `"dry-run"` in a dry run.
+    pub output: Map<String, Value>,
+    /// What was changed to make the action possible: `content was 2345 characters; cut to 2000`.
+    pub warnings: Vec<String>,
+    /// The channel the action touched, `(id, name)`, for `{channel_id}` and `{channel_name}`.
+    pub channel: Option<(u64, String)>,
+}
+
+/// The value of every output field in a dry run.
+pub const DRY_RUN_VALUE: &str = "dry-run";
+
+/// Carries out one action that talks to Discord. The kinds that do not (`http_request`,
+/// variables, `math`, flow) are the interpreter's and answer [`CallError::Invalid`].
+pub async fn perform(
+    ctx: &ActionContext<'_>,
+    kind: &ActionKind,
+    vars: &impl Lookup,
+) -> Result<Performed, CallError> {
+    let job = Job {
+        discord: ctx.discord,
+        guild: ctx.guild,
+        dry_run: ctx.dry_run,
+        vars,
+        kind,
+        warnings: Vec::new(),
+    };
+    use ActionKind as K;
+    match kind {
+        K::SendMessage { .. }
+        | K::SendDm { .. }
+        | K::EditMessage { .. }
+        | K::DeleteMessage { .. }
+        | K::React { .. }
+        | K::PinMessage { .. }
+        | K::UnpinMessage { .. }
+        | K::PublishMessage { .. } => messages::perform(job).await,
+        K::AddRole { .. }
+        | K::RemoveRole { .. }
+        | K::CreateRole { .. }
+        | K::EditRole { .. }
+        | K::DeleteRole { .. }
+        | K::SetNickname { .. }
+        | K::TimeoutMember { .. }
+        | K::RemoveTimeout { .. }
+        | K::KickMember { .. }
+        | K::BanMember { .. }
+        | K::UnbanMember { .. } => members::perform(job).await,
+        K::CreateChannel { .. }
+        | K::EditChannel { .. }
+        | K::DeleteChannel { .. }
+        | K::CreateThread { .. }
+        | K::EditThread { .. }
+        | K::CreateInvite { .. } => channels::perform(job).await,
+        K::HttpRequest { .. }
+        | K::SetVariable { .. }
+        | K::DeleteVariable { .. }
+        | K::GetVariable { .. }
+        | K::Math { .. }
+        | K::If { .. }
+        | K::Random { .. }
+        | K::Loop { .. }
+        | K::StopLoop
+        | K::Wait { .. }
+        | K::Stop => Err(CallError::Invalid(format!(
+            "{} does not talk to Discord; the interpreter carries it out",
+            kind.name()
+        ))),
+    }
+}
+
+/// Carries out one action in `guild` with `vars` filled in, as the executor has done so far.
+// TODO(merge): the interpreter calls `perform` directly; drop this then.
 pub async fn execute(
     discord: &Discord,
     guild: GuildId,
     action: &Action,
     vars: &impl Lookup,
 ) -> Result<ActionOutcome, CallError> {
-    match &action.kind {
-        ActionKind::SendMessage {
-            channel, message, ..
-        } => {
-            let channel = discord
-                .resolve_channel(guild, &channel.render(vars))
-                .await?;
-            let builder = build_message(message, vars)?;
-            let sent = channel
-                .id
-                .send_message(discord.http.as_ref(), builder)
-                .await?;
-            Ok(outcome(
-                action,
-                format!("sent message {} to {channel}", sent.id),
-                json!({"message_id": sent.id.to_string(), "channel_id": sent.channel_id.to_string(),
-                       "message_url": sent.link()}),
-            ))
-        }
-        ActionKind::SendDm { user, message } => {
-            let user = discord.resolve_user(guild, &user.render(vars)).await?;
-            let builder = build_message(message, vars)?;
-            let dm = user.create_dm_channel(discord.http.as_ref()).await?;
-            let sent = dm.id.send_message(discord.http.as_ref(), builder).await?;
-            Ok(outcome(
-                action,
-                format!("sent DM {} to user {user}", sent.id),
-                json!({"message_id": sent.id.to_string(), "channel_id": sent.channel_id.to_string(),
-                       "user_id": user.to_string()}),
-            ))
-        }
-        ActionKind::AddRole { user, role, .. } | ActionKind::RemoveRole { user, role, .. } => {
-            let user = discord.resolve_user(guild, &user.render(vars)).await?;
-            let (role, role_name) = discord.resolve_role(guild, &role.render(vars)).await?;
-            let adding = matches!(action.kind, ActionKind::AddRole { .. });
-            if adding {
-                discord
-                    .http
-                    .add_member_role(guild, user, role, None)
-                    .await?;
-            } else {
-                discord
-                    .http
-                    .remove_member_role(guild, user, role, None)
-                    .await?;
-            }
-            let (verb, preposition) = if adding {
-                ("added", "to")
-            } else {
-                ("removed", "from")
-            };
-            Ok(outcome(
-                action,
-                format!("{verb} role {role_name} {preposition} user {user}"),
-                json!({"user_id": user.to_string(), "role_id": role.to_string()}),
-            ))
-        }
-        other => Err(CallError::Invalid(format!(
-            "{} is not supported yet",
-            other.name()
-        ))),
-    }
-}
-
-fn outcome(action: &Action, summary: String, output: Value) -> ActionOutcome {
-    let output = match output {
-        Value::Object(map) => map,
-        _ => Map::new(),
+    let ctx = ActionContext {
+        discord,
+        guild,
+        dry_run: false,
     };
-    ActionOutcome {
+    let performed = perform(&ctx, &action.kind, vars).await?;
+    for warning in &performed.warnings {
+        tracing::warn!(action = action.kind(), "{warning}");
+    }
+    Ok(ActionOutcome {
         action: action.kind().to_owned(),
-        summary,
-        output,
-    }
-}
-
-/// Renders a message. Never sends an empty one: Discord would refuse it with a less helpful error.
-fn build_message(spec: &MessageSpec, vars: &impl Lookup) -> Result<CreateMessage, CallError> {
-    let mut builder =
-        CreateMessage::new().allowed_mentions(allowed_mentions(spec.allowed_mentions));
-    let content = spec
-        .content
-        .as_ref()
-        .map(|c| truncate(&c.render(vars), MAX_CONTENT_CHARS))
-        .filter(|c| !c.trim().is_empty());
-    let embeds = spec
-        .embeds
-        .iter()
-        .map(|e| build_embed(e, vars))
-        .collect::<Result<Vec<_>, _>>()?;
-    if content.is_none() && embeds.is_empty() {
-        return Err(CallError::Invalid(
-            "the message is empty after filling in the variables; nothing was sent".to_owned(),
-        ));
-    }
-    if let Some(content) = content {
-        builder = builder.content(content);
-    }
-    if !embeds.is_empty() {
-        builder = builder.embeds(embeds);
-    }
-    Ok(builder)
+        summary: performed.summary,
+        output: performed.output,
+    })
 }
 
 /// Explicit on every message: only the kinds the event's author listed may ping.
@@ -132,133 +140,202 @@ pub fn allowed_mentions(kinds: AllowedMentions) -> CreateAllowedMentions {
         .everyone(kinds.everyone)
 }
 
-fn build_embed(spec: &EmbedSpec, vars: &impl Lookup) -> Result<CreateEmbed, CallError> {
-    let text = |t: &Option<Template>| t.as_ref().map(|t| t.render(vars)).filter(|s| !s.is_empty());
-    let mut embed = CreateEmbed::new();
-    if let Some(title) = text(&spec.title) {
-        embed = embed.title(title);
-    }
-    if let Some(description) = text(&spec.description) {
-        embed = embed.description(description);
-    }
-    if let Some(url) = text(&spec.url) {
-        embed = embed.url(url);
-    }
-    if let Some(color) = &spec.color {
-        embed = embed.colour(Colour::new(render_color(color, vars)?));
-    }
-    if let Some(timestamp) = text(&spec.timestamp) {
-        let parsed = Timestamp::parse(&timestamp).map_err(|_| {
-            CallError::Invalid(format!(
-                "embed timestamp {timestamp:?} is not an RFC 3339 date such as 2024-05-01T12:00:00Z"
-            ))
-        })?;
-        embed = embed.timestamp(parsed);
-    }
-    if let Some(footer) = &spec.footer {
-        let mut built = CreateEmbedFooter::new(footer.text.render(vars));
-        if let Some(icon) = text(&footer.icon_url) {
-            built = built.icon_url(icon);
-        }
-        embed = embed.footer(built);
-    }
-    if let Some(author) = &spec.author {
-        let mut built = CreateEmbedAuthor::new(author.name.render(vars));
-        if let Some(url) = text(&author.url) {
-            built = built.url(url);
-        }
-        if let Some(icon) = text(&author.icon_url) {
-            built = built.icon_url(icon);
-        }
-        embed = embed.author(built);
-    }
-    if let Some(image) = text(&spec.image) {
-        embed = embed.image(image);
-    }
-    if let Some(thumbnail) = text(&spec.thumbnail) {
-        embed = embed.thumbnail(thumbnail);
-    }
-    for field in &spec.fields {
-        embed = embed.field(
-            field.name.render(vars),
-            field.value.render(vars),
-            field.inline,
-        );
-    }
-    Ok(embed)
+/// A member or user an action names, with the name it goes by when known.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct UserRef {
+    pub id: UserId,
+    pub name: Option<String>,
 }
 
-/// `#rrggbb` or a decimal integer, after rendering.
-fn render_color(color: &ColorSpec, vars: &impl Lookup) -> Result<u32, CallError> {
-    let text = match color {
-        ColorSpec::Fixed(value) => return Ok(*value),
-        ColorSpec::Template(t) => t.render(vars),
-    };
-    let trimmed = text.trim();
-    let parsed = match trimmed.strip_prefix('#') {
-        Some(hex) if hex.len() == 6 => u32::from_str_radix(hex, 16).ok(),
-        Some(_) => None,
-        None => trimmed.parse::<u32>().ok().filter(|v| *v <= 0xFF_FFFF),
-    };
-    parsed.ok_or_else(|| {
-        CallError::Invalid(format!(
-            "embed color {text:?} is neither #rrggbb nor an integer up to 16777215"
+impl std::fmt::Display for UserRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.name {
+            Some(name) => write!(f, "@{name} ({})", self.id),
+            None => write!(f, "user {}", self.id),
+        }
+    }
+}
+
+/// A role an action names.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RoleRef {
+    pub id: RoleId,
+    pub name: String,
+}
+
+impl std::fmt::Display for RoleRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.name == self.id.to_string() {
+            write!(f, "role {}", self.id)
+        } else {
+            write!(f, "@{} ({})", self.name, self.id)
+        }
+    }
+}
+
+/// `#deploys (123)`, for summaries.
+pub(crate) fn channel_words(channel: &ChannelRef) -> String {
+    match &channel.name {
+        Some(name) => format!("#{name} ({})", channel.id),
+        None => format!("channel {}", channel.id),
+    }
+}
+
+/// One action on its way: what it needs to render and resolve, and the warnings so far.
+pub(crate) struct Job<'a, L> {
+    pub discord: &'a Discord,
+    pub guild: GuildId,
+    pub dry_run: bool,
+    pub vars: &'a L,
+    pub kind: &'a ActionKind,
+    pub warnings: Vec<String>,
+}
+
+impl<L: Lookup> Job<'_, L> {
+    pub fn render(&self, template: &Template) -> String {
+        template.render(self.vars)
+    }
+
+    /// Rendered and trimmed; `None` when not given or empty after rendering.
+    pub fn optional(&self, template: &Option<Template>) -> Option<String> {
+        template
+            .as_ref()
+            .map(|t| t.render(self.vars).trim().to_owned())
+            .filter(|s| !s.is_empty())
+    }
+
+    /// The audit-log reason, at most 512 characters; `None` when empty.
+    pub fn reason(&mut self, reason: &Option<Template>) -> Option<String> {
+        let text = self.optional(reason)?;
+        Some(render::cut(
+            "reason",
+            text,
+            values::MAX_REASON_CHARS,
+            &mut self.warnings,
         ))
-    })
+    }
+
+    /// A rendered text that must not be empty, cut to `max` characters with a warning.
+    pub fn required(
+        &mut self,
+        template: &Template,
+        what: &str,
+        max: usize,
+    ) -> Result<String, CallError> {
+        let text = self.render(template).trim().to_owned();
+        if text.is_empty() {
+            return Err(CallError::Invalid(format!(
+                "{what} is empty after filling in the variables"
+            )));
+        }
+        Ok(render::cut(what, text, max, &mut self.warnings))
+    }
+
+    pub fn id(&self, template: &Template, what: &str) -> Result<u64, CallError> {
+        values::snowflake(&self.render(template), what)
+    }
+
+    pub async fn channel(&self, template: &Template) -> Result<ChannelRef, CallError> {
+        self.discord
+            .resolve_channel(self.guild, &self.render(template))
+            .await
+    }
+
+    /// The user, with a name from the cache or the name look-up; a dry run also asks Discord.
+    pub async fn user(&self, template: &Template) -> Result<UserRef, CallError> {
+        let (id, name) = self
+            .discord
+            .resolve_user_named(self.guild, &self.render(template))
+            .await?;
+        let name = match name {
+            Some(name) => Some(name),
+            None if self.dry_run => self.discord.user_name(self.guild, id).await,
+            None => None,
+        };
+        Ok(UserRef { id, name })
+    }
+
+    pub async fn role(&self, template: &Template) -> Result<RoleRef, CallError> {
+        let (id, name) = self
+            .discord
+            .resolve_role(self.guild, &self.render(template))
+            .await?;
+        Ok(RoleRef { id, name })
+    }
+
+    /// ` (reason: "…")` for summaries, or nothing.
+    pub fn reason_words(reason: &Option<String>) -> String {
+        reason
+            .as_ref()
+            .map(|r| format!(" (reason: {})", render::quote(r, 80)))
+            .unwrap_or_default()
+    }
+
+    /// The result of a write: `values` must be exactly the action's output fields.
+    pub fn done(
+        self,
+        summary: String,
+        values: Vec<(&str, String)>,
+        channel: Option<&ChannelRef>,
+    ) -> Performed {
+        let output: Map<String, Value> = values
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), Value::String(value)))
+            .collect();
+        if cfg!(debug_assertions) {
+            let mut keys: Vec<&str> = output.keys().map(String::as_str).collect();
+            let mut fields = self.kind.output_fields().to_vec();
+            keys.sort_unstable();
+            fields.sort_unstable();
+            assert_eq!(keys, fields, "the output of {}", self.kind.name());
+        }
+        Performed {
+            summary,
+            output,
+            warnings: self.warnings,
+            channel: channel.map(channel_pair),
+        }
+    }
+
+    /// The result of a dry run: `summary` says what would happen.
+    pub fn would(self, summary: String, channel: Option<&ChannelRef>) -> Performed {
+        let output = self
+            .kind
+            .output_fields()
+            .iter()
+            .map(|field| ((*field).to_owned(), Value::String(DRY_RUN_VALUE.to_owned())))
+            .collect();
+        Performed {
+            summary,
+            output,
+            warnings: self.warnings,
+            channel: channel.map(channel_pair),
+        }
+    }
 }
 
-/// Cuts `text` to `max` characters, the last one an ellipsis, so a long value never fails a send.
-pub fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
+fn channel_pair(channel: &ChannelRef) -> (u64, String) {
+    (
+        channel.id.get(),
+        channel
+            .name
+            .clone()
+            .unwrap_or_else(|| channel.id.to_string()),
+    )
+}
+
+/// `https://discord.com/channels/GUILD/CHANNEL`, or with `/MESSAGE`.
+pub(crate) fn discord_link(guild: Option<GuildId>, channel: u64, message: Option<u64>) -> String {
+    let guild = guild.map_or_else(|| "@me".to_owned(), |g| g.to_string());
+    match message {
+        Some(message) => format!("https://discord.com/channels/{guild}/{channel}/{message}"),
+        None => format!("https://discord.com/channels/{guild}/{channel}"),
     }
-    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::templates::Variables;
-
-    #[test]
-    fn colors_render_from_hex_or_integer() {
-        let mut vars = Variables::new();
-        vars.insert("c", "#ff8800");
-        let t = |s: &str| ColorSpec::Template(Template::new(s));
-        assert_eq!(render_color(&t("{c}"), &vars), Ok(0xff8800));
-        assert_eq!(render_color(&t("255"), &vars), Ok(255));
-        assert_eq!(render_color(&ColorSpec::Fixed(7), &vars), Ok(7));
-        assert!(render_color(&t("#12"), &vars).is_err());
-        assert!(render_color(&t("red"), &vars).is_err());
-        assert!(render_color(&t("16777216"), &vars).is_err());
-    }
-
-    #[test]
-    fn truncation_keeps_the_limit_in_characters() {
-        assert_eq!(truncate("abc", 3), "abc");
-        assert_eq!(truncate("abcd", 3), "ab…");
-        let long = "é".repeat(2500);
-        assert_eq!(
-            truncate(&long, MAX_CONTENT_CHARS).chars().count(),
-            MAX_CONTENT_CHARS
-        );
-    }
-
-    #[test]
-    fn empty_messages_are_refused_before_sending() {
-        let spec = MessageSpec {
-            content: Some(Template::new("{nothing}")),
-            ..MessageSpec::default()
-        };
-        let mut vars = Variables::new();
-        vars.insert("nothing", "  ");
-        assert!(matches!(
-            build_message(&spec, &vars),
-            Err(CallError::Invalid(_))
-        ));
-    }
 
     #[test]
     fn allowed_mentions_are_explicit_and_empty_by_default() {
@@ -271,5 +348,27 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(json["parse"], serde_json::json!(["users", "everyone"]));
+    }
+
+    #[test]
+    fn links_and_names_in_summaries() {
+        assert_eq!(
+            discord_link(Some(GuildId::new(1)), 2, Some(3)),
+            "https://discord.com/channels/1/2/3"
+        );
+        assert_eq!(
+            discord_link(None, 2, Some(3)),
+            "https://discord.com/channels/@me/2/3"
+        );
+        let alice = UserRef {
+            id: UserId::new(789),
+            name: Some("alice".into()),
+        };
+        assert_eq!(alice.to_string(), "@alice (789)");
+        let role = RoleRef {
+            id: RoleId::new(456),
+            name: "Deployer".into(),
+        };
+        assert_eq!(role.to_string(), "@Deployer (456)");
     }
 }

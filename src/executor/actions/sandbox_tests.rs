@@ -1,0 +1,1 @@
+//! perform() against the Discord stand-in, with a real serenity client.
