@@ -51,6 +51,13 @@ pub fn pings_summary(pinged: &[String]) -> String {
     }
 }
 
+/// ` (reason: "…")` for an `X-Audit-Log-Reason`, or nothing.
+pub fn reason_suffix(reason: Option<&str>) -> String {
+    reason
+        .map(|reason| format!(" (reason: {})", quote(reason)))
+        .unwrap_or_default()
+}
+
 /// A text in double quotes, escaped like Rust writes it and cut at a readable length.
 pub fn quote(text: &str) -> String {
     if text.chars().count() <= MAX_QUOTED_CHARS {

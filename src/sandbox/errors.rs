@@ -49,6 +49,58 @@ impl DiscordError {
         Self::new(404, 10013, "Unknown User")
     }
 
+    pub fn unknown_emoji() -> Self {
+        Self::new(404, 10014, "Unknown Emoji")
+    }
+
+    pub fn unknown_ban() -> Self {
+        Self::new(404, 10026, "Unknown Ban")
+    }
+
+    pub fn already_crossposted() -> Self {
+        Self::new(400, 40033, "This message has already been crossposted.")
+    }
+
+    pub fn max_pins() -> Self {
+        Self::new(400, 30003, "Maximum number of pins reached (50)")
+    }
+
+    pub fn max_roles() -> Self {
+        Self::new(400, 30005, "Maximum number of guild roles reached (250)")
+    }
+
+    pub fn max_reactions() -> Self {
+        Self::new(400, 30010, "Maximum number of reactions reached (20)")
+    }
+
+    pub fn max_channels() -> Self {
+        Self::new(400, 30013, "Maximum number of guild channels reached (500)")
+    }
+
+    pub fn dm_channel_action() -> Self {
+        Self::new(403, 50003, "Cannot execute action on a DM channel")
+    }
+
+    pub fn cannot_edit_others_message() -> Self {
+        Self::new(403, 50005, "Cannot edit a message authored by another user")
+    }
+
+    pub fn wrong_channel_type() -> Self {
+        Self::new(400, 50024, "Cannot execute action on this channel type")
+    }
+
+    pub fn thread_archived() -> Self {
+        Self::new(400, 50083, "Thread is archived")
+    }
+
+    pub fn thread_already_created() -> Self {
+        Self::new(
+            400,
+            160004,
+            "A thread has already been created for this message",
+        )
+    }
+
     pub fn empty_message() -> Self {
         Self::new(400, 50006, "Cannot send an empty message")
     }

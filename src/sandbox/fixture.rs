@@ -3,6 +3,8 @@
 use std::collections::HashSet;
 use std::io;
 
+use super::ids::now_rfc3339;
+
 /// Everything Discord "knows" when the stand-in starts.
 #[derive(Clone, Debug)]
 pub struct Fixture {
@@ -32,6 +34,43 @@ pub struct FixtureGuild {
     pub channels: Vec<FixtureChannel>,
     pub roles: Vec<FixtureRole>,
     pub members: Vec<FixtureMember>,
+    /// The guild icon's hash (`a_…` for an animated one), as Discord's CDN names it.
+    pub icon: Option<String>,
+    /// The guild's custom emojis, usable in reactions as `name:id`.
+    pub emojis: Vec<FixtureEmoji>,
+    /// Whether the bot holds KICK_MEMBERS, BAN_MEMBERS, MODERATE_MEMBERS and MANAGE_NICKNAMES
+    /// (default true); false answers 403 Missing Permissions to kicks, bans, timeouts and
+    /// nickname changes of others, and to deleting other users' messages.
+    pub bot_can_moderate: bool,
+    /// Whether the bot holds MANAGE_ROLES (default true); false answers 403 to creating,
+    /// editing and deleting roles and to giving or taking any role.
+    pub bot_can_manage_roles: bool,
+    /// Whether the bot holds MANAGE_CHANNELS and MANAGE_THREADS (default true); false answers
+    /// 403 to creating, editing and deleting channels, and to locking threads.
+    pub bot_can_manage_channels: bool,
+}
+
+/// A custom emoji of a guild.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FixtureEmoji {
+    pub id: u64,
+    pub name: String,
+    pub animated: bool,
+}
+
+impl FixtureEmoji {
+    pub fn new(id: u64, name: impl Into<String>) -> Self {
+        FixtureEmoji {
+            id,
+            name: name.into(),
+            animated: false,
+        }
+    }
+
+    pub fn animated(mut self) -> Self {
+        self.animated = true;
+        self
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,6 +79,12 @@ pub enum ChannelKind {
     Voice,
     Category,
     Announcement,
+    /// A thread in an announcement channel (type 10).
+    AnnouncementThread,
+    /// Type 11.
+    PublicThread,
+    /// Type 12.
+    PrivateThread,
 }
 
 impl ChannelKind {
@@ -50,7 +95,38 @@ impl ChannelKind {
             ChannelKind::Voice => 2,
             ChannelKind::Category => 4,
             ChannelKind::Announcement => 5,
+            ChannelKind::AnnouncementThread => 10,
+            ChannelKind::PublicThread => 11,
+            ChannelKind::PrivateThread => 12,
         }
+    }
+
+    /// The kind for Discord's channel type number, if the stand-in knows it.
+    pub fn from_discord_type(number: u64) -> Option<ChannelKind> {
+        Some(match number {
+            0 => ChannelKind::Text,
+            2 => ChannelKind::Voice,
+            4 => ChannelKind::Category,
+            5 => ChannelKind::Announcement,
+            10 => ChannelKind::AnnouncementThread,
+            11 => ChannelKind::PublicThread,
+            12 => ChannelKind::PrivateThread,
+            _ => return None,
+        })
+    }
+
+    pub fn is_thread(self) -> bool {
+        matches!(
+            self,
+            ChannelKind::AnnouncementThread
+                | ChannelKind::PublicThread
+                | ChannelKind::PrivateThread
+        )
+    }
+
+    /// Text, announcement channels and threads: where messages live.
+    pub fn holds_messages(self) -> bool {
+        !matches!(self, ChannelKind::Category)
     }
 }
 
@@ -61,6 +137,26 @@ pub struct FixtureChannel {
     pub kind: ChannelKind,
     /// Whether the bot may post here (default true); false answers 403 Missing Permissions.
     pub bot_can_send: bool,
+    pub topic: Option<String>,
+    /// The category a channel sits in, or the channel a thread belongs to.
+    pub parent_id: Option<u64>,
+    /// Set for threads.
+    pub thread: Option<FixtureThread>,
+}
+
+/// What a thread has beyond a channel: Discord's `thread_metadata` and its creator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FixtureThread {
+    pub owner_id: u64,
+    pub archived: bool,
+    pub locked: bool,
+    /// Minutes: 60, 1440, 4320 or 10080.
+    pub auto_archive_duration: u16,
+    /// When it was last archived or unarchived (its creation time until then), RFC 3339.
+    pub archive_timestamp: String,
+    pub create_timestamp: String,
+    /// Private threads only: whether non-moderators may add others.
+    pub invitable: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -70,6 +166,12 @@ pub struct FixtureRole {
     pub position: u16,
     /// Whether the bot may give and take this role (default true); false answers 403.
     pub bot_can_manage: bool,
+    /// RGB, 0 for none.
+    pub color: u32,
+    pub hoist: bool,
+    pub mentionable: bool,
+    /// The permission bit set, as Discord's decimal string.
+    pub permissions: String,
 }
 
 #[derive(Clone, Debug)]
@@ -77,6 +179,11 @@ pub struct FixtureMember {
     pub user: FixtureUser,
     pub roles: Vec<u64>,
     pub nick: Option<String>,
+    /// When a timeout ends (RFC 3339), or `None` when the member is not timed out.
+    pub communication_disabled_until: Option<String>,
+    /// Whether the bot ranks above this member (default true); false answers 403 Missing
+    /// Permissions to kicking, banning, timing out or renaming them.
+    pub bot_can_moderate: bool,
 }
 
 impl Fixture {
@@ -125,6 +232,50 @@ impl Fixture {
             for channel in &guild.channels {
                 claim(channel.id, "channel")?;
             }
+            if let Some(icon) = &guild.icon {
+                let hash = icon.strip_prefix("a_").unwrap_or(icon);
+                if hash.len() != 32 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(invalid(format!(
+                        "guild {} has icon {icon:?}; Discord's are 32 hex digits, `a_` first \
+                         when animated",
+                        guild.id
+                    )));
+                }
+            }
+            for emoji in &guild.emojis {
+                claim(emoji.id, "emoji")?;
+            }
+            for channel in &guild.channels {
+                let Some(parent_id) = channel.parent_id else {
+                    if channel.kind.is_thread() {
+                        return Err(invalid(format!(
+                            "thread {:?} of guild {} has no parent channel",
+                            channel.name, guild.id
+                        )));
+                    }
+                    continue;
+                };
+                let parent = guild.channels.iter().find(|c| c.id == parent_id);
+                let fits = match parent.map(|parent| parent.kind) {
+                    None => false,
+                    Some(kind) if channel.kind.is_thread() => {
+                        matches!(kind, ChannelKind::Text | ChannelKind::Announcement)
+                    }
+                    Some(kind) => kind == ChannelKind::Category && channel.kind != kind,
+                };
+                if !fits {
+                    return Err(invalid(format!(
+                        "channel {:?} of guild {} has parent {parent_id}, which is not a {}",
+                        channel.name,
+                        guild.id,
+                        if channel.kind.is_thread() {
+                            "text or announcement channel of the guild"
+                        } else {
+                            "category of the guild"
+                        }
+                    )));
+                }
+            }
             for role in &guild.roles {
                 claim(role.id, "role")?;
                 if role.id == guild.id {
@@ -160,6 +311,18 @@ impl Fixture {
                     .iter()
                     .find(|member| !member.user.bot)
                     .map_or(self.bot.id, |member| member.user.id);
+            }
+            let owner_id = guild.owner_id;
+            for channel in &mut guild.channels {
+                if channel.kind.is_thread() && channel.thread.is_none() {
+                    let parent_id = channel.parent_id.unwrap_or(0);
+                    channel.thread = FixtureChannel::thread(0, "", parent_id).thread;
+                }
+                if let Some(thread) = &mut channel.thread {
+                    if thread.owner_id == 0 {
+                        thread.owner_id = owner_id;
+                    }
+                }
             }
         }
         Ok(self)
@@ -205,7 +368,46 @@ impl FixtureGuild {
             channels: Vec::new(),
             roles: Vec::new(),
             members: Vec::new(),
+            icon: None,
+            emojis: Vec::new(),
+            bot_can_moderate: true,
+            bot_can_manage_roles: true,
+            bot_can_manage_channels: true,
         }
+    }
+
+    /// The guild icon's hash: 32 hex digits, with `a_` first for an animated icon.
+    pub fn icon(mut self, hash: impl Into<String>) -> Self {
+        self.icon = Some(hash.into());
+        self
+    }
+
+    /// A custom emoji, usable in reactions as `name:id`.
+    pub fn emoji(self, id: u64, name: impl Into<String>) -> Self {
+        self.add_emoji(FixtureEmoji::new(id, name))
+    }
+
+    pub fn add_emoji(mut self, emoji: FixtureEmoji) -> Self {
+        self.emojis.push(emoji);
+        self
+    }
+
+    /// The bot lacks KICK_MEMBERS, BAN_MEMBERS, MODERATE_MEMBERS and MANAGE_NICKNAMES.
+    pub fn bot_cannot_moderate(mut self) -> Self {
+        self.bot_can_moderate = false;
+        self
+    }
+
+    /// The bot lacks MANAGE_ROLES.
+    pub fn bot_cannot_manage_roles(mut self) -> Self {
+        self.bot_can_manage_roles = false;
+        self
+    }
+
+    /// The bot lacks MANAGE_CHANNELS and MANAGE_THREADS.
+    pub fn bot_cannot_manage_channels(mut self) -> Self {
+        self.bot_can_manage_channels = false;
+        self
     }
 
     pub fn owner(mut self, owner_id: u64) -> Self {
@@ -258,7 +460,47 @@ impl FixtureChannel {
             name: name.into(),
             kind,
             bot_can_send: true,
+            topic: None,
+            parent_id: None,
+            thread: None,
         }
+    }
+
+    /// A public thread of `parent_id` (a text channel), started by the guild owner.
+    pub fn thread(id: u64, name: impl Into<String>, parent_id: u64) -> Self {
+        let now = now_rfc3339();
+        let mut channel = Self::new(id, name, ChannelKind::PublicThread);
+        channel.parent_id = Some(parent_id);
+        channel.thread = Some(FixtureThread {
+            owner_id: 0,
+            archived: false,
+            locked: false,
+            auto_archive_duration: 1440,
+            archive_timestamp: now.clone(),
+            create_timestamp: now,
+            invitable: true,
+        });
+        channel
+    }
+
+    /// The category this channel sits in.
+    pub fn parent(mut self, category_id: u64) -> Self {
+        self.parent_id = Some(category_id);
+        self
+    }
+
+    pub fn topic(mut self, topic: impl Into<String>) -> Self {
+        self.topic = Some(topic.into());
+        self
+    }
+
+    /// For a thread: it is archived (and `locked` too if asked).
+    pub fn archived(mut self, locked: bool) -> Self {
+        if let Some(thread) = &mut self.thread {
+            thread.archived = true;
+            thread.locked = locked;
+        }
+        self
     }
 
     pub fn text(id: u64, name: impl Into<String>) -> Self {
@@ -279,7 +521,16 @@ impl FixtureRole {
             name: name.into(),
             position: 1,
             bot_can_manage: true,
+            color: 0,
+            hoist: false,
+            mentionable: false,
+            permissions: "0".to_owned(),
         }
+    }
+
+    pub fn color(mut self, color: u32) -> Self {
+        self.color = color;
+        self
     }
 
     pub fn position(mut self, position: u16) -> Self {
@@ -300,7 +551,22 @@ impl FixtureMember {
             user,
             roles: Vec::new(),
             nick: None,
+            communication_disabled_until: None,
+            bot_can_moderate: true,
         }
+    }
+
+    /// The member ranks above the bot (or holds Administrator): the bot may not kick, ban,
+    /// time out or rename them (403 Missing Permissions).
+    pub fn protected(mut self) -> Self {
+        self.bot_can_moderate = false;
+        self
+    }
+
+    /// The member is timed out until `until` (RFC 3339).
+    pub fn timed_out_until(mut self, until: impl Into<String>) -> Self {
+        self.communication_disabled_until = Some(until.into());
+        self
     }
 
     pub fn role(mut self, role_id: u64) -> Self {

@@ -53,6 +53,78 @@ pub(crate) fn rfc3339_from_unix_millis(millis: u64) -> String {
     )
 }
 
+/// Milliseconds since the Unix epoch of an RFC 3339 timestamp (`2024-05-01T12:34:56.789Z`,
+/// `…+02:00`), or `None` if it is not one.
+pub(crate) fn unix_millis_from_rfc3339(text: &str) -> Option<i64> {
+    let number = |range: std::ops::Range<usize>| -> Option<i64> {
+        let digits = text.get(range)?;
+        digits
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| digits.parse().ok())?
+    };
+    let bytes = text.as_bytes();
+    if bytes.len() < 20 || bytes[4] != b'-' || bytes[7] != b'-' || bytes[13] != b':' {
+        return None;
+    }
+    if !matches!(bytes[10], b'T' | b't' | b' ') || bytes[16] != b':' {
+        return None;
+    }
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
+        return None;
+    }
+    if second > 60 {
+        return None;
+    }
+    let mut rest = &text[19..];
+    let mut millis = 0;
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        let padded = format!("{:0<3}", &fraction[..digits.min(3)]);
+        millis = padded.parse::<i64>().ok()?;
+        rest = &fraction[digits..];
+    }
+    let offset_minutes = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let (hours, minutes) = rest[1..].split_once(':')?;
+            if hours.len() != 2 || minutes.len() != 2 {
+                return None;
+            }
+            sign * (hours.parse::<i64>().ok()? * 60 + minutes.parse::<i64>().ok()?)
+        }
+    };
+    let days = days_from_civil(year, month as u32, day as u32);
+    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
+    Some(seconds * 1000 + millis)
+}
+
+pub(crate) fn unix_millis_now() -> i64 {
+    unix_millis() as i64
+}
+
+/// Days since 1970-01-01 of a date; Howard Hinnant's `days_from_civil`.
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year.rem_euclid(400);
+    let month = i64::from(month);
+    let day_of_year =
+        (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
 /// Days since 1970-01-01 to a (year, month, day) date; Howard Hinnant's `civil_from_days`.
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
@@ -86,6 +158,21 @@ mod tests {
             rfc3339_from_unix_millis(1_709_210_096_789),
             "2024-02-29T12:34:56.789000+00:00"
         );
+    }
+
+    #[test]
+    fn parses_rfc3339_timestamps() {
+        assert_eq!(
+            unix_millis_from_rfc3339("2024-02-29T12:34:56.789000+00:00"),
+            Some(1_709_210_096_789)
+        );
+        assert_eq!(
+            unix_millis_from_rfc3339("2024-02-29T14:34:56.789+02:00"),
+            Some(1_709_210_096_789)
+        );
+        assert_eq!(unix_millis_from_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(unix_millis_from_rfc3339("tomorrow"), None);
+        assert_eq!(unix_millis_from_rfc3339("2024-13-01T00:00:00Z"), None);
     }
 
     #[test]

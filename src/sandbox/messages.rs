@@ -53,6 +53,13 @@ pub(crate) fn create(
             if !channel.bot_can_send {
                 return Err(DiscordError::missing_permissions());
             }
+            if channel
+                .thread
+                .as_ref()
+                .is_some_and(|t| t.archived && t.locked)
+            {
+                return Err(DiscordError::thread_archived());
+            }
             (format!("#{}", channel.name), Some(guild.guild.id))
         }
         Some(ChannelRef::Dm(dm)) => {
@@ -87,11 +94,20 @@ pub(crate) fn create(
     let content = fields.get("content").and_then(Value::as_str).unwrap_or("");
     let mentions = Mentions::resolve(world, guild_id, content, fields.get("allowed_mentions"))?;
     let reply_to = match fields.get("message_reference") {
-        Some(reference) if !reference.is_null() => {
-            Some(resolve_reply(world, channel_id, reference)?)
-        }
+        Some(reference) if !reference.is_null() => resolve_reply(world, channel_id, reference)?,
         _ => None,
     };
+    // Sending into an archived (unlocked) thread unarchives it, as on Discord.
+    if let Some(thread) = guild_id
+        .and_then(|guild_id| world.guild_mut(guild_id))
+        .and_then(|guild| guild.channel_mut(channel_id))
+        .and_then(|channel| channel.thread.as_mut())
+    {
+        if thread.archived {
+            thread.archived = false;
+            thread.archive_timestamp = now_rfc3339();
+        }
+    }
 
     let id = world.snowflakes.next();
     let flags = fields.get("flags").and_then(Value::as_u64).unwrap_or(0) & SENDABLE_FLAGS;
@@ -160,6 +176,169 @@ pub(crate) fn create(
         event: Some((event, intent)),
         description,
     })
+}
+
+/// Edits one of the bot's messages from a `PATCH /channels/{c}/messages/{m}` body: the fields
+/// sent replace the message's, which must still make a valid message.
+pub(crate) fn edit(
+    world: &mut World,
+    channel_id: u64,
+    message_id: u64,
+    body: &Value,
+) -> Result<Sent, DiscordError> {
+    let empty = Map::new();
+    let fields = body.as_object().unwrap_or(&empty);
+    let (place, guild_id) = match world.channel(channel_id) {
+        None => return Err(DiscordError::unknown_channel()),
+        Some(ChannelRef::Guild(guild, channel)) => {
+            (format!("#{}", channel.name), Some(guild.guild.id))
+        }
+        Some(ChannelRef::Dm(dm)) => {
+            let recipient = world
+                .user(dm.recipient_id)
+                .ok_or_else(DiscordError::unknown_channel)?;
+            (format!("DM to @{}", recipient.username), None)
+        }
+    };
+    let stored = world
+        .message(channel_id, message_id)
+        .ok_or_else(DiscordError::unknown_message)?;
+    if stored.author_id() != world.bot.id {
+        return Err(DiscordError::cannot_edit_others_message());
+    }
+    // What the message will be: the stored content and embeds, replaced by what was sent.
+    let mut merged = fields.clone();
+    for key in ["content", "embeds"] {
+        if !merged.contains_key(key) {
+            merged.insert(key.to_owned(), stored.object[key].clone());
+        }
+    }
+    merged.remove("nonce");
+    if !merged.contains_key("components") {
+        merged.insert("components".to_owned(), stored.object["components"].clone());
+    }
+    validate(&merged)?;
+    let allowed = fields
+        .get("allowed_mentions")
+        .or_else(|| stored.sent.get("allowed_mentions"))
+        .cloned();
+    let content = merged
+        .get("content")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let mentions = Mentions::resolve(world, guild_id, &content, allowed.as_ref())?;
+
+    let stored = world
+        .message_mut(channel_id, message_id)
+        .expect("the message was found above");
+    let object = &mut stored.object;
+    object["content"] = json!(content);
+    if let Some(embeds) = merged.get("embeds").and_then(Value::as_array) {
+        object["embeds"] = json!(embeds.iter().map(normalized_embed).collect::<Vec<_>>());
+    } else {
+        object["embeds"] = json!([]);
+    }
+    if let Some(components) = fields.get("components") {
+        object["components"] = if components.is_null() {
+            json!([])
+        } else {
+            components.clone()
+        };
+    }
+    if let Some(flags) = fields.get("flags").and_then(Value::as_u64) {
+        // Only SUPPRESS_EMBEDS may change on an edit.
+        let kept = object["flags"].as_u64().unwrap_or(0) & !4;
+        object["flags"] = json!(kept | (flags & 4));
+    }
+    object["mentions"] = json!(mentions.users);
+    object["mention_roles"] = json!(mentions.roles);
+    object["mention_everyone"] = json!(mentions.everyone);
+    object["edited_timestamp"] = json!(now_rfc3339());
+    if let Some(sent) = stored.sent.as_object_mut() {
+        for (key, value) in fields {
+            sent.insert(key.clone(), value.clone());
+        }
+    }
+    let object = stored.object.clone();
+    let mut event = object.clone();
+    let intent = match guild_id {
+        Some(guild_id) => {
+            event["guild_id"] = json!(guild_id.to_string());
+            GUILD_MESSAGES_INTENT
+        }
+        None => DIRECT_MESSAGES_INTENT,
+    };
+    let description = format!(
+        "edited message {message_id} in {place}: now {}",
+        message_summary(&json!({ "content": content, "embeds": object["embeds"] }))
+    );
+    Ok(Sent {
+        object,
+        event: Some((event, intent)),
+        description,
+    })
+}
+
+/// A message a user (not the bot) writes, for tests that need one to edit, react to or delete:
+/// the MESSAGE_CREATE payload and its intent, or `None` if the user cannot write there.
+pub(crate) fn from_user(
+    world: &mut World,
+    channel_id: u64,
+    user_id: u64,
+    content: &str,
+) -> Option<(Value, u64)> {
+    let (guild_id, member) = match world.channel(channel_id)? {
+        ChannelRef::Guild(guild, channel) => {
+            if !channel.kind.holds_messages() {
+                return None;
+            }
+            let member = guild.member(user_id)?;
+            let mut partial = shapes::member(member, &world.joined_at);
+            partial.as_object_mut().map(|p| p.remove("user"));
+            (Some(guild.guild.id), Some(partial))
+        }
+        ChannelRef::Dm(dm) if dm.recipient_id == user_id => (None, None),
+        ChannelRef::Dm(_) => return None,
+    };
+    let author = shapes::user(world.user(user_id)?);
+    let id = world.snowflakes.next();
+    let object = json!({
+        "id": id.to_string(),
+        "channel_id": channel_id.to_string(),
+        "author": author,
+        "content": content,
+        "timestamp": now_rfc3339(),
+        "edited_timestamp": null,
+        "tts": false,
+        "mention_everyone": false,
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": [],
+        "reactions": [],
+        "pinned": false,
+        "type": 0,
+        "flags": 0,
+        "components": [],
+    });
+    world.messages.push(StoredMessage {
+        channel_id,
+        object: object.clone(),
+        sent: json!({}),
+        created: Instant::now(),
+    });
+    let mut event = object;
+    match guild_id {
+        Some(guild_id) => {
+            event["guild_id"] = json!(guild_id.to_string());
+            if let Some(member) = member {
+                event["member"] = member;
+            }
+            Some((event, GUILD_MESSAGES_INTENT))
+        }
+        None => Some((event, DIRECT_MESSAGES_INTENT)),
+    }
 }
 
 /// Checks the body the way Discord's form validation does, before anything is created.
@@ -276,12 +455,13 @@ fn normalized_embed(embed: &Value) -> Value {
     embed
 }
 
-/// A reply's `message_reference`, checked against the channel's messages.
+/// A reply's `message_reference`, checked against the channel's messages; with
+/// `fail_if_not_exists: false` a missing message makes a plain message instead.
 fn resolve_reply(
     world: &World,
     channel_id: u64,
     reference: &Value,
-) -> Result<(Value, Value), DiscordError> {
+) -> Result<Option<(Value, Value)>, DiscordError> {
     let wanted = reference["message_id"]
         .as_str()
         .map(str::to_owned)
@@ -289,11 +469,18 @@ fn resolve_reply(
     let referenced = world.messages.iter().find(|message| {
         message.channel_id == channel_id && message.object["id"].as_str() == wanted.as_deref()
     });
+    let guild_id = world.guild_of_channel(channel_id).map(|id| id.to_string());
     match referenced {
-        Some(referenced) => Ok((
-            json!({ "type": 0, "message_id": referenced.object["id"], "channel_id": channel_id.to_string() }),
+        Some(referenced) => Ok(Some((
+            json!({
+                "type": 0,
+                "message_id": referenced.object["id"],
+                "channel_id": channel_id.to_string(),
+                "guild_id": guild_id,
+            }),
             referenced.object.clone(),
-        )),
+        ))),
+        None if reference["fail_if_not_exists"] == json!(false) => Ok(None),
         None => Err(DiscordError::invalid_form_body(
             &["message_reference"],
             "MESSAGE_REFERENCE_UNKNOWN_MESSAGE",

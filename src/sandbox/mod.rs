@@ -9,12 +9,15 @@
 //! It shares no code with the rest of hookbot on purpose: a stand-in built from the bot's own
 //! types would agree with the bot's mistakes.
 
+mod channels;
 mod describe;
 mod errors;
 mod failure;
 mod fixture;
 mod gateway;
+mod guild_admin;
 mod ids;
+mod message_actions;
 mod messages;
 mod rest;
 mod routes;
@@ -22,9 +25,13 @@ mod shapes;
 mod state;
 
 #[cfg(test)]
+mod route_tests;
+#[cfg(test)]
 mod serenity_end_to_end;
 #[cfg(test)]
 mod serenity_shapes;
+#[cfg(test)]
+mod test_bench;
 
 use std::io;
 use std::net::SocketAddr;
@@ -40,7 +47,8 @@ use tokio::task::JoinHandle;
 pub use describe::LOG_TARGET;
 pub use failure::Failure;
 pub use fixture::{
-    ChannelKind, Fixture, FixtureChannel, FixtureGuild, FixtureMember, FixtureRole, FixtureUser,
+    ChannelKind, Fixture, FixtureChannel, FixtureEmoji, FixtureGuild, FixtureMember, FixtureRole,
+    FixtureThread, FixtureUser,
 };
 pub use rest::RecordedRequest;
 
@@ -177,6 +185,137 @@ impl Sandbox {
                 .user(dm.recipient_id)
                 .map(|u| format!("@{}", u.username)),
         }
+    }
+
+    /// A message as it is now (after edits, with its reactions and `pinned`), plus the sent
+    /// fields Discord does not echo; `None` if it never existed or was deleted.
+    pub fn message(&self, channel_id: u64, message_id: u64) -> Option<Value> {
+        let world = self.shared.world();
+        world
+            .message(channel_id, message_id)
+            .map(state::StoredMessage::with_sent_fields)
+    }
+
+    /// The bot's reactions on a message, in the order added: `👍` for a unicode emoji,
+    /// `name:id` for a custom one.
+    pub fn reactions(&self, channel_id: u64, message_id: u64) -> Vec<String> {
+        let world = self.shared.world();
+        let Some(message) = world.message(channel_id, message_id) else {
+            return Vec::new();
+        };
+        message.object["reactions"]
+            .as_array()
+            .map(|reactions| {
+                reactions
+                    .iter()
+                    .map(|reaction| message_actions::emoji_text(&reaction["emoji"]))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The ids of a channel's pinned messages, oldest pin first.
+    pub fn pinned(&self, channel_id: u64) -> Vec<u64> {
+        self.shared
+            .world()
+            .pins
+            .iter()
+            .filter(|(channel, _, _)| *channel == channel_id)
+            .map(|(_, message, _)| *message)
+            .collect()
+    }
+
+    /// A guild's roles as `GET /guilds/{id}/roles` answers them (@everyone first, the bot's
+    /// own role last); empty for an unknown guild.
+    pub fn roles(&self, guild_id: u64) -> Vec<Value> {
+        let world = self.shared.world();
+        world
+            .guild(guild_id)
+            .map(|guild| shapes::guild_roles(guild, world.bot.id))
+            .unwrap_or_default()
+    }
+
+    /// The role with this exact name, as Discord's role object.
+    pub fn role_named(&self, guild_id: u64, name: &str) -> Option<Value> {
+        self.roles(guild_id)
+            .into_iter()
+            .find(|role| role["name"] == name)
+    }
+
+    /// A member as `GET /guilds/{g}/members/{u}` answers (nick, roles,
+    /// communication_disabled_until, …); `None` once kicked or banned.
+    pub fn member(&self, guild_id: u64, user_id: u64) -> Option<Value> {
+        let world = self.shared.world();
+        let member = world.guild(guild_id)?.member(user_id)?;
+        Some(shapes::member(member, &world.joined_at))
+    }
+
+    /// A user's ban (`{"reason", "user"}`), or `None` if they are not banned.
+    pub fn ban(&self, guild_id: u64, user_id: u64) -> Option<Value> {
+        let world = self.shared.world();
+        world.guild(guild_id)?.ban(user_id).map(shapes::ban)
+    }
+
+    /// A guild channel or thread as `GET /channels/{id}` answers it; `None` once deleted (and
+    /// for DM channels).
+    pub fn channel(&self, channel_id: u64) -> Option<Value> {
+        let world = self.shared.world();
+        match world.channel(channel_id)? {
+            ChannelRef::Guild(guild, channel) => {
+                Some(shapes::channel_in(guild, channel, world.bot.id))
+            }
+            ChannelRef::Dm(_) => None,
+        }
+    }
+
+    /// The guild's channel or thread with this exact name (`release-notes`: Discord
+    /// lower-cases text channel names and turns spaces into dashes).
+    pub fn channel_named(&self, guild_id: u64, name: &str) -> Option<Value> {
+        let world = self.shared.world();
+        let guild = world.guild(guild_id)?;
+        let channel = guild.guild.channels.iter().find(|c| c.name == name)?;
+        Some(shapes::channel_in(guild, channel, world.bot.id))
+    }
+
+    /// The invites created for a channel, oldest first, as Discord's invite objects.
+    pub fn invites(&self, channel_id: u64) -> Vec<Value> {
+        self.shared
+            .world()
+            .invites
+            .iter()
+            .filter(|invite| invite.channel_id == channel_id)
+            .map(|invite| invite.object.clone())
+            .collect()
+    }
+
+    /// Every audit-log reason sent, in order: (`PUT /guilds/1/bans/2`, the decoded reason).
+    pub fn audit_reasons(&self) -> Vec<(String, String)> {
+        self.shared
+            .world()
+            .requests
+            .iter()
+            .filter_map(|request| {
+                let reason = request.audit_log_reason()?;
+                let path = request
+                    .path
+                    .strip_prefix(rest::API_PREFIX)
+                    .unwrap_or(&request.path);
+                Some((format!("{} {path}", request.method), reason))
+            })
+            .collect()
+    }
+
+    /// Makes a user write a message (a guild member in a guild channel, or the recipient in
+    /// their DM channel with the bot), dispatching MESSAGE_CREATE; its id, or `None` if the
+    /// user cannot write there.
+    pub fn post_as(&self, channel_id: u64, user_id: u64, content: &str) -> Option<u64> {
+        let mut world = self.shared.world();
+        let (event, intent) = messages::from_user(&mut world, channel_id, user_id, content)?;
+        let id = event["id"].as_str().and_then(|id| id.parse().ok());
+        drop(world);
+        self.shared.dispatch("MESSAGE_CREATE", event, intent);
+        self.shared.changed.notify_waiters();
+        id
     }
 
     /// Makes matching requests fail; see [`Failure`].

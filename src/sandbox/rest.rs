@@ -33,6 +33,12 @@ pub struct RecordedRequest {
 }
 
 impl RecordedRequest {
+    /// The decoded `X-Audit-Log-Reason` the bot sent, if any.
+    pub fn audit_log_reason(&self) -> Option<String> {
+        self.header("x-audit-log-reason")
+            .map(|reason| percent_decode(reason, false))
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -52,6 +58,15 @@ impl Answer {
     pub fn json(body: Value) -> Self {
         Answer {
             status: 200,
+            body: Some(body),
+            headers: Vec::new(),
+        }
+    }
+
+    /// 201 Created, as Discord answers channel and thread creation.
+    pub fn created(body: Value) -> Self {
+        Answer {
+            status: 201,
             body: Some(body),
             headers: Vec::new(),
         }

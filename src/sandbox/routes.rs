@@ -3,15 +3,15 @@
 use axum::http::HeaderMap;
 use serde_json::{json, Value};
 
+use super::channels::{self, ThreadStart};
 use super::describe::{announce, quote};
 use super::errors::DiscordError;
+use super::guild_admin;
+use super::message_actions;
 use super::messages;
 use super::rest::{percent_decode, Answer};
 use super::shapes;
-use super::state::{ChannelRef, DmChannel, GuildState, Shared, World};
-
-/// Gateway intent that carries GUILD_MEMBER_UPDATE.
-const GUILD_MEMBERS_INTENT: u64 = 1 << 1;
+use super::state::{intent, ChannelRef, DmChannel, GuildState, Shared, World};
 
 /// A REST request, already past injected failures and the token check.
 pub(crate) struct Request<'a> {
@@ -25,7 +25,7 @@ pub(crate) struct Request<'a> {
 
 impl Request<'_> {
     /// The decoded value of a query parameter; queries may arrive as `?&limit=5`.
-    fn query_param(&self, name: &str) -> Option<String> {
+    pub(crate) fn query_param(&self, name: &str) -> Option<String> {
         self.query
             .split('&')
             .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
@@ -34,11 +34,11 @@ impl Request<'_> {
     }
 
     /// The JSON body, or `null` when there is none.
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         self.body.clone().ok().flatten().unwrap_or(Value::Null)
     }
 
-    fn audit_log_reason(&self) -> Option<String> {
+    pub(crate) fn audit_log_reason(&self) -> Option<String> {
         let header = self.headers.get("x-audit-log-reason")?;
         Some(percent_decode(
             &String::from_utf8_lossy(header.as_bytes()),
@@ -90,6 +90,180 @@ pub(crate) fn route(
             let channel_id = snowflake(channel_id, "channel_id")?;
             list_messages(world, request, channel_id)
         }
+        ("GET", ["channels", channel_id, "pins"]) => {
+            message_actions::list_pins(world, snowflake(channel_id, "channel_id")?, false)
+        }
+        ("GET", ["channels", channel_id, "messages", "pins"]) => {
+            message_actions::list_pins(world, snowflake(channel_id, "channel_id")?, true)
+        }
+        (
+            method @ ("PUT" | "DELETE"),
+            ["channels", channel_id, "pins", message_id]
+            | ["channels", channel_id, "messages", "pins", message_id],
+        ) => message_actions::pin(
+            shared,
+            world,
+            snowflake(channel_id, "channel_id")?,
+            snowflake(message_id, "message_id")?,
+            method == "PUT",
+            request.audit_log_reason().as_deref(),
+        ),
+        ("PATCH", ["channels", channel_id, "messages", message_id]) => message_actions::edit(
+            shared,
+            world,
+            snowflake(channel_id, "channel_id")?,
+            snowflake(message_id, "message_id")?,
+            &request.json(),
+        ),
+        ("DELETE", ["channels", channel_id, "messages", message_id]) => message_actions::delete(
+            shared,
+            world,
+            snowflake(channel_id, "channel_id")?,
+            snowflake(message_id, "message_id")?,
+            request.audit_log_reason().as_deref(),
+        ),
+        (
+            method @ ("PUT" | "DELETE"),
+            ["channels", channel_id, "messages", message_id, "reactions", emoji, "@me"],
+        ) => message_actions::react(
+            shared,
+            world,
+            snowflake(channel_id, "channel_id")?,
+            snowflake(message_id, "message_id")?,
+            emoji,
+            method == "PUT",
+        ),
+        ("POST", ["channels", channel_id, "messages", message_id, "crosspost"]) => {
+            message_actions::crosspost(
+                shared,
+                world,
+                snowflake(channel_id, "channel_id")?,
+                snowflake(message_id, "message_id")?,
+            )
+        }
+        ("POST", ["channels", channel_id, "messages", message_id, "threads"]) => {
+            let start = ThreadStart {
+                channel_id: snowflake(channel_id, "channel_id")?,
+                message_id: Some(snowflake(message_id, "message_id")?),
+            };
+            let reason = request.audit_log_reason();
+            channels::create_thread(shared, world, &start, &request.json(), reason.as_deref())
+        }
+        ("POST", ["channels", channel_id, "threads"]) => {
+            let start = ThreadStart {
+                channel_id: snowflake(channel_id, "channel_id")?,
+                message_id: None,
+            };
+            let reason = request.audit_log_reason();
+            channels::create_thread(shared, world, &start, &request.json(), reason.as_deref())
+        }
+        ("PATCH", ["channels", channel_id]) => channels::edit_channel(
+            shared,
+            world,
+            snowflake(channel_id, "channel_id")?,
+            &request.json(),
+            request.audit_log_reason().as_deref(),
+        ),
+        ("DELETE", ["channels", channel_id]) => channels::delete_channel(
+            shared,
+            world,
+            snowflake(channel_id, "channel_id")?,
+            request.audit_log_reason().as_deref(),
+        ),
+        ("POST", ["channels", channel_id, "invites"]) => channels::create_invite(
+            shared,
+            world,
+            snowflake(channel_id, "channel_id")?,
+            &request.json(),
+            request.audit_log_reason().as_deref(),
+        ),
+        ("GET", ["channels", channel_id, "invites"]) => {
+            channels::list_invites(world, snowflake(channel_id, "channel_id")?)
+        }
+        ("POST", ["guilds", guild_id, "channels"]) => channels::create_channel(
+            shared,
+            world,
+            snowflake(guild_id, "guild_id")?,
+            &request.json(),
+            request.audit_log_reason().as_deref(),
+        ),
+        ("POST", ["guilds", guild_id, "roles"]) => guild_admin::create_role(
+            shared,
+            world,
+            snowflake(guild_id, "guild_id")?,
+            &request.json(),
+            request.audit_log_reason().as_deref(),
+        ),
+        ("PATCH", ["guilds", guild_id, "roles", role_id]) => guild_admin::edit_role(
+            shared,
+            world,
+            snowflake(guild_id, "guild_id")?,
+            snowflake(role_id, "role_id")?,
+            &request.json(),
+            request.audit_log_reason().as_deref(),
+        ),
+        ("DELETE", ["guilds", guild_id, "roles", role_id]) => guild_admin::delete_role(
+            shared,
+            world,
+            snowflake(guild_id, "guild_id")?,
+            snowflake(role_id, "role_id")?,
+            request.audit_log_reason().as_deref(),
+        ),
+        ("PATCH", ["guilds", guild_id, "members", "@me"]) => {
+            // Only the nickname can be changed this way here.
+            let mut body = request.json();
+            if let Some(fields) = body.as_object_mut() {
+                fields.retain(|key, _| key == "nick");
+            }
+            let user_id = world.bot.id;
+            guild_admin::edit_member(
+                shared,
+                world,
+                snowflake(guild_id, "guild_id")?,
+                user_id,
+                &body,
+                request.audit_log_reason().as_deref(),
+            )
+        }
+        ("PATCH", ["guilds", guild_id, "members", user_id]) => guild_admin::edit_member(
+            shared,
+            world,
+            snowflake(guild_id, "guild_id")?,
+            snowflake(user_id, "user_id")?,
+            &request.json(),
+            request.audit_log_reason().as_deref(),
+        ),
+        ("DELETE", ["guilds", guild_id, "members", user_id]) => guild_admin::kick(
+            shared,
+            world,
+            snowflake(guild_id, "guild_id")?,
+            snowflake(user_id, "user_id")?,
+            request.audit_log_reason().as_deref(),
+        ),
+        ("PUT", ["guilds", guild_id, "bans", user_id]) => guild_admin::ban(
+            shared,
+            world,
+            request.query_param("delete_message_seconds"),
+            snowflake(guild_id, "guild_id")?,
+            snowflake(user_id, "user_id")?,
+            &request.json(),
+            request.audit_log_reason().as_deref(),
+        ),
+        ("DELETE", ["guilds", guild_id, "bans", user_id]) => guild_admin::unban(
+            shared,
+            world,
+            snowflake(guild_id, "guild_id")?,
+            snowflake(user_id, "user_id")?,
+            request.audit_log_reason().as_deref(),
+        ),
+        ("GET", ["guilds", guild_id, "bans", user_id]) => guild_admin::get_bans(
+            world,
+            snowflake(guild_id, "guild_id")?,
+            Some(snowflake(user_id, "user_id")?),
+        ),
+        ("GET", ["guilds", guild_id, "bans"]) => {
+            guild_admin::get_bans(world, snowflake(guild_id, "guild_id")?, None)
+        }
         ("GET", ["channels", channel_id, "messages", message_id]) => {
             let channel_id = snowflake(channel_id, "channel_id")?;
             let message_id = snowflake(message_id, "message_id")?.to_string();
@@ -105,7 +279,13 @@ pub(crate) fn route(
         }
         ("GET", ["guilds", guild_id]) => {
             let guild = find_guild(world, guild_id)?;
-            Ok(Answer::json(shapes::guild(guild, world.bot.id)))
+            let mut object = shapes::guild(guild, world.bot.id);
+            if request.query_param("with_counts").as_deref() == Some("true") {
+                object["approximate_member_count"] = json!(guild.guild.members.len());
+                // Nobody is online in the stand-in but the bot.
+                object["approximate_presence_count"] = json!(1);
+            }
+            Ok(Answer::json(object))
         }
         ("GET", ["guilds", guild_id, "channels"]) => {
             let guild = find_guild(world, guild_id)?;
@@ -149,7 +329,7 @@ pub(crate) fn route(
 }
 
 /// A path id, or Discord's 50035 for a value that is not a snowflake.
-fn snowflake(segment: &str, field: &str) -> Result<u64, DiscordError> {
+pub(crate) fn snowflake(segment: &str, field: &str) -> Result<u64, DiscordError> {
     segment
         .parse::<u64>()
         .ok()
@@ -163,7 +343,10 @@ fn snowflake(segment: &str, field: &str) -> Result<u64, DiscordError> {
         })
 }
 
-fn find_guild<'a>(world: &'a World, guild_id: &str) -> Result<&'a GuildState, DiscordError> {
+pub(crate) fn find_guild<'a>(
+    world: &'a World,
+    guild_id: &str,
+) -> Result<&'a GuildState, DiscordError> {
     let guild_id = snowflake(guild_id, "guild_id")?;
     world
         .guild(guild_id)
@@ -206,20 +389,11 @@ fn bounded_param(
 
 fn get_channel(world: &World, channel_id: u64) -> Result<Answer, DiscordError> {
     match world.channel(channel_id) {
-        Some(ChannelRef::Guild(guild, channel)) => {
-            let position = guild
-                .guild
-                .channels
-                .iter()
-                .position(|c| c.id == channel.id)
-                .unwrap_or(0);
-            Ok(Answer::json(shapes::guild_channel(
-                channel,
-                guild.guild.id,
-                position,
-                world.bot.id,
-            )))
-        }
+        Some(ChannelRef::Guild(guild, channel)) => Ok(Answer::json(shapes::channel_in(
+            guild,
+            channel,
+            world.bot.id,
+        ))),
         Some(ChannelRef::Dm(dm)) => {
             let recipient = world
                 .user(dm.recipient_id)
@@ -385,7 +559,7 @@ fn change_role(
         .role(change.role_id)
         .cloned()
         .ok_or_else(DiscordError::unknown_role)?;
-    if !role.bot_can_manage {
+    if !role.bot_can_manage || !guild.guild.bot_can_manage_roles {
         return Err(DiscordError::missing_permissions());
     }
     let member = guild
@@ -400,7 +574,7 @@ fn change_role(
     let username = member.user.username.clone();
     let update = shapes::guild_member_update(member, change.guild_id, &joined_at);
     if change.add != held {
-        shared.dispatch("GUILD_MEMBER_UPDATE", update, GUILD_MEMBERS_INTENT);
+        shared.dispatch("GUILD_MEMBER_UPDATE", update, intent::GUILD_MEMBERS);
     }
 
     let action = match (change.add, held) {

@@ -7,15 +7,18 @@ use serenity::model::application::CurrentApplicationInfo;
 use serenity::model::channel::{GuildChannel, Message, PrivateChannel};
 use serenity::model::event::{Event, GatewayEvent};
 use serenity::model::gateway::{BotGateway, Ready};
-use serenity::model::guild::{Guild, Member, PartialGuild, Role};
+use serenity::model::guild::{Ban, Guild, Member, PartialGuild, Role};
+use serenity::model::invite::RichInvite;
 use serenity::model::user::{CurrentUser, User};
 
 use super::fixture::{
     ChannelKind, Fixture, FixtureChannel, FixtureGuild, FixtureMember, FixtureRole, FixtureUser,
 };
+use super::ids::{rfc3339_from_unix_millis, unix_millis_now};
 use super::messages;
 use super::shapes;
 use super::state::{DmChannel, World};
+use super::test_bench::{Bench, ALICE, BOT, DEPLOYS, GUILD, NEWS, OPS, OWNER};
 
 fn world() -> World {
     let fixture = Fixture::new(1000, "hookbot")
@@ -220,4 +223,252 @@ fn application_and_gateway_lookups_parse() {
         shapes::bot_gateway("ws://127.0.0.1:1/gateway", 3),
     );
     assert_eq!(gateway.shards, 1);
+}
+
+/// Every dispatch the bench saw must parse as the event serenity expects.
+fn parse_events(bench: &mut Bench) -> Vec<Event> {
+    bench
+        .events()
+        .into_iter()
+        .map(|(event, data, _)| dispatch(&event, data))
+        .collect()
+}
+
+#[test]
+fn edited_messages_reactions_pins_and_deletions_parse() {
+    let mut bench = Bench::new();
+    let id = bench.send(NEWS, "release");
+    let path = format!("/channels/{NEWS}/messages/{id}");
+    let edited: Message = parse(
+        "edited message",
+        bench.ok("PATCH", &path, Some(json!({ "content": "release 2.0" }))),
+    );
+    assert!(edited.edited_timestamp.is_some());
+    bench.ok("PUT", &format!("{path}/reactions/%F0%9F%9A%80/@me"), None);
+    bench.ok("PUT", &format!("{path}/reactions/party:2020/@me"), None);
+    bench.ok("DELETE", &format!("{path}/reactions/party:2020/@me"), None);
+    bench.ok("PUT", &format!("/channels/{NEWS}/pins/{id}"), None);
+    let published: Message = parse(
+        "crossposted message",
+        bench.ok("POST", &format!("{path}/crosspost"), None),
+    );
+    assert_eq!(published.reactions.len(), 1);
+    assert!(published.pinned);
+    let pins: Vec<Message> = parse(
+        "pins",
+        bench.ok("GET", &format!("/channels/{NEWS}/pins"), None),
+    );
+    assert_eq!(pins.len(), 1);
+    bench.ok("DELETE", &path, None);
+    let events = parse_events(&mut bench);
+    assert!(matches!(events[0], Event::MessageUpdate(_)));
+    let Event::ReactionAdd(added) = &events[1] else {
+        panic!("not MESSAGE_REACTION_ADD: {:?}", events[1])
+    };
+    assert_eq!(added.reaction.emoji.unicode_eq("🚀"), true);
+    assert!(matches!(events[3], Event::ReactionRemove(_)));
+    assert!(matches!(events[4], Event::ChannelPinsUpdate(_)));
+    assert!(matches!(events[5], Event::MessageUpdate(_)));
+    assert!(matches!(events[6], Event::MessageDelete(_)));
+}
+
+#[test]
+fn created_and_edited_roles_parse() {
+    let mut bench = Bench::new();
+    let body =
+        json!({ "name": "Releaser", "color": 0x3498db, "hoist": true, "permissions": "2048" });
+    let mut created = bench.ok("POST", &format!("/guilds/{GUILD}/roles"), Some(body));
+    let id = created["id"].as_str().expect("id").to_owned();
+    // serenity adds guild_id to role answers before parsing.
+    created["guild_id"] = json!(GUILD);
+    let role: Role = parse("created role", created);
+    assert_eq!(role.colour.0, 0x3498db);
+    assert!(role.permissions.send_messages());
+    let path = format!("/guilds/{GUILD}/roles/{id}");
+    let mut edited = bench.ok("PATCH", &path, Some(json!({ "name": "Shipper" })));
+    edited["guild_id"] = json!(GUILD);
+    let role: Role = parse("edited role", edited);
+    assert_eq!(role.name, "Shipper");
+    bench.ok("DELETE", &path, None);
+    let events = parse_events(&mut bench);
+    assert!(matches!(events[0], Event::GuildRoleCreate(_)));
+    assert!(matches!(events[1], Event::GuildRoleUpdate(_)));
+    assert!(matches!(events[2], Event::GuildRoleDelete(_)));
+}
+
+#[test]
+fn edited_members_bans_and_removals_parse() {
+    let mut bench = Bench::new();
+    let until = rfc3339_from_unix_millis(unix_millis_now() as u64 + 3_600_000);
+    let body = json!({ "nick": "Al", "communication_disabled_until": until });
+    let mut answer = bench.ok(
+        "PATCH",
+        &format!("/guilds/{GUILD}/members/{ALICE}"),
+        Some(body),
+    );
+    answer["guild_id"] = json!(GUILD);
+    let member: Member = parse("edited member", answer);
+    assert!(member.communication_disabled_until.is_some());
+    let mut me = bench.ok(
+        "PATCH",
+        &format!("/guilds/{GUILD}/members/@me"),
+        Some(json!({ "nick": "bot" })),
+    );
+    me["guild_id"] = json!(GUILD);
+    let _: Member = parse("bot member", me);
+    bench.ok("PUT", &format!("/guilds/{GUILD}/bans/{ALICE}"), None);
+    let ban: Ban = parse(
+        "ban",
+        bench.ok("GET", &format!("/guilds/{GUILD}/bans/{ALICE}"), None),
+    );
+    assert_eq!(ban.user.id.get(), ALICE);
+    let bans: Vec<Ban> = parse(
+        "bans",
+        bench.ok("GET", &format!("/guilds/{GUILD}/bans"), None),
+    );
+    assert_eq!(bans.len(), 1);
+    bench.ok("DELETE", &format!("/guilds/{GUILD}/bans/{ALICE}"), None);
+    let events = parse_events(&mut bench);
+    let Event::GuildMemberUpdate(update) = &events[0] else {
+        panic!("not GUILD_MEMBER_UPDATE")
+    };
+    assert!(update.communication_disabled_until.is_some());
+    assert!(matches!(events[2], Event::GuildMemberRemove(_)));
+    assert!(matches!(events[3], Event::GuildBanAdd(_)));
+    assert!(matches!(events[4], Event::GuildBanRemove(_)));
+}
+
+#[test]
+fn created_channels_threads_and_their_events_parse() {
+    let mut bench = Bench::new();
+    let body =
+        json!({ "name": "release notes", "topic": "what shipped", "parent_id": OPS.to_string() });
+    let channel: GuildChannel = parse(
+        "created channel",
+        bench.ok("POST", &format!("/guilds/{GUILD}/channels"), Some(body)),
+    );
+    assert_eq!(channel.parent_id.map(|id| id.get()), Some(OPS));
+    assert_eq!(channel.topic.as_deref(), Some("what shipped"));
+    let channel_path = format!("/channels/{}", channel.id);
+    let _: GuildChannel = parse(
+        "edited channel",
+        bench.ok("PATCH", &channel_path, Some(json!({ "topic": null }))),
+    );
+    let events = parse_events(&mut bench);
+    assert!(matches!(events[0], Event::ChannelCreate(_)));
+    assert!(matches!(events[1], Event::ChannelUpdate(_)));
+    let id = bench.send(DEPLOYS, "deploy");
+    let body = json!({ "name": "deploy", "auto_archive_duration": 4320 });
+    let thread: GuildChannel = parse(
+        "thread from a message",
+        bench.ok(
+            "POST",
+            &format!("/channels/{DEPLOYS}/messages/{id}/threads"),
+            Some(body),
+        ),
+    );
+    let metadata = thread.thread_metadata.expect("thread_metadata");
+    assert_eq!(u16::from(metadata.auto_archive_duration), 4320);
+    let starter: Message = parse(
+        "starter message",
+        bench
+            .world
+            .message(DEPLOYS, id)
+            .expect("starter")
+            .object
+            .clone(),
+    );
+    assert!(starter.thread.is_some());
+    let private: GuildChannel = parse(
+        "private thread",
+        bench.ok(
+            "POST",
+            &format!("/channels/{DEPLOYS}/threads"),
+            Some(json!({ "name": "incident" })),
+        ),
+    );
+    assert_eq!(
+        private.kind,
+        serenity::model::channel::ChannelType::PrivateThread
+    );
+    let thread_path = format!("/channels/{}", thread.id);
+    let _: GuildChannel = parse(
+        "archived thread",
+        bench.ok("PATCH", &thread_path, Some(json!({ "archived": true }))),
+    );
+    let _: GuildChannel = parse("deleted thread", bench.ok("DELETE", &thread_path, None));
+    let _: GuildChannel = parse("deleted channel", bench.ok("DELETE", &channel_path, None));
+    let kinds: Vec<&'static str> = parse_events(&mut bench)
+        .iter()
+        .map(|event| match event {
+            Event::ChannelCreate(_) => "CHANNEL_CREATE",
+            Event::ChannelUpdate(_) => "CHANNEL_UPDATE",
+            Event::ChannelDelete(_) => "CHANNEL_DELETE",
+            Event::ThreadCreate(_) => "THREAD_CREATE",
+            Event::ThreadUpdate(_) => "THREAD_UPDATE",
+            Event::ThreadDelete(_) => "THREAD_DELETE",
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "THREAD_CREATE",
+            "THREAD_CREATE",
+            "THREAD_UPDATE",
+            "THREAD_DELETE",
+            "CHANNEL_DELETE"
+        ]
+    );
+}
+
+#[test]
+fn invites_parse_as_rich_invites() {
+    let mut bench = Bench::new();
+    let body = json!({ "max_age": 0, "max_uses": 100, "temporary": true, "unique": true });
+    let invite: RichInvite = parse(
+        "invite",
+        bench.ok("POST", &format!("/channels/{DEPLOYS}/invites"), Some(body)),
+    );
+    assert_eq!(invite.max_uses, 100);
+    assert!(invite.temporary);
+    assert_eq!(invite.guild.expect("guild").name, "Acme");
+    let listed: Vec<RichInvite> = parse(
+        "invites",
+        bench.ok("GET", &format!("/channels/{DEPLOYS}/invites"), None),
+    );
+    assert_eq!(listed.len(), 1);
+    let events = parse_events(&mut bench);
+    assert!(matches!(events[0], Event::InviteCreate(_)));
+}
+
+#[test]
+fn guilds_with_icon_counts_emojis_and_threads_parse() {
+    let mut bench = Bench::new();
+    let partial: PartialGuild = parse(
+        "guild with counts",
+        bench.ok("GET", &format!("/guilds/{GUILD}?with_counts=true"), None),
+    );
+    assert_eq!(partial.owner_id.get(), OWNER);
+    assert_eq!(partial.approximate_member_count, Some(4));
+    assert_eq!(partial.emojis.len(), 1);
+    let id = bench.send(DEPLOYS, "deploy");
+    bench.ok(
+        "POST",
+        &format!("/channels/{DEPLOYS}/messages/{id}/threads"),
+        Some(json!({ "name": "t" })),
+    );
+    let guild_state = bench.world.guild(GUILD).expect("guild");
+    let data = shapes::guild_create(guild_state, BOT, &bench.world.joined_at, true);
+    let Event::GuildCreate(event) = dispatch("GUILD_CREATE", data) else {
+        panic!("not GUILD_CREATE")
+    };
+    assert!(event.guild.icon.is_some());
+    assert_eq!(event.guild.threads.len(), 1);
+    assert_eq!(
+        event.guild.channels.len(),
+        4,
+        "threads are not channels here"
+    );
+    assert_eq!(event.guild.member_count, 4);
 }

@@ -3,14 +3,13 @@
 
 use serde_json::{json, Value};
 
-use super::fixture::{ChannelKind, FixtureChannel, FixtureMember, FixtureRole, FixtureUser};
-use super::state::{DmChannel, GuildState};
+use super::fixture::{
+    ChannelKind, FixtureChannel, FixtureEmoji, FixtureMember, FixtureRole, FixtureUser,
+};
+use super::state::{DmChannel, GuildState, StoredBan};
 
 /// VIEW_CHANNEL | SEND_MESSAGES: enough for serenity's cache to let the bot post locally.
 pub(crate) const EVERYONE_PERMISSIONS: &str = "3072";
-/// MANAGE_ROLES | VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | ATTACH_FILES |
-/// READ_MESSAGE_HISTORY: what a bot invited with role-management rights holds.
-const BOT_ROLE_PERMISSIONS: &str = "268553216";
 /// SEND_MESSAGES, denied by a channel overwrite where the fixture says the bot cannot send.
 const SEND_MESSAGES: &str = "2048";
 
@@ -45,7 +44,12 @@ pub(crate) fn current_user(bot: &FixtureUser) -> Value {
 }
 
 pub(crate) fn role(role: &FixtureRole) -> Value {
-    role_object(role.id, &role.name, role.position, "0", false)
+    let mut object = role_object(role.id, &role.name, role.position, &role.permissions, false);
+    object["color"] = json!(role.color);
+    object["colors"]["primary_color"] = json!(role.color);
+    object["hoist"] = json!(role.hoist);
+    object["mentionable"] = json!(role.mentionable);
+    object
 }
 
 /// @everyone: its id is the guild's, it sits at position 0.
@@ -53,13 +57,14 @@ pub(crate) fn everyone_role(guild_id: u64) -> Value {
     role_object(guild_id, "@everyone", 0, EVERYONE_PERMISSIONS, false)
 }
 
-/// The role Discord makes for a bot when it joins: managed, named after the bot.
-pub(crate) fn bot_role(role: &FixtureRole, bot_id: u64) -> Value {
+/// The role Discord makes for a bot when it joins: managed, named after the bot, holding
+/// `permissions` (see `GuildState::bot_permissions`).
+pub(crate) fn bot_role(role: &FixtureRole, bot_id: u64, permissions: u64) -> Value {
     let mut object = role_object(
         role.id,
         &role.name,
         role.position,
-        BOT_ROLE_PERMISSIONS,
+        &permissions.to_string(),
         true,
     );
     object["tags"] = json!({ "bot_id": bot_id.to_string() });
@@ -96,8 +101,20 @@ pub(crate) fn member(member: &FixtureMember, joined_at: &str) -> Value {
         "mute": false,
         "flags": 0,
         "pending": false,
-        "communication_disabled_until": null,
+        "communication_disabled_until": member.communication_disabled_until,
     })
+}
+
+/// A guild channel or thread, with its position among the guild's channels.
+pub(crate) fn channel_in(guild: &GuildState, channel: &FixtureChannel, bot_id: u64) -> Value {
+    let position = guild
+        .guild
+        .channels
+        .iter()
+        .filter(|c| !c.kind.is_thread())
+        .position(|c| c.id == channel.id)
+        .unwrap_or(0);
+    guild_channel(channel, guild.guild.id, position, bot_id)
 }
 
 pub(crate) fn guild_channel(
@@ -111,6 +128,30 @@ pub(crate) fn guild_channel(
     } else {
         json!([{ "id": bot_id.to_string(), "type": 1, "allow": "0", "deny": SEND_MESSAGES }])
     };
+    if let Some(thread) = &channel.thread {
+        return json!({
+            "id": channel.id.to_string(),
+            "type": channel.kind.discord_type(),
+            "guild_id": guild_id.to_string(),
+            "parent_id": channel.parent_id.map(|id| id.to_string()),
+            "owner_id": thread.owner_id.to_string(),
+            "name": channel.name,
+            "last_message_id": null,
+            "message_count": 0,
+            "member_count": 1,
+            "rate_limit_per_user": 0,
+            "flags": 0,
+            "total_message_sent": 0,
+            "thread_metadata": {
+                "archived": thread.archived,
+                "archive_timestamp": thread.archive_timestamp,
+                "auto_archive_duration": thread.auto_archive_duration,
+                "locked": thread.locked,
+                "create_timestamp": thread.create_timestamp,
+                "invitable": thread.invitable,
+            },
+        });
+    }
     let mut object = json!({
         "id": channel.id.to_string(),
         "type": channel.kind.discord_type(),
@@ -118,13 +159,13 @@ pub(crate) fn guild_channel(
         "name": channel.name,
         "position": position,
         "permission_overwrites": overwrites,
-        "parent_id": null,
+        "parent_id": channel.parent_id.map(|id| id.to_string()),
         "nsfw": false,
         "flags": 0,
     });
     match channel.kind {
         ChannelKind::Text | ChannelKind::Announcement => {
-            object["topic"] = json!(null);
+            object["topic"] = json!(channel.topic);
             object["last_message_id"] = json!(null);
             object["rate_limit_per_user"] = json!(0);
         }
@@ -135,7 +176,10 @@ pub(crate) fn guild_channel(
             object["rtc_region"] = json!(null);
             object["rate_limit_per_user"] = json!(0);
         }
-        ChannelKind::Category => {}
+        ChannelKind::Category
+        | ChannelKind::AnnouncementThread
+        | ChannelKind::PublicThread
+        | ChannelKind::PrivateThread => {}
     }
     object
 }
@@ -153,18 +197,65 @@ pub(crate) fn dm_channel(channel: &DmChannel, recipient: &FixtureUser) -> Value 
 pub(crate) fn guild_roles(guild: &GuildState, bot_id: u64) -> Vec<Value> {
     let mut roles = vec![everyone_role(guild.guild.id)];
     roles.extend(guild.guild.roles.iter().map(role));
-    roles.push(bot_role(&guild.bot_role, bot_id));
+    roles.push(bot_role(&guild.bot_role, bot_id, guild.bot_permissions()));
     roles
 }
 
+/// `GET /guilds/{id}/channels`: every channel but threads, which Discord lists elsewhere.
 pub(crate) fn guild_channels(guild: &GuildState, bot_id: u64) -> Vec<Value> {
     guild
         .guild
         .channels
         .iter()
+        .filter(|channel| !channel.kind.is_thread())
         .enumerate()
         .map(|(position, channel)| guild_channel(channel, guild.guild.id, position, bot_id))
         .collect()
+}
+
+/// The threads that are not archived, as GUILD_CREATE lists them.
+pub(crate) fn active_threads(guild: &GuildState, bot_id: u64) -> Vec<Value> {
+    guild
+        .guild
+        .channels
+        .iter()
+        .filter(|channel| channel.thread.as_ref().is_some_and(|t| !t.archived))
+        .map(|channel| guild_channel(channel, guild.guild.id, 0, bot_id))
+        .collect()
+}
+
+pub(crate) fn emoji(emoji: &FixtureEmoji) -> Value {
+    json!({
+        "id": emoji.id.to_string(),
+        "name": emoji.name,
+        "roles": [],
+        "require_colons": true,
+        "managed": false,
+        "animated": emoji.animated,
+        "available": true,
+    })
+}
+
+/// `GET /guilds/{g}/bans/{u}`.
+pub(crate) fn ban(ban: &StoredBan) -> Value {
+    json!({ "reason": ban.reason, "user": user(&ban.user) })
+}
+
+/// The guild as an invite shows it.
+pub(crate) fn invite_guild(guild: &GuildState) -> Value {
+    json!({
+        "id": guild.guild.id.to_string(),
+        "name": guild.guild.name,
+        "splash": null,
+        "banner": null,
+        "description": null,
+        "icon": guild.guild.icon,
+        "features": [],
+        "verification_level": 0,
+        "vanity_url_code": null,
+        "nsfw_level": 0,
+        "premium_subscription_count": 0,
+    })
 }
 
 /// `GET /guilds/{id}`: the guild without the gateway-only fields.
@@ -172,8 +263,8 @@ pub(crate) fn guild(guild: &GuildState, bot_id: u64) -> Value {
     json!({
         "id": guild.guild.id.to_string(),
         "name": guild.guild.name,
-        "icon": null,
-        "icon_hash": null,
+        "icon": guild.guild.icon,
+        "icon_hash": guild.guild.icon,
         "splash": null,
         "discovery_splash": null,
         "owner_id": guild.guild.owner_id.to_string(),
@@ -185,7 +276,7 @@ pub(crate) fn guild(guild: &GuildState, bot_id: u64) -> Value {
         "default_message_notifications": 0,
         "explicit_content_filter": 0,
         "roles": guild_roles(guild, bot_id),
-        "emojis": [],
+        "emojis": guild.guild.emojis.iter().map(emoji).collect::<Vec<_>>(),
         "features": [],
         "mfa_level": 0,
         "application_id": null,
@@ -236,7 +327,7 @@ pub(crate) fn guild_create(
     object["voice_states"] = json!([]);
     object["members"] = json!(members);
     object["channels"] = json!(guild_channels(guild, bot_id));
-    object["threads"] = json!([]);
+    object["threads"] = json!(active_threads(guild, bot_id));
     object["presences"] = json!([]);
     object["stage_instances"] = json!([]);
     object["guild_scheduled_events"] = json!([]);

@@ -20,9 +20,101 @@ use super::rest::RecordedRequest;
 pub(crate) struct GuildState {
     pub guild: FixtureGuild,
     pub bot_role: FixtureRole,
+    pub bans: Vec<StoredBan>,
+}
+
+/// A ban: the user (who may have left every guild) and the audit-log reason given.
+#[derive(Clone, Debug)]
+pub(crate) struct StoredBan {
+    pub user: FixtureUser,
+    pub reason: Option<String>,
+}
+
+/// An invite the bot created, as Discord's invite object.
+#[derive(Clone, Debug)]
+pub(crate) struct StoredInvite {
+    pub channel_id: u64,
+    pub object: Value,
+}
+
+/// Gateway intents (Discord's bits): a dispatch reaches sessions that identified with its intent.
+pub(crate) mod intent {
+    pub const GUILDS: u64 = 1;
+    pub const GUILD_MEMBERS: u64 = 1 << 1;
+    pub const GUILD_MODERATION: u64 = 1 << 2;
+    pub const GUILD_INVITES: u64 = 1 << 6;
+    pub const GUILD_MESSAGES: u64 = 1 << 9;
+    pub const GUILD_MESSAGE_REACTIONS: u64 = 1 << 10;
+    pub const DIRECT_MESSAGES: u64 = 1 << 12;
+    pub const DIRECT_MESSAGE_REACTIONS: u64 = 1 << 13;
+}
+
+/// Permission bits (Discord's numbers).
+pub(crate) mod permission {
+    pub const CREATE_INSTANT_INVITE: u64 = 1;
+    pub const KICK_MEMBERS: u64 = 1 << 1;
+    pub const BAN_MEMBERS: u64 = 1 << 2;
+    pub const MANAGE_CHANNELS: u64 = 1 << 4;
+    pub const ADD_REACTIONS: u64 = 1 << 6;
+    pub const VIEW_CHANNEL: u64 = 1 << 10;
+    pub const SEND_MESSAGES: u64 = 1 << 11;
+    pub const MANAGE_MESSAGES: u64 = 1 << 13;
+    pub const EMBED_LINKS: u64 = 1 << 14;
+    pub const ATTACH_FILES: u64 = 1 << 15;
+    pub const READ_MESSAGE_HISTORY: u64 = 1 << 16;
+    pub const CHANGE_NICKNAME: u64 = 1 << 26;
+    pub const MANAGE_NICKNAMES: u64 = 1 << 27;
+    pub const MANAGE_ROLES: u64 = 1 << 28;
+    pub const MANAGE_THREADS: u64 = 1 << 34;
+    pub const CREATE_PUBLIC_THREADS: u64 = 1 << 35;
+    pub const CREATE_PRIVATE_THREADS: u64 = 1 << 36;
+    pub const SEND_MESSAGES_IN_THREADS: u64 = 1 << 38;
+    pub const MODERATE_MEMBERS: u64 = 1 << 40;
 }
 
 impl GuildState {
+    /// What the bot's own role grants, by the fixture's flags.
+    pub fn bot_permissions(&self) -> u64 {
+        use permission::*;
+        let mut bits = CREATE_INSTANT_INVITE
+            | ADD_REACTIONS
+            | VIEW_CHANNEL
+            | SEND_MESSAGES
+            | MANAGE_MESSAGES
+            | EMBED_LINKS
+            | ATTACH_FILES
+            | READ_MESSAGE_HISTORY
+            | CHANGE_NICKNAME
+            | CREATE_PUBLIC_THREADS
+            | CREATE_PRIVATE_THREADS
+            | SEND_MESSAGES_IN_THREADS;
+        if self.guild.bot_can_manage_roles {
+            bits |= MANAGE_ROLES;
+        }
+        if self.guild.bot_can_moderate {
+            bits |= KICK_MEMBERS | BAN_MEMBERS | MANAGE_NICKNAMES | MODERATE_MEMBERS;
+        }
+        if self.guild.bot_can_manage_channels {
+            bits |= MANAGE_CHANNELS | MANAGE_THREADS;
+        }
+        bits
+    }
+
+    pub fn channel_mut(&mut self, channel_id: u64) -> Option<&mut FixtureChannel> {
+        self.guild
+            .channels
+            .iter_mut()
+            .find(|channel| channel.id == channel_id)
+    }
+
+    pub fn role_mut(&mut self, role_id: u64) -> Option<&mut FixtureRole> {
+        self.guild.roles.iter_mut().find(|role| role.id == role_id)
+    }
+
+    pub fn ban(&self, user_id: u64) -> Option<&StoredBan> {
+        self.bans.iter().find(|ban| ban.user.id == user_id)
+    }
+
     pub fn channel(&self, channel_id: u64) -> Option<&FixtureChannel> {
         self.guild
             .channels
@@ -71,6 +163,20 @@ pub(crate) struct StoredMessage {
 }
 
 impl StoredMessage {
+    pub fn id(&self) -> u64 {
+        self.object["id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .unwrap_or(0)
+    }
+
+    pub fn author_id(&self) -> u64 {
+        self.object["author"]["id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .unwrap_or(0)
+    }
+
     /// The message object with the sent fields Discord does not echo (allowed_mentions,
     /// enforce_nonce, …) added, so tests can check what the bot asked for.
     pub fn with_sent_fields(&self) -> Value {
@@ -98,6 +204,9 @@ pub(crate) struct World {
     pub loose_users: Vec<FixtureUser>,
     pub dm_channels: Vec<DmChannel>,
     pub messages: Vec<StoredMessage>,
+    pub invites: Vec<StoredInvite>,
+    /// Pinned messages in the order they were pinned: (channel, message, pinned_at).
+    pub pins: Vec<(u64, u64, String)>,
     pub requests: Vec<RecordedRequest>,
     pub failures: Vec<Failure>,
     /// IDENTIFYs and RESUMEs answered.
@@ -124,7 +233,11 @@ impl World {
                 if let Some(member) = guild.members.iter_mut().find(|m| m.user.id == bot.id) {
                     member.roles.push(bot_role.id);
                 }
-                GuildState { guild, bot_role }
+                GuildState {
+                    guild,
+                    bot_role,
+                    bans: Vec::new(),
+                }
             })
             .collect();
         World {
@@ -133,6 +246,8 @@ impl World {
             loose_users: fixture.users,
             dm_channels: Vec::new(),
             messages: Vec::new(),
+            invites: Vec::new(),
+            pins: Vec::new(),
             requests: Vec::new(),
             failures: Vec::new(),
             gateway_sessions_started: 0,
@@ -178,6 +293,35 @@ impl World {
             .find(|user| user.id == user_id)
     }
 
+    /// A message in a channel, by id.
+    pub fn message(&self, channel_id: u64, message_id: u64) -> Option<&StoredMessage> {
+        self.messages
+            .iter()
+            .find(|m| m.channel_id == channel_id && m.id() == message_id)
+    }
+
+    pub fn message_mut(&mut self, channel_id: u64, message_id: u64) -> Option<&mut StoredMessage> {
+        self.messages
+            .iter_mut()
+            .find(|m| m.channel_id == channel_id && m.id() == message_id)
+    }
+
+    /// The guild a guild channel (or thread) belongs to.
+    pub fn guild_of_channel(&self, channel_id: u64) -> Option<u64> {
+        match self.channel(channel_id)? {
+            ChannelRef::Guild(guild, _) => Some(guild.guild.id),
+            ChannelRef::Dm(_) => None,
+        }
+    }
+
+    /// Keeps a user Discord knows after they leave a guild (kicked or banned), so `GET
+    /// /users/{id}` and DMs still find them.
+    pub fn remember_user(&mut self, user: FixtureUser) {
+        if self.user(user.id).is_none() {
+            self.loose_users.push(user);
+        }
+    }
+
     pub fn record_session(&mut self, session_id: &str, seq: u64, intents: u64) {
         self.sessions
             .insert(session_id.to_owned(), SessionRecord { seq, intents });
@@ -209,12 +353,9 @@ fn bot_role_for(guild: &FixtureGuild, bot: &FixtureUser, id: u64) -> FixtureRole
         .map(|role| role.position)
         .max()
         .unwrap_or(0);
-    FixtureRole {
-        id,
-        name: bot.username.clone(),
-        position: highest_manageable + 1,
-        bot_can_manage: false,
-    }
+    FixtureRole::new(id, bot.username.clone())
+        .position(highest_manageable + 1)
+        .bot_cannot_manage()
 }
 
 /// A gateway event for every connection whose intents include `intent`.
