@@ -48,8 +48,12 @@ pub enum VariableScopeSpec {
     /// The event's server.
     Server,
     /// One member of the event's server.
-    User { user: Template },
-    Channel { channel: Template },
+    User {
+        user: Template,
+    },
+    Channel {
+        channel: Template,
+    },
 }
 
 /// `create_channel`'s `kind`.
@@ -500,7 +504,8 @@ impl ActionKind {
             | K::KickMember { reason, .. }
             | K::UnbanMember { reason, .. }
             | K::DeleteChannel { reason, .. } => all.extend(reason.as_ref()),
-            K::CreateRole { settings, reason } | K::EditRole {
+            K::CreateRole { settings, reason }
+            | K::EditRole {
                 settings, reason, ..
             } => {
                 all.extend(reason.as_ref());
@@ -732,12 +737,22 @@ pub enum Condition {
         ignore_case: bool,
     },
     /// `left` matches a regular expression, compiled once when the event is loaded.
-    Matches { left: Template, pattern: Pattern },
+    Matches {
+        left: Template,
+        pattern: Pattern,
+    },
     /// `left` is empty or only whitespace after rendering.
-    IsEmpty { left: Template },
-    HasRole { user: Template, role: Template },
+    IsEmpty {
+        left: Template,
+    },
+    HasRole {
+        user: Template,
+        role: Template,
+    },
     /// True `percent` times in a hundred (0-100, decimals allowed).
-    Chance { percent: f64 },
+    Chance {
+        percent: f64,
+    },
     All(Vec<Condition>),
     Any(Vec<Condition>),
     Not(Box<Condition>),

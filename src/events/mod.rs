@@ -7,8 +7,8 @@ pub mod model;
 mod new_file;
 mod parse;
 
-pub use load::{load_dir, LoadedEvents};
 pub use action::*;
+pub use load::{load_dir, LoadedEvents};
 pub use model::*;
 pub use new_file::{slugify, write_new_event, NewEventError};
 pub use parse::{

@@ -9,8 +9,8 @@ use toml::Spanned;
 
 use super::action::{Action, ActionKind};
 use super::model::{
-    AllowedMentions, ColorSpec, EmbedAuthorSpec, EmbedFieldSpec, EmbedFooterSpec,
-    EmbedSpec, Event, MessageSpec,
+    AllowedMentions, ColorSpec, EmbedAuthorSpec, EmbedFieldSpec, EmbedFooterSpec, EmbedSpec, Event,
+    MessageSpec,
 };
 use crate::problem::{describe, integer_value, Checked, Checker, Problem, TableReader};
 use crate::templates::Template;

@@ -326,7 +326,8 @@ fn role_body<L: Lookup>(
     }
     if let Some(permissions) = settings.permissions {
         words.push(format!("permissions {permissions}"));
-        body.insert("permissions".into(), json!(permissions.to_string()));
+        // Discord's spec takes a number here, as serenity sends it.
+        body.insert("permissions".into(), json!(permissions));
     }
     Ok((body, words))
 }
