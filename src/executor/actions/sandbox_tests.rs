@@ -20,7 +20,6 @@ use crate::templates::{Template, Variables};
 use serenity::all::GuildId;
 
 #[path = "../../../tests/common/openapi.rs"]
-#[allow(dead_code)]
 mod openapi;
 
 const TOKEN: &str = "actions-test-token";
