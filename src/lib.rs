@@ -204,7 +204,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 
 /// The sandbox keeps its own database beside the configured one, so trying things out never
 /// touches a real bot's key, runs or events.
-fn database_path(config: &Config) -> std::path::PathBuf {
+pub(crate) fn database_path(config: &Config) -> std::path::PathBuf {
     if !config.sandbox {
         return config.storage.path.clone();
     }

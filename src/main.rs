@@ -67,15 +67,44 @@ enum EventCommand {
     },
     /// Id, name, server and webhook URL of every event.
     List,
+    /// Run an event as if a webhook had arrived, printing each step.
+    Test {
+        /// The event's id.
+        id: String,
+        /// A variable, as NAME=VALUE (`--var service=billing`); repeat for more.
+        #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_variable)]
+        variables: Vec<(String, String)>,
+        /// Change nothing anywhere: print what each action would do.
+        #[arg(long)]
+        dry_run: bool,
+        /// Against a local Discord stand-in instead of Discord (no token needed).
+        #[arg(long)]
+        sandbox: bool,
+    },
+}
+
+/// `NAME=VALUE`, the name as between the braces (`{NAME}`), braces optional.
+fn parse_variable(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not NAME=VALUE"))?;
+    let name = name.trim().trim_start_matches('{').trim_end_matches('}');
+    if name.is_empty() {
+        return Err(format!("{text:?} has no name before ="));
+    }
+    Ok((name.to_owned(), value.to_owned()))
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // serenity narrates every shard step at info; hookbot logs the connection itself.
-    let default_filter = if matches!(cli.command, Command::Run { .. }) {
-        "info,serenity=warn"
-    } else {
-        "warn"
+    let default_filter = match &cli.command {
+        Command::Run { .. } => "info,serenity=warn",
+        // The stand-in says in plain words what reached "Discord".
+        Command::Event {
+            command: EventCommand::Test { sandbox: true, .. },
+        } => "warn,hookbot::sandbox=info",
+        _ => "warn",
     };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -115,5 +144,21 @@ fn execute(cli: Cli) -> anyhow::Result<bool> {
         Command::Event {
             command: EventCommand::List,
         } => hookbot::cli::event_list(config, &mut stdout).map(|()| true),
+        Command::Event {
+            command:
+                EventCommand::Test {
+                    id,
+                    variables,
+                    dry_run,
+                    sandbox,
+                },
+        } => runtime.block_on(hookbot::cli::event_test(
+            config,
+            &id,
+            &variables,
+            dry_run,
+            sandbox,
+            &mut stdout,
+        )),
     }
 }

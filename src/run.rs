@@ -48,8 +48,16 @@ pub struct Run {
     /// The caller's variables, keyed by the name between the braces.
     pub variables: Variables,
     pub status: RunStatus,
-    /// One entry per finished action, in order: the run resumes at `results.len()`.
-    pub results: Vec<ActionOutcome>,
+    /// Unix time in milliseconds when the first step started; the run's time budget counts
+    /// from here, across restarts.
+    #[serde(default)]
+    pub started_at_ms: Option<u64>,
+    /// Unix time in milliseconds when the run finished.
+    #[serde(default)]
+    pub finished_at_ms: Option<u64>,
+    /// How many steps the run has taken; each one is kept as a [`Step`] beside the run.
+    #[serde(default)]
+    pub steps: u32,
     pub error: Option<RunFailure>,
 }
 
@@ -61,29 +69,76 @@ impl Run {
             received_at_ms,
             variables,
             status: RunStatus::Pending,
-            results: Vec::new(),
+            started_at_ms: None,
+            finished_at_ms: None,
+            steps: 0,
             error: None,
         }
     }
 }
 
-/// What one action did.
+/// One step of a run: an action carried out (or, for flow actions, the decision taken). The
+/// steps of a run are its journal: a resumed run replays them in order instead of repeating
+/// them, so it continues exactly where it stopped, with the same branches taken.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ActionOutcome {
+pub struct Step {
+    /// Where the action sits in the event: `3`, `3.then.1`, `5.loop[2].0`, `2.on_error.0`
+    /// (1-based at each level, as people count).
+    pub path: String,
     /// The action's `type`.
     pub action: String,
-    /// A one-line description in plain words (`sent message 123 to #deploys`).
-    pub summary: String,
-    /// Ids the action produced (message id, channel id, …), for callers and later actions.
-    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
-    pub output: serde_json::Map<String, serde_json::Value>,
+    /// The action's line in its event file; 0 if unknown.
+    #[serde(default)]
+    pub line: u32,
+    pub started_at_ms: u64,
+    pub duration_ms: u64,
+    pub outcome: StepOutcome,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// The channel the action touched (id, name): `{channel_id}` and `{channel_name}` after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<(u64, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum StepOutcome {
+    /// The action did what it says. `output` is what `save_as` keeps (message id, …) and, for
+    /// flow actions, the decision taken (`branch`, `count`).
+    Done {
+        summary: String,
+        #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+        output: serde_json::Map<String, serde_json::Value>,
+    },
+    /// The action failed. `handled`: its `on_error` actions ran and the run went on.
+    Failed {
+        error: ActionError,
+        handled: bool,
+    },
+    /// A `wait` began; the run continues at `until_ms` (also after a restart).
+    Waiting { until_ms: u64 },
+}
+
+/// Why an action failed, in the words `{error.message}` and `{error.code}` give.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionError {
+    pub message: String,
+    /// Discord's JSON error code, the HTTP status, or a short word (`invalid`, `timeout`).
+    pub code: String,
+    /// Discord's JSON error code (e.g. 50013), when Discord answered with one.
+    #[serde(default)]
+    pub discord_code: Option<i64>,
+    /// The HTTP status Discord answered with, when it answered.
+    #[serde(default)]
+    pub http_status: Option<u16>,
 }
 
 /// Why a run stopped: which action, and Discord's own words when Discord refused.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunFailure {
-    /// Index into the event's actions.
-    pub action_index: usize,
+    /// The failed action's path in the event, as in [`Step::path`]; empty when the run stopped
+    /// before any action (its event was gone, its budget spent).
+    pub path: String,
     pub action: String,
     pub message: String,
     /// Discord's JSON error code (e.g. 50013), when Discord answered with one.
@@ -94,13 +149,15 @@ pub struct RunFailure {
 
 impl std::fmt::Display for RunFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "action {} ({}) failed: {}",
-            self.action_index + 1,
-            self.action,
-            self.message
-        )?;
+        if self.path.is_empty() {
+            write!(f, "{}", self.message)?;
+        } else {
+            write!(
+                f,
+                "action {} ({}) failed: {}",
+                self.path, self.action, self.message
+            )?;
+        }
         match (self.discord_code, self.http_status) {
             (Some(code), Some(status)) => write!(f, " (Discord code {code}, HTTP {status})"),
             _ => Ok(()),

@@ -10,11 +10,13 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 
 use crate::events::Event;
-use crate::run::{Run, RunId};
+use crate::run::{Run, RunId, Step};
 
 const EVENTS_TREE: &str = "events";
 const RUNS_TREE: &str = "runs";
 const PENDING_TREE: &str = "pending";
+/// A run's journal: key = run id (8 bytes, big-endian) + step index (4 bytes, big-endian).
+const STEPS_TREE: &str = "steps";
 const META_TREE: &str = "meta";
 const VARIABLES_TREE: &str = "variables";
 const API_KEY_HASH: &str = "api_key_sha256";
@@ -78,6 +80,7 @@ pub struct Store {
     events: sled::Tree,
     runs: sled::Tree,
     pending: sled::Tree,
+    steps: sled::Tree,
     meta: sled::Tree,
     variables: sled::Tree,
 }
@@ -104,14 +107,26 @@ impl Store {
                     source,
                 },
             })?;
+        Store::from_db(db)
+    }
+
+    fn from_db(db: sled::Db) -> Result<Store, StoreError> {
         Ok(Store {
             events: db.open_tree(EVENTS_TREE)?,
             runs: db.open_tree(RUNS_TREE)?,
             pending: db.open_tree(PENDING_TREE)?,
+            steps: db.open_tree(STEPS_TREE)?,
             meta: db.open_tree(META_TREE)?,
             variables: db.open_tree(VARIABLES_TREE)?,
             db,
         })
+    }
+
+    /// A database that lives in memory and is gone when dropped: for dry runs while another
+    /// process holds the real one.
+    pub fn temporary() -> Result<Store, StoreError> {
+        let db = sled::Config::new().temporary(true).open()?;
+        Store::from_db(db)
     }
 
     /// Waits until everything written so far is on disk.
@@ -231,6 +246,23 @@ impl Store {
             .keys()
             .take(limit)
             .map(|k| Ok(RunId(decode_run_key(&k?))))
+            .collect()
+    }
+
+    /// Journals a run's step `index` (0-based). Not flushed here: sled writes it out within
+    /// half a second, and the run's own record is flushed when it finishes.
+    pub fn append_step(&self, id: RunId, index: u32, step: &Step) -> Result<(), StoreError> {
+        self.steps
+            .insert(step_key(id, index), serde_json::to_vec(step)?)?;
+        Ok(())
+    }
+
+    /// A run's journal, in order.
+    pub fn steps(&self, id: RunId) -> Result<Vec<Step>, StoreError> {
+        self.steps
+            .scan_prefix(id.0.to_be_bytes())
+            .values()
+            .map(|value| Ok(serde_json::from_slice(&value?)?))
             .collect()
     }
 
@@ -362,6 +394,13 @@ fn decode_variable_key(key: &[u8]) -> Option<(VariableScope, String)> {
     Some((scope, String::from_utf8(name.to_vec()).ok()?))
 }
 
+fn step_key(id: RunId, index: u32) -> [u8; 12] {
+    let mut key = [0u8; 12];
+    key[..8].copy_from_slice(&id.0.to_be_bytes());
+    key[8..].copy_from_slice(&index.to_be_bytes());
+    key
+}
+
 fn decode_run_key(key: &[u8]) -> u64 {
     let mut bytes = [0u8; 8];
     let n = key.len().min(8);
@@ -408,6 +447,34 @@ mod tests {
         store.finish_run(&a).unwrap();
         assert_eq!(store.pending_runs(10).unwrap(), vec![b.id]);
         assert_eq!(store.run(a.id).unwrap().unwrap(), a);
+    }
+
+    #[test]
+    fn steps_come_back_in_order_per_run() {
+        use crate::run::StepOutcome;
+        let (_dir, store) = temp_store();
+        let step = |path: &str| Step {
+            path: path.into(),
+            action: "stop".into(),
+            line: 0,
+            started_at_ms: 0,
+            duration_ms: 0,
+            outcome: StepOutcome::Waiting { until_ms: 1 },
+            warnings: vec![],
+            channel: None,
+        };
+        // Index 256 would sort before 2 if keys were not fixed-width big-endian.
+        store.append_step(RunId(1), 256, &step("c")).unwrap();
+        store.append_step(RunId(1), 0, &step("a")).unwrap();
+        store.append_step(RunId(1), 2, &step("b")).unwrap();
+        store.append_step(RunId(2), 0, &step("other")).unwrap();
+        let paths: Vec<String> = store
+            .steps(RunId(1))
+            .unwrap()
+            .into_iter()
+            .map(|s| s.path)
+            .collect();
+        assert_eq!(paths, ["a", "b", "c"]);
     }
 
     #[test]

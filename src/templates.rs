@@ -95,6 +95,27 @@ impl Lookup for Variables {
     }
 }
 
+/// The value at `path` inside `value` (`commits.0.message`; empty: `value` itself). Strings
+/// render as they are, everything else as compact JSON; a path that leads nowhere gives `None`,
+/// so the placeholder stays as written.
+pub fn json_path<'v>(value: &'v serde_json::Value, path: &str) -> Option<Cow<'v, str>> {
+    use serde_json::Value;
+    let mut current = value;
+    if !path.is_empty() {
+        for segment in path.split('.') {
+            current = match current {
+                Value::Object(map) => map.get(segment)?,
+                Value::Array(items) => items.get(segment.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+    }
+    Some(match current {
+        Value::String(text) => Cow::Borrowed(text.as_str()),
+        other => Cow::Owned(other.to_string()),
+    })
+}
+
 /// Looks in `first`, then in `second`: run values shadow nothing they should not, because the
 /// caller's layer is consulted after the built-ins.
 pub struct Layered<'a, A: Lookup, B: Lookup> {
@@ -153,6 +174,19 @@ mod tests {
         let long = "x".repeat(MAX_NAME_CHARS + 1);
         let t = Template::new(format!("{{{long}}}"));
         assert!(t.is_static());
+    }
+
+    #[test]
+    fn json_paths_walk_objects_and_arrays() {
+        let doc = serde_json::json!({"a": {"list": [{"name": "x"}, 2]}, "s": "text", "n": null});
+        assert_eq!(json_path(&doc, "a.list.0.name").as_deref(), Some("x"));
+        assert_eq!(json_path(&doc, "a.list.1").as_deref(), Some("2"));
+        assert_eq!(json_path(&doc, "s").as_deref(), Some("text"));
+        assert_eq!(json_path(&doc, "n").as_deref(), Some("null"));
+        assert_eq!(json_path(&doc, "a.list").as_deref(), Some(r#"[{"name":"x"},2]"#));
+        assert_eq!(json_path(&doc, "a.list.9"), None);
+        assert_eq!(json_path(&doc, "a.missing"), None);
+        assert_eq!(json_path(&doc, "s.deeper"), None);
     }
 
     #[test]

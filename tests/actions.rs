@@ -166,7 +166,7 @@ content = "done with {name}"
         )
         .await;
     assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
-    assert_eq!(run.results.len(), 5);
+    assert_eq!(run.steps, 5);
 
     let dms = h.sandbox.dms_to(ALICE);
     assert_eq!(dms.len(), 1);
@@ -229,12 +229,12 @@ content = "third"
     let run = h.trigger("locked", &[]).await;
     assert_eq!(run.status, RunStatus::Failed);
     let error = run.error.expect("the failure is recorded");
-    assert_eq!(error.action_index, 1);
+    assert_eq!(error.path, "2");
     assert_eq!(error.action, "send_message");
     assert_eq!(error.message, "Missing Permissions");
     assert_eq!(error.discord_code, Some(50013));
     assert_eq!(error.http_status, Some(403));
-    assert_eq!(run.results.len(), 1, "the first action's outcome is kept");
+    assert_eq!(run.steps, 2, "the first action is journaled, then the failure");
     let sent: Vec<_> = h
         .sandbox
         .messages_in(GENERAL)

@@ -40,6 +40,10 @@ impl Action {
     }
 }
 
+// TODO(merge): these come from the parser branch.
+pub const MAX_LOOP_COUNT: u64 = 1000;
+pub const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 /// Where a persistent variable lives (`set_variable`, `delete_variable`, `get_variable`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "scope")]

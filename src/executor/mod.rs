@@ -2,23 +2,26 @@
 //! and checkpoints each one. Knows nothing of HTTP.
 
 mod actions;
+pub mod builtins;
+pub mod interpreter;
+mod scope;
+mod trial;
+pub mod http_request;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serenity::all::GuildId;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 pub use actions::{allowed_mentions, truncate};
 
-use crate::discord::{CallError, Discord};
-use crate::events::Event;
-use crate::run::{Run, RunFailure, RunId, RunStatus};
+use crate::discord::Discord;
+use crate::run::{RunFailure, RunId, RunStatus};
 use crate::store::{Store, StoreError};
-use crate::templates::{Layered, Variables};
+use interpreter::{Ended, RunContext};
 
 /// Runs carried out at the same time. Discord paces a bot far below what this allows, so more
 /// would only queue inside serenity.
@@ -27,9 +30,9 @@ pub const MAX_CONCURRENT_RUNS: usize = 8;
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the executor waits at start for the gateway to fill the cache.
 pub const CACHE_WAIT: Duration = Duration::from_secs(5);
-/// The longest one action may take, all its Discord calls together; serenity sets no timeout of
-/// its own, and a hung call must not hold a run slot forever.
-pub const ACTION_TIMEOUT: Duration = Duration::from_secs(30);
+pub use builtins::BUILTIN_NAMES;
+pub use trial::trial;
+pub use interpreter::{ACTION_TIMEOUT, MAX_RUN_TIME, MAX_STEPS_PER_RUN};
 
 /// Wakes the executor when a run was queued.
 #[derive(Clone, Default)]
@@ -65,6 +68,7 @@ pub async fn run_executor(
         _ = shutdown.cancelled() => return,
     }
     let in_flight: Arc<Mutex<HashSet<RunId>>> = Arc::default();
+    let http = http_request::client();
     let slots = Arc::new(Semaphore::new(MAX_CONCURRENT_RUNS));
     let mut tasks = JoinSet::new();
     loop {
@@ -79,14 +83,22 @@ pub async fn run_executor(
                         break;
                     };
                     in_flight.lock().expect("in-flight lock").insert(id);
-                    let (store, discord, in_flight) =
-                        (store.clone(), discord.clone(), in_flight.clone());
+                    let (store, discord, in_flight, http, shutdown, slots) = (
+                        store.clone(),
+                        discord.clone(),
+                        in_flight.clone(),
+                        http.clone(),
+                        shutdown.clone(),
+                        slots.clone(),
+                    );
                     tasks.spawn(async move {
-                        if let Err(error) = execute_run(&store, &discord, id).await {
+                        let slot = (slots, slot);
+                        if let Err(error) =
+                            execute_run(&store, &discord, &http, id, shutdown, slot).await
+                        {
                             tracing::error!(run = %id, %error, "could not record the run's progress; it stays queued");
                         }
                         in_flight.lock().expect("in-flight lock").remove(&id);
-                        drop(slot);
                     });
                 }
             }
@@ -139,8 +151,15 @@ fn claimable(
         .collect())
 }
 
-/// Carries out one run from its first unfinished action, checkpointing after each action.
-async fn execute_run(store: &Store, discord: &Discord, id: RunId) -> Result<(), StoreError> {
+/// Carries out one run from its first unfinished action, journaling each step.
+async fn execute_run(
+    store: &Store,
+    discord: &Discord,
+    http: &reqwest::Client,
+    id: RunId,
+    shutdown: CancellationToken,
+    slot: (Arc<Semaphore>, OwnedSemaphorePermit),
+) -> Result<(), StoreError> {
     let Some(mut run) = store.run(id)? else {
         tracing::warn!(run = %id, "a queued run has no record; dropping it from the queue");
         return store.forget_pending(id);
@@ -149,99 +168,45 @@ async fn execute_run(store: &Store, discord: &Discord, id: RunId) -> Result<(), 
         return store.finish_run(&run);
     }
     let Some(event) = store.event(&run.event_id)? else {
-        let gone = CallError::NotFound(format!("the event {:?} no longer exists", run.event_id));
-        fail(&mut run, 0, "event", gone);
+        run.status = RunStatus::Failed;
+        run.error = Some(RunFailure {
+            path: String::new(),
+            action: String::new(),
+            message: format!("the event {:?} no longer exists", run.event_id),
+            discord_code: None,
+            http_status: None,
+        });
+        tracing::error!(run = %id, event = %run.event_id, "the run's event no longer exists; the run failed");
         return store.finish_run(&run);
     };
-    let guild = GuildId::new(event.server);
-    let builtins = builtins(&event, &run, discord).await;
-    let vars = Layered {
-        first: &builtins,
-        second: &run.variables,
+    let journal = store.steps(id)?;
+    let builtins = builtins::builtins(&event, &run, discord).await;
+    let context = RunContext {
+        store,
+        discord,
+        http,
+        dry_run: false,
+        shutdown,
+        slot: Some(slot),
     };
-    let start = run.results.len();
-    let mut failure = None;
-    for (index, action) in event.actions.iter().enumerate().skip(start) {
-        let attempt = tokio::time::timeout(
-            ACTION_TIMEOUT,
-            actions::execute(discord, guild, action, &vars),
-        );
-        let result = attempt.await.unwrap_or_else(|_| {
-            Err(CallError::Transport(format!(
-                "Discord did not answer within {} s",
-                ACTION_TIMEOUT.as_secs()
-            )))
-        });
-        match result {
-            Ok(outcome) => {
-                tracing::info!(run = %id, event = %event.id, action = index + 1, "{}", outcome.summary);
-                run.results.push(outcome);
-                store.save_run(&run)?;
+    let (steps, ended) = interpreter::execute(context, &event, &mut run, journal, builtins).await?;
+    match ended {
+        Ended::Interrupted => {
+            store.save_run(&run)?;
+            tracing::info!(run = %id, event = %event.id, "run paused by shutdown; it resumes on the next start");
+            Ok(())
+        }
+        Ended::Finished => {
+            match &run.error {
+                Some(failure) => {
+                    tracing::error!(run = %id, event = %event.id, "{failure}; the run stopped")
+                }
+                None => {
+                    tracing::info!(run = %id, event = %event.id, steps = steps.len(), "run succeeded")
+                }
             }
-            Err(error) => {
-                failure = Some((index, action.kind(), error));
-                break;
-            }
+            store.finish_run(&run)?;
+            store.flush().await
         }
     }
-    match failure {
-        Some((index, kind, error)) => fail(&mut run, index, kind, error),
-        None => {
-            run.status = RunStatus::Succeeded;
-            tracing::info!(run = %id, event = %event.id, actions = event.actions.len(), "run succeeded");
-        }
-    }
-    store.finish_run(&run)
 }
-
-fn fail(run: &mut Run, action_index: usize, action: &str, error: CallError) {
-    let (discord_code, http_status) = match &error {
-        CallError::Discord { status, code, .. } => (Some(*code), Some(*status)),
-        _ => (None, None),
-    };
-    let message = match &error {
-        CallError::Discord { message, .. } => message.clone(),
-        other => other.to_string(),
-    };
-    let failure = RunFailure {
-        action_index,
-        action: action.to_owned(),
-        message,
-        discord_code,
-        http_status,
-    };
-    tracing::error!(run = %run.id, event = %run.event_id, "{failure}; the run stopped");
-    run.status = RunStatus::Failed;
-    run.error = Some(failure);
-}
-
-/// The variables every event may use, whatever the caller sent. They take precedence over the
-/// caller's, so `{run_id}` and friends can be trusted.
-async fn builtins(event: &Event, run: &Run, discord: &Discord) -> Variables {
-    let mut vars = Variables::new();
-    vars.insert("server_id", event.server.to_string());
-    // The name may cost a REST call when the cache has not seen the server yet: only when used.
-    let wants_server_name = crate::events::all_templates(&event.actions)
-        .into_iter()
-        .any(|t| t.names().any(|n| n == "server_name"));
-    if wants_server_name {
-        if let Some(name) = discord.server_name(GuildId::new(event.server)).await {
-            vars.insert("server_name", name);
-        }
-    }
-    vars.insert("event_id", event.id.clone());
-    vars.insert("event_name", event.name.clone());
-    vars.insert("bot_id", discord.bot_id().to_string());
-    vars.insert("run_id", run.id.to_text());
-    vars
-}
-
-/// The names [`builtins`] defines, for `hookbot check` and the docs.
-pub const BUILTIN_NAMES: &[&str] = &[
-    "server_id",
-    "server_name",
-    "event_id",
-    "event_name",
-    "bot_id",
-    "run_id",
-];

@@ -455,7 +455,7 @@ pub(crate) fn create_thread(
         (None, Some(10)) if announcement => ChannelKind::AnnouncementThread,
         (None, Some(11)) if !announcement => ChannelKind::PublicThread,
         (None, Some(12)) if !announcement => ChannelKind::PrivateThread,
-        (None, Some(10 | 11 | 12)) => return Err(DiscordError::wrong_channel_type()),
+        (None, Some(10..=12)) => return Err(DiscordError::wrong_channel_type()),
         (None, Some(_)) => {
             return Err(form_error(
                 "type",

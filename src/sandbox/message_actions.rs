@@ -138,7 +138,7 @@ fn reaction_emoji(world: &World, segment: &str) -> Result<Value, DiscordError> {
         return Ok(object);
     }
     // Unicode emoji are never plain ASCII letters, digits or punctuation.
-    if decoded.is_empty() || decoded.chars().all(|c| c.is_ascii()) {
+    if decoded.is_empty() || decoded.is_ascii() {
         return Err(DiscordError::unknown_emoji());
     }
     Ok(json!({ "id": null, "name": decoded }))

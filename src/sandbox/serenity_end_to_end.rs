@@ -405,3 +405,231 @@ async fn lookups_answer_what_serenity_expects() {
     assert_eq!(sandbox.requests().last().map(|r| r.status), Some(404));
     sandbox.shutdown().await;
 }
+
+/// Every route the bot's actions use, called the way serenity's `Http` calls them.
+#[tokio::test]
+async fn serenity_http_drives_every_action_route() {
+    use serenity::all::{
+        AutoArchiveDuration, ChannelType, CreateChannel, CreateInvite, CreateThread, EditMember,
+        EditMessage, EditRole, EditThread, ReactionType,
+    };
+
+    show_the_plain_words_log();
+    let fixture = Fixture::new(BOT, "hookbot").guild(
+        FixtureGuild::new(GUILD, "Acme")
+            .owner(CAROL)
+            .member(CAROL, "carol")
+            .icon("0123456789abcdef0123456789abcdef")
+            .emoji(5000, "party")
+            .channel(DEPLOYS, "deploys")
+            .add_channel(FixtureChannel::new(
+                LOCKED,
+                "news",
+                super::ChannelKind::Announcement,
+            ))
+            .role(DEPLOYER, "Deployer")
+            .member(ALICE, "alice")
+            .member(BOB, "bob"),
+    );
+    let sandbox = Sandbox::start(fixture, TOKEN)
+        .await
+        .expect("sandbox starts");
+    let http = http_for(&sandbox, TOKEN);
+    let (guild, deploys) = (GuildId::new(GUILD), ChannelId::new(DEPLOYS));
+
+    // Messages: edit, react, pin, thread, crosspost, delete.
+    let sent = deploys
+        .send_message(&http, CreateMessage::new().content("deploying").tts(true))
+        .await
+        .expect("sent");
+    let edited = http
+        .edit_message(
+            deploys,
+            sent.id,
+            &EditMessage::new().content("deployed"),
+            vec![],
+        )
+        .await
+        .expect("edited");
+    assert_eq!(edited.content, "deployed");
+    http.create_reaction(deploys, sent.id, &ReactionType::Unicode("🚀".to_owned()))
+        .await
+        .expect("unicode reaction");
+    let party = ReactionType::Custom {
+        animated: false,
+        id: 5000.into(),
+        name: Some("party".to_owned()),
+    };
+    http.create_reaction(deploys, sent.id, &party)
+        .await
+        .expect("custom reaction");
+    assert_eq!(
+        sandbox.reactions(DEPLOYS, sent.id.get()),
+        ["🚀", "party:5000"]
+    );
+    http.pin_message(deploys, sent.id, Some("keep"))
+        .await
+        .expect("pinned");
+    assert_eq!(sandbox.pinned(DEPLOYS), [sent.id.get()]);
+    assert_eq!(http.get_pins(deploys).await.expect("pins").len(), 1);
+    let thread = http
+        .create_thread_from_message(
+            deploys,
+            sent.id,
+            &CreateThread::new("deploy").auto_archive_duration(AutoArchiveDuration::OneHour),
+            None,
+        )
+        .await
+        .expect("thread");
+    ChannelId::new(thread.id.get())
+        .send_message(&http, CreateMessage::new().content("in the thread"))
+        .await
+        .expect("sent into the thread");
+    http.edit_thread(thread.id, &EditThread::new().archived(true), None)
+        .await
+        .expect("archived");
+    let private = http
+        .create_thread(
+            deploys,
+            &CreateThread::new("incident").kind(ChannelType::PrivateThread),
+            None,
+        )
+        .await
+        .expect("private thread");
+    assert_eq!(private.kind, ChannelType::PrivateThread);
+    let news = ChannelId::new(LOCKED)
+        .send_message(&http, CreateMessage::new().content("2.0 is out"))
+        .await
+        .expect("news");
+    http.crosspost_message(news.channel_id, news.id)
+        .await
+        .expect("published");
+    let error = http
+        .crosspost_message(news.channel_id, news.id)
+        .await
+        .expect_err("twice");
+    assert_eq!(refusal(error).1, 40033);
+    http.delete_message(deploys, sent.id, None)
+        .await
+        .expect("deleted");
+    assert!(sandbox.message(DEPLOYS, sent.id.get()).is_none());
+
+    // Roles.
+    let role = http
+        .create_role(
+            guild,
+            &EditRole::new()
+                .name("Releaser")
+                .colour(0x3498db)
+                .hoist(true),
+            Some("release day"),
+        )
+        .await
+        .expect("role");
+    assert_eq!(
+        sandbox.role_named(GUILD, "Releaser").expect("stored")["color"],
+        json!(0x3498db)
+    );
+    http.edit_role(guild, role.id, &EditRole::new().name("Shipper"), None)
+        .await
+        .expect("edited role");
+    http.delete_role(guild, role.id, None)
+        .await
+        .expect("deleted role");
+    assert!(sandbox.role_named(GUILD, "Shipper").is_none());
+
+    // Members: nickname, timeout, kick, ban.
+    let until = super::ids::rfc3339_from_unix_millis(super::ids::unix_millis_now() as u64 + 60_000);
+    let member = http
+        .edit_member(
+            guild,
+            UserId::new(ALICE),
+            &EditMember::new()
+                .nickname("Al")
+                .disable_communication_until(until),
+            Some("cool down"),
+        )
+        .await
+        .expect("edited member");
+    assert_eq!(member.nick.as_deref(), Some("Al"));
+    assert!(
+        sandbox.member(GUILD, ALICE).expect("alice")["communication_disabled_until"].is_string()
+    );
+    http.edit_nickname(guild, Some("Deploy Bot"), None)
+        .await
+        .expect("own nickname");
+    http.kick_member(guild, UserId::new(ALICE), Some("spam"))
+        .await
+        .expect("kicked");
+    assert!(sandbox.member(GUILD, ALICE).is_none());
+    http.ban_user(guild, UserId::new(BOB), 1, Some("spam links"))
+        .await
+        .expect("banned");
+    assert_eq!(
+        sandbox.ban(GUILD, BOB).expect("banned")["reason"],
+        json!("spam links")
+    );
+    let ban = http
+        .get_ban(guild, UserId::new(BOB))
+        .await
+        .expect("looked up");
+    assert_eq!(ban.expect("a ban").reason.as_deref(), Some("spam links"));
+    let error = http
+        .kick_member(guild, UserId::new(CAROL), None)
+        .await
+        .expect_err("the owner");
+    assert_eq!(refusal(error).1, 50013);
+    http.remove_ban(guild, UserId::new(BOB), None)
+        .await
+        .expect("unbanned");
+    let error = http
+        .remove_ban(guild, UserId::new(BOB), None)
+        .await
+        .expect_err("not banned");
+    assert_eq!(refusal(error).1, 10026);
+
+    // Channels and invites.
+    let channel = http
+        .create_channel(
+            guild,
+            &CreateChannel::new("Release Notes").topic("what shipped"),
+            None,
+        )
+        .await
+        .expect("channel");
+    assert_eq!(channel.name, "release-notes");
+    assert!(sandbox.channel_named(GUILD, "release-notes").is_some());
+    let invite = http
+        .create_invite(
+            channel.id,
+            &CreateInvite::new().max_age(3600).max_uses(10),
+            None,
+        )
+        .await
+        .expect("invite");
+    assert_eq!(invite.max_uses, 10);
+    assert_eq!(sandbox.invites(channel.id.get()).len(), 1);
+    http.delete_channel(channel.id, None)
+        .await
+        .expect("deleted channel");
+    assert!(sandbox.channel(channel.id.get()).is_none());
+
+    let counted = http.get_guild_with_counts(guild).await.expect("guild");
+    // carol and the bot: alice was kicked, bob banned.
+    assert_eq!(counted.approximate_member_count, Some(2));
+    assert!(counted.icon.is_some());
+
+    let reasons = sandbox.audit_reasons();
+    assert!(reasons.contains(&(
+        format!("PUT /guilds/{GUILD}/bans/{BOB}"),
+        "spam links".to_owned()
+    )));
+    let failed: Vec<String> = sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.status >= 400)
+        .map(|r| format!("{} {} {}", r.method, r.path, r.status))
+        .collect();
+    assert_eq!(failed.len(), 3, "{failed:#?}");
+    sandbox.shutdown().await;
+}

@@ -265,7 +265,7 @@ fn edited_messages_reactions_pins_and_deletions_parse() {
     let Event::ReactionAdd(added) = &events[1] else {
         panic!("not MESSAGE_REACTION_ADD: {:?}", events[1])
     };
-    assert_eq!(added.reaction.emoji.unicode_eq("🚀"), true);
+    assert!(added.reaction.emoji.unicode_eq("🚀"));
     assert!(matches!(events[3], Event::ReactionRemove(_)));
     assert!(matches!(events[4], Event::ChannelPinsUpdate(_)));
     assert!(matches!(events[5], Event::MessageUpdate(_)));

@@ -18,8 +18,7 @@ use serde_json::{Map, Value};
 use serenity::all::{CreateAllowedMentions, GuildId, RoleId, UserId};
 
 use crate::discord::{CallError, ChannelRef, Discord};
-use crate::events::{Action, ActionKind, AllowedMentions};
-use crate::run::ActionOutcome;
+use crate::events::{ActionKind, AllowedMentions};
 use crate::templates::{Lookup, Template};
 
 pub use render::truncate;
@@ -106,30 +105,6 @@ pub async fn perform(
             kind.name()
         ))),
     }
-}
-
-/// Carries out one action in `guild` with `vars` filled in, as the executor has done so far.
-// TODO(merge): the interpreter calls `perform` directly; drop this then.
-pub async fn execute(
-    discord: &Discord,
-    guild: GuildId,
-    action: &Action,
-    vars: &impl Lookup,
-) -> Result<ActionOutcome, CallError> {
-    let ctx = ActionContext {
-        discord,
-        guild,
-        dry_run: false,
-    };
-    let performed = perform(&ctx, &action.kind, vars).await?;
-    for warning in &performed.warnings {
-        tracing::warn!(action = action.kind(), "{warning}");
-    }
-    Ok(ActionOutcome {
-        action: action.kind().to_owned(),
-        summary: performed.summary,
-        output: performed.output,
-    })
 }
 
 /// Explicit on every message: only the kinds the event's author listed may ping.

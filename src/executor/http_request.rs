@@ -1,0 +1,545 @@
+//! The `http_request` action's I/O: one outgoing call, bounded in time and size, and its answer
+//! as a value a template can read. Knows nothing of events or templates.
+//!
+//! A non-2xx answer is an answer, not an error: the event decides what a 404 means. Errors are
+//! for calls that got no answer, and their messages name the host only, because query strings
+//! and paths often carry tokens.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use reqwest::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use reqwest::{Method, Url};
+use serde_json::{json, Value};
+
+/// How long a call may take when the event does not say.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest a call may take, connecting and reading the whole body; it holds a run slot.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(30);
+/// The most of a response body that is kept; the rest is not read and the response is marked
+/// truncated.
+pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+/// Redirects followed before giving up.
+pub const MAX_REDIRECTS: usize = 5;
+/// The methods an event may use.
+pub const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+
+/// One call to make.
+#[derive(Debug, Clone)]
+pub struct HttpCall {
+    pub method: Method,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<HttpBody>,
+    /// At most [`MAX_TIMEOUT`]; [`DEFAULT_TIMEOUT`] when the event does not say.
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum HttpBody {
+    /// Sent as JSON, with `content-type: application/json` unless a header says otherwise.
+    Json(Value),
+    /// Sent as is, with `content-type: text/plain; charset=utf-8` unless a header says otherwise.
+    Text(String),
+}
+
+/// What came back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpResponse {
+    pub status: u16,
+    /// Lower-case names; a header sent more than once has its values joined with `, `.
+    pub headers: BTreeMap<String, String>,
+    /// The body as text, invalid UTF-8 replaced.
+    pub body: String,
+    /// The body parsed, when it is JSON.
+    pub json: Option<Value>,
+    /// True when the body was longer than [`MAX_RESPONSE_BYTES`] and only the start was kept.
+    pub truncated: bool,
+}
+
+impl HttpResponse {
+    pub fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The action's output: `{"status":200,"ok":true,"body":"…","json":{…},"headers":{…},
+    /// "truncated":false}`, read by later actions as `{name.status}`, `{name.json.field}`.
+    pub fn to_output(&self) -> Value {
+        json!({
+            "status": self.status,
+            "ok": self.ok(),
+            "body": self.body,
+            "json": self.json,
+            "headers": self.headers,
+            "truncated": self.truncated,
+        })
+    }
+}
+
+/// Why a call got no answer. `host` is the URL's host (and port, when given), never its path or
+/// query.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpRequestError {
+    #[error("the URL is not valid: {0}")]
+    BadUrl(String),
+    #[error("the URL must start with http:// or https://, not {scheme}://")]
+    UnsupportedScheme { scheme: String },
+    #[error(
+        "\"{0}\" is not an HTTP method; use one of GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS"
+    )]
+    BadMethod(String),
+    #[error("the header name \"{0}\" is not valid")]
+    BadHeaderName(String),
+    // The value is not shown: headers are where secrets go.
+    #[error("the value of header \"{0}\" is not valid (line breaks and control characters are not allowed)")]
+    BadHeaderValue(String),
+    #[error(
+        "a timeout of {timeout:?} is not allowed; give more than 0 and at most {MAX_TIMEOUT:?}"
+    )]
+    BadTimeout { timeout: Duration },
+    #[error("{host} did not answer within {timeout:?}")]
+    Timeout { host: String, timeout: Duration },
+    #[error("cannot connect to {host}: {reason}")]
+    Connect { host: String, reason: String },
+    #[error("{host} redirected more than {MAX_REDIRECTS} times")]
+    TooManyRedirects { host: String },
+    #[error("the request to {host} failed: {reason}")]
+    Failed { host: String, reason: String },
+}
+
+/// Reads a method as an event file writes it, in any case.
+pub fn parse_method(text: &str) -> Result<Method, HttpRequestError> {
+    let upper = text.trim().to_ascii_uppercase();
+    if !METHODS.contains(&upper.as_str()) {
+        return Err(HttpRequestError::BadMethod(text.to_owned()));
+    }
+    Method::from_bytes(upper.as_bytes()).map_err(|_| HttpRequestError::BadMethod(text.to_owned()))
+}
+
+/// The client every call shares, so connections and TLS sessions are reused.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .use_rustls_tls()
+        .user_agent(concat!("hookbot/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
+        .build()
+        // Fails only when the TLS backend cannot start, which is a property of the build, not of
+        // any input; reqwest's own Client::new panics the same way.
+        .expect("the HTTP client's TLS backend starts")
+}
+
+/// Makes the call and reads at most [`MAX_RESPONSE_BYTES`] of the answer, all within
+/// `call.timeout`.
+pub async fn perform(
+    client: &reqwest::Client,
+    call: HttpCall,
+) -> Result<HttpResponse, HttpRequestError> {
+    // Checked when the event is loaded; checked again because an unbounded call would hold a
+    // run slot forever.
+    if call.timeout.is_zero() || call.timeout > MAX_TIMEOUT {
+        return Err(HttpRequestError::BadTimeout {
+            timeout: call.timeout,
+        });
+    }
+    let url = Url::parse(call.url.trim()).map_err(|e| HttpRequestError::BadUrl(e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(HttpRequestError::UnsupportedScheme {
+            scheme: url.scheme().to_owned(),
+        });
+    }
+    let host = match (url.host_str(), url.port()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_owned(),
+        (None, _) => return Err(HttpRequestError::BadUrl("it has no host".into())),
+    };
+
+    let mut request = client.request(call.method, url).timeout(call.timeout);
+    let mut has_content_type = false;
+    for (name, value) in &call.headers {
+        let header = HeaderName::from_bytes(name.trim().as_bytes())
+            .map_err(|_| HttpRequestError::BadHeaderName(name.clone()))?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| HttpRequestError::BadHeaderValue(name.clone()))?;
+        has_content_type |= header == CONTENT_TYPE;
+        request = request.header(header, value);
+    }
+    request = match call.body {
+        // json() keeps a content-type header given above.
+        Some(HttpBody::Json(value)) => request.json(&value),
+        Some(HttpBody::Text(text)) if has_content_type => request.body(text),
+        Some(HttpBody::Text(text)) => request
+            .header(CONTENT_TYPE, "text/plain; charset=utf-8")
+            .body(text),
+        None => request,
+    };
+
+    // reqwest's timeout covers the body too; this one also covers our own reading, so nothing
+    // here can outlast the call's timeout.
+    let timeout = call.timeout;
+    match tokio::time::timeout(timeout, send_and_read(request)).await {
+        Ok(result) => result.map_err(|error| describe(error, host, timeout)),
+        Err(_) => Err(HttpRequestError::Timeout { host, timeout }),
+    }
+}
+
+async fn send_and_read(request: reqwest::RequestBuilder) -> Result<HttpResponse, reqwest::Error> {
+    let mut response = request.send().await?;
+    let status = response.status().as_u16();
+    let mut headers: BTreeMap<String, String> = BTreeMap::new();
+    for (name, value) in response.headers() {
+        let value = String::from_utf8_lossy(value.as_bytes());
+        headers
+            .entry(name.as_str().to_owned())
+            .and_modify(|joined| {
+                joined.push_str(", ");
+                joined.push_str(&value);
+            })
+            .or_insert_with(|| value.into_owned());
+    }
+
+    // Read chunk by chunk, so a huge or endless body costs at most the cap in memory.
+    let mut bytes: Vec<u8> = Vec::new();
+    let mut truncated = false;
+    while let Some(chunk) = response.chunk().await? {
+        let room = MAX_RESPONSE_BYTES - bytes.len();
+        if chunk.len() > room {
+            bytes.extend_from_slice(&chunk[..room]);
+            truncated = true;
+            break;
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    if truncated {
+        drop_partial_character(&mut bytes);
+    }
+    let body = String::from_utf8_lossy(&bytes).into_owned();
+    let json = if truncated {
+        None
+    } else {
+        serde_json::from_str(&body).ok()
+    };
+    Ok(HttpResponse {
+        status,
+        headers,
+        body,
+        json,
+        truncated,
+    })
+}
+
+/// The cap may fall inside a multi-byte character; drop its start rather than show a �.
+fn drop_partial_character(bytes: &mut Vec<u8>) {
+    if let Err(error) = std::str::from_utf8(bytes) {
+        // error_len() is None only for a sequence cut off by the end of the input.
+        if error.error_len().is_none() {
+            bytes.truncate(error.valid_up_to());
+        }
+    }
+}
+
+fn describe(error: reqwest::Error, host: String, timeout: Duration) -> HttpRequestError {
+    if error.is_timeout() {
+        return HttpRequestError::Timeout { host, timeout };
+    }
+    if error.is_redirect() {
+        return HttpRequestError::TooManyRedirects { host };
+    }
+    let connect = error.is_connect();
+    // reqwest's messages name the whole URL; the innermost cause is the useful part anyway.
+    let reason = root_cause(&error.without_url());
+    if connect {
+        HttpRequestError::Connect { host, reason }
+    } else {
+        HttpRequestError::Failed { host, reason }
+    }
+}
+
+/// The innermost error's words: reqwest and hyper repeat themselves at every layer.
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut innermost = error;
+    while let Some(source) = innermost.source() {
+        innermost = source;
+    }
+    innermost.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::extract::Request;
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::routing::{any, get};
+    use axum::Router;
+
+    /// A local server for the calls to reach; returns its base URL.
+    async fn serve() -> String {
+        let router = Router::new()
+            .route(
+                "/json",
+                get(|| async { axum::Json(json!({"name": "billing", "n": 2})) }),
+            )
+            .route("/text", get(|| async { "plain words" }))
+            .route(
+                "/huge",
+                get(|| async { "é".repeat(MAX_RESPONSE_BYTES / 2 + 10) }),
+            )
+            .route("/hang", get(std::future::pending::<()>))
+            .route(
+                "/fail",
+                get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "it broke") }),
+            )
+            .route("/echo", any(echo))
+            .route(
+                "/loop",
+                get(|| async { axum::response::Redirect::temporary("/loop") }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        format!("http://{addr}")
+    }
+
+    /// Answers with what it received.
+    async fn echo(request: Request) -> axum::Json<Value> {
+        let method = request.method().to_string();
+        let headers: BTreeMap<String, String> = header_map(request.headers());
+        let body = axum::body::to_bytes(request.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        axum::Json(json!({
+            "method": method,
+            "headers": headers,
+            "body": String::from_utf8_lossy(&body),
+        }))
+    }
+
+    fn header_map(headers: &HeaderMap) -> BTreeMap<String, String> {
+        headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("?").to_owned()))
+            .collect()
+    }
+
+    fn get_call(url: String) -> HttpCall {
+        HttpCall {
+            method: Method::GET,
+            url,
+            headers: Vec::new(),
+            body: None,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    #[tokio::test]
+    async fn json_response() {
+        let base = serve().await;
+        let response = perform(&client(), get_call(format!("{base}/json")))
+            .await
+            .unwrap();
+        assert_eq!(response.status, 200);
+        assert_eq!(response.json, Some(json!({"name": "billing", "n": 2})));
+        assert_eq!(response.headers["content-type"], "application/json");
+        assert!(!response.truncated);
+        let output = response.to_output();
+        assert_eq!(output["status"], 200);
+        assert_eq!(output["ok"], true);
+        assert_eq!(output["json"]["name"], "billing");
+        assert_eq!(output["body"], r#"{"n":2,"name":"billing"}"#);
+        assert_eq!(output["truncated"], false);
+        assert_eq!(output["headers"]["content-type"], "application/json");
+    }
+
+    #[tokio::test]
+    async fn text_response() {
+        let base = serve().await;
+        let response = perform(&client(), get_call(format!("{base}/text")))
+            .await
+            .unwrap();
+        assert_eq!(response.body, "plain words");
+        assert_eq!(response.json, None);
+        assert_eq!(response.to_output()["json"], Value::Null);
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_cap_is_truncated_not_an_error() {
+        let base = serve().await;
+        let response = perform(&client(), get_call(format!("{base}/huge")))
+            .await
+            .unwrap();
+        assert!(response.truncated);
+        // "é" is two bytes and the cap is even, so the kept part is whole characters.
+        assert_eq!(response.body.len(), MAX_RESPONSE_BYTES);
+        assert!(response.body.chars().all(|c| c == 'é'));
+        assert_eq!(response.to_output()["truncated"], true);
+    }
+
+    #[test]
+    fn a_character_cut_by_the_cap_is_dropped() {
+        let mut bytes = "aé".as_bytes()[..2].to_vec();
+        drop_partial_character(&mut bytes);
+        assert_eq!(bytes, b"a");
+        let mut invalid = vec![b'a', 0xff, b'b'];
+        drop_partial_character(&mut invalid);
+        assert_eq!(invalid, vec![b'a', 0xff, b'b']);
+    }
+
+    #[tokio::test]
+    async fn a_server_that_never_answers_times_out() {
+        let base = serve().await;
+        let mut call = get_call(format!("{base}/hang?token=secret"));
+        call.timeout = Duration::from_millis(200);
+        let error = perform(&client(), call).await.unwrap_err();
+        assert!(
+            matches!(error, HttpRequestError::Timeout { .. }),
+            "{error:?}"
+        );
+        let message = error.to_string();
+        assert!(message.starts_with("127.0.0.1:"), "{message}");
+        assert!(message.contains("did not answer within 200ms"), "{message}");
+        assert!(!message.contains("secret"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn a_500_is_an_answer() {
+        let base = serve().await;
+        let response = perform(&client(), get_call(format!("{base}/fail")))
+            .await
+            .unwrap();
+        assert_eq!(response.status, 500);
+        assert_eq!(response.body, "it broke");
+        assert_eq!(response.to_output()["ok"], false);
+    }
+
+    #[tokio::test]
+    async fn headers_and_user_agent_are_sent() {
+        let base = serve().await;
+        let mut call = get_call(format!("{base}/echo"));
+        call.headers = vec![
+            ("X-Api-Key".into(), "k123".into()),
+            ("Accept".into(), "application/json".into()),
+        ];
+        let response = perform(&client(), call).await.unwrap();
+        let seen = &response.json.unwrap()["headers"];
+        assert_eq!(seen["x-api-key"], "k123");
+        assert_eq!(seen["accept"], "application/json");
+        assert_eq!(
+            seen["user-agent"],
+            concat!("hookbot/", env!("CARGO_PKG_VERSION"))
+        );
+    }
+
+    #[tokio::test]
+    async fn json_body_is_sent_with_its_content_type() {
+        let base = serve().await;
+        let mut call = get_call(format!("{base}/echo"));
+        call.method = parse_method("post").unwrap();
+        call.body = Some(HttpBody::Json(json!({"service": "billing"})));
+        let echoed = perform(&client(), call).await.unwrap().json.unwrap();
+        assert_eq!(echoed["method"], "POST");
+        assert_eq!(echoed["headers"]["content-type"], "application/json");
+        assert_eq!(echoed["body"], r#"{"service":"billing"}"#);
+    }
+
+    #[tokio::test]
+    async fn text_body_keeps_a_given_content_type() {
+        let base = serve().await;
+        let mut call = get_call(format!("{base}/echo"));
+        call.method = Method::PUT;
+        call.body = Some(HttpBody::Text("a,b".into()));
+        let echoed = perform(&client(), call.clone())
+            .await
+            .unwrap()
+            .json
+            .unwrap();
+        assert_eq!(
+            echoed["headers"]["content-type"],
+            "text/plain; charset=utf-8"
+        );
+        call.headers = vec![("Content-Type".into(), "text/csv".into())];
+        let echoed = perform(&client(), call).await.unwrap().json.unwrap();
+        assert_eq!(echoed["headers"]["content-type"], "text/csv");
+        assert_eq!(echoed["body"], "a,b");
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_names_the_host_only() {
+        // A port that was just free: nothing listens there now.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let error = perform(&client(), get_call(format!("http://{addr}/x?key=secret")))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, HttpRequestError::Connect { .. }),
+            "{error:?}"
+        );
+        let message = error.to_string();
+        assert!(
+            message.starts_with(&format!("cannot connect to {addr}: ")),
+            "{message}"
+        );
+        assert!(!message.contains("secret"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn redirect_loops_stop() {
+        let base = serve().await;
+        let error = perform(&client(), get_call(format!("{base}/loop")))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, HttpRequestError::TooManyRedirects { .. }),
+            "{error:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn calls_are_checked_before_they_are_made() {
+        let http = client();
+        let error = perform(&http, get_call("ftp://example.com/x".into()))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the URL must start with http:// or https://, not ftp://"
+        );
+        let error = perform(&http, get_call("not a url".into()))
+            .await
+            .unwrap_err();
+        assert!(matches!(error, HttpRequestError::BadUrl(_)), "{error:?}");
+
+        let mut call = get_call("http://127.0.0.1:9/".into());
+        call.timeout = MAX_TIMEOUT + Duration::from_millis(1);
+        assert!(matches!(
+            perform(&http, call.clone()).await,
+            Err(HttpRequestError::BadTimeout { .. })
+        ));
+        call.timeout = Duration::ZERO;
+        assert!(matches!(
+            perform(&http, call.clone()).await,
+            Err(HttpRequestError::BadTimeout { .. })
+        ));
+
+        call.timeout = DEFAULT_TIMEOUT;
+        call.headers = vec![("Authorization".into(), "Bearer x\nInjected: 1".into())];
+        let error = perform(&http, call.clone()).await.unwrap_err();
+        assert!(matches!(error, HttpRequestError::BadHeaderValue(_)));
+        assert!(!error.to_string().contains("Bearer"), "{error}");
+        call.headers = vec![("bad name".into(), "v".into())];
+        assert!(matches!(
+            perform(&http, call).await,
+            Err(HttpRequestError::BadHeaderName(_))
+        ));
+    }
+
+    #[test]
+    fn methods() {
+        assert_eq!(parse_method("get").unwrap(), Method::GET);
+        assert_eq!(parse_method(" Patch ").unwrap(), Method::PATCH);
+        assert!(matches!(
+            parse_method("FETCH"),
+            Err(HttpRequestError::BadMethod(_))
+        ));
+    }
+}

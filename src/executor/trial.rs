@@ -1,0 +1,52 @@
+//! `hookbot event test`: one run of one event, by hand, live or as a dry run.
+
+use tokio_util::sync::CancellationToken;
+
+use super::builtins::builtins;
+use super::http_request;
+use super::interpreter::{self, RunContext};
+use crate::discord::Discord;
+use crate::events::Event;
+use crate::run::{Run, RunId, Step};
+use crate::store::{Store, StoreError};
+use crate::templates::Variables;
+
+/// Runs `event` as if a webhook had brought `variables`. Live, the run is recorded like any
+/// other (so `hookbot run` would finish it if this process died); as a dry run nothing is
+/// recorded or changed, and each step says what it would do.
+pub async fn trial(
+    store: &Store,
+    discord: &Discord,
+    event: &Event,
+    variables: Variables,
+    dry_run: bool,
+) -> Result<(Run, Vec<Step>), StoreError> {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let id = if dry_run {
+        RunId(0)
+    } else {
+        store.next_run_id()?
+    };
+    let mut run = Run::new(id, event.id.clone(), variables, now_ms);
+    if !dry_run {
+        store.accept_run(&run).await?;
+    }
+    let http = http_request::client();
+    let context = RunContext {
+        store,
+        discord,
+        http: &http,
+        dry_run,
+        shutdown: CancellationToken::new(),
+        slot: None,
+    };
+    let vars = builtins(event, &run, discord).await;
+    let (steps, _) = interpreter::execute(context, event, &mut run, Vec::new(), vars).await?;
+    if !dry_run {
+        store.finish_run(&run)?;
+        store.flush().await?;
+    }
+    Ok((run, steps))
+}
