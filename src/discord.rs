@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serenity::all::{
-    Cache, Channel, ChannelId, ClientBuilder, Context, EventHandler, GatewayIntents, GuildId, Http,
-    HttpBuilder, Member, Ready, RoleId, ShardManager, UserId,
+    Cache, Channel, ChannelId, ChannelType, ClientBuilder, Context, EmojiId, EventHandler,
+    GatewayIntents, GuildChannel, GuildId, Http, HttpBuilder, Member, Ready, RoleId, ShardManager,
+    UserId,
 };
 use serenity::async_trait;
 use serenity::http::HttpError;
@@ -53,6 +54,38 @@ pub enum CallError {
     Transport(String),
 }
 
+impl CallError {
+    /// What `{error.code}` shows: Discord's own code (`50013`), else the HTTP status (`404`),
+    /// else a short word: `not_found`, `invalid`, `timeout` or `unreachable`.
+    pub fn code(&self) -> String {
+        match self {
+            CallError::Discord { code, .. } if *code != 0 => code.to_string(),
+            CallError::Discord { status, .. } => status.to_string(),
+            CallError::NotFound(_) => "not_found".to_owned(),
+            CallError::Invalid(_) => "invalid".to_owned(),
+            CallError::Transport(message) => {
+                let lower = message.to_lowercase();
+                if lower.contains("timed out")
+                    || lower.contains("timeout")
+                    || lower.contains("did not answer")
+                {
+                    "timeout".to_owned()
+                } else {
+                    "unreachable".to_owned()
+                }
+            }
+        }
+    }
+
+    /// The words of the error without the status and code around them, for `{error.message}`.
+    pub fn message(&self) -> String {
+        match self {
+            CallError::Discord { message, .. } => message.clone(),
+            other => other.to_string(),
+        }
+    }
+}
+
 impl From<serenity::Error> for CallError {
     fn from(error: serenity::Error) -> Self {
         match error {
@@ -69,18 +102,6 @@ impl From<serenity::Error> for CallError {
             }
             serenity::Error::Http(HttpError::Request(e)) => CallError::Transport(e.to_string()),
             other => CallError::Invalid(other.to_string()),
-        }
-    }
-}
-
-impl CallError {
-    /// For `{error.code}`: Discord's JSON code, else a short word.
-    pub fn code(&self) -> String {
-        match self {
-            CallError::Discord { code, .. } => code.to_string(),
-            CallError::NotFound(_) => "not_found".into(),
-            CallError::Invalid(_) => "invalid".into(),
-            CallError::Transport(_) => "unavailable".into(),
         }
     }
 }
@@ -333,9 +354,22 @@ impl Discord {
     /// `123`, `<@123>`, `<@!123>`, `@name` or `name` (user name, display name or nickname of a
     /// member of `guild`) → a user.
     pub async fn resolve_user(&self, guild: GuildId, reference: &str) -> Result<UserId, CallError> {
+        self.resolve_user_named(guild, reference)
+            .await
+            .map(|(id, _)| id)
+    }
+
+    /// As [`resolve_user`](Self::resolve_user), with the name the user goes by when the cache
+    /// or the look-up told it (no extra request is made for it).
+    pub async fn resolve_user_named(
+        &self,
+        guild: GuildId,
+        reference: &str,
+    ) -> Result<(UserId, Option<String>), CallError> {
         let reference = reference.trim();
         if let Some(id) = parse_id(reference, &["<@!", "<@"], ">") {
-            return Ok(UserId::new(id));
+            let id = UserId::new(id);
+            return Ok((id, self.cached_user_name(guild, id)));
         }
         let wanted = reference.strip_prefix('@').unwrap_or(reference);
         if wanted.is_empty() {
@@ -354,9 +388,149 @@ impl Discord {
             Ok(members.iter().flat_map(member_names).collect())
         };
         match find_by_name(cached, fetch, wanted).await? {
-            Some((id, _)) => Ok(id),
+            Some((id, name)) => Ok((id, Some(name))),
             None => Err(CallError::NotFound(format!(
                 "no member named {wanted:?} in server {guild}"
+            ))),
+        }
+    }
+
+    /// The name a user goes by in `guild` (nickname, display name, user name), from the cache.
+    pub fn cached_user_name(&self, guild: GuildId, user: UserId) -> Option<String> {
+        if let Some(name) = self.cache.guild(guild).and_then(|g| {
+            g.members
+                .get(&user)
+                .map(|m| m.nick.clone().unwrap_or_else(|| m.user.name.clone()))
+        }) {
+            return Some(name);
+        }
+        if user == self.bot_id {
+            return Some(self.bot_name.clone());
+        }
+        self.cache.user(user).map(|u| u.name.clone())
+    }
+
+    /// The name a user goes by in `guild`: from the cache, else asking Discord for the member,
+    /// else for the user. `None` when neither knows them (read-only look-ups only).
+    pub async fn user_name(&self, guild: GuildId, user: UserId) -> Option<String> {
+        if let Some(name) = self.cached_user_name(guild, user) {
+            return Some(name);
+        }
+        if let Ok(member) = self.http.get_member(guild, user).await {
+            return Some(member.nick.unwrap_or(member.user.name));
+        }
+        self.http.get_user(user).await.ok().map(|u| u.name)
+    }
+
+    /// `123`, `<#123>`, `#name` or `name` → a category of `guild`, with its name.
+    pub async fn resolve_category(
+        &self,
+        guild: GuildId,
+        reference: &str,
+    ) -> Result<ChannelRef, CallError> {
+        let reference = reference.trim();
+        let categories = |channels: Vec<GuildChannel>| -> Vec<(ChannelId, String)> {
+            channels
+                .into_iter()
+                .filter(|c| c.kind == ChannelType::Category)
+                .map(|c| (c.id, c.name))
+                .collect()
+        };
+        if let Some(id) = parse_id(reference, &["<#"], ">") {
+            let id = ChannelId::new(id);
+            let cached = self
+                .cache
+                .guild(guild)
+                .and_then(|g| g.channels.get(&id).map(|c| (c.kind, c.name.clone())));
+            let (kind, name) = match cached {
+                Some(found) => found,
+                None => match self.http.get_channel(id).await? {
+                    Channel::Guild(c) if c.guild_id == guild => (c.kind, c.name),
+                    _ => {
+                        return Err(CallError::NotFound(format!(
+                            "channel {id} is not in server {guild}, the server this event runs in"
+                        )))
+                    }
+                },
+            };
+            if kind != ChannelType::Category {
+                return Err(CallError::Invalid(format!(
+                    "#{name} ({id}) is not a category"
+                )));
+            }
+            return Ok(ChannelRef {
+                id,
+                name: Some(name),
+            });
+        }
+        let wanted = reference.strip_prefix('#').unwrap_or(reference);
+        if wanted.is_empty() {
+            return Err(CallError::Invalid(format!(
+                "category {reference:?} is neither a channel id nor a name"
+            )));
+        }
+        let cached = self
+            .cache
+            .guild(guild)
+            .map(|g| categories(g.channels.values().cloned().collect()));
+        let fetch = || async {
+            let channels = guild.channels(&self.http).await?;
+            Ok(categories(channels.into_values().collect()))
+        };
+        match find_by_name(cached, fetch, wanted).await? {
+            Some((id, name)) => Ok(ChannelRef {
+                id,
+                name: Some(name),
+            }),
+            None => Err(CallError::NotFound(format!(
+                "no category named {wanted:?} in server {guild}"
+            ))),
+        }
+    }
+
+    /// What the cache says of a channel of `guild`: `Some(true)` for a thread, `Some(false)` for
+    /// another channel, `None` when it does not know.
+    pub fn cached_is_thread(&self, guild: GuildId, channel: ChannelId) -> Option<bool> {
+        let g = self.cache.guild(guild)?;
+        if g.threads.iter().any(|t| t.id == channel) {
+            return Some(true);
+        }
+        g.channels.get(&channel).map(|c| {
+            matches!(
+                c.kind,
+                ChannelType::PublicThread | ChannelType::PrivateThread | ChannelType::NewsThread
+            )
+        })
+    }
+
+    /// A custom emoji of `guild` by name: `(id, name, animated)`, from the cache, else Discord.
+    pub async fn find_emoji(
+        &self,
+        guild: GuildId,
+        name: &str,
+    ) -> Result<(EmojiId, String, bool), CallError> {
+        let cached: Option<Vec<(EmojiId, String)>> = self
+            .cache
+            .guild(guild)
+            .map(|g| g.emojis.values().map(|e| (e.id, e.name.clone())).collect());
+        let animated_in_cache = |id: EmojiId| {
+            self.cache
+                .guild(guild)
+                .and_then(|g| g.emojis.get(&id).map(|e| e.animated))
+        };
+        if let Some((id, found)) = cached.and_then(|items| pick_by_name(items, name)) {
+            let animated = animated_in_cache(id).unwrap_or(false);
+            return Ok((id, found, animated));
+        }
+        let emojis = self.http.get_emojis(guild).await?;
+        let items = emojis.iter().map(|e| (e.id, e.name.clone())).collect();
+        match pick_by_name(items, name) {
+            Some((id, found)) => {
+                let animated = emojis.iter().any(|e| e.id == id && e.animated);
+                Ok((id, found, animated))
+            }
+            None => Err(CallError::NotFound(format!(
+                "no custom emoji named {name:?} in server {guild}"
             ))),
         }
     }
