@@ -92,6 +92,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     for problem in &loaded.problems {
         tracing::error!("{problem}");
     }
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+    }
     if !loaded.problems.is_empty() {
         tracing::warn!(
             "{} problem(s) in the event files; those events are not loaded (`hookbot check` lists them)",

@@ -3,8 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::events::{all_templates, walk_actions, Event};
-use crate::executor::BUILTIN_NAMES;
+use crate::events::{caller_names, walk_actions, Event};
 use crate::sandbox::{Fixture, FixtureGuild};
 
 /// The sandbox bot's user id.
@@ -16,6 +15,9 @@ pub const SANDBOX_MEMBERS: [(u64, &str); 2] = [
     (1_300_000_000_000_000_101, "alice"),
     (1_300_000_000_000_000_102, "bob"),
 ];
+/// The server's owner: someone other than alice and bob, because Discord lets no bot kick, ban,
+/// time out or rename a server's owner, and the examples do that to alice.
+pub const SANDBOX_OWNER: (u64, &str) = (1_300_000_000_000_000_100, "owner");
 const DEFAULT_CHANNEL: &str = "general";
 
 /// One guild per server id, holding what the events' fixed references name.
@@ -62,7 +64,9 @@ pub fn fixture_for(events: &[Event]) -> Fixture {
                 }
             }
         }
-        let mut guild = FixtureGuild::new(server, "hookbot sandbox");
+        let mut guild = FixtureGuild::new(server, "hookbot sandbox")
+            .owner(SANDBOX_OWNER.0)
+            .member(SANDBOX_OWNER.0, SANDBOX_OWNER.1);
         for name in channels {
             guild = guild.channel(ids.next(), name);
         }
@@ -89,16 +93,11 @@ pub fn fixture_for(events: &[Event]) -> Fixture {
     fixture
 }
 
-/// Variables for an example request to `event`: every name its templates use that is not a
-/// built-in, with a value that works in the sandbox.
+/// Variables for an example request to `event`: every name a caller is expected to send (not a
+/// built-in, nor one the event sets itself), with a value that works in the sandbox.
 pub fn example_variables(event: &Event) -> Vec<(String, String)> {
-    let mut names = BTreeSet::new();
-    for template in all_templates(&event.actions) {
-        names.extend(template.names().map(str::to_owned));
-    }
-    names
+    caller_names(event)
         .into_iter()
-        .filter(|n| !BUILTIN_NAMES.contains(&n.as_str()))
         .map(|name| {
             let value = example_value(&name);
             (name, value)

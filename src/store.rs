@@ -43,7 +43,7 @@ pub enum StoreError {
 }
 
 /// The longest variable name, in characters.
-pub const MAX_VARIABLE_NAME_CHARS: usize = 64;
+pub use crate::events::MAX_VARIABLE_NAME_CHARS;
 /// The largest variable value, in bytes of UTF-8: a value is rendered into messages, and a run
 /// may read many, so each stays small.
 pub const MAX_VARIABLE_VALUE_BYTES: usize = 16 * 1024;

@@ -81,68 +81,76 @@ async fn every_example_in_the_action_docs_runs() {
         examples.len()
     );
     let api = example_api().await;
+    // Each example gets its own stand-in and store, so they run side by side.
+    let runs = examples
+        .iter()
+        .map(|(line, text)| run_example(*line, text.replace(EXAMPLE_API, &api)));
+    let failures: Vec<String> = futures::future::join_all(runs)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Loads and runs one example; what went wrong, if anything.
+async fn run_example(line: usize, text: String) -> Vec<String> {
     let spec = common::openapi::DiscordSpec::get();
     let mut failures = Vec::new();
-    for (line, text) in &examples {
-        let text = text.replace(EXAMPLE_API, &api);
-        let file = format!(
-            "id = \"doc-example\"\nserver = \"{}\"\n{text}",
-            common::SERVER
-        );
-        let name = format!("docs/actions.md:{line}");
-        let event = match hookbot::events::parse_event(Path::new("docs/actions.md"), &file) {
-            Ok(event) => event,
-            Err(problems) => {
-                // Two header lines come before the block's first line, which follows the fence.
-                let listed: Vec<String> = problems
-                    .iter()
-                    .map(|p| {
-                        format!(
-                            "docs/actions.md:{}:{}: {}",
-                            line + p.line - 2,
-                            p.col,
-                            p.message
-                        )
-                    })
-                    .collect();
-                failures.push(format!("{name}: does not load:\n  {}", listed.join("\n  ")));
-                continue;
-            }
-        };
-        let sandbox = Sandbox::start(fixture_for(std::slice::from_ref(&event)), SANDBOX_TOKEN)
-            .await
-            .expect("stand-in starts");
-        let discord = Discord::connect(SANDBOX_TOKEN, Some(&sandbox.api_url()))
-            .await
-            .expect("connects to the stand-in");
-        assert!(discord.wait_cache_ready(Duration::from_secs(10)).await);
-        let store = Store::temporary().expect("temporary store");
-        let (run, steps) = hookbot::executor::trial(&store, &discord, &event, variables(), false)
-            .await
-            .expect("the run is recorded");
-        if run.status != RunStatus::Succeeded {
-            failures.push(format!("{name}: {:?}: {:?}", run.status, run.error));
+    let file = format!(
+        "id = \"doc-example\"\nserver = \"{}\"\n{text}",
+        common::SERVER
+    );
+    let name = format!("docs/actions.md:{line}");
+    let event = match hookbot::events::parse_event(Path::new("docs/actions.md"), &file) {
+        Ok(event) => event,
+        Err(problems) => {
+            // Two header lines come before the block's first line, which follows the fence.
+            let listed: Vec<String> = problems
+                .iter()
+                .map(|p| {
+                    format!(
+                        "docs/actions.md:{}:{}: {}",
+                        line + p.line - 2,
+                        p.col,
+                        p.message
+                    )
+                })
+                .collect();
+            return vec![format!("{name}: does not load:\n  {}", listed.join("\n  "))];
         }
-        for step in &steps {
-            if let StepOutcome::Failed { error, .. } = &step.outcome {
-                failures.push(format!(
-                    "{name}: step {} ({}) failed: {}",
-                    step.path, step.action, error.message
-                ));
-            }
-        }
-        for request in sandbox.requests() {
-            if let Err(errors) =
-                spec.validate(&request.method, &request.path, request.body.as_ref())
-            {
-                failures.push(format!(
-                    "{name}: {} {} is not what Discord takes: {errors:?}",
-                    request.method, request.path
-                ));
-            }
-        }
-        discord.shutdown().await;
-        sandbox.shutdown().await;
+    };
+    let sandbox = Sandbox::start(fixture_for(std::slice::from_ref(&event)), SANDBOX_TOKEN)
+        .await
+        .expect("stand-in starts");
+    let discord = Discord::connect(SANDBOX_TOKEN, Some(&sandbox.api_url()))
+        .await
+        .expect("connects to the stand-in");
+    assert!(discord.wait_cache_ready(Duration::from_secs(10)).await);
+    let store = Store::temporary().expect("temporary store");
+    let (run, steps) = hookbot::executor::trial(&store, &discord, &event, variables(), false)
+        .await
+        .expect("the run is recorded");
+    if run.status != RunStatus::Succeeded {
+        failures.push(format!("{name}: {:?}: {:?}", run.status, run.error));
     }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    for step in &steps {
+        if let StepOutcome::Failed { error, .. } = &step.outcome {
+            failures.push(format!(
+                "{name}: step {} ({}) failed: {}",
+                step.path, step.action, error.message
+            ));
+        }
+    }
+    for request in sandbox.requests() {
+        if let Err(errors) = spec.validate(&request.method, &request.path, request.body.as_ref()) {
+            failures.push(format!(
+                "{name}: {} {} is not what Discord takes: {errors:?}",
+                request.method, request.path
+            ));
+        }
+    }
+    discord.shutdown().await;
+    sandbox.shutdown().await;
+    failures
 }

@@ -29,7 +29,7 @@ pub const BUILTIN_NAMES: &[&str] = &[
 pub const RESERVED_PREFIXES: &[&str] = &["var", "loop", "error", "body", "header", "query"];
 
 /// The fields of `{loop.…}`.
-pub const LOOP_FIELDS: &[&str] = &["index", "count"];
+pub const LOOP_FIELDS: &[&str] = &["index", "count", "total"];
 /// The fields of `{error.…}`.
 pub const ERROR_FIELDS: &[&str] = &["message", "code"];
 

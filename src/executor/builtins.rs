@@ -8,24 +8,6 @@ use crate::events::{all_templates, Event};
 use crate::run::Run;
 use crate::templates::Variables;
 
-/// The names [`builtins`] may define, for `hookbot check` and the docs.
-pub const BUILTIN_NAMES: &[&str] = &[
-    "server_id",
-    "server_name",
-    "server_icon",
-    "server_member_count",
-    "server_owner_id",
-    "channel_id",
-    "channel_name",
-    "event_id",
-    "event_name",
-    "bot_id",
-    "run_id",
-    "timestamp",
-    "date",
-    "random_number",
-];
-
 /// What `{random_number}` may be: a whole number from 1 to this, inclusive.
 pub const RANDOM_NUMBER_MAX: u32 = 100;
 

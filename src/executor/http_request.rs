@@ -13,16 +13,16 @@ use reqwest::{Method, Url};
 use serde_json::{json, Value};
 
 /// How long a call may take when the event does not say.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_TIMEOUT: Duration = crate::events::DEFAULT_HTTP_TIMEOUT;
 /// The longest a call may take, connecting and reading the whole body; it holds a run slot.
-pub const MAX_TIMEOUT: Duration = Duration::from_secs(30);
+pub const MAX_TIMEOUT: Duration = crate::events::MAX_HTTP_TIMEOUT;
 /// The most of a response body that is kept; the rest is not read and the response is marked
 /// truncated.
 pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 /// Redirects followed before giving up.
 pub const MAX_REDIRECTS: usize = 5;
 /// The methods an event may use.
-pub const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+pub const METHODS: [&str; 6] = crate::events::HTTP_METHODS;
 
 /// One call to make.
 #[derive(Debug, Clone)]
@@ -84,9 +84,7 @@ pub enum HttpRequestError {
     BadUrl(String),
     #[error("the URL must start with http:// or https://, not {scheme}://")]
     UnsupportedScheme { scheme: String },
-    #[error(
-        "\"{0}\" is not an HTTP method; use one of GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS"
-    )]
+    #[error("\"{0}\" is not an HTTP method; use one of GET, POST, PUT, PATCH, DELETE or HEAD")]
     BadMethod(String),
     #[error("the header name \"{0}\" is not valid")]
     BadHeaderName(String),

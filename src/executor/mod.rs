@@ -30,7 +30,6 @@ pub const MAX_CONCURRENT_RUNS: usize = 8;
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the executor waits at start for the gateway to fill the cache.
 pub const CACHE_WAIT: Duration = Duration::from_secs(5);
-pub use builtins::BUILTIN_NAMES;
 pub use interpreter::{ACTION_TIMEOUT, MAX_RUN_TIME, MAX_STEPS_PER_RUN};
 pub use trial::trial;
 

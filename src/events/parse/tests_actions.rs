@@ -1111,7 +1111,7 @@ content = "{error.message} {error.code} {error.why} {loop.index}"
             "6:11: {error.message} is outside any on_error list; it would be left as it stands",
             r#"6:11: {deploy.id}: no action has save_as = "deploy", so nothing sets it"#,
             "6:11: {var.user.x} is not a variable reference; write {var.NAME}, {var.global.NAME}, {var.server.NAME}, {var.user.ID.NAME} or {var.channel.ID.NAME}",
-            "14:11: {loop.number}: a loop has {loop.index}, {loop.count}",
+            "14:11: {loop.number}: a loop has {loop.index}, {loop.count}, {loop.total}",
             "18:11: {error.why}: an error has {error.message}, {error.code}",
         ]
     );

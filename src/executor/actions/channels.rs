@@ -8,11 +8,8 @@ use super::values::{auto_archive_minutes, invite_max_age, invite_max_uses, snowf
 use super::{channel_words, discord_link, Job, Performed};
 use crate::discord::{CallError, ChannelRef};
 use crate::duration::format_duration;
-use crate::events::{ActionKind, ChannelKind};
+use crate::events::{ActionKind, ChannelKind, MAX_CHANNEL_NAME_CHARS, MAX_TOPIC_CHARS};
 use crate::templates::Lookup;
-
-const MAX_CHANNEL_NAME_CHARS: usize = 100;
-const MAX_TOPIC_CHARS: usize = 1024;
 
 pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed, CallError> {
     let http = job.discord.http.clone();

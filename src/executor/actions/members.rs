@@ -13,11 +13,8 @@ use super::values::{ban_delete_seconds, percent_encode, timeout_length, timeout_
 use super::{Job, Performed, RoleRef};
 use crate::discord::CallError;
 use crate::duration::format_duration;
-use crate::events::{ActionKind, RoleSettings};
+use crate::events::{ActionKind, RoleSettings, MAX_NICKNAME_CHARS, MAX_ROLE_NAME_CHARS};
 use crate::templates::Lookup;
-
-const MAX_ROLE_NAME_CHARS: usize = 100;
-const MAX_NICKNAME_CHARS: usize = 32;
 
 pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed, CallError> {
     let http = job.discord.http.clone();

@@ -6,19 +6,13 @@ use serenity::all::Timestamp;
 
 use super::allowed_mentions;
 use crate::discord::CallError;
-use crate::events::{ColorSpec, EmbedSpec, MessageSpec, MAX_CONTENT_CHARS, MAX_EMBEDS};
+use crate::events::{
+    ColorSpec, EmbedSpec, MessageSpec, MAX_AUTHOR_NAME_CHARS, MAX_CONTENT_CHARS,
+    MAX_DESCRIPTION_CHARS, MAX_EMBEDS, MAX_EMBED_FIELDS, MAX_EMBED_TOTAL_CHARS,
+    MAX_FIELD_NAME_CHARS, MAX_FIELD_VALUE_CHARS, MAX_FOOTER_TEXT_CHARS, MAX_TITLE_CHARS,
+};
 use crate::templates::{Lookup, Template};
 
-// TODO(merge): use crate::events::MAX_… once the parser branch exports them.
-const MAX_TITLE_CHARS: usize = 256;
-const MAX_DESCRIPTION_CHARS: usize = 4096;
-const MAX_FIELD_NAME_CHARS: usize = 256;
-const MAX_FIELD_VALUE_CHARS: usize = 1024;
-const MAX_FOOTER_TEXT_CHARS: usize = 2048;
-const MAX_AUTHOR_NAME_CHARS: usize = 256;
-const MAX_EMBED_FIELDS: usize = 25;
-/// All the text of all the embeds of one message together.
-pub(crate) const MAX_EMBED_TOTAL_CHARS: usize = 6000;
 /// A field's name or value that renders empty: Discord refuses empty ones.
 const BLANK: &str = "\u{200b}";
 

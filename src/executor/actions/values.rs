@@ -7,15 +7,9 @@ use serenity::all::{EmojiId, ReactionType};
 use crate::discord::CallError;
 use crate::duration::{format_duration, parse_duration};
 
-/// The longest timeout Discord allows.
-pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(28 * 24 * 60 * 60);
-/// The most of a banned member's messages Discord deletes.
-pub(crate) const MAX_BAN_DELETE: Duration = Duration::from_secs(7 * 24 * 60 * 60);
-/// The longest an invite may live.
-pub(crate) const MAX_INVITE_AGE: Duration = Duration::from_secs(7 * 24 * 60 * 60);
-pub(crate) const MAX_INVITE_USES: u32 = 100;
-/// Discord's audit-log reason header takes at most 512 characters.
-pub(crate) const MAX_REASON_CHARS: usize = 512;
+pub(crate) use crate::events::{
+    MAX_BAN_DELETE, MAX_INVITE_AGE, MAX_INVITE_USES, MAX_REASON_CHARS, MAX_TIMEOUT,
+};
 
 /// A snowflake id, bare (`123`); `what` names it in the error (`message_id`).
 pub(crate) fn snowflake(text: &str, what: &str) -> Result<u64, CallError> {
@@ -103,7 +97,7 @@ pub(crate) fn invite_max_age(text: &str) -> Result<u64, CallError> {
 pub(crate) fn invite_max_uses(text: &str) -> Result<u32, CallError> {
     let trimmed = text.trim();
     match trimmed.parse::<u32>() {
-        Ok(uses) if uses <= MAX_INVITE_USES => Ok(uses),
+        Ok(uses) if u64::from(uses) <= MAX_INVITE_USES => Ok(uses),
         _ => Err(CallError::Invalid(format!(
             "max_uses {trimmed:?} must be a whole number from 0 (unlimited) to {MAX_INVITE_USES}"
         ))),
