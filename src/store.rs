@@ -3,7 +3,9 @@
 //!
 //! Nothing else in hookbot names sled; callers ask in domain words.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -83,6 +85,8 @@ pub struct Store {
     steps: sled::Tree,
     meta: sled::Tree,
     variables: sled::Tree,
+    /// Decoded event definitions, shared by every clone of the handle.
+    loaded_events: Arc<RwLock<HashMap<String, Arc<Event>>>>,
 }
 
 impl Store {
@@ -118,6 +122,7 @@ impl Store {
             steps: db.open_tree(STEPS_TREE)?,
             meta: db.open_tree(META_TREE)?,
             variables: db.open_tree(VARIABLES_TREE)?,
+            loaded_events: Arc::default(),
             db,
         })
     }
@@ -151,11 +156,28 @@ impl Store {
             batch.insert(event.id.as_bytes(), serde_json::to_vec(event)?);
         }
         self.events.apply_batch(batch)?;
+        let mut loaded = self.loaded_events.write().expect("event cache lock");
+        loaded.clear();
+        loaded.extend(events.iter().map(|e| (e.id.clone(), Arc::new(e.clone()))));
         Ok(())
     }
 
-    pub fn event(&self, id: &str) -> Result<Option<Event>, StoreError> {
-        get_json(&self.events, id.as_bytes())
+    /// An event definition. Served from memory once read, so a run does not decode the
+    /// definition or recompile its regexes; [`replace_events`](Self::replace_events) is the only
+    /// writer and refreshes it.
+    pub fn event(&self, id: &str) -> Result<Option<Arc<Event>>, StoreError> {
+        if let Some(event) = self.loaded_events.read().expect("event cache lock").get(id) {
+            return Ok(Some(event.clone()));
+        }
+        let stored: Option<Event> = get_json(&self.events, id.as_bytes())?;
+        Ok(stored.map(|event| {
+            let event = Arc::new(event);
+            self.loaded_events
+                .write()
+                .expect("event cache lock")
+                .insert(id.to_owned(), event.clone());
+            event
+        }))
     }
 
     pub fn events(&self) -> Result<Vec<Event>, StoreError> {

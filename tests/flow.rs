@@ -653,3 +653,39 @@ content = "after"
     assert_eq!(contents(&h, GENERAL), ["before", "after"]);
     h.stop().await;
 }
+
+/// A run that has been going longer than its time budget (here: since 1970) ends at its next
+/// step with a clear error, instead of going on.
+#[tokio::test]
+async fn a_run_past_its_time_budget_ends() {
+    let event = r##"
+id = "late"
+server = "123456789012345678"
+
+[[actions]]
+type = "send_message"
+channel = "#general"
+content = "too late"
+"##;
+    let mut h = Harness::start(&[("late.toml", event)]).await;
+    h.halt().await;
+    let id = {
+        let store = hookbot::store::Store::open(&h.dir.path().join("db")).unwrap();
+        let mut run = hookbot::run::Run::new(
+            store.next_run_id().unwrap(),
+            "late".into(),
+            Default::default(),
+            1,
+        );
+        run.started_at_ms = Some(1);
+        store.accept_run(&run).await.unwrap();
+        run.id
+    };
+    h.boot().await;
+    let run = h.wait_run(&id.to_text()).await;
+    assert_eq!(run.status, RunStatus::Failed);
+    let message = run.error.expect("an error").message;
+    assert!(message.contains("more than 30m"), "{message}");
+    assert!(contents(&h, GENERAL).is_empty());
+    h.stop().await;
+}

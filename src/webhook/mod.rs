@@ -162,7 +162,7 @@ async fn accept(
 
     let run = Run::new(
         inner.store.next_run_id().map_err(unavailable)?,
-        event.id,
+        event.id.clone(),
         variables,
         unix_millis(),
     );
