@@ -84,14 +84,7 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
             let mut body = Map::new();
             let mut words = Vec::new();
             if let Some(name) = job.optional(name) {
-                let name = cut(
-                    "channel name",
-                    name,
-                    MAX_CHANNEL_NAME_CHARS,
-                    &mut job.warnings,
-                );
-                words.push(format!("name {}", quote(&name, 100)));
-                body.insert("name".into(), json!(name));
+                rename(&mut job, "channel name", name, &mut body, &mut words);
             }
             if let Some(topic) = topic {
                 // An empty topic clears it.
@@ -261,14 +254,7 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
             let mut body = Map::new();
             let mut words = Vec::new();
             if let Some(name) = job.optional(name) {
-                let name = cut(
-                    "thread name",
-                    name,
-                    MAX_CHANNEL_NAME_CHARS,
-                    &mut job.warnings,
-                );
-                words.push(format!("name {}", quote(&name, 100)));
-                body.insert("name".into(), json!(name));
+                rename(&mut job, "thread name", name, &mut body, &mut words);
             }
             if let Some(archived) = archived {
                 words.push(
@@ -419,4 +405,17 @@ fn channel_output(
         ("mention", format!("<#{id}>")),
         ("url", discord_link(Some(guild), id.get(), None)),
     ]
+}
+
+/// A new name for a channel or thread, cut to Discord's limit, into the PATCH body.
+fn rename<L: Lookup>(
+    job: &mut Job<'_, L>,
+    what: &str,
+    name: String,
+    body: &mut Map<String, Value>,
+    words: &mut Vec<String>,
+) {
+    let name = cut(what, name, MAX_CHANNEL_NAME_CHARS, &mut job.warnings);
+    words.push(format!("name {}", quote(&name, 100)));
+    body.insert("name".into(), json!(name));
 }
