@@ -3,6 +3,7 @@
 use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use toml::de::DeTable;
 use toml::Spanned;
@@ -18,6 +19,7 @@ pub struct Config {
     pub storage: StorageConfig,
     pub events: EventsConfig,
     pub limits: LimitsConfig,
+    pub delivery: DeliveryConfig,
     /// `hookbot run --sandbox`: a local Discord stand-in plays Discord. Not a file key.
     pub sandbox: bool,
 }
@@ -42,6 +44,24 @@ pub struct HttpConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StorageConfig {
     pub path: PathBuf,
+    /// Finished runs older than this are deleted.
+    pub keep_runs_for: Duration,
+    /// At most this many finished runs are kept, the newest.
+    pub keep_runs: u64,
+}
+
+/// How runs are delivered: the queue's bound, the workers, and when a run is given up on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryConfig {
+    /// Above this many pending runs, new webhooks get 503 with `Retry-After`.
+    pub max_pending_runs: u64,
+    /// Runs carried out at the same time.
+    pub workers: u64,
+    /// Attempts at an action that keeps failing transiently (5xx, timeout, 429) before the run is
+    /// dead-lettered.
+    pub max_attempts: u64,
+    /// A run still failing transiently this long after it was accepted is dead-lettered.
+    pub give_up_after: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +78,8 @@ pub struct LimitsConfig {
 /// The largest `http.max_body_bytes` accepted: webhook bodies are small, and the listener holds a
 /// whole body in memory.
 pub const MAX_BODY_BYTES_LIMIT: usize = 64 * 1024 * 1024;
+
+const DAY: u64 = 24 * 60 * 60;
 
 /// The variable that overrides `discord.token`, so the token can stay out of the file.
 pub const TOKEN_ENV: &str = "HOOKBOT_DISCORD_TOKEN";
@@ -101,12 +123,20 @@ impl Config {
             },
             storage: StorageConfig {
                 path: dir.join("data/db"),
+                keep_runs_for: Duration::from_secs(30 * DAY),
+                keep_runs: 100_000,
             },
             events: EventsConfig {
                 dir: dir.join("data/events"),
             },
             limits: LimitsConfig {
                 per_event_per_minute: 120,
+            },
+            delivery: DeliveryConfig {
+                max_pending_runs: 10_000,
+                workers: 8,
+                max_attempts: 8,
+                give_up_after: Duration::from_secs(DAY),
             },
             sandbox: false,
         }
@@ -268,7 +298,33 @@ fn read_config(
         if let Some(path) = read_path(&mut storage, "path", base_dir) {
             config.storage.path = path;
         }
+        let hour = Duration::from_secs(60 * 60);
+        let year = Duration::from_secs(52 * 7 * DAY);
+        if let Some(age) = read_duration(&mut storage, "keep_runs_for", hour, year) {
+            config.storage.keep_runs_for = age;
+        }
+        if let Some(count) = read_count(&mut storage, "keep_runs", 100, 100_000_000) {
+            config.storage.keep_runs = count;
+        }
         storage.finish();
+    }
+
+    if let Some(mut delivery) = section(&mut root, "delivery") {
+        if let Some(count) = read_count(&mut delivery, "max_pending_runs", 1, 100_000_000) {
+            config.delivery.max_pending_runs = count;
+        }
+        if let Some(count) = read_count(&mut delivery, "workers", 1, 256) {
+            config.delivery.workers = count;
+        }
+        if let Some(count) = read_count(&mut delivery, "max_attempts", 1, 1000) {
+            config.delivery.max_attempts = count;
+        }
+        let minute = Duration::from_secs(60);
+        let month = Duration::from_secs(28 * DAY);
+        if let Some(age) = read_duration(&mut delivery, "give_up_after", minute, month) {
+            config.delivery.give_up_after = age;
+        }
+        delivery.finish();
     }
 
     if let Some(mut events) = section(&mut root, "events") {
@@ -298,6 +354,55 @@ fn read_config(
     }
 
     root.finish();
+}
+
+/// An optional whole number in `min..=max`; a problem naming the key otherwise.
+fn read_count(
+    table: &mut TableReader<'_, '_>,
+    key: &'static str,
+    min: u64,
+    max: u64,
+) -> Option<u64> {
+    let expected = format!("a whole number from {min} to {max}");
+    let value = table.optional_integer(key, &expected).ok()??;
+    match u64::try_from(*value.get_ref()) {
+        Ok(count) if (min..=max).contains(&count) => Some(count),
+        _ => {
+            table.report(
+                value.span(),
+                format!(
+                    "{} must be {expected}, got {}",
+                    table.key_name(key),
+                    value.get_ref()
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// An optional duration written like `"30s"`, `"10m"`, `"24h"`, `"30d"`, in `min..=max`.
+fn read_duration(
+    table: &mut TableReader<'_, '_>,
+    key: &'static str,
+    min: Duration,
+    max: Duration,
+) -> Option<Duration> {
+    use crate::duration::{format_duration, parse_duration};
+    let value = table.optional_string(key).ok()??;
+    let problem = match parse_duration(value.get_ref()) {
+        Ok(duration) if (min..=max).contains(&duration) => return Some(duration),
+        Ok(duration) => format!(
+            "{} must be from {} to {}, got {}",
+            table.key_name(key),
+            format_duration(min),
+            format_duration(max),
+            format_duration(duration)
+        ),
+        Err(error) => format!("{}: {error}", table.key_name(key)),
+    };
+    table.report(value.span(), problem);
+    None
 }
 
 /// A reader for the optional `[name]` table, naming its keys `name.key`.
@@ -494,12 +599,12 @@ per_event_per_minute = 0
             problems("[http]\nlisen = \"x\"\n[htp]\nlisten = 1\n"),
             [
                 "2:1: unknown key \"lisen\" in [http]; expected one of: listen, public_url, max_body_bytes",
-                "3:2: unknown key \"htp\" in config file; expected one of: discord, http, storage, events, limits",
+                "3:2: unknown key \"htp\" in config file; expected one of: discord, http, storage, delivery, events, limits",
             ]
         );
         assert_eq!(
             problems("token = \"x\"\n"),
-            ["1:1: unknown key \"token\" in config file; expected one of: discord, http, storage, events, limits"]
+            ["1:1: unknown key \"token\" in config file; expected one of: discord, http, storage, delivery, events, limits"]
         );
     }
 
@@ -544,6 +649,28 @@ per_event_per_minute = -1
                 "8:8: storage.path must not be empty",
                 "10:7: events.dir must not be empty",
                 "12:24: limits.per_event_per_minute must be an integer from 0 (no limit) to 4294967295, got -1",
+            ]
+        );
+    }
+
+    #[test]
+    fn delivery_and_retention_keys() {
+        let config = load(
+            "[storage]\nkeep_runs_for = \"7d\"\nkeep_runs = 500\n[delivery]\nmax_pending_runs = 50\nworkers = 2\nmax_attempts = 3\ngive_up_after = \"1h30m\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.storage.keep_runs_for, Duration::from_secs(7 * DAY));
+        assert_eq!(config.storage.keep_runs, 500);
+        assert_eq!(config.delivery.max_pending_runs, 50);
+        assert_eq!(config.delivery.workers, 2);
+        assert_eq!(config.delivery.max_attempts, 3);
+        assert_eq!(config.delivery.give_up_after, Duration::from_secs(5400));
+        assert_eq!(
+            problems("[delivery]\nworkers = 0\ngive_up_after = \"10s\"\n[storage]\nkeep_runs_for = \"soon\"\n"),
+            [
+                "2:11: delivery.workers must be a whole number from 1 to 256, got 0",
+                "3:17: delivery.give_up_after must be from 1m to 4w, got 10s",
+                "5:17: storage.keep_runs_for: \"soon\" is not a duration; write it like 30s, 10m, 2h, 1d or 1w",
             ]
         );
     }

@@ -158,10 +158,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 
     let shutdown = CancellationToken::new();
     let queue = RunQueue::new();
+    let watch = executor::RunWatch::new();
     let executor = tokio::spawn(executor::run_executor(
         store.clone(),
         discord.clone(),
         queue.clone(),
+        watch.clone(),
         shutdown.clone(),
     ));
     let state = AppState::new(

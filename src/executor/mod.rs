@@ -49,6 +49,40 @@ impl RunQueue {
     }
 }
 
+/// Tells whoever listens (a webhook caller with `?wait=true`) that a run has finished.
+#[derive(Clone)]
+pub struct RunWatch {
+    finished: tokio::sync::broadcast::Sender<RunId>,
+}
+
+/// Finished runs not yet seen by a slow listener; past this it is told it lagged and should
+/// look in the store.
+const RUN_WATCH_CAPACITY: usize = 1024;
+
+impl Default for RunWatch {
+    fn default() -> Self {
+        RunWatch {
+            finished: tokio::sync::broadcast::channel(RUN_WATCH_CAPACITY).0,
+        }
+    }
+}
+
+impl RunWatch {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Subscribe before the run is queued, so its finish cannot be missed.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<RunId> {
+        self.finished.subscribe()
+    }
+
+    fn finished(&self, id: RunId) {
+        // No listener is fine: nobody is waiting.
+        let _ = self.finished.send(id);
+    }
+}
+
 /// Takes queued runs until `shutdown` is cancelled, then waits up to [`DRAIN_TIMEOUT`] for the
 /// runs in progress. A run not finished by then stays queued and resumes at its first
 /// unfinished action on the next start.
@@ -56,6 +90,7 @@ pub async fn run_executor(
     store: Store,
     discord: Arc<Discord>,
     queue: RunQueue,
+    watch: RunWatch,
     shutdown: CancellationToken,
 ) {
     // Names resolve from the cache; runs queued before a restart should not all fall back to
@@ -82,20 +117,21 @@ pub async fn run_executor(
                         break;
                     };
                     in_flight.lock().expect("in-flight lock").insert(id);
-                    let (store, discord, in_flight, http, shutdown, slots) = (
+                    let (store, discord, in_flight, http, shutdown, slots, watch) = (
                         store.clone(),
                         discord.clone(),
                         in_flight.clone(),
                         http.clone(),
                         shutdown.clone(),
                         slots.clone(),
+                        watch.clone(),
                     );
                     tasks.spawn(async move {
                         let slot = (slots, slot);
-                        if let Err(error) =
-                            execute_run(&store, &discord, &http, id, shutdown, slot).await
-                        {
-                            tracing::error!(run = %id, %error, "could not record the run's progress; it stays queued");
+                        match execute_run(&store, &discord, &http, id, shutdown, slot).await {
+                            Ok(true) => watch.finished(id),
+                            Ok(false) => {}
+                            Err(error) => tracing::error!(run = %id, %error, "could not record the run's progress; it stays queued"),
                         }
                         in_flight.lock().expect("in-flight lock").remove(&id);
                     });
@@ -150,7 +186,8 @@ fn claimable(
         .collect())
 }
 
-/// Carries out one run from its first unfinished action, journaling each step.
+/// Carries out one run from its first unfinished action, journaling each step. True when the
+/// run has finished (succeeded or failed), false when it stays queued.
 async fn execute_run(
     store: &Store,
     discord: &Discord,
@@ -158,13 +195,15 @@ async fn execute_run(
     id: RunId,
     shutdown: CancellationToken,
     slot: (Arc<Semaphore>, OwnedSemaphorePermit),
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let Some(mut run) = store.run(id)? else {
         tracing::warn!(run = %id, "a queued run has no record; dropping it from the queue");
-        return store.forget_pending(id);
+        store.forget_pending(id)?;
+        return Ok(false);
     };
     if run.status != RunStatus::Pending {
-        return store.finish_run(&run);
+        store.finish_run(&run)?;
+        return Ok(true);
     }
     let Some(event) = store.event(&run.event_id)? else {
         run.status = RunStatus::Failed;
@@ -176,7 +215,8 @@ async fn execute_run(
             http_status: None,
         });
         tracing::error!(run = %id, event = %run.event_id, "the run's event no longer exists; the run failed");
-        return store.finish_run(&run);
+        store.finish_run(&run)?;
+        return Ok(true);
     };
     let journal = store.steps(id)?;
     let builtins = builtins::builtins(&event, &run, discord).await;
@@ -193,7 +233,7 @@ async fn execute_run(
         Ended::Interrupted => {
             store.save_run(&run)?;
             tracing::info!(run = %id, event = %event.id, "run paused by shutdown; it resumes on the next start");
-            Ok(())
+            Ok(false)
         }
         Ended::Finished => {
             match &run.error {
@@ -205,7 +245,8 @@ async fn execute_run(
                 }
             }
             store.finish_run(&run)?;
-            store.flush().await
+            store.flush().await?;
+            Ok(true)
         }
     }
 }
