@@ -80,6 +80,13 @@ async fn every_example_in_the_action_docs_runs() {
         "found only {} examples in docs/actions.md",
         examples.len()
     );
+    for kind in hookbot::events::ActionKind::NAMES {
+        let written = format!("type = \"{kind}\"");
+        assert!(
+            examples.iter().any(|(_, text)| text.contains(&written)),
+            "docs/actions.md has no example of {kind}"
+        );
+    }
     let api = example_api().await;
     // Each example gets its own stand-in and store, so they run side by side.
     let runs = examples
