@@ -536,6 +536,86 @@ mod tests {
         assert!(idempotency_key(&headers).is_ok());
     }
 
+    fn queued_run(store: &Store) -> Run {
+        Run::new(
+            store.next_run_id().unwrap(),
+            "e".into(),
+            crate::templates::Variables::new(),
+            1,
+        )
+    }
+
+    // current_thread: the finishing task runs only once the waiter listens, so it must lag.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_lagging_waiter_looks_in_the_store() {
+        let store = Store::temporary().unwrap();
+        let mut run = queued_run(&store);
+        store.accept_run(&run).await.unwrap();
+        let (sender, receiver) = tokio::sync::broadcast::channel(1);
+        let finisher = store.clone();
+        let id = run.id;
+        tokio::spawn(async move {
+            let mut output = serde_json::Map::new();
+            output.insert("id".into(), json!("42"));
+            let step = crate::run::Step {
+                path: "1".into(),
+                action: "send_message".into(),
+                line: 0,
+                started_at_ms: 1,
+                duration_ms: 1,
+                outcome: StepOutcome::Done {
+                    summary: "sent".into(),
+                    output,
+                },
+                warnings: vec![],
+                channel: None,
+            };
+            finisher.append_step(id, 0, &step).unwrap();
+            run.status = RunStatus::Succeeded;
+            finisher.finish_run(&run).unwrap();
+            // Other runs' ends push this one's out of the channel.
+            sender.send(id).unwrap();
+            for other in 0..4 {
+                sender.send(RunId(other)).unwrap();
+            }
+            // Kept open, so only the store can tell the waiter.
+            std::mem::forget(sender);
+        });
+        let answer = wait_for_run(&store, id, receiver).await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        assert_eq!(
+            answer.body["results"],
+            json!([{"path": "1", "action": "send_message", "summary": "sent", "id": "42"}])
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_run_answers_502_with_discords_words() {
+        let store = Store::temporary().unwrap();
+        let mut run = queued_run(&store);
+        run.status = RunStatus::Failed;
+        run.error = Some(crate::run::RunFailure {
+            path: "2".into(),
+            action: "send_message".into(),
+            message: "Missing Permissions".into(),
+            discord_code: Some(50013),
+            http_status: Some(403),
+        });
+        store.accept_run(&run).await.unwrap();
+        store.finish_run(&run).unwrap();
+        let answer = finished_answer(&store, run.id).unwrap().unwrap();
+        assert_eq!(answer.status, 502);
+        assert_eq!(answer.body["error"], "run_failed");
+        assert_eq!(answer.body["run"], run.id.to_text());
+        assert_eq!(answer.body["discord_code"], 50013);
+        assert_eq!(answer.body["http_status"], 403);
+        assert_eq!(answer.body["path"], "2");
+        assert!(answer.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("Missing Permissions"));
+    }
+
     #[test]
     fn webhook_urls() {
         assert_eq!(url("http://h", Some(5), "e"), "http://h/webhook/5/e");
