@@ -84,6 +84,7 @@ pub struct Running {
     shutdown: CancellationToken,
     server: JoinHandle<()>,
     executor: JoinHandle<()>,
+    retention: JoinHandle<()>,
 }
 
 /// Starts everything and returns once the listener is bound.
@@ -171,8 +172,16 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         bot_id,
         config.http.max_body_bytes,
         config.limits.per_event_per_minute,
+        config.delivery.max_pending_runs,
         queue,
+        watch,
     );
+    let retention = tokio::spawn(retention(
+        store.clone(),
+        config.storage.keep_runs_for,
+        config.storage.keep_runs,
+        shutdown.clone(),
+    ));
     let router = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let server_shutdown = shutdown.clone();
     let server = tokio::spawn(async move {
@@ -204,7 +213,44 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         shutdown,
         server,
         executor,
+        retention,
     })
+}
+
+/// How often finished runs past `storage.keep_runs_for` / `storage.keep_runs` are deleted.
+pub const PRUNE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// Prunes the store at start and every [`PRUNE_INTERVAL`] until shutdown.
+async fn retention(
+    store: Store,
+    keep_for: std::time::Duration,
+    keep_count: u64,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let pruning = store.clone();
+        let pruned =
+            tokio::task::spawn_blocking(move || pruning.prune(keep_for, keep_count, now_ms));
+        match pruned.await {
+            Ok(Ok(pruned)) if pruned.runs > 0 || pruned.idempotency_keys > 0 => {
+                tracing::info!(
+                    runs = pruned.runs,
+                    idempotency_keys = pruned.idempotency_keys,
+                    "pruned old runs and idempotency keys"
+                );
+            }
+            Ok(Ok(_)) => tracing::debug!("nothing to prune"),
+            Ok(Err(error)) => tracing::error!(%error, "could not prune old runs"),
+            Err(error) => tracing::error!(%error, "the pruning task failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(PRUNE_INTERVAL) => {}
+            _ = shutdown.cancelled() => return,
+        }
+    }
 }
 
 /// The sandbox keeps its own database beside the configured one, so trying things out never
@@ -230,6 +276,7 @@ impl Running {
         self.shutdown.cancel();
         let _ = self.server.await;
         let _ = self.executor.await;
+        let _ = self.retention.await;
         self.discord.shutdown().await;
         if let Err(error) = self.store.flush().await {
             tracing::error!(%error, "could not flush the database at shutdown");

@@ -5,14 +5,16 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
 
 use crate::events::Event;
-use crate::run::{Run, RunId, Step};
+use crate::run::{Run, RunId, RunStatus, Step};
 
 const EVENTS_TREE: &str = "events";
 const RUNS_TREE: &str = "runs";
@@ -21,6 +23,8 @@ const PENDING_TREE: &str = "pending";
 const STEPS_TREE: &str = "steps";
 const META_TREE: &str = "meta";
 const VARIABLES_TREE: &str = "variables";
+/// Idempotency keys: key = event id + 0 + the caller's key; value = an [`IdempotencyRecord`].
+const IDEMPOTENCY_TREE: &str = "idempotency";
 const API_KEY_HASH: &str = "api_key_sha256";
 const BOT_ID: &str = "bot_id";
 
@@ -30,6 +34,8 @@ pub enum StoreError {
     Locked(PathBuf),
     #[error("cannot open the database at {path}: {source}")]
     Open { path: PathBuf, source: sled::Error },
+    #[error("the database at {path} cannot be read ({detail}): it is damaged or was written by an incompatible version of hookbot. Restore the folder from a backup, or move it aside (e.g. rename it to {}.broken) to start with an empty database", .path.display())]
+    Unreadable { path: PathBuf, detail: String },
     #[error("database error: {0}")]
     Sled(#[from] sled::Error),
     #[error("a stored record could not be read ({0}); the database may be from another version")]
@@ -75,6 +81,66 @@ impl std::fmt::Display for VariableScope {
     }
 }
 
+/// How long an idempotency key is remembered: a request repeating it within this time gets the
+/// first answer again and starts no run.
+pub const IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
+/// The longest idempotency key, in bytes.
+pub const MAX_IDEMPOTENCY_KEY_BYTES: usize = 255;
+
+/// An answer the webhook gave, kept so a repeated request gets it again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredAnswer {
+    pub status: u16,
+    pub body: serde_json::Value,
+}
+
+/// What an idempotency key stands for: the run it started and the answer it got.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    pub run: RunId,
+    pub accepted_at_ms: u64,
+    pub answer: StoredAnswer,
+}
+
+impl IdempotencyRecord {
+    fn expired(&self, now_ms: u64) -> bool {
+        now_ms.saturating_sub(self.accepted_at_ms) >= IDEMPOTENCY_WINDOW.as_millis() as u64
+    }
+}
+
+/// A caller's idempotency key for one event.
+#[derive(Debug, Clone, Copy)]
+pub struct IdempotencyKey<'a> {
+    pub event_id: &'a str,
+    pub key: &'a [u8],
+}
+
+impl IdempotencyKey<'_> {
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.event_id.len() + 1 + self.key.len());
+        out.extend_from_slice(self.event_id.as_bytes());
+        out.push(0);
+        out.extend_from_slice(self.key);
+        out
+    }
+}
+
+/// What [`Store::accept_run_once`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Accepted {
+    /// The run is recorded and queued.
+    New,
+    /// The key was seen within [`IDEMPOTENCY_WINDOW`]: no run was started; this is the first one.
+    Replay(IdempotencyRecord),
+}
+
+/// What [`Store::prune`] deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub runs: u64,
+    pub idempotency_keys: u64,
+}
+
 /// A cheap-to-clone handle on the database.
 #[derive(Clone)]
 pub struct Store {
@@ -85,8 +151,119 @@ pub struct Store {
     steps: sled::Tree,
     meta: sled::Tree,
     variables: sled::Tree,
+    idempotency: sled::Tree,
     /// Decoded event definitions, shared by every clone of the handle.
     loaded_events: Arc<RwLock<HashMap<String, Arc<Event>>>>,
+    /// Runs in the `pending` tree, counted once at open and kept up to date by every writer.
+    pending_count: Arc<AtomicU64>,
+    commit: Arc<GroupCommit>,
+}
+
+/// Group commit: writers take a ticket after writing and wait for a flush that started after
+/// their ticket; one of them (the leader) flushes for everyone waiting.
+#[derive(Default)]
+struct GroupCommit {
+    state: Mutex<CommitState>,
+    done: tokio::sync::Notify,
+    flushes: AtomicU64,
+}
+
+#[derive(Default)]
+struct CommitState {
+    /// The last ticket handed out.
+    issued: u64,
+    /// Every ticket up to this one is on disk.
+    durable: u64,
+    /// The tickets the flush in progress covers, if one is in progress.
+    flushing: Option<u64>,
+    /// Failed flushes so far, the highest ticket one of them covered, and the last error.
+    failures: u64,
+    failed_through: u64,
+    last_error: Option<sled::Error>,
+}
+
+/// Puts things right when a leader's flush is dropped half-way (its request went away):
+/// another waiter takes over.
+struct LeaderGuard<'a> {
+    commit: &'a GroupCommit,
+    armed: bool,
+}
+
+impl Drop for LeaderGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.commit.state.lock().expect("commit lock").flushing = None;
+            self.commit.done.notify_waiters();
+        }
+    }
+}
+
+impl GroupCommit {
+    /// Waits until everything written before this call is on disk.
+    async fn flush(&self, db: &sled::Db) -> Result<(), StoreError> {
+        let ticket = {
+            let mut state = self.state.lock().expect("commit lock");
+            state.issued += 1;
+            state.issued
+        };
+        let mut waited_on: Option<u64> = None;
+        loop {
+            let notified = self.done.notified();
+            let mut notified = std::pin::pin!(notified);
+            let target = {
+                let mut state = self.state.lock().expect("commit lock");
+                if state.durable >= ticket {
+                    return Ok(());
+                }
+                if let Some(failures) = waited_on {
+                    if state.failures > failures && state.failed_through >= ticket {
+                        let error = state.last_error.clone().unwrap_or_else(|| {
+                            sled::Error::ReportableBug("flush failed".to_owned())
+                        });
+                        return Err(StoreError::Sled(error));
+                    }
+                }
+                match state.flushing {
+                    Some(covers) => {
+                        // Wait for the flush in progress; if it covers this ticket, its outcome
+                        // is ours, else lead (or join) the next one.
+                        waited_on = (covers >= ticket).then_some(state.failures);
+                        notified.as_mut().enable();
+                        None
+                    }
+                    None => {
+                        state.flushing = Some(state.issued);
+                        Some(state.issued)
+                    }
+                }
+            };
+            let Some(target) = target else {
+                notified.await;
+                continue;
+            };
+            let mut guard = LeaderGuard {
+                commit: self,
+                armed: true,
+            };
+            self.flushes.fetch_add(1, Ordering::Relaxed);
+            let result = db.flush_async().await;
+            guard.armed = false;
+            {
+                let mut state = self.state.lock().expect("commit lock");
+                state.flushing = None;
+                match &result {
+                    Ok(_) => state.durable = state.durable.max(target),
+                    Err(error) => {
+                        state.failures += 1;
+                        state.failed_through = state.failed_through.max(target);
+                        state.last_error = Some(error.clone());
+                    }
+                }
+            }
+            self.done.notify_waiters();
+            return result.map(|_| ()).map_err(StoreError::Sled);
+        }
+    }
 }
 
 impl Store {
@@ -98,31 +275,64 @@ impl Store {
                 source: sled::Error::Io(e),
             })?;
         }
-        let db = sled::Config::new()
-            .path(path)
-            .open()
-            .map_err(|source| match &source {
-                // sled reports the failed file lock only in its message.
-                sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
-                    StoreError::Locked(path.to_owned())
-                }
-                _ => StoreError::Open {
+        let open_error = |source: sled::Error| match &source {
+            // sled reports the failed file lock only in its message.
+            sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+                StoreError::Locked(path.to_owned())
+            }
+            sled::Error::Io(io)
+                if matches!(
+                    io.kind(),
+                    std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData
+                ) =>
+            {
+                StoreError::Unreadable {
                     path: path.to_owned(),
-                    source,
-                },
-            })?;
-        Store::from_db(db)
+                    detail: io.to_string(),
+                }
+            }
+            // Corrupted segments, a garbled `conf` file, or one from another sled version.
+            sled::Error::Corruption { .. }
+            | sled::Error::Unsupported(_)
+            | sled::Error::ReportableBug(_) => StoreError::Unreadable {
+                path: path.to_owned(),
+                detail: source.to_string(),
+            },
+            _ => StoreError::Open {
+                path: path.to_owned(),
+                source,
+            },
+        };
+        let db = sled::Config::new().path(path).open().map_err(open_error)?;
+        Store::from_db(db).map_err(|error| match error {
+            StoreError::Sled(source) => open_error(source),
+            StoreError::Decode(source) => StoreError::Unreadable {
+                path: path.to_owned(),
+                detail: source.to_string(),
+            },
+            other => other,
+        })
     }
 
     fn from_db(db: sled::Db) -> Result<Store, StoreError> {
+        let pending = db.open_tree(PENDING_TREE)?;
+        // Walks the tree once; every writer keeps the count from here on.
+        let mut pending_count = 0u64;
+        for key in pending.iter().keys() {
+            key?;
+            pending_count += 1;
+        }
         Ok(Store {
             events: db.open_tree(EVENTS_TREE)?,
             runs: db.open_tree(RUNS_TREE)?,
-            pending: db.open_tree(PENDING_TREE)?,
+            pending,
             steps: db.open_tree(STEPS_TREE)?,
             meta: db.open_tree(META_TREE)?,
             variables: db.open_tree(VARIABLES_TREE)?,
+            idempotency: db.open_tree(IDEMPOTENCY_TREE)?,
             loaded_events: Arc::default(),
+            pending_count: Arc::new(AtomicU64::new(pending_count)),
+            commit: Arc::default(),
             db,
         })
     }
@@ -134,10 +344,30 @@ impl Store {
         Store::from_db(db)
     }
 
-    /// Waits until everything written so far is on disk.
+    /// Waits until everything written so far is on disk. Concurrent callers share flushes: each
+    /// waits for the next flush that starts after its call, and one of them does it for all.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush_async().await?;
-        Ok(())
+        self.commit.flush(&self.db).await
+    }
+
+    /// How many flushes this database has done since it was opened (for tests and metrics).
+    pub fn flush_count(&self) -> u64 {
+        self.commit.flushes.load(Ordering::Relaxed)
+    }
+
+    /// Runs accepted and not finished.
+    pub fn pending_count(&self) -> u64 {
+        self.pending_count.load(Ordering::Relaxed)
+    }
+
+    fn pending_removed(&self, removed: bool) {
+        if removed {
+            let _ = self
+                .pending_count
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                    Some(n.saturating_sub(1))
+                });
+        }
     }
 
     // --- events ---
@@ -226,21 +456,110 @@ impl Store {
 
     /// Records a new run and queues it, durably: when this returns Ok the run survives a crash.
     pub async fn accept_run(&self, run: &Run) -> Result<(), StoreError> {
-        let key = run.id.0.to_be_bytes();
+        let placeholder = StoredAnswer {
+            status: 200,
+            body: serde_json::Value::Null,
+        };
+        self.accept_run_once(run, None, &placeholder).await?;
+        Ok(())
+    }
+
+    /// Records a new run and queues it, durably, unless `key` was seen for the run's event
+    /// within [`IDEMPOTENCY_WINDOW`]: then nothing is written and the first record comes back.
+    /// The key's record (with `answer`) is written in the same transaction as the run, so two
+    /// requests with one key never both start a run. Either way, when this returns Ok what it
+    /// answers is on disk.
+    pub async fn accept_run_once(
+        &self,
+        run: &Run,
+        key: Option<IdempotencyKey<'_>>,
+        answer: &StoredAnswer,
+    ) -> Result<Accepted, StoreError> {
+        use sled::transaction::{ConflictableTransactionError, TransactionError};
+        let run_key = run.id.0.to_be_bytes();
         let value = serde_json::to_vec(run)?;
-        (&self.runs, &self.pending)
-            .transaction(|(runs, pending)| {
-                runs.insert(&key, value.as_slice())?;
-                pending.insert(&key, &[])?;
-                Ok(())
-            })
-            .map_err(|e: sled::transaction::TransactionError<()>| match e {
-                sled::transaction::TransactionError::Storage(e) => StoreError::Sled(e),
-                sled::transaction::TransactionError::Abort(()) => {
-                    StoreError::Sled(sled::Error::Unsupported("transaction aborted".into()))
+        let idempotency = match key {
+            Some(key) => Some((
+                key.encode(),
+                serde_json::to_vec(&IdempotencyRecord {
+                    run: run.id,
+                    accepted_at_ms: run.received_at_ms,
+                    answer: answer.clone(),
+                })?,
+            )),
+            None => None,
+        };
+        let now_ms = run.received_at_ms;
+        let outcome =
+            (&self.runs, &self.pending, &self.idempotency).transaction(|(runs, pending, keys)| {
+                if let Some((key, record)) = &idempotency {
+                    if let Some(existing) = keys.get(key)? {
+                        // An unreadable record is treated as absent: it is overwritten.
+                        if let Ok(existing) = serde_json::from_slice::<IdempotencyRecord>(&existing)
+                        {
+                            if !existing.expired(now_ms) {
+                                return Err(ConflictableTransactionError::Abort(existing));
+                            }
+                        }
+                    }
+                    keys.insert(key.as_slice(), record.as_slice())?;
                 }
-            })?;
-        self.flush().await
+                runs.insert(&run_key, value.as_slice())?;
+                Ok(pending.insert(&run_key, &[])?.is_none())
+            });
+        let accepted = match outcome {
+            Ok(new_in_queue) => {
+                if new_in_queue {
+                    self.pending_count.fetch_add(1, Ordering::Relaxed);
+                }
+                Accepted::New
+            }
+            Err(TransactionError::Abort(first)) => Accepted::Replay(first),
+            Err(TransactionError::Storage(error)) => return Err(StoreError::Sled(error)),
+        };
+        // A replay waits too: the first request may not have reached the disk yet.
+        self.flush().await?;
+        Ok(accepted)
+    }
+
+    /// The record of an idempotency key seen within [`IDEMPOTENCY_WINDOW`] before `now_ms`.
+    pub fn idempotency_record(
+        &self,
+        key: IdempotencyKey<'_>,
+        now_ms: u64,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        Ok(
+            get_json::<IdempotencyRecord>(&self.idempotency, &key.encode())?
+                .filter(|record| !record.expired(now_ms)),
+        )
+    }
+
+    /// Replaces the answer a key's request got (a `?wait=true` request's final answer), if the
+    /// key still stands for `run`. Not flushed: losing it costs only a less precise replay.
+    pub fn set_idempotent_answer(
+        &self,
+        key: IdempotencyKey<'_>,
+        run: RunId,
+        answer: &StoredAnswer,
+    ) -> Result<(), StoreError> {
+        let key = key.encode();
+        let Some(current) = self.idempotency.get(&key)? else {
+            return Ok(());
+        };
+        let Ok(mut record) = serde_json::from_slice::<IdempotencyRecord>(&current) else {
+            return Ok(());
+        };
+        if record.run != run {
+            return Ok(());
+        }
+        record.answer = answer.clone();
+        // Only if nobody changed it meanwhile.
+        let _ = self.idempotency.compare_and_swap(
+            &key,
+            Some(current),
+            Some(serde_json::to_vec(&record)?),
+        )?;
+        Ok(())
     }
 
     pub fn run(&self, id: RunId) -> Result<Option<Run>, StoreError> {
@@ -257,7 +576,8 @@ impl Store {
     /// Saves a finished run and takes it off the queue.
     pub fn finish_run(&self, run: &Run) -> Result<(), StoreError> {
         self.save_run(run)?;
-        self.pending.remove(run.id.0.to_be_bytes())?;
+        let removed = self.pending.remove(run.id.0.to_be_bytes())?.is_some();
+        self.pending_removed(removed);
         Ok(())
     }
 
@@ -290,8 +610,79 @@ impl Store {
 
     /// Takes a run off the queue without touching its record.
     pub fn forget_pending(&self, id: RunId) -> Result<(), StoreError> {
-        self.pending.remove(id.0.to_be_bytes())?;
+        let removed = self.pending.remove(id.0.to_be_bytes())?.is_some();
+        self.pending_removed(removed);
         Ok(())
+    }
+
+    /// Deletes finished runs (with their journals) that finished more than `keep_for` before
+    /// `now_ms` or are beyond the newest `keep_count` finished runs, and idempotency keys older
+    /// than [`IDEMPOTENCY_WINDOW`]. A queued run is never deleted. Walks both trees: call it
+    /// from a blocking context.
+    pub fn prune(
+        &self,
+        keep_for: Duration,
+        keep_count: u64,
+        now_ms: u64,
+    ) -> Result<Pruned, StoreError> {
+        use sled::transaction::{ConflictableTransactionError, TransactionError};
+        let keep_for_ms = keep_for.as_millis() as u64;
+        let mut pruned = Pruned::default();
+        let mut finished_seen = 0u64;
+        // Newest first: run ids grow with time.
+        for entry in self.runs.iter().rev() {
+            let (key, value) = entry?;
+            if self.pending.contains_key(&key)? {
+                continue;
+            }
+            let Ok(run) = serde_json::from_slice::<Run>(&value) else {
+                continue;
+            };
+            if run.status == RunStatus::Pending {
+                continue;
+            }
+            finished_seen += 1;
+            let finished_at = run.finished_at_ms.unwrap_or(run.received_at_ms);
+            let too_old = now_ms.saturating_sub(finished_at) > keep_for_ms;
+            if !too_old && finished_seen <= keep_count {
+                continue;
+            }
+            // Deleted only if still finished, unchanged and off the queue (a retry may have
+            // queued it again since it was read).
+            let deleted = (&self.runs, &self.pending).transaction(|(runs, pending)| {
+                if pending.get(&key)?.is_some() || runs.get(&key)?.as_ref() != Some(&value) {
+                    return Err(ConflictableTransactionError::Abort(()));
+                }
+                runs.remove(&key)?;
+                Ok(())
+            });
+            match deleted {
+                Ok(()) => {
+                    let mut batch = sled::Batch::default();
+                    for step in self.steps.scan_prefix(&key).keys() {
+                        batch.remove(step?);
+                    }
+                    self.steps.apply_batch(batch)?;
+                    pruned.runs += 1;
+                }
+                Err(TransactionError::Abort(())) => {}
+                Err(TransactionError::Storage(error)) => return Err(StoreError::Sled(error)),
+            }
+        }
+        for entry in self.idempotency.iter() {
+            let (key, value) = entry?;
+            let expired = serde_json::from_slice::<IdempotencyRecord>(&value)
+                .map_or(true, |record| record.expired(now_ms));
+            if expired
+                && self
+                    .idempotency
+                    .compare_and_swap(&key, Some(value), None::<&[u8]>)?
+                    .is_ok()
+            {
+                pruned.idempotency_keys += 1;
+            }
+        }
+        Ok(pruned)
     }
 
     // --- variables: set_variable, delete_variable and {var.NAME} ---
@@ -635,6 +1026,341 @@ mod tests {
             serde_json::to_string(&VariableScope::Global).unwrap(),
             r#""global""#
         );
+    }
+
+    fn new_run(store: &Store, received_at_ms: u64) -> Run {
+        Run::new(
+            store.next_run_id().unwrap(),
+            "e".into(),
+            Variables::new(),
+            received_at_ms,
+        )
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_accepts_share_flushes_and_are_durable() {
+        const N: usize = 64;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let store = Store::open(&path).unwrap();
+        let before = store.flush_count();
+        let barrier = Arc::new(tokio::sync::Barrier::new(N));
+        let mut tasks = Vec::new();
+        for _ in 0..N {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            tasks.push(tokio::spawn(async move {
+                let run = new_run(&store, 1);
+                barrier.wait().await;
+                store.accept_run(&run).await.unwrap();
+                run.id
+            }));
+        }
+        let mut ids = Vec::new();
+        for task in tasks {
+            ids.push(task.await.unwrap());
+        }
+        let flushes = store.flush_count() - before;
+        assert!(
+            flushes <= (N / 4) as u64,
+            "{N} accepts took {flushes} flushes"
+        );
+        assert_eq!(store.pending_count(), N as u64);
+        drop(store);
+
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.pending_count(), N as u64);
+        for id in ids {
+            assert!(store.run(id).unwrap().is_some(), "{id} survived");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_lone_flush_still_flushes() {
+        let (_dir, store) = temp_store();
+        let before = store.flush_count();
+        store.flush().await.unwrap();
+        store.flush().await.unwrap();
+        assert_eq!(store.flush_count() - before, 2);
+    }
+
+    #[tokio::test]
+    async fn the_pending_count_follows_the_queue() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let store = Store::open(&path).unwrap();
+        let (a, b, c) = (new_run(&store, 1), new_run(&store, 1), new_run(&store, 1));
+        for run in [&a, &b, &c] {
+            store.accept_run(run).await.unwrap();
+        }
+        // Accepting the same run again does not count it twice.
+        store.accept_run(&a).await.unwrap();
+        assert_eq!(store.pending_count(), 3);
+        store.finish_run(&a).unwrap();
+        store.finish_run(&a).unwrap();
+        store.forget_pending(b.id).unwrap();
+        assert_eq!(store.pending_count(), 1);
+        store.flush().await.unwrap();
+        drop(store);
+        assert_eq!(Store::open(&path).unwrap().pending_count(), 1);
+    }
+
+    fn answer(n: u64) -> StoredAnswer {
+        StoredAnswer {
+            status: 200,
+            body: serde_json::json!({ "n": n }),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_idempotency_key_starts_one_run_per_event() {
+        let (_dir, store) = temp_store();
+        let key = IdempotencyKey {
+            event_id: "e",
+            key: b"k1",
+        };
+        let first = new_run(&store, 1_000);
+        assert_eq!(
+            store
+                .accept_run_once(&first, Some(key), &answer(1))
+                .await
+                .unwrap(),
+            Accepted::New
+        );
+        let second = new_run(&store, 2_000);
+        match store
+            .accept_run_once(&second, Some(key), &answer(2))
+            .await
+            .unwrap()
+        {
+            Accepted::Replay(record) => {
+                assert_eq!(record.run, first.id);
+                assert_eq!(record.accepted_at_ms, 1_000);
+                assert_eq!(record.answer, answer(1));
+            }
+            other => panic!("expected a replay, got {other:?}"),
+        }
+        assert!(store.run(second.id).unwrap().is_none(), "no second run");
+        assert_eq!(store.pending_runs(10).unwrap(), vec![first.id]);
+
+        // Another key, and the same key on another event, are separate.
+        let other_key = new_run(&store, 3_000);
+        let k2 = IdempotencyKey {
+            event_id: "e",
+            key: b"k2",
+        };
+        assert_eq!(
+            store
+                .accept_run_once(&other_key, Some(k2), &answer(3))
+                .await
+                .unwrap(),
+            Accepted::New
+        );
+        let other_event = new_run(&store, 3_000);
+        let elsewhere = IdempotencyKey {
+            event_id: "f",
+            key: b"k1",
+        };
+        assert_eq!(
+            store
+                .accept_run_once(&other_event, Some(elsewhere), &answer(4))
+                .await
+                .unwrap(),
+            Accepted::New
+        );
+
+        // The final answer replaces the first one, only for the run the key stands for.
+        store
+            .set_idempotent_answer(key, first.id, &answer(9))
+            .unwrap();
+        store
+            .set_idempotent_answer(key, second.id, &answer(10))
+            .unwrap();
+        let record = store.idempotency_record(key, 5_000).unwrap().unwrap();
+        assert_eq!(record.answer, answer(9));
+
+        // After the window the key is forgotten.
+        let later = 1_000 + IDEMPOTENCY_WINDOW.as_millis() as u64;
+        assert_eq!(store.idempotency_record(key, later).unwrap(), None);
+        let third = new_run(&store, later);
+        assert_eq!(
+            store
+                .accept_run_once(&third, Some(key), &answer(5))
+                .await
+                .unwrap(),
+            Accepted::New
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_requests_with_one_key_start_one_run() {
+        const N: usize = 16;
+        let (_dir, store) = temp_store();
+        let barrier = Arc::new(tokio::sync::Barrier::new(N));
+        let mut tasks = Vec::new();
+        for i in 0..N {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            tasks.push(tokio::spawn(async move {
+                let run = new_run(&store, 1);
+                let key = IdempotencyKey {
+                    event_id: "e",
+                    key: b"same",
+                };
+                barrier.wait().await;
+                match store
+                    .accept_run_once(&run, Some(key), &answer(i as u64))
+                    .await
+                    .unwrap()
+                {
+                    Accepted::New => run.id,
+                    Accepted::Replay(record) => record.run,
+                }
+            }));
+        }
+        let mut ids = std::collections::HashSet::new();
+        for task in tasks {
+            ids.insert(task.await.unwrap());
+        }
+        assert_eq!(ids.len(), 1, "every request names the same run");
+        assert_eq!(store.pending_runs(100).unwrap().len(), 1);
+        assert_eq!(store.pending_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn prune_keeps_pending_runs_and_the_newest() {
+        use crate::run::StepOutcome;
+        let (_dir, store) = temp_store();
+        const HOUR: u64 = 3_600_000;
+        let now = 1_000 * HOUR;
+        let step = Step {
+            path: "1".into(),
+            action: "stop".into(),
+            line: 0,
+            started_at_ms: 0,
+            duration_ms: 0,
+            outcome: StepOutcome::Waiting { until_ms: 1 },
+            warnings: vec![],
+            channel: None,
+        };
+        let finish = |received: u64, finished: u64| {
+            let mut run = new_run(&store, received);
+            store
+                .runs
+                .insert(run.id.0.to_be_bytes(), serde_json::to_vec(&run).unwrap())
+                .unwrap();
+            store.pending.insert(run.id.0.to_be_bytes(), &[]).unwrap();
+            run.status = RunStatus::Succeeded;
+            run.finished_at_ms = Some(finished);
+            store.finish_run(&run).unwrap();
+            store.append_step(run.id, 0, &step).unwrap();
+            run.id
+        };
+        // Oldest first: two finished 3 days ago, three finished within the hour.
+        let old_a = finish(now - 72 * HOUR, now - 72 * HOUR);
+        let old_b = finish(now - 72 * HOUR, now - 71 * HOUR);
+        let recent: Vec<RunId> = (0..3).map(|_| finish(now - HOUR, now - HOUR / 2)).collect();
+        // An old run still queued is never pruned.
+        let queued = new_run(&store, now - 100 * HOUR);
+        store.accept_run(&queued).await.unwrap();
+        // An old idempotency key and a fresh one.
+        let old_key = IdempotencyKey {
+            event_id: "e",
+            key: b"old",
+        };
+        let new_key = IdempotencyKey {
+            event_id: "e",
+            key: b"new",
+        };
+        store
+            .accept_run_once(&new_run(&store, now - 25 * HOUR), Some(old_key), &answer(1))
+            .await
+            .unwrap();
+        store
+            .accept_run_once(&new_run(&store, now - HOUR), Some(new_key), &answer(2))
+            .await
+            .unwrap();
+
+        // Keep two days, at most two runs: both old ones go by age, the oldest recent by count.
+        let pruned = store.prune(Duration::from_secs(48 * 3600), 2, now).unwrap();
+        assert_eq!(
+            pruned,
+            Pruned {
+                runs: 3,
+                idempotency_keys: 1
+            }
+        );
+        for gone in [old_a, old_b, recent[0]] {
+            assert!(store.run(gone).unwrap().is_none());
+            assert!(
+                store.steps(gone).unwrap().is_empty(),
+                "steps of {gone} deleted"
+            );
+        }
+        for kept in [recent[1], recent[2], queued.id] {
+            assert!(store.run(kept).unwrap().is_some());
+        }
+        assert_eq!(store.steps(recent[2]).unwrap().len(), 1);
+        assert!(store.idempotency.get(old_key.encode()).unwrap().is_none());
+        assert!(store.idempotency.get(new_key.encode()).unwrap().is_some());
+        // Nothing more to do.
+        assert_eq!(
+            store.prune(Duration::from_secs(48 * 3600), 2, now).unwrap(),
+            Pruned::default()
+        );
+    }
+
+    #[test]
+    fn a_damaged_database_says_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        drop(Store::open(&path).unwrap());
+        std::fs::write(
+            path.join("conf"),
+            b"\xff\xfe garbage that is no sled config at all\n",
+        )
+        .unwrap();
+        match Store::open(&path) {
+            Err(error @ StoreError::Unreadable { .. }) => {
+                let text = error.to_string();
+                assert!(text.contains(&path.display().to_string()), "{text}");
+                assert!(
+                    text.contains("backup") && text.contains("move it aside"),
+                    "{text}"
+                );
+            }
+            Err(other) => panic!("expected Unreadable, got {other}"),
+            Ok(_) => panic!("a garbled database opened"),
+        }
+    }
+
+    #[test]
+    fn a_database_from_another_version_says_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        drop(Store::open(&path).unwrap());
+        let conf = std::fs::read(path.join("conf")).unwrap();
+        let text = String::from_utf8_lossy(&conf[..conf.len() - 4]).into_owned();
+        let older = text
+            .lines()
+            .map(|line| {
+                if line.starts_with("version: ") {
+                    "version: 0.1".to_owned()
+                } else {
+                    line.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n";
+        let mut bytes = older.into_bytes();
+        bytes.extend_from_slice(&[0, 0, 0, 0]);
+        std::fs::write(path.join("conf"), bytes).unwrap();
+        match Store::open(&path) {
+            Err(StoreError::Unreadable { detail, .. }) => {
+                assert!(detail.contains("version"), "{detail}")
+            }
+            Err(other) => panic!("expected Unreadable, got {other}"),
+            Ok(_) => panic!("a database from another version opened"),
+        }
     }
 
     #[tokio::test]

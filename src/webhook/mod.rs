@@ -23,15 +23,22 @@ pub use auth::{generate_key, hash_key};
 pub use error::WebhookError;
 pub use limits::{AUTH_FAILURES_PER_MINUTE, AUTH_FAILURE_BURST};
 
-use crate::executor::RunQueue;
-use crate::run::Run;
-use crate::store::Store;
+use crate::executor::{RunQueue, RunWatch};
+use crate::run::{Run, RunId, RunStatus, StepOutcome};
+use crate::store::{
+    Accepted, IdempotencyKey, IdempotencyRecord, Store, StoredAnswer, MAX_IDEMPOTENCY_KEY_BYTES,
+};
 use limits::{AuthFailureGuard, EventRateLimiter};
 
 /// How long a client may take to send its body before it is answered 408.
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// What a 503 tells the client to wait before retrying.
-const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+/// How long a `?wait=true` request waits for its run before answering 202.
+pub const WAIT_TIMEOUT: Duration = Duration::from_secs(10);
+pub use crate::store::IDEMPOTENCY_WINDOW;
+/// The header a replayed answer carries.
+pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 
 /// Everything the webhook routes share.
 #[derive(Clone)]
@@ -44,18 +51,24 @@ struct Inner {
     bot_id: u64,
     max_body_bytes: usize,
     per_event_per_minute: u32,
+    max_pending_runs: u64,
     queue: RunQueue,
+    watch: RunWatch,
     event_limits: EventRateLimiter,
     auth_failures: AuthFailureGuard,
 }
 
 impl AppState {
+    /// `watch` tells `?wait=true` requests that their run finished; at `max_pending_runs`
+    /// queued runs new requests are answered 503.
     pub fn new(
         store: Store,
         bot_id: u64,
         max_body_bytes: usize,
         per_event_per_minute: u32,
+        max_pending_runs: u64,
         queue: RunQueue,
+        watch: RunWatch,
     ) -> Self {
         AppState {
             inner: Arc::new(Inner {
@@ -63,7 +76,9 @@ impl AppState {
                 bot_id,
                 max_body_bytes,
                 per_event_per_minute,
+                max_pending_runs,
                 queue,
+                watch,
                 event_limits: EventRateLimiter::new(per_event_per_minute),
                 auth_failures: AuthFailureGuard::default(),
             }),
@@ -98,19 +113,52 @@ async fn trigger(
 ) -> Response {
     let client = client_address(&request);
     match accept(&state, &bot_id, &event_id, client, request).await {
-        Ok(run) => {
-            tracing::info!(run = %run.id, event = %run.event_id, variables = run.variables.len(), "webhook accepted");
-            (
-                StatusCode::OK,
-                Json(json!({"ok": true, "run": run.id.to_text()})),
-            )
-                .into_response()
+        Ok(Triggered::Replay(record)) => {
+            tracing::info!(run = %record.run, event = %event_id, "webhook repeated an idempotency key; first answer replayed");
+            let mut response = stored_response(&record.answer);
+            response
+                .headers_mut()
+                .insert(REPLAYED_HEADER, header::HeaderValue::from_static("true"));
+            response
+        }
+        Ok(Triggered::New { run, wait, key }) => {
+            tracing::info!(run = %run.id, event = %run.event_id, variables = run.variables.len(), wait = wait.is_some(), "webhook accepted");
+            let Some(finished) = wait else {
+                return stored_response(&accepted_answer(run.id));
+            };
+            let answer = wait_for_run(&state.inner.store, run.id, finished).await;
+            if let Some(key) = &key {
+                let key = IdempotencyKey {
+                    event_id: &run.event_id,
+                    key,
+                };
+                if let Err(error) = state
+                    .inner
+                    .store
+                    .set_idempotent_answer(key, run.id, &answer)
+                {
+                    tracing::warn!(run = %run.id, %error, "could not keep the final answer for the idempotency key");
+                }
+            }
+            stored_response(&answer)
         }
         Err(error) => {
             tracing::info!(event = %event_id, status = error.status().as_u16(), reason = %error, "webhook refused");
             error.into_response()
         }
     }
+}
+
+/// What an accepted request led to.
+enum Triggered {
+    /// A new run; `wait` listens for its end when the caller asked `?wait=true`.
+    New {
+        run: Run,
+        wait: Option<tokio::sync::broadcast::Receiver<RunId>>,
+        key: Option<Vec<u8>>,
+    },
+    /// The idempotency key was seen: the first answer again, no run.
+    Replay(IdempotencyRecord),
 }
 
 /// The contract's checks, in the contract's order, then the durable write.
@@ -120,7 +168,7 @@ async fn accept(
     event_id: &str,
     client: IpAddr,
     request: Request,
-) -> Result<Run, WebhookError> {
+) -> Result<Triggered, WebhookError> {
     let inner = &state.inner;
     if request.method() != Method::POST {
         return Err(WebhookError::MethodNotAllowed);
@@ -157,18 +205,207 @@ async fn accept(
             limit: inner.max_body_bytes,
         });
     }
+    let wait = wants_wait(request.uri().query());
+    let key = idempotency_key(request.headers());
     let body = read_body(request.into_body(), inner.max_body_bytes).await?;
     let variables = body::variables_from_body(&body).map_err(WebhookError::BadRequest)?;
+    let key = key?;
+
+    let now_ms = unix_millis();
+    let key = key.as_deref().map(|key| IdempotencyKey {
+        event_id: &event.id,
+        key,
+    });
+    // A repeated key needs no room in the queue: answer it before the backpressure check.
+    if let Some(key) = key {
+        if let Some(record) = inner
+            .store
+            .idempotency_record(key, now_ms)
+            .map_err(unavailable)?
+        {
+            // The first request may still be on its way to the disk.
+            inner.store.flush().await.map_err(unavailable)?;
+            return Ok(Triggered::Replay(record));
+        }
+    }
+    let pending = inner.store.pending_count();
+    if pending >= inner.max_pending_runs {
+        return Err(WebhookError::Unavailable {
+            message: format!(
+                "{pending} runs are waiting to be carried out (delivery.max_pending_runs is {}); nothing was accepted, retry in {UNAVAILABLE_RETRY_AFTER_SECS} s",
+                inner.max_pending_runs
+            ),
+            retry_after_secs: UNAVAILABLE_RETRY_AFTER_SECS,
+        });
+    }
 
     let run = Run::new(
         inner.store.next_run_id().map_err(unavailable)?,
         event.id.clone(),
         variables,
-        unix_millis(),
+        now_ms,
     );
-    inner.store.accept_run(&run).await.map_err(unavailable)?;
-    inner.queue.wake();
-    Ok(run)
+    // Subscribed before the run is queued, so its end cannot be missed.
+    let finished = wait.then(|| inner.watch.subscribe());
+    let first_answer = if wait {
+        pending_answer(run.id)
+    } else {
+        accepted_answer(run.id)
+    };
+    match inner
+        .store
+        .accept_run_once(&run, key, &first_answer)
+        .await
+        .map_err(unavailable)?
+    {
+        Accepted::Replay(record) => Ok(Triggered::Replay(record)),
+        Accepted::New => {
+            inner.queue.wake();
+            Ok(Triggered::New {
+                key: key.map(|key| key.key.to_vec()),
+                run,
+                wait: finished,
+            })
+        }
+    }
+}
+
+/// `?wait=true`; any other value, and every other parameter, is ignored.
+fn wants_wait(query: Option<&str>) -> bool {
+    query
+        .unwrap_or("")
+        .split('&')
+        .any(|pair| pair == "wait=true")
+}
+
+/// The caller's `Idempotency-Key` (or, without one, `webhook-id`): 1-255 bytes.
+fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<Vec<u8>>, WebhookError> {
+    let (name, value) = match (headers.get("idempotency-key"), headers.get("webhook-id")) {
+        (Some(value), _) => ("Idempotency-Key", value),
+        (None, Some(value)) => ("webhook-id", value),
+        (None, None) => return Ok(None),
+    };
+    let key = value.as_bytes();
+    if key.is_empty() {
+        return Err(WebhookError::BadRequest(format!(
+            "the {name} header is empty; send 1-{MAX_IDEMPOTENCY_KEY_BYTES} bytes, or no header"
+        )));
+    }
+    if key.len() > MAX_IDEMPOTENCY_KEY_BYTES {
+        return Err(WebhookError::BadRequest(format!(
+            "the {name} header is {} bytes; at most {MAX_IDEMPOTENCY_KEY_BYTES} are allowed",
+            key.len()
+        )));
+    }
+    Ok(Some(key.to_vec()))
+}
+
+fn accepted_answer(run: RunId) -> StoredAnswer {
+    StoredAnswer {
+        status: 200,
+        body: json!({"ok": true, "run": run.to_text()}),
+    }
+}
+
+fn pending_answer(run: RunId) -> StoredAnswer {
+    StoredAnswer {
+        status: 202,
+        body: json!({"ok": true, "run": run.to_text(), "pending": true}),
+    }
+}
+
+fn stored_response(answer: &StoredAnswer) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    (status, Json(answer.body.clone())).into_response()
+}
+
+/// Waits up to [`WAIT_TIMEOUT`] for the run to finish: its results (200), its failure (502),
+/// or 202 while it goes on.
+async fn wait_for_run(
+    store: &Store,
+    id: RunId,
+    mut finished: tokio::sync::broadcast::Receiver<RunId>,
+) -> StoredAnswer {
+    use tokio::sync::broadcast::error::RecvError;
+    let deadline = tokio::time::Instant::now() + WAIT_TIMEOUT;
+    loop {
+        // Also right after subscribing: the run may have finished already.
+        match finished_answer(store, id) {
+            Ok(Some(answer)) => return answer,
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(run = %id, %error, "cannot read the run while waiting for it");
+                return pending_answer(id);
+            }
+        }
+        loop {
+            match tokio::time::timeout_at(deadline, finished.recv()).await {
+                Err(_) | Ok(Err(RecvError::Closed)) => {
+                    return finished_answer(store, id)
+                        .ok()
+                        .flatten()
+                        .unwrap_or_else(|| pending_answer(id));
+                }
+                Ok(Ok(done)) if done == id => break,
+                Ok(Ok(_)) => {}
+                // Missed some: look in the store.
+                Ok(Err(RecvError::Lagged(_))) => break,
+            }
+        }
+    }
+}
+
+/// The answer for a finished run; `None` while it is pending.
+fn finished_answer(
+    store: &Store,
+    id: RunId,
+) -> Result<Option<StoredAnswer>, crate::store::StoreError> {
+    let Some(run) = store.run(id)? else {
+        return Ok(None);
+    };
+    match run.status {
+        RunStatus::Pending => Ok(None),
+        RunStatus::Failed => {
+            let mut body = json!({"ok": false, "error": "run_failed", "run": id.to_text()});
+            match &run.error {
+                Some(failure) => {
+                    body["message"] = json!(failure.to_string());
+                    if !failure.path.is_empty() {
+                        body["path"] = json!(failure.path);
+                        body["action"] = json!(failure.action);
+                    }
+                    if let Some(code) = failure.discord_code {
+                        body["discord_code"] = json!(code);
+                    }
+                    if let Some(status) = failure.http_status {
+                        body["http_status"] = json!(status);
+                    }
+                }
+                None => body["message"] = json!("the run failed"),
+            }
+            Ok(Some(StoredAnswer { status: 502, body }))
+        }
+        RunStatus::Succeeded => {
+            let results: Vec<serde_json::Value> = store
+                .steps(id)?
+                .into_iter()
+                .filter_map(|step| match step.outcome {
+                    StepOutcome::Done { summary, output } => {
+                        let mut result = output;
+                        result.insert("path".into(), json!(step.path));
+                        result.insert("action".into(), json!(step.action));
+                        result.insert("summary".into(), json!(summary));
+                        Some(serde_json::Value::Object(result))
+                    }
+                    _ => None,
+                })
+                .collect();
+            Ok(Some(StoredAnswer {
+                status: 200,
+                body: json!({"ok": true, "run": id.to_text(), "results": results}),
+            }))
+        }
+    }
 }
 
 fn authenticate(
@@ -267,6 +504,117 @@ fn unix_millis() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wait_is_only_wait_true() {
+        assert!(wants_wait(Some("wait=true")));
+        assert!(wants_wait(Some("a=1&wait=true&b")));
+        assert!(!wants_wait(Some("wait=false")));
+        assert!(!wants_wait(Some("nowait=true")));
+        assert!(!wants_wait(None));
+    }
+
+    #[test]
+    fn idempotency_keys_are_1_to_255_bytes() {
+        use axum::http::{HeaderMap, HeaderValue};
+        let mut headers = HeaderMap::new();
+        assert_eq!(idempotency_key(&headers).unwrap(), None);
+        headers.insert("webhook-id", HeaderValue::from_static("msg_1"));
+        assert_eq!(idempotency_key(&headers).unwrap().unwrap(), b"msg_1");
+        headers.insert("idempotency-key", HeaderValue::from_static("k"));
+        assert_eq!(idempotency_key(&headers).unwrap().unwrap(), b"k");
+        headers.insert(
+            "idempotency-key",
+            HeaderValue::from_str(&"x".repeat(256)).unwrap(),
+        );
+        let error = idempotency_key(&headers).unwrap_err();
+        assert!(error.to_string().contains("Idempotency-Key"), "{error}");
+        headers.insert(
+            "idempotency-key",
+            HeaderValue::from_str(&"x".repeat(255)).unwrap(),
+        );
+        assert!(idempotency_key(&headers).is_ok());
+    }
+
+    fn queued_run(store: &Store) -> Run {
+        Run::new(
+            store.next_run_id().unwrap(),
+            "e".into(),
+            crate::templates::Variables::new(),
+            1,
+        )
+    }
+
+    // current_thread: the finishing task runs only once the waiter listens, so it must lag.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_lagging_waiter_looks_in_the_store() {
+        let store = Store::temporary().unwrap();
+        let mut run = queued_run(&store);
+        store.accept_run(&run).await.unwrap();
+        let (sender, receiver) = tokio::sync::broadcast::channel(1);
+        let finisher = store.clone();
+        let id = run.id;
+        tokio::spawn(async move {
+            let mut output = serde_json::Map::new();
+            output.insert("id".into(), json!("42"));
+            let step = crate::run::Step {
+                path: "1".into(),
+                action: "send_message".into(),
+                line: 0,
+                started_at_ms: 1,
+                duration_ms: 1,
+                outcome: StepOutcome::Done {
+                    summary: "sent".into(),
+                    output,
+                },
+                warnings: vec![],
+                channel: None,
+            };
+            finisher.append_step(id, 0, &step).unwrap();
+            run.status = RunStatus::Succeeded;
+            finisher.finish_run(&run).unwrap();
+            // Other runs' ends push this one's out of the channel.
+            sender.send(id).unwrap();
+            for other in 0..4 {
+                sender.send(RunId(other)).unwrap();
+            }
+            // Kept open, so only the store can tell the waiter.
+            std::mem::forget(sender);
+        });
+        let answer = wait_for_run(&store, id, receiver).await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        assert_eq!(
+            answer.body["results"],
+            json!([{"path": "1", "action": "send_message", "summary": "sent", "id": "42"}])
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_run_answers_502_with_discords_words() {
+        let store = Store::temporary().unwrap();
+        let mut run = queued_run(&store);
+        run.status = RunStatus::Failed;
+        run.error = Some(crate::run::RunFailure {
+            path: "2".into(),
+            action: "send_message".into(),
+            message: "Missing Permissions".into(),
+            discord_code: Some(50013),
+            http_status: Some(403),
+        });
+        store.accept_run(&run).await.unwrap();
+        store.finish_run(&run).unwrap();
+        let answer = finished_answer(&store, run.id).unwrap().unwrap();
+        assert_eq!(answer.status, 502);
+        assert_eq!(answer.body["error"], "run_failed");
+        assert_eq!(answer.body["run"], run.id.to_text());
+        assert_eq!(answer.body["discord_code"], 50013);
+        assert_eq!(answer.body["http_status"], 403);
+        assert_eq!(answer.body["path"], "2");
+        assert!(answer.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("Missing Permissions"));
+    }
 
     #[test]
     fn webhook_urls() {
