@@ -12,6 +12,7 @@ pub mod events;
 pub mod executor;
 pub mod math;
 pub mod problem;
+pub mod reload;
 pub mod run;
 pub mod sandbox;
 pub mod sandbox_world;
@@ -85,23 +86,11 @@ pub struct Running {
     server: JoinHandle<()>,
     executor: JoinHandle<()>,
     retention: JoinHandle<()>,
+    watcher: JoinHandle<()>,
 }
 
 /// Starts everything and returns once the listener is bound.
 pub async fn start(config: Config) -> Result<Running, StartError> {
-    let loaded = events::load_dir(&config.events.dir);
-    for problem in &loaded.problems {
-        tracing::error!("{problem}");
-    }
-    for warning in &loaded.warnings {
-        tracing::warn!("{warning}");
-    }
-    if !loaded.problems.is_empty() {
-        tracing::warn!(
-            "{} problem(s) in the event files; those events are not loaded (`hookbot check` lists them)",
-            loaded.problems.len()
-        );
-    }
     // Checked before anything is opened; `None` means the sandbox plays Discord.
     let real_token = if config.sandbox {
         None
@@ -109,7 +98,18 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         Some(config.discord.token.clone().ok_or(StartError::NoToken)?)
     };
     let store = Store::open(&database_path(&config))?;
-    store.replace_events(&loaded.events)?;
+    // A file broken since the last run keeps serving the version stored then.
+    let reloaded = reload::reload(&config.events.dir, &store)?;
+    if !reloaded.loaded.problems.is_empty() {
+        tracing::warn!(
+            "{} problem(s) in the event files; those files are not loaded, or keep their last good version (`hookbot check` lists them)",
+            reloaded.loaded.problems.len()
+        );
+    }
+    let loaded = events::LoadedEvents {
+        events: reloaded.events,
+        ..reloaded.loaded
+    };
     tracing::info!(events = loaded.events.len(), dir = %config.events.dir.display(), "events loaded");
     // Bound before Discord is asked anything, so a taken port fails at once; connections wait
     // in the backlog until the listener serves.
@@ -182,6 +182,11 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         config.storage.keep_runs,
         shutdown.clone(),
     ));
+    let watcher = tokio::spawn(reload::watch(
+        config.events.dir.clone(),
+        store.clone(),
+        shutdown.clone(),
+    ));
     let router = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let server_shutdown = shutdown.clone();
     let server = tokio::spawn(async move {
@@ -214,6 +219,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         server,
         executor,
         retention,
+        watcher,
     })
 }
 
@@ -277,6 +283,7 @@ impl Running {
         let _ = self.server.await;
         let _ = self.executor.await;
         let _ = self.retention.await;
+        let _ = self.watcher.await;
         self.discord.shutdown().await;
         if let Err(error) = self.store.flush().await {
             tracing::error!(%error, "could not flush the database at shutdown");

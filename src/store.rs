@@ -17,6 +17,8 @@ use crate::events::Event;
 use crate::run::{Run, RunId, RunStatus, Step};
 
 const EVENTS_TREE: &str = "events";
+/// Every accepted version of each event: key = event id, 0x00, revision (4 bytes, big-endian).
+const REVISIONS_TREE: &str = "event_revisions";
 const RUNS_TREE: &str = "runs";
 const PENDING_TREE: &str = "pending";
 /// A run's journal: key = run id (8 bytes, big-endian) + step index (4 bytes, big-endian).
@@ -141,11 +143,44 @@ pub struct Pruned {
     pub idempotency_keys: u64,
 }
 
+/// How many versions of one event are kept.
+pub const MAX_REVISIONS_PER_EVENT: usize = 50;
+
+/// What [`Store::replace_events`] changed.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ReplacedEvents {
+    pub added_or_changed: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+/// One accepted version of an event definition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventRevision {
+    /// 1 for the first version, counting up.
+    pub revision: u32,
+    pub accepted_at_ms: u64,
+    pub event: Event,
+}
+
+fn decode_revision(key: &[u8]) -> u32 {
+    key.len()
+        .checked_sub(4)
+        .and_then(|start| key[start..].try_into().ok())
+        .map_or(0, u32::from_be_bytes)
+}
+
+fn unix_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 /// A cheap-to-clone handle on the database.
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
     events: sled::Tree,
+    revisions: sled::Tree,
     runs: sled::Tree,
     pending: sled::Tree,
     steps: sled::Tree,
@@ -324,6 +359,7 @@ impl Store {
         }
         Ok(Store {
             events: db.open_tree(EVENTS_TREE)?,
+            revisions: db.open_tree(REVISIONS_TREE)?,
             runs: db.open_tree(RUNS_TREE)?,
             pending,
             steps: db.open_tree(STEPS_TREE)?,
@@ -372,24 +408,82 @@ impl Store {
 
     // --- events ---
 
-    /// Makes `events` the whole set of stored event definitions.
-    pub fn replace_events(&self, events: &[Event]) -> Result<(), StoreError> {
+    /// Makes `events` the whole set of served event definitions, at once for every reader, and
+    /// keeps each new or changed definition as a new revision.
+    pub fn replace_events(&self, events: &[Event]) -> Result<ReplacedEvents, StoreError> {
+        let mut replaced = ReplacedEvents::default();
         let mut batch = sled::Batch::default();
         let keep: std::collections::HashSet<&str> = events.iter().map(|e| e.id.as_str()).collect();
         for key in self.events.iter().keys() {
             let key = key?;
-            if !keep.contains(String::from_utf8_lossy(&key).as_ref()) {
+            let id = String::from_utf8_lossy(&key).into_owned();
+            if !keep.contains(id.as_str()) {
                 batch.remove(key);
+                replaced.removed.push(id);
             }
         }
+        let now_ms = unix_now_ms();
         for event in events {
-            batch.insert(event.id.as_bytes(), serde_json::to_vec(event)?);
+            let definition = serde_json::to_vec(event)?;
+            let unchanged = self
+                .events
+                .get(event.id.as_bytes())?
+                .is_some_and(|stored| stored.as_ref() == definition.as_slice());
+            if !unchanged {
+                self.add_revision(event, now_ms)?;
+                replaced.added_or_changed.push(event.id.clone());
+            }
+            batch.insert(event.id.as_bytes(), definition);
         }
         self.events.apply_batch(batch)?;
         let mut loaded = self.loaded_events.write().expect("event cache lock");
         loaded.clear();
         loaded.extend(events.iter().map(|e| (e.id.clone(), Arc::new(e.clone()))));
+        Ok(replaced)
+    }
+
+    fn add_revision(&self, event: &Event, at_ms: u64) -> Result<(), StoreError> {
+        let mut prefix = event.id.as_bytes().to_vec();
+        prefix.push(0);
+        let last = self
+            .revisions
+            .scan_prefix(&prefix)
+            .keys()
+            .next_back()
+            .transpose()?;
+        let revision = last.map_or(1, |key| decode_revision(&key) + 1);
+        let mut key = prefix.clone();
+        key.extend_from_slice(&revision.to_be_bytes());
+        let record = EventRevision {
+            revision,
+            accepted_at_ms: at_ms,
+            event: event.clone(),
+        };
+        self.revisions.insert(key, serde_json::to_vec(&record)?)?;
+        // Only the newest are kept: a file saved every minute for a year must not fill the disk.
+        let count = self.revisions.scan_prefix(&prefix).count();
+        if count > MAX_REVISIONS_PER_EVENT {
+            for old in self
+                .revisions
+                .scan_prefix(&prefix)
+                .keys()
+                .take(count - MAX_REVISIONS_PER_EVENT)
+            {
+                self.revisions.remove(old?)?;
+            }
+        }
         Ok(())
+    }
+
+    /// An event's accepted versions, oldest first (at most [`MAX_REVISIONS_PER_EVENT`]).
+    pub fn event_revisions(&self, id: &str) -> Result<Vec<EventRevision>, StoreError> {
+        let mut prefix = id.as_bytes().to_vec();
+        prefix.push(0);
+        self.revisions
+            .scan_prefix(prefix)
+            .values()
+            .map(|value| Ok(serde_json::from_slice(&value?)?))
+            .collect()
     }
 
     /// An event definition. Served from memory once read, so a run does not decode the
