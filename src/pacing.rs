@@ -159,10 +159,20 @@ impl Pacer {
     pub async fn before(&self, route: &Route) -> Result<(), Deferred> {
         let at = self.reserve(route, Instant::now())?;
         tokio::time::sleep_until(at).await;
+        // The global pace is reserved only once the route's own wait is over, so a call held
+        // back for its channel never holds back calls elsewhere.
+        let at = self.reserve_global(Instant::now());
+        tokio::time::sleep_until(at).await;
         Ok(())
     }
 
-    /// Reserves the instant a call to `route` may go out, at or after `now`.
+    /// Reserves a place in the global pace at or after `now`.
+    fn reserve_global(&self, now: Instant) -> Instant {
+        self.state.lock().expect("pacer lock").global.reserve(now)
+    }
+
+    /// Reserves the instant a call to `route` may go out as far as its route and channel go,
+    /// at or after `now`.
     fn reserve(&self, route: &Route, now: Instant) -> Result<Instant, Deferred> {
         let mut state = self.state.lock().expect("pacer lock");
         let mut start = now;
@@ -202,7 +212,7 @@ impl Pacer {
                 .or_insert_with(|| Window::new(CHANNEL_MESSAGES, CHANNEL_WINDOW))
                 .reserve(start);
         }
-        Ok(state.global.reserve(start))
+        Ok(start)
     }
 
     /// Discord's answer to a call to `route`: `status` when it answered, `retry_after` when it
@@ -256,19 +266,24 @@ impl Pacer {
 
 #[cfg(test)]
 mod tests {
+    //! On a clock of their own: each reservation says when its call may go out, so no test
+    //! sleeps (tokio's paused clock needs its `test-util` feature, which this crate leaves off).
     use super::*;
 
     const CHANNEL: u64 = 42;
 
-    #[tokio::test(start_paused = true)]
-    async fn message_sends_keep_to_five_per_five_seconds_per_channel() {
+    /// When each of `count` calls to `route`, all asked for at `now`, may go out (after `now`).
+    fn schedule(pacer: &Pacer, route: &Route, now: Instant, count: usize) -> Vec<Duration> {
+        (0..count)
+            .map(|_| pacer.reserve(route, now).unwrap() - now)
+            .collect()
+    }
+
+    #[test]
+    fn message_sends_keep_to_five_per_five_seconds_per_channel() {
         let pacer = Pacer::new();
-        let start = Instant::now();
-        let mut sent = Vec::new();
-        for _ in 0..12 {
-            pacer.before(&Route::message_send(CHANNEL)).await.unwrap();
-            sent.push(Instant::now() - start);
-        }
+        let now = Instant::now();
+        let sent = schedule(&pacer, &Route::message_send(CHANNEL), now, 12);
         for (i, at) in sent.iter().enumerate() {
             let in_window = sent
                 .iter()
@@ -283,51 +298,57 @@ mod tests {
         assert_eq!(sent[5], CHANNEL_WINDOW);
         assert_eq!(sent[10], 2 * CHANNEL_WINDOW);
         // Another channel is not held back by the first.
-        let before = Instant::now();
-        pacer
-            .before(&Route::message_send(CHANNEL + 1))
-            .await
+        let other = pacer
+            .reserve(&Route::message_send(CHANNEL + 1), now)
             .unwrap();
-        assert_eq!(Instant::now(), before);
+        assert!(other - now < Duration::from_secs(1), "{:?}", other - now);
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn the_global_pace_stays_under_fifty_a_second() {
+    #[test]
+    fn the_global_pace_stays_under_fifty_a_second() {
         let pacer = Pacer::new();
-        let start = Instant::now();
-        for i in 0..100u64 {
-            // Different routes and channels: only the global pace applies.
-            pacer
-                .before(&Route::new("PUT", "member_roles", i))
-                .await
-                .unwrap();
+        let now = Instant::now();
+        let times: Vec<Duration> = (0..200).map(|_| pacer.reserve_global(now) - now).collect();
+        for at in &times {
+            let in_second = times
+                .iter()
+                .filter(|other| **other >= *at && **other < *at + Duration::from_secs(1))
+                .count();
+            assert!(
+                in_second <= GLOBAL_PER_SECOND,
+                "{in_second} within a second"
+            );
         }
-        let took = Instant::now() - start;
-        assert!(
-            took >= Duration::from_secs(2),
-            "100 calls at 45/s: {took:?}"
-        );
-        assert!(took < Duration::from_secs(3), "{took:?}");
+        assert!(times[199] >= Duration::from_secs(4), "{:?}", times[199]);
+        assert!(times[199] < Duration::from_secs(5), "{:?}", times[199]);
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn a_429_holds_its_route_back_for_retry_after() {
+    #[test]
+    fn a_429_holds_its_route_back_for_retry_after() {
         let pacer = Pacer::new();
         let route = Route::new("PUT", "member_roles", 7);
-        pacer.before(&route).await.unwrap();
-        pacer.after(&route, Some(429), Some(Duration::from_millis(2500)));
-        let start = Instant::now();
-        pacer.before(&route).await.unwrap();
-        assert_eq!(Instant::now() - start, Duration::from_millis(2500));
-        // Other routes were never held back.
-        let other = Route::new("PUT", "member_roles", 8);
-        pacer.after(&route, Some(429), Some(Duration::from_secs(1)));
-        let start = Instant::now();
-        pacer.before(&other).await.unwrap();
-        assert_eq!(Instant::now(), start);
-        // A long retry_after is not waited inside the action: the caller is told to come back.
-        pacer.after(&route, Some(429), Some(Duration::from_secs(60)));
-        let deferred = pacer.before(&route).await.unwrap_err();
+        let now = Instant::now();
+        pacer.reserve(&route, now).unwrap();
+        pacer.answered(&route, Some(429), Some(Duration::from_millis(2500)), now);
+        let next = pacer.reserve(&route, now).unwrap();
+        assert_eq!(next - now, Duration::from_millis(2500));
+        // Other routes are not held back.
+        let other = pacer
+            .reserve(&Route::new("PUT", "member_roles", 8), now)
+            .unwrap();
+        assert!(other - now < Duration::from_secs(1));
+        // Once the wait is over, the route is free again.
+        let later = now + Duration::from_secs(3);
+        assert_eq!(pacer.reserve(&route, later).unwrap(), later);
+        // Without retry_after, a default wait; a long one is not waited inside the action:
+        // the caller is told to come back.
+        pacer.answered(&route, Some(429), None, later);
+        assert_eq!(
+            pacer.reserve(&route, later).unwrap() - later,
+            DEFAULT_RETRY_AFTER
+        );
+        pacer.answered(&route, Some(429), Some(Duration::from_secs(60)), later);
+        let deferred = pacer.reserve(&route, later).unwrap_err();
         assert_eq!(deferred.wait, Duration::from_secs(60));
         assert!(
             deferred.reason.contains("rate-limited"),
@@ -336,45 +357,48 @@ mod tests {
         );
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn many_refusals_trip_the_breaker_for_a_while() {
+    #[test]
+    fn many_refusals_trip_the_breaker_for_a_while() {
         let pacer = Pacer::new();
         let route = Route::new("POST", "messages", 9);
+        let now = Instant::now();
         for _ in 0..BREAKER_THRESHOLD - 1 {
-            pacer.after(&route, Some(403), None);
+            pacer.answered(&route, Some(403), None, now);
         }
-        assert!(!pacer.paused());
-        // Successes and other errors do not count.
-        pacer.after(&route, Some(200), None);
-        pacer.after(&route, Some(404), None);
-        pacer.after(&route, None, None);
-        assert!(!pacer.paused());
-        pacer.after(&route, Some(401), None);
-        assert!(pacer.paused());
-        let deferred = pacer
-            .before(&Route::new("PUT", "member_roles", 1))
-            .await
-            .unwrap_err();
+        // Successes, other errors and no answer do not count.
+        pacer.answered(&route, Some(200), None, now);
+        pacer.answered(&route, Some(404), None, now);
+        pacer.answered(&route, None, None, now);
+        let free = Route::new("PUT", "member_roles", 1);
+        assert!(pacer.reserve(&free, now).is_ok());
+        pacer.answered(&route, Some(401), None, now);
+        let deferred = pacer.reserve(&free, now).unwrap_err();
         assert_eq!(deferred.wait, BREAKER_PAUSE);
         assert!(deferred.reason.contains("paused"), "{}", deferred.reason);
-        tokio::time::advance(BREAKER_PAUSE).await;
-        assert!(!pacer.paused());
-        pacer
-            .before(&Route::new("PUT", "member_roles", 1))
-            .await
-            .unwrap();
+        assert!(pacer.reserve(&free, now + BREAKER_PAUSE).is_ok());
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn refusals_spread_over_more_than_the_window_do_not_trip_it() {
+    #[test]
+    fn refusals_spread_over_more_than_the_window_do_not_trip_it() {
         let pacer = Pacer::new();
         let route = Route::new("POST", "messages", 9);
+        let mut now = Instant::now();
         for _ in 0..3 {
             for _ in 0..BREAKER_THRESHOLD / 2 {
-                pacer.after(&route, Some(403), None);
+                pacer.answered(&route, Some(403), None, now);
             }
-            tokio::time::advance(BREAKER_WINDOW / 2 + Duration::from_secs(1)).await;
+            now += BREAKER_WINDOW / 2 + Duration::from_secs(1);
         }
-        assert!(!pacer.paused());
+        assert!(pacer.reserve(&route, now).is_ok());
+    }
+
+    #[tokio::test]
+    async fn before_waits_briefly_inline() {
+        let pacer = Pacer::new();
+        let route = Route::new("PUT", "member_roles", 7);
+        pacer.after(&route, Some(429), Some(Duration::from_millis(50)));
+        let start = Instant::now();
+        pacer.before(&route).await.unwrap();
+        assert!(Instant::now() - start >= Duration::from_millis(50));
     }
 }
