@@ -769,6 +769,43 @@ mod tests {
     }
 
     #[test]
+    fn a_429_keeps_retry_after_from_the_body_else_the_header() {
+        let body =
+            br#"{"message": "You are being rate limited.", "retry_after": 1.5, "global": false}"#;
+        assert_eq!(
+            discord_error(429, body, Some(9.0)),
+            CallError::Discord {
+                status: 429,
+                code: 0,
+                message: "You are being rate limited.".into(),
+                retry_after_ms: Some(1500),
+            }
+        );
+        let no_body_value = discord_error(429, b"{}", Some(2.0));
+        assert!(matches!(
+            no_body_value,
+            CallError::Discord {
+                retry_after_ms: Some(2000),
+                ..
+            }
+        ));
+        let refused = discord_error(
+            403,
+            br#"{"code": 50013, "message": "Missing Permissions"}"#,
+            None,
+        );
+        assert_eq!(refused.code(), "50013");
+        assert!(matches!(
+            discord_error(502, b"<html>bad gateway</html>", None),
+            CallError::Discord {
+                status: 502,
+                retry_after_ms: None,
+                ..
+            }
+        ));
+    }
+
+    #[test]
     fn names_match_exactly_then_unambiguously_ignoring_case() {
         let items = vec![
             (1, "Deploys".to_owned()),
