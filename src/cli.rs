@@ -260,6 +260,140 @@ pub async fn event_test(
     }
 }
 
+/// Opens the database for a `hookbot runs` command, which needs hookbot stopped for now.
+fn store_while_stopped(config: &Config) -> anyhow::Result<Store> {
+    match Store::open(&config.storage.path) {
+        Ok(store) => Ok(store),
+        Err(crate::store::StoreError::Locked(path)) => Err(anyhow::anyhow!(
+            "hookbot is running and holds the database at {}; `hookbot runs` needs hookbot stopped for now: stop it, run this again, then start it",
+            path.display()
+        )),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// `2024-05-01T12:00:00.000Z` (RFC 3339, UTC) for a unix time in milliseconds.
+pub fn rfc3339(unix_ms: u64) -> String {
+    let seconds = i64::try_from(unix_ms / 1000).unwrap_or(i64::MAX);
+    match serenity::all::Timestamp::from_unix_timestamp(seconds) {
+        Ok(at) => at.to_string(),
+        Err(_) => format!("@{unix_ms}ms"),
+    }
+}
+
+/// `succeeded`, `failed`, `dead-lettered (8 attempts)`, `pending (attempt 2 failed; next at …)`.
+fn status_words(run: &crate::run::Run) -> String {
+    let word = crate::executor::queue::status_word(run);
+    match (run.status, run.attempts) {
+        (crate::run::RunStatus::Pending, 0) => word.to_owned(),
+        (crate::run::RunStatus::Pending, attempts) => {
+            let next = run
+                .next_attempt_at_ms
+                .map(|at| format!("; next at {}", rfc3339(at)))
+                .unwrap_or_default();
+            format!("{word} ({attempts} failed attempt(s){next})")
+        }
+        (_, 0) => word.to_owned(),
+        (_, attempts) => format!("{word} ({attempts} attempt(s))"),
+    }
+}
+
+/// `hookbot runs [--event ID] [--failed] [--limit N]`: newest first, one line each.
+pub fn runs_list(
+    config_path: &Path,
+    event: Option<&str>,
+    failed: bool,
+    limit: usize,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let config = Config::load(config_path, false)?;
+    let store = store_while_stopped(&config)?;
+    let filter = crate::executor::queue::RunFilter {
+        event: event.map(str::to_owned),
+        failed,
+        limit,
+    };
+    for run in crate::executor::queue::list(&store, &filter)? {
+        writeln!(
+            out,
+            "{}  {}  {}  {}",
+            run.id,
+            rfc3339(run.received_at_ms),
+            run.event_id,
+            status_words(&run)
+        )?;
+    }
+    Ok(())
+}
+
+fn parse_run_id(text: &str) -> anyhow::Result<crate::run::RunId> {
+    crate::run::RunId::parse(text.trim()).with_context(|| {
+        format!("{text:?} is not a run id; they look like run_0000000000000001 (`hookbot runs` lists them)")
+    })
+}
+
+/// `hookbot runs show RUN`: when, event, variables and every step.
+pub fn runs_show(config_path: &Path, run: &str, out: &mut impl Write) -> anyhow::Result<()> {
+    let config = Config::load(config_path, false)?;
+    let id = parse_run_id(run)?;
+    let store = store_while_stopped(&config)?;
+    let run = store
+        .run(id)?
+        .with_context(|| format!("no run {id} in the database"))?;
+    writeln!(out, "run       {}", run.id)?;
+    writeln!(out, "when      {}", rfc3339(run.received_at_ms))?;
+    writeln!(out, "event     {}", run.event_id)?;
+    writeln!(out, "status    {}", status_words(&run))?;
+    if let Some(finished) = run.finished_at_ms {
+        writeln!(out, "finished  {}", rfc3339(finished))?;
+    }
+    if let Some(error) = &run.error {
+        let label = if run.status == crate::run::RunStatus::Pending {
+            "last error"
+        } else {
+            "error"
+        };
+        writeln!(out, "{label}: {error}")?;
+    }
+    writeln!(out, "variables")?;
+    for (name, value) in run.variables.iter() {
+        writeln!(out, "  {name} = {value:?}")?;
+    }
+    writeln!(out, "steps")?;
+    for step in store.steps(id)? {
+        writeln!(out, "{}  ({} ms)", describe_step(&step), step.duration_ms)?;
+        if let crate::run::StepOutcome::Failed { error, .. } = &step.outcome {
+            if let (Some(code), Some(status)) = (error.discord_code, error.http_status) {
+                writeln!(
+                    out,
+                    "  {:<12} {:<16} Discord said: {} (code {code}, HTTP {status})",
+                    "", "", error.message
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `hookbot runs retry RUN`: a failed or dead-lettered run goes back in the queue, to resume
+/// at the action that failed the next time hookbot runs.
+pub async fn runs_retry(config_path: &Path, run: &str, out: &mut impl Write) -> anyhow::Result<()> {
+    let config = Config::load(config_path, false)?;
+    let id = parse_run_id(run)?;
+    let store = store_while_stopped(&config)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let run = crate::executor::queue::requeue(&store, id, now).await?;
+    store.flush().await?;
+    writeln!(
+        out,
+        "{} is queued again; it resumes at its failed action when hookbot runs (after {} step(s) already done)",
+        run.id, run.steps
+    )?;
+    Ok(())
+}
+
 /// One line per step: where, what, and what happened.
 fn describe_step(step: &crate::run::Step) -> String {
     use crate::run::StepOutcome;

@@ -5,13 +5,14 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serenity::all::Message;
 use serenity::all::{
     Cache, Channel, ChannelId, ChannelType, ClientBuilder, Context, EmojiId, EventHandler,
     GatewayIntents, GuildChannel, GuildId, Http, HttpBuilder, Member, Ready, RoleId, ShardManager,
     UserId,
 };
 use serenity::async_trait;
-use serenity::http::HttpError;
+use serenity::http::{HttpError, LightMethod, Request, Route};
 use tokio::sync::watch;
 
 /// Only non-privileged intents: the cache needs servers, channels and roles; users are found by
@@ -42,6 +43,9 @@ pub enum CallError {
         status: u16,
         code: i64,
         message: String,
+        /// For a 429: how long Discord asked to wait, when the answer said (`retry_after`
+        /// or `Retry-After`). serenity's own calls drop it; hookbot's raw calls keep it.
+        retry_after_ms: Option<u64>,
     },
     /// A name did not match anything in the server.
     #[error("{0}")]
@@ -52,6 +56,13 @@ pub enum CallError {
     /// The request did not get an answer (connection refused, timeout …).
     #[error("{0}")]
     Transport(String),
+    /// hookbot's own outbound governor held the call back (a route Discord rate-limited, or
+    /// the breaker after many refusals); nothing was sent. Try again after `retry_after_ms`.
+    #[error("{message}")]
+    Paused {
+        message: String,
+        retry_after_ms: u64,
+    },
 }
 
 impl CallError {
@@ -63,6 +74,7 @@ impl CallError {
             CallError::Discord { status, .. } => status.to_string(),
             CallError::NotFound(_) => "not_found".to_owned(),
             CallError::Invalid(_) => "invalid".to_owned(),
+            CallError::Paused { .. } => "paused".to_owned(),
             CallError::Transport(message) => {
                 let lower = message.to_lowercase();
                 if lower.contains("timed out")
@@ -98,6 +110,7 @@ impl From<serenity::Error> for CallError {
                     status: response.status_code.as_u16(),
                     code: response.error.code as i64,
                     message,
+                    retry_after_ms: None,
                 }
             }
             serenity::Error::Http(HttpError::Request(e)) => CallError::Transport(e.to_string()),
@@ -109,6 +122,9 @@ impl From<serenity::Error> for CallError {
 /// The connected bot: REST client, cache, and the shards' manager.
 pub struct Discord {
     pub http: Arc<Http>,
+    /// For the calls hookbot makes itself (message sends) when serenity's ratelimiter is off:
+    /// it keeps Discord's whole error answer, `retry_after` included.
+    raw: reqwest::Client,
     pub cache: Arc<Cache>,
     bot_id: UserId,
     bot_name: String,
@@ -203,6 +219,7 @@ impl Discord {
         };
         Ok(Discord {
             http,
+            raw: reqwest::Client::new(),
             cache,
             bot_id,
             bot_name,
@@ -241,6 +258,55 @@ impl Discord {
         {
             tracing::warn!("the Discord gateway did not close in time");
         }
+    }
+
+    /// `POST /channels/{channel}/messages` with `body` as given (a `nonce` in it included).
+    /// Unlike serenity's `send_message`, an error keeps Discord's `retry_after`. With
+    /// serenity's ratelimiter on, the call goes through it (it waits out 429s itself).
+    pub async fn post_message(
+        &self,
+        channel: ChannelId,
+        body: &serde_json::Value,
+    ) -> Result<Message, CallError> {
+        let bytes = serde_json::to_vec(body).map_err(|e| CallError::Invalid(e.to_string()))?;
+        let request = Request::new(
+            Route::ChannelMessages {
+                channel_id: channel,
+            },
+            LightMethod::Post,
+        )
+        .body(Some(bytes));
+        let response = match &self.http.ratelimiter {
+            Some(ratelimiter) => ratelimiter.perform(request).await?,
+            None => {
+                let built = request
+                    .build(&self.raw, self.http.token(), self.http.proxy.as_deref())?
+                    .build()
+                    .map_err(|e| CallError::Transport(root_cause(&e)))?;
+                self.raw
+                    .execute(built)
+                    .await
+                    .map_err(|e| CallError::Transport(root_cause(&e)))?
+            }
+        };
+        let status = response.status().as_u16();
+        let header = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok());
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| CallError::Transport(root_cause(&e)))?;
+        if (200..300).contains(&status) {
+            return serde_json::from_slice(&body).map_err(|e| {
+                CallError::Invalid(format!(
+                    "Discord's answer to a message send did not parse: {e}"
+                ))
+            });
+        }
+        Err(discord_error(status, &body, header))
     }
 
     /// The server's name, from the cache, else from Discord.
@@ -566,6 +632,32 @@ where
     Ok(pick_by_name(fetch().await?, wanted))
 }
 
+/// Discord's error answer as a [`CallError`]: its code and words, and for a 429 how long to
+/// wait (the body's `retry_after`, else the `Retry-After` header, in seconds).
+pub fn discord_error(status: u16, body: &[u8], retry_after_header: Option<f64>) -> CallError {
+    let json: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let code = json
+        .get("code")
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or(0);
+    let message = json
+        .get("message")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("HTTP {status}"));
+    let seconds = json
+        .get("retry_after")
+        .and_then(serde_json::Value::as_f64)
+        .or(retry_after_header)
+        .filter(|s| s.is_finite() && *s >= 0.0);
+    CallError::Discord {
+        status,
+        code,
+        message,
+        retry_after_ms: seconds.map(|s| (s * 1000.0).ceil() as u64),
+    }
+}
+
 /// The HTTP status of a serenity error, when Discord answered.
 fn http_status(error: &serenity::Error) -> Option<u16> {
     match error {
@@ -674,6 +766,43 @@ mod tests {
         assert_eq!(parse_id("#general", &["<#"], ">"), None);
         assert_eq!(parse_id("0", &["<#"], ">"), None);
         assert_eq!(parse_id("99999999999999999999999", &["<#"], ">"), None);
+    }
+
+    #[test]
+    fn a_429_keeps_retry_after_from_the_body_else_the_header() {
+        let body =
+            br#"{"message": "You are being rate limited.", "retry_after": 1.5, "global": false}"#;
+        assert_eq!(
+            discord_error(429, body, Some(9.0)),
+            CallError::Discord {
+                status: 429,
+                code: 0,
+                message: "You are being rate limited.".into(),
+                retry_after_ms: Some(1500),
+            }
+        );
+        let no_body_value = discord_error(429, b"{}", Some(2.0));
+        assert!(matches!(
+            no_body_value,
+            CallError::Discord {
+                retry_after_ms: Some(2000),
+                ..
+            }
+        ));
+        let refused = discord_error(
+            403,
+            br#"{"code": 50013, "message": "Missing Permissions"}"#,
+            None,
+        );
+        assert_eq!(refused.code(), "50013");
+        assert!(matches!(
+            discord_error(502, b"<html>bad gateway</html>", None),
+            CallError::Discord {
+                status: 502,
+                retry_after_ms: None,
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod duration;
 pub mod events;
 pub mod executor;
 pub mod math;
+pub mod pacing;
 pub mod problem;
 pub mod reload;
 pub mod run;
@@ -166,6 +167,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         queue.clone(),
         watch.clone(),
         shutdown.clone(),
+        config.delivery.clone(),
     ));
     let state = AppState::new(
         store.clone(),

@@ -47,6 +47,34 @@ enum Command {
         #[command(subcommand)]
         command: EventCommand,
     },
+    /// Runs, newest first: id, time, event, status (with hookbot stopped, for now).
+    Runs {
+        #[command(subcommand)]
+        command: Option<RunsCommand>,
+        /// Only the runs of this event.
+        #[arg(long = "event", value_name = "ID")]
+        event: Option<String>,
+        /// Only failed and dead-lettered runs.
+        #[arg(long)]
+        failed: bool,
+        /// At most this many runs.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum RunsCommand {
+    /// One run: when, event, variables, and every step with Discord's error.
+    Show {
+        /// The run's id (run_…).
+        run: String,
+    },
+    /// Put a failed or dead-lettered run back in the queue, resuming at its failed action.
+    Retry {
+        /// The run's id (run_…).
+        run: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -160,5 +188,22 @@ fn execute(cli: Cli) -> anyhow::Result<bool> {
             sandbox,
             &mut stdout,
         )),
+        Command::Runs {
+            command: None,
+            event,
+            failed,
+            limit,
+        } => hookbot::cli::runs_list(config, event.as_deref(), failed, limit, &mut stdout)
+            .map(|()| true),
+        Command::Runs {
+            command: Some(RunsCommand::Show { run }),
+            ..
+        } => hookbot::cli::runs_show(config, &run, &mut stdout).map(|()| true),
+        Command::Runs {
+            command: Some(RunsCommand::Retry { run }),
+            ..
+        } => runtime
+            .block_on(hookbot::cli::runs_retry(config, &run, &mut stdout))
+            .map(|()| true),
     }
 }

@@ -59,6 +59,25 @@ pub struct Run {
     #[serde(default)]
     pub steps: u32,
     pub error: Option<RunFailure>,
+    /// Attempts made so far at the action the run is stuck on (transient failures: 5xx, 429,
+    /// timeouts); 0 when it is not retrying.
+    #[serde(default)]
+    pub attempts: u32,
+    /// Unix time in milliseconds before which a run waiting to retry is not taken up again.
+    #[serde(default)]
+    pub next_attempt_at_ms: Option<u64>,
+    /// The run failed because it kept failing transiently (`max_attempts` or `give_up_after`):
+    /// kept, listed by `hookbot runs --failed`, retryable with `hookbot runs retry`.
+    #[serde(default)]
+    pub dead_lettered: bool,
+    /// Milliseconds spent waiting between attempts; they do not count against the run's own
+    /// time budget.
+    #[serde(default)]
+    pub retry_waited_ms: u64,
+    /// Unix time in milliseconds when `hookbot runs retry` put the run back in the queue;
+    /// `give_up_after` then counts from here.
+    #[serde(default)]
+    pub requeued_at_ms: Option<u64>,
 }
 
 impl Run {
@@ -73,6 +92,11 @@ impl Run {
             finished_at_ms: None,
             steps: 0,
             error: None,
+            attempts: 0,
+            next_attempt_at_ms: None,
+            dead_lettered: false,
+            retry_waited_ms: 0,
+            requeued_at_ms: None,
         }
     }
 }
@@ -128,6 +152,9 @@ pub struct ActionError {
     /// The HTTP status Discord answered with, when it answered.
     #[serde(default)]
     pub http_status: Option<u16>,
+    /// For a 429 (or a call hookbot's governor held back): how long to wait before trying again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
 }
 
 /// Why a run stopped: which action, and Discord's own words when Discord refused.

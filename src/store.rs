@@ -922,6 +922,39 @@ fn get_json<T: DeserializeOwned>(tree: &sled::Tree, key: &[u8]) -> Result<Option
     }
 }
 
+// --- for the delivery engine (`hookbot runs`), apart from the main `impl Store` above ---
+
+impl Store {
+    /// Runs, newest first, at most `limit` of those `keep` accepts.
+    pub fn runs_newest_first(
+        &self,
+        limit: usize,
+        keep: impl Fn(&Run) -> bool,
+    ) -> Result<Vec<Run>, StoreError> {
+        let mut found = Vec::new();
+        for item in self.runs.iter().rev() {
+            if found.len() >= limit {
+                break;
+            }
+            let (_, value) = item?;
+            let run: Run = serde_json::from_slice(&value)?;
+            if keep(&run) {
+                found.push(run);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Drops a run's journal from step `index` (0-based) on.
+    pub fn drop_steps_from(&self, id: RunId, index: u32) -> Result<(), StoreError> {
+        let range = step_key(id, index)..=step_key(id, u32::MAX);
+        for key in self.steps.range(range).keys() {
+            self.steps.remove(key?)?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::actions::{self, ActionContext, Performed};
 use super::http_request::{self, HttpBody, HttpCall};
+use super::retry::{self, Class, RetryPolicy};
 use super::scope::{Locals, LoopFrame, Persistent, Scope};
 use crate::discord::{CallError, Discord};
 use crate::duration::{format_duration, parse_duration};
@@ -25,6 +26,7 @@ use crate::events::{
     Action, ActionKind, CompareOp, Condition, Event, HttpBodySpec, VariableScopeSpec,
     MAX_LOOP_COUNT, MAX_WAIT,
 };
+use crate::pacing::Pacer;
 use crate::run::{ActionError, Run, RunFailure, Step, StepOutcome};
 use crate::store::{Store, StoreError, VariableScope};
 use crate::templates::{Template, Variables};
@@ -51,6 +53,11 @@ pub struct RunContext<'a> {
     pub shutdown: CancellationToken,
     /// The executor's run slots: a long `wait` gives its slot back meanwhile.
     pub slot: Option<(std::sync::Arc<Semaphore>, OwnedSemaphorePermit)>,
+    /// The outbound governor every Discord write asks first.
+    pub pacer: &'a Pacer,
+    /// Transient failures (5xx, 429, timeouts) end the run with [`Ended::RetryAt`] under this
+    /// policy; without one (a trial by hand) they fail the run like any other.
+    pub retry: Option<RetryPolicy>,
 }
 
 /// How a run ended for the executor.
@@ -60,6 +67,10 @@ pub enum Ended {
     Finished,
     /// Stopped by shutdown in the middle of a wait; the run stays queued and resumes.
     Interrupted,
+    /// An action failed transiently: the run stays queued, to be taken up again at this unix
+    /// time (ms) at that action. `run.attempts`, `run.next_attempt_at_ms` and `run.error` say
+    /// so.
+    RetryAt(u64),
 }
 
 /// What an action list tells the list around it.
@@ -69,6 +80,8 @@ enum Flow {
     Stop,
     Failed(RunFailure),
     Interrupted,
+    /// A transient failure: try the run again at this unix time (ms).
+    Retry(RunFailure, u64),
 }
 
 struct Interpreter<'a> {
@@ -86,6 +99,11 @@ struct Interpreter<'a> {
     errors: Vec<ActionError>,
     rng: rand::rngs::StdRng,
     deadline_ms: u64,
+    /// The run had begun before this execution: its first live action may have been carried
+    /// out already (a crash or a retry between the call and the journal write).
+    resumed: bool,
+    /// A live action has been carried out in this execution.
+    acted: bool,
 }
 
 /// Runs `event`'s actions for `run`, resuming after the steps already journaled in `journal`.
@@ -99,11 +117,15 @@ pub async fn execute(
     builtins: Variables,
 ) -> Result<(Vec<Step>, Ended), StoreError> {
     let now = now_ms();
+    let resumed = run.started_at_ms.is_some();
     let started = *run.started_at_ms.get_or_insert(now);
     let mut interpreter = Interpreter {
         ctx,
         event,
-        deadline_ms: started + MAX_RUN_TIME.as_millis() as u64,
+        // Time spent waiting between attempts is Discord's, not the event's.
+        deadline_ms: started + MAX_RUN_TIME.as_millis() as u64 + run.retry_waited_ms,
+        resumed,
+        acted: false,
         run,
         steps: journal,
         next_step: 0,
@@ -118,6 +140,11 @@ pub async fn execute(
     let Interpreter { run, steps, .. } = interpreter;
     let ended = match flow {
         Flow::Interrupted => Ended::Interrupted,
+        Flow::Retry(failure, at_ms) => {
+            run.error = Some(failure);
+            run.next_attempt_at_ms = Some(at_ms);
+            Ended::RetryAt(at_ms)
+        }
         Flow::Failed(failure) => {
             run.status = crate::run::RunStatus::Failed;
             run.error = Some(failure);
@@ -125,11 +152,14 @@ pub async fn execute(
         }
         Flow::Next | Flow::Stop | Flow::BreakLoop => {
             run.status = crate::run::RunStatus::Succeeded;
+            run.error = None;
+            run.attempts = 0;
             Ended::Finished
         }
     };
     if matches!(ended, Ended::Finished) {
         run.finished_at_ms = Some(now_ms());
+        run.next_attempt_at_ms = None;
     }
     Ok((steps, ended))
 }
@@ -286,8 +316,9 @@ impl<'a> Interpreter<'a> {
                 )?;
                 Ok(self.sleep_until(until_ms).await)
             }
-            _ => match self.perform(action).await {
+            _ => match self.perform_once(action).await {
                 Ok(performed) => {
+                    self.run.attempts = 0;
                     let Performed {
                         summary,
                         output,
@@ -434,6 +465,19 @@ impl<'a> Interpreter<'a> {
         started: u64,
         error: ActionError,
     ) -> Result<Flow, StoreError> {
+        if let Some(flow) = self.retry_or_give_up(action, &path, &error) {
+            if let Flow::Failed(failure) = flow {
+                // Dead-lettered: journaled as the run's last step, which `hookbot runs retry`
+                // drops so the action is tried again.
+                let outcome = StepOutcome::Failed {
+                    error,
+                    handled: false,
+                };
+                self.record(action, &path, started, outcome, vec![])?;
+                return Ok(Flow::Failed(failure));
+            }
+            return Ok(flow);
+        }
         let handled = action.on_error.is_some();
         let outcome = StepOutcome::Failed {
             error: error.clone(),
@@ -448,6 +492,63 @@ impl<'a> Interpreter<'a> {
             }
             None => Ok(Flow::Failed(failure_of(action, path, error))),
         }
+    }
+
+    /// For a transient failure under a retry policy: `Retry` at the next attempt's time, or
+    /// `Failed` (dead-lettered) when the attempts or the time are used up. `None`: not for
+    /// retrying (permanent, a dry run, a trial by hand).
+    fn retry_or_give_up(
+        &mut self,
+        action: &Action,
+        path: &str,
+        error: &ActionError,
+    ) -> Option<Flow> {
+        let policy = self.ctx.retry?;
+        if self.ctx.dry_run {
+            return None;
+        }
+        let Class::Transient {
+            retry_after,
+            counts,
+        } = retry::classify(error)
+        else {
+            return None;
+        };
+        let now = now_ms();
+        let attempts = self.run.attempts + u32::from(counts);
+        let give_up_at = self
+            .run
+            .requeued_at_ms
+            .unwrap_or(self.run.received_at_ms)
+            .max(self.run.received_at_ms)
+            .saturating_add(policy.give_up_after.as_millis() as u64);
+        let mut failure = failure_of(action, path.to_owned(), error.clone());
+        if attempts >= policy.max_attempts || now >= give_up_at {
+            let why = if attempts >= policy.max_attempts {
+                format!("{attempts} attempts")
+            } else {
+                format!(
+                    "{} since the webhook came",
+                    format_duration(policy.give_up_after)
+                )
+            };
+            failure.message = format!("{} (gave up after {why})", failure.message);
+            self.run.attempts = attempts;
+            self.run.dead_lettered = true;
+            tracing::error!(run = %self.run.id, event = %self.event.id, action = %path, code = %error.code,
+                "{} failed: {}; gave up after {why}: the run is dead-lettered (`hookbot runs retry {}` tries again)",
+                action.kind(), error.message, self.run.id);
+            return Some(Flow::Failed(failure));
+        }
+        let wait = retry_after
+            .unwrap_or_else(|| retry::backoff(attempts.max(1), self.rng.random_range(-1.0..=1.0)));
+        let at = now.saturating_add(wait.as_millis() as u64).min(give_up_at);
+        self.run.attempts = attempts;
+        self.run.retry_waited_ms = self.run.retry_waited_ms.saturating_add(at - now);
+        tracing::warn!(run = %self.run.id, event = %self.event.id, action = %path, code = %error.code,
+            "{} failed: {}; attempt {attempts} of {}, trying again in {} ms",
+            action.kind(), error.message, policy.max_attempts, at - now);
+        Some(Flow::Retry(failure, at))
     }
 
     /// The step budget or the time budget is spent: the run ends with a clear error.
@@ -623,6 +724,13 @@ impl<'a> Interpreter<'a> {
         .boxed()
     }
 
+    /// [`perform`](Self::perform), noting that this execution has acted.
+    async fn perform_once(&mut self, action: &Action) -> Result<Performed, ActionError> {
+        let result = self.perform(action).await;
+        self.acted = true;
+        result
+    }
+
     /// Carries out an action that is not flow.
     async fn perform(&self, action: &Action) -> Result<Performed, ActionError> {
         let dry_run = self.ctx.dry_run;
@@ -670,6 +778,7 @@ impl<'a> Interpreter<'a> {
                         code: "http_error".into(),
                         discord_code: None,
                         http_status: None,
+                        retry_after_ms: None,
                     })?;
                 let mut done = performed(
                     format!("called {method} {shown}: HTTP {}", response.status),
@@ -763,6 +872,9 @@ impl<'a> Interpreter<'a> {
                     discord: self.ctx.discord,
                     guild: self.guild(),
                     dry_run,
+                    pacer: self.ctx.pacer,
+                    nonce: Some(retry::nonce(self.run.id, self.steps.len())),
+                    repeat: self.resumed && !self.acted,
                 };
                 let scope = self.scope();
                 let attempt =
@@ -777,6 +889,7 @@ impl<'a> Interpreter<'a> {
                         code: "timeout".into(),
                         discord_code: None,
                         http_status: None,
+                        retry_after_ms: None,
                     }),
                 }
             }
@@ -977,6 +1090,7 @@ fn invalid(message: String) -> ActionError {
         code: "invalid".into(),
         discord_code: None,
         http_status: None,
+        retry_after_ms: None,
     }
 }
 
@@ -986,6 +1100,7 @@ fn budget_error(message: String) -> ActionError {
         code: "budget".into(),
         discord_code: None,
         http_status: None,
+        retry_after_ms: None,
     }
 }
 
@@ -997,17 +1112,30 @@ pub fn action_error(error: CallError) -> ActionError {
             status,
             code: discord_code,
             message,
+            retry_after_ms,
         } => ActionError {
             message,
             code,
             discord_code: Some(discord_code),
             http_status: Some(status),
+            retry_after_ms,
+        },
+        CallError::Paused {
+            message,
+            retry_after_ms,
+        } => ActionError {
+            message,
+            code,
+            discord_code: None,
+            http_status: None,
+            retry_after_ms: Some(retry_after_ms),
         },
         other => ActionError {
             message: other.to_string(),
             code,
             discord_code: None,
             http_status: None,
+            retry_after_ms: None,
         },
     }
 }

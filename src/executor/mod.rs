@@ -5,6 +5,8 @@ mod actions;
 pub mod builtins;
 pub mod http_request;
 pub mod interpreter;
+pub mod queue;
+pub mod retry;
 mod scope;
 mod trial;
 
@@ -18,13 +20,17 @@ use tokio_util::sync::CancellationToken;
 
 pub use actions::{allowed_mentions, truncate};
 
+use crate::config::DeliveryConfig;
 use crate::discord::Discord;
+use crate::pacing::Pacer;
 use crate::run::{RunFailure, RunId, RunStatus};
 use crate::store::{Store, StoreError};
 use interpreter::{Ended, RunContext};
+use queue::Schedule;
+use retry::RetryPolicy;
 
-/// Runs carried out at the same time. Discord paces a bot far below what this allows, so more
-/// would only queue inside serenity.
+/// Runs carried out at the same time unless `delivery.workers` says otherwise. Discord paces a
+/// bot far below what this allows, so more would only queue inside the governor.
 pub const MAX_CONCURRENT_RUNS: usize = 8;
 /// How long shutdown waits for runs in progress before leaving them queued for the next start.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -86,12 +92,16 @@ impl RunWatch {
 /// Takes queued runs until `shutdown` is cancelled, then waits up to [`DRAIN_TIMEOUT`] for the
 /// runs in progress. A run not finished by then stays queued and resumes at its first
 /// unfinished action on the next start.
+///
+/// `delivery.workers` runs at a time; a run that failed transiently is left queued with its
+/// next attempt's time and is not taken up before then (it holds no worker meanwhile).
 pub async fn run_executor(
     store: Store,
     discord: Arc<Discord>,
     queue: RunQueue,
     watch: RunWatch,
     shutdown: CancellationToken,
+    delivery: DeliveryConfig,
 ) {
     // Names resolve from the cache; runs queued before a restart should not all fall back to
     // REST look-ups while the servers are still arriving.
@@ -101,36 +111,63 @@ pub async fn run_executor(
         },
         _ = shutdown.cancelled() => return,
     }
+    let workers = usize::try_from(delivery.workers)
+        .unwrap_or(MAX_CONCURRENT_RUNS)
+        .max(1);
+    let policy = RetryPolicy::from_config(&delivery);
+    let schedule = match Schedule::rebuild(&store, now_ms()) {
+        Ok(schedule) => schedule,
+        Err(error) => {
+            tracing::error!(%error, "cannot read when queued runs are due; taking them up now");
+            Schedule::default()
+        }
+    };
+    if !schedule.is_empty() {
+        tracing::info!(
+            runs = schedule.len(),
+            "runs waiting to retry an action after a transient failure"
+        );
+    }
+    let schedule = Arc::new(Mutex::new(schedule));
+    let pacer = Arc::new(Pacer::new());
     let in_flight: Arc<Mutex<HashSet<RunId>>> = Arc::default();
     let http = http_request::client();
-    let slots = Arc::new(Semaphore::new(MAX_CONCURRENT_RUNS));
+    let slots = Arc::new(Semaphore::new(workers));
     let mut tasks = JoinSet::new();
     loop {
         let woken = queue.notify.notified();
         tokio::pin!(woken);
         woken.as_mut().enable();
 
-        match claimable(&store, &in_flight, slots.available_permits()) {
+        match claimable(&store, &in_flight, &schedule, slots.available_permits()) {
             Ok(ids) => {
                 for id in ids {
                     let Ok(slot) = slots.clone().try_acquire_owned() else {
                         break;
                     };
                     in_flight.lock().expect("in-flight lock").insert(id);
-                    let (store, discord, in_flight, http, shutdown, slots, watch) = (
-                        store.clone(),
-                        discord.clone(),
+                    let worker = Worker {
+                        store: store.clone(),
+                        discord: discord.clone(),
+                        http: http.clone(),
+                        pacer: pacer.clone(),
+                        policy,
+                        shutdown: shutdown.clone(),
+                    };
+                    let (in_flight, slots, watch, schedule) = (
                         in_flight.clone(),
-                        http.clone(),
-                        shutdown.clone(),
                         slots.clone(),
                         watch.clone(),
+                        schedule.clone(),
                     );
                     tasks.spawn(async move {
                         let slot = (slots, slot);
-                        match execute_run(&store, &discord, &http, id, shutdown, slot).await {
-                            Ok(true) => watch.finished(id),
-                            Ok(false) => {}
+                        match execute_run(&worker, id, slot).await {
+                            Ok(Outcome::Finished) => watch.finished(id),
+                            Ok(Outcome::Queued) => {}
+                            Ok(Outcome::RetryAt(at)) => {
+                                schedule.lock().expect("schedule lock").insert(id, at)
+                            }
                             Err(error) => tracing::error!(run = %id, %error, "could not record the run's progress; it stays queued"),
                         }
                         in_flight.lock().expect("in-flight lock").remove(&id);
@@ -140,13 +177,50 @@ pub async fn run_executor(
             Err(error) => tracing::error!(%error, "cannot read the run queue"),
         }
 
+        let earliest = schedule.lock().expect("schedule lock").earliest();
+        let next_due = async move {
+            match earliest {
+                Some(at) => {
+                    let wait = Duration::from_millis(at.saturating_sub(now_ms()));
+                    tokio::time::sleep(wait).await
+                }
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = &mut woken => {}
             Some(_) = tasks.join_next() => {}
+            _ = next_due => {}
             _ = shutdown.cancelled() => break,
         }
     }
     drain(tasks).await;
+}
+
+/// What every run of this executor shares.
+struct Worker {
+    store: Store,
+    discord: Arc<Discord>,
+    http: reqwest::Client,
+    pacer: Arc<Pacer>,
+    policy: RetryPolicy,
+    shutdown: CancellationToken,
+}
+
+/// How one execution of a run left it.
+enum Outcome {
+    /// Succeeded or failed (dead-lettered included).
+    Finished,
+    /// Still queued, due now (paused by shutdown).
+    Queued,
+    /// Still queued, due at this unix time (ms).
+    RetryAt(u64),
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 async fn drain(mut tasks: JoinSet<()>) {
@@ -168,42 +242,47 @@ async fn drain(mut tasks: JoinSet<()>) {
     }
 }
 
-/// Queued runs not already in progress, oldest first, at most `room`.
+/// Queued runs due now and not already in progress, oldest first, at most `room`.
 fn claimable(
     store: &Store,
     in_flight: &Mutex<HashSet<RunId>>,
+    schedule: &Mutex<Schedule>,
     room: usize,
 ) -> Result<Vec<RunId>, StoreError> {
     if room == 0 {
         return Ok(Vec::new());
     }
     let busy = in_flight.lock().expect("in-flight lock").clone();
+    let mut schedule = schedule.lock().expect("schedule lock");
+    let now = now_ms();
     Ok(store
-        .pending_runs(room + busy.len())?
+        .pending_runs(room + busy.len() + schedule.len())?
         .into_iter()
-        .filter(|id| !busy.contains(id))
+        .filter(|id| !busy.contains(id) && !schedule.waiting(*id, now))
         .take(room)
         .collect())
 }
 
-/// Carries out one run from its first unfinished action, journaling each step. True when the
-/// run has finished (succeeded or failed), false when it stays queued.
+/// Carries out one run from its first unfinished action, journaling each step.
 async fn execute_run(
-    store: &Store,
-    discord: &Discord,
-    http: &reqwest::Client,
+    worker: &Worker,
     id: RunId,
-    shutdown: CancellationToken,
     slot: (Arc<Semaphore>, OwnedSemaphorePermit),
-) -> Result<bool, StoreError> {
+) -> Result<Outcome, StoreError> {
+    let store = &worker.store;
+    let discord = worker.discord.as_ref();
     let Some(mut run) = store.run(id)? else {
         tracing::warn!(run = %id, "a queued run has no record; dropping it from the queue");
         store.forget_pending(id)?;
-        return Ok(false);
+        return Ok(Outcome::Queued);
     };
     if run.status != RunStatus::Pending {
         store.finish_run(&run)?;
-        return Ok(true);
+        return Ok(Outcome::Finished);
+    }
+    if let Some(at) = run.next_attempt_at_ms.filter(|at| *at > now_ms()) {
+        // Queued again (by a webhook or a restart) before its time.
+        return Ok(Outcome::RetryAt(at));
     }
     let Some(event) = store.event(&run.event_id)? else {
         run.status = RunStatus::Failed;
@@ -216,24 +295,33 @@ async fn execute_run(
         });
         tracing::error!(run = %id, event = %run.event_id, "the run's event no longer exists; the run failed");
         store.finish_run(&run)?;
-        return Ok(true);
+        return Ok(Outcome::Finished);
     };
     let journal = store.steps(id)?;
     let builtins = builtins::builtins(&event, &run, discord).await;
     let context = RunContext {
         store,
         discord,
-        http,
+        http: &worker.http,
         dry_run: false,
-        shutdown,
+        shutdown: worker.shutdown.clone(),
         slot: Some(slot),
+        pacer: &worker.pacer,
+        retry: Some(worker.policy),
     };
     let (steps, ended) = interpreter::execute(context, &event, &mut run, journal, builtins).await?;
     match ended {
         Ended::Interrupted => {
             store.save_run(&run)?;
             tracing::info!(run = %id, event = %event.id, "run paused by shutdown; it resumes on the next start");
-            Ok(false)
+            Ok(Outcome::Queued)
+        }
+        Ended::RetryAt(at) => {
+            // Saved (not finished): the run stays queued, and after a restart the schedule is
+            // rebuilt from this record.
+            store.save_run(&run)?;
+            store.flush().await?;
+            Ok(Outcome::RetryAt(at))
         }
         Ended::Finished => {
             match &run.error {
@@ -246,7 +334,7 @@ async fn execute_run(
             }
             store.finish_run(&run)?;
             store.flush().await?;
-            Ok(true)
+            Ok(Outcome::Finished)
         }
     }
 }

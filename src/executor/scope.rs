@@ -142,6 +142,7 @@ mod tests {
             code: "50013".into(),
             discord_code: Some(50013),
             http_status: Some(403),
+            retry_after_ms: None,
         }];
         let scope = Scope {
             builtins: &builtins,

@@ -41,6 +41,8 @@ pub async fn trial(
         dry_run,
         shutdown: CancellationToken::new(),
         slot: None,
+        pacer: &crate::pacing::Pacer::new(),
+        retry: None,
     };
     let vars = builtins(event, &run, discord).await;
     let (steps, _) = interpreter::execute(context, event, &mut run, Vec::new(), vars).await?;

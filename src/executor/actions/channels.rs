@@ -9,6 +9,7 @@ use super::{channel_words, discord_link, Job, Performed};
 use crate::discord::{CallError, ChannelRef};
 use crate::duration::format_duration;
 use crate::events::{ActionKind, ChannelKind, MAX_CHANNEL_NAME_CHARS, MAX_TOPIC_CHARS};
+use crate::pacing::Route as Pace;
 use crate::templates::Lookup;
 
 pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed, CallError> {
@@ -62,8 +63,11 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
             if job.dry_run {
                 return Ok(job.would(format!("would create {words}{why}"), None));
             }
-            let created = http
-                .create_channel(guild, &Value::Object(body), reason.as_deref())
+            let created = job
+                .write(
+                    Pace::new("POST", "channels", guild.get()),
+                    http.create_channel(guild, &Value::Object(body), reason.as_deref()),
+                )
                 .await?;
             let channel = ChannelRef {
                 id: created.id,
@@ -121,8 +125,11 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
                 let summary = format!("would edit {}: {words}{why}", channel_words(&channel));
                 return Ok(job.would(summary, Some(&channel)));
             }
-            let edited = http
-                .edit_channel(channel.id, &Value::Object(body), reason.as_deref())
+            let edited = job
+                .write(
+                    Pace::new("PATCH", "channel", channel.id.get()),
+                    http.edit_channel(channel.id, &Value::Object(body), reason.as_deref()),
+                )
                 .await?;
             let edited = ChannelRef {
                 id: edited.id,
@@ -140,7 +147,19 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
                 let summary = format!("would delete {}{why}", channel_words(&channel));
                 return Ok(job.would(summary, Some(&channel)));
             }
-            http.delete_channel(channel.id, reason.as_deref()).await?;
+            let deleted = job
+                .write(
+                    Pace::new("DELETE", "channel", channel.id.get()),
+                    http.delete_channel(channel.id, reason.as_deref()),
+                )
+                .await;
+            match deleted {
+                // Gone already (this run deleted it before a crash or a retry): as asked.
+                Err(CallError::Discord { code: 10003, .. }) if job.repeat => {}
+                other => {
+                    other?;
+                }
+            }
             let summary = format!("deleted {}{why}", channel_words(&channel));
             let output = vec![
                 ("id", channel.id.to_string()),
@@ -220,19 +239,26 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
                 return Ok(job.would(format!("would create {words}{why}"), Some(&parent)));
             }
             let body = Value::Object(body);
+            let route = Pace::new("POST", "threads", parent.id.get());
             let created = match message_id {
                 Some(message_id) => {
-                    http.create_thread_from_message(
-                        parent.id,
-                        MessageId::new(message_id),
-                        &body,
-                        reason.as_deref(),
+                    job.write(
+                        route,
+                        http.create_thread_from_message(
+                            parent.id,
+                            MessageId::new(message_id),
+                            &body,
+                            reason.as_deref(),
+                        ),
                     )
                     .await?
                 }
                 None => {
-                    http.create_thread(parent.id, &body, reason.as_deref())
-                        .await?
+                    job.write(
+                        route,
+                        http.create_thread(parent.id, &body, reason.as_deref()),
+                    )
+                    .await?
                 }
             };
             let thread = ChannelRef {
@@ -289,8 +315,11 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
                 let summary = format!("would edit thread {}: {words}{why}", channel_words(&thread));
                 return Ok(job.would(summary, Some(&thread)));
             }
-            let edited = http
-                .edit_thread(thread.id, &Value::Object(body), reason.as_deref())
+            let edited = job
+                .write(
+                    Pace::new("PATCH", "channel", thread.id.get()),
+                    http.edit_thread(thread.id, &Value::Object(body), reason.as_deref()),
+                )
                 .await?;
             let edited = ChannelRef {
                 id: edited.id,
@@ -357,8 +386,11 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
                 );
                 return Ok(job.would(summary, Some(&channel)));
             }
-            let invite = http
-                .create_invite(channel.id, &Value::Object(body), reason.as_deref())
+            let invite = job
+                .write(
+                    Pace::new("POST", "invites", channel.id.get()),
+                    http.create_invite(channel.id, &Value::Object(body), reason.as_deref()),
+                )
                 .await?;
             let url = format!("https://discord.gg/{}", invite.code);
             let summary = format!(

@@ -14,6 +14,7 @@ use super::{Job, Performed, RoleRef};
 use crate::discord::CallError;
 use crate::duration::format_duration;
 use crate::events::{ActionKind, RoleSettings, MAX_NICKNAME_CHARS, MAX_ROLE_NAME_CHARS};
+use crate::pacing::Route as Pace;
 use crate::templates::Lookup;
 
 pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed, CallError> {
@@ -37,11 +38,17 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
                 return Ok(job.would(format!("would {verb} {words}"), None));
             }
             if adding {
-                http.add_member_role(guild, user.id, role.id, reason.as_deref())
-                    .await?;
+                job.write(
+                    Pace::new("PUT", "member_roles", guild.get()),
+                    http.add_member_role(guild, user.id, role.id, reason.as_deref()),
+                )
+                .await?;
             } else {
-                http.remove_member_role(guild, user.id, role.id, reason.as_deref())
-                    .await?;
+                job.write(
+                    Pace::new("DELETE", "member_roles", guild.get()),
+                    http.remove_member_role(guild, user.id, role.id, reason.as_deref()),
+                )
+                .await?;
             }
             let output = vec![
                 ("user_id", user.id.to_string()),
@@ -63,8 +70,11 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
                 let summary = format!("would create role {}{why}", words.join(", "));
                 return Ok(job.would(summary, None));
             }
-            let created = http
-                .create_role(guild, &Value::Object(body), reason.as_deref())
+            let created = job
+                .write(
+                    Pace::new("POST", "roles", guild.get()),
+                    http.create_role(guild, &Value::Object(body), reason.as_deref()),
+                )
                 .await?;
             let role = RoleRef {
                 id: created.id,
@@ -92,8 +102,11 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
                 let summary = format!("would edit role {role}: {}{why}", words.join(", "));
                 return Ok(job.would(summary, None));
             }
-            let edited = http
-                .edit_role(guild, role.id, &Value::Object(body), reason.as_deref())
+            let edited = job
+                .write(
+                    Pace::new("PATCH", "roles", guild.get()),
+                    http.edit_role(guild, role.id, &Value::Object(body), reason.as_deref()),
+                )
                 .await?;
             let edited = RoleRef {
                 id: edited.id,
@@ -114,7 +127,17 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
             if job.dry_run {
                 return Ok(job.would(format!("would delete role {role}{why}"), None));
             }
-            http.delete_role(guild, role.id, reason.as_deref()).await?;
+            let deleted = job
+                .write(
+                    Pace::new("DELETE", "roles", guild.get()),
+                    http.delete_role(guild, role.id, reason.as_deref()),
+                )
+                .await;
+            match deleted {
+                // Gone already (this run deleted it before a crash or a retry): as asked.
+                Err(CallError::Discord { code: 10011, .. }) if job.repeat => {}
+                other => other?,
+            }
             let output = vec![("id", role.id.to_string()), ("name", role.name.clone())];
             Ok(job.done(format!("deleted role {role}{why}"), output, None))
         }
@@ -140,14 +163,21 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
             if job.dry_run {
                 return Ok(job.would(format!("would {verb} {words}"), None));
             }
+            let route = Pace::new("PATCH", "members", guild.get());
             if user.id.get() == job.discord.bot_id() {
                 // Discord lets a bot change its own nickname only through `members/@me`.
-                http.edit_nickname(guild, nickname.as_deref(), reason.as_deref())
-                    .await?;
+                job.write(
+                    route,
+                    http.edit_nickname(guild, nickname.as_deref(), reason.as_deref()),
+                )
+                .await?;
             } else {
                 let body = json!({ "nick": nickname });
-                http.edit_member(guild, user.id, &body, reason.as_deref())
-                    .await?;
+                job.write(
+                    route,
+                    http.edit_member(guild, user.id, &body, reason.as_deref()),
+                )
+                .await?;
             }
             let output = vec![("user_id", user.id.to_string())];
             Ok(job.done(format!("{past} {words}"), output, None))
@@ -167,8 +197,11 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
                 return Ok(job.would(format!("would time out {words}"), None));
             }
             let body = json!({ "communication_disabled_until": until });
-            http.edit_member(guild, user.id, &body, reason.as_deref())
-                .await?;
+            job.write(
+                Pace::new("PATCH", "members", guild.get()),
+                http.edit_member(guild, user.id, &body, reason.as_deref()),
+            )
+            .await?;
             let output = vec![("user_id", user.id.to_string()), ("until", until.clone())];
             Ok(job.done(format!("timed out {words}"), output, None))
         }
@@ -199,10 +232,26 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
             match job.kind {
                 ActionKind::RemoveTimeout { .. } => {
                     let body = json!({ "communication_disabled_until": null });
-                    http.edit_member(guild, user.id, &body, reason).await?;
+                    job.write(
+                        Pace::new("PATCH", "members", guild.get()),
+                        http.edit_member(guild, user.id, &body, reason),
+                    )
+                    .await?;
                 }
-                ActionKind::KickMember { .. } => http.kick_member(guild, user.id, reason).await?,
-                _ => http.remove_ban(guild, user.id, reason).await?,
+                ActionKind::KickMember { .. } => {
+                    job.write(
+                        Pace::new("DELETE", "members", guild.get()),
+                        http.kick_member(guild, user.id, reason),
+                    )
+                    .await?
+                }
+                _ => {
+                    job.write(
+                        Pace::new("DELETE", "bans", guild.get()),
+                        http.remove_ban(guild, user.id, reason),
+                    )
+                    .await?
+                }
             }
             let output = vec![("user_id", user.id.to_string())];
             Ok(job.done(did, output, None))
@@ -229,12 +278,15 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
             if job.dry_run {
                 return Ok(job.would(format!("would ban {user}{deleting}{why}"), None));
             }
-            ban(
-                job.discord,
-                guild,
-                user.id,
-                delete_seconds,
-                reason.as_deref(),
+            job.write(
+                Pace::new("PUT", "bans", guild.get()),
+                ban(
+                    job.discord,
+                    guild,
+                    user.id,
+                    delete_seconds,
+                    reason.as_deref(),
+                ),
             )
             .await?;
             let output = vec![("user_id", user.id.to_string())];

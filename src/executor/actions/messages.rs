@@ -9,6 +9,7 @@ use super::values::{parse_emoji, EmojiRef};
 use super::{channel_words, discord_link, Job, Performed};
 use crate::discord::{CallError, ChannelRef};
 use crate::events::ActionKind;
+use crate::pacing::Route;
 use crate::templates::Lookup;
 
 const EMPTY_MESSAGE: &str =
@@ -57,8 +58,12 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
                 }
                 return Ok(job.would(summary, Some(&channel)));
             }
-            let sent = http
-                .send_message(channel.id, Vec::new(), &Value::Object(body))
+            add_nonce(&mut body, job.nonce);
+            let sent = job
+                .write(
+                    Route::message_send(channel.id.get()),
+                    job.discord.post_message(channel.id, &Value::Object(body)),
+                )
                 .await?;
             let summary = format!("sent message {} to {channel}", sent.id);
             let output = message_output(guild, sent.channel_id, sent.id);
@@ -74,9 +79,19 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
                 let summary = format!("would send a DM to {user}: {}", rendered.describe());
                 return Ok(job.would(summary, None));
             }
-            let dm = user.id.create_dm_channel(http.as_ref()).await?;
-            let sent = http
-                .send_message(dm.id, Vec::new(), &Value::Object(rendered.to_json()))
+            let dm = job
+                .write(
+                    Route::new("POST", "dm_channels", user.id.get()),
+                    user.id.create_dm_channel(http.as_ref()),
+                )
+                .await?;
+            let mut body = rendered.to_json();
+            add_nonce(&mut body, job.nonce);
+            let sent = job
+                .write(
+                    Route::message_send(dm.id.get()),
+                    job.discord.post_message(dm.id, &Value::Object(body)),
+                )
                 .await?;
             let name = format!("@{}", dm.recipient.name);
             let summary = format!("sent DM {} to {name} ({})", sent.id, user.id);
@@ -110,12 +125,15 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
                 );
                 return Ok(job.would(summary, Some(&channel)));
             }
-            let edited = http
-                .edit_message(
-                    channel.id,
-                    message_id,
-                    &Value::Object(rendered.to_json()),
-                    Vec::new(),
+            let edited = job
+                .write(
+                    Route::new("PATCH", "messages", channel.id.get()),
+                    http.edit_message(
+                        channel.id,
+                        message_id,
+                        &Value::Object(rendered.to_json()),
+                        Vec::new(),
+                    ),
                 )
                 .await?;
             let summary = format!("edited message {message_id} in {channel}");
@@ -154,14 +172,36 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
                 return Ok(job.would(summary, Some(&channel)));
             }
             let reason = reason.as_deref();
+            let target = channel.id.get();
             match job.kind {
                 ActionKind::DeleteMessage { .. } => {
-                    http.delete_message(channel.id, message_id, reason).await?
+                    let deleted = job
+                        .write(
+                            Route::new("DELETE", "messages", target),
+                            http.delete_message(channel.id, message_id, reason),
+                        )
+                        .await;
+                    match deleted {
+                        // Deleted already: by this run before a crash or a retry, or by
+                        // someone else. Either way the message is gone, as asked.
+                        Err(CallError::Discord { code: 10008, .. }) if job.repeat => {}
+                        other => other?,
+                    }
                 }
                 ActionKind::PinMessage { .. } => {
-                    http.pin_message(channel.id, message_id, reason).await?
+                    job.write(
+                        Route::new("PUT", "pins", target),
+                        http.pin_message(channel.id, message_id, reason),
+                    )
+                    .await?
                 }
-                _ => http.unpin_message(channel.id, message_id, reason).await?,
+                _ => {
+                    job.write(
+                        Route::new("DELETE", "pins", target),
+                        http.unpin_message(channel.id, message_id, reason),
+                    )
+                    .await?
+                }
             }
             let summary = format!("{past} message {message_id} {preposition} {channel}{why}");
             let output = target_output(channel.id, message_id);
@@ -196,8 +236,11 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
                 );
                 return Ok(job.would(summary, Some(&channel)));
             }
-            http.create_reaction(channel.id, message_id, &reaction)
-                .await?;
+            job.write(
+                Route::new("PUT", "reactions", channel.id.get()),
+                http.create_reaction(channel.id, message_id, &reaction),
+            )
+            .await?;
             let summary = format!("reacted with {emoji} to message {message_id} in {channel}");
             let output = target_output(channel.id, message_id);
             Ok(job.done(summary, output, Some(&channel)))
@@ -215,7 +258,12 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
                 );
                 return Ok(job.would(summary, Some(&channel)));
             }
-            let published = http.crosspost_message(channel.id, message_id).await?;
+            let published = job
+                .write(
+                    Route::new("POST", "crosspost", channel.id.get()),
+                    http.crosspost_message(channel.id, message_id),
+                )
+                .await?;
             let summary = format!("published message {message_id} of {channel}");
             let output = message_output(guild, published.channel_id, published.id);
             Ok(job.done(summary, output, Some(&channel)))
@@ -224,6 +272,15 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
             "{} is not a message action",
             other.name()
         ))),
+    }
+}
+
+/// The send carries `nonce` with `enforce_nonce`, so Discord drops a repeat of it (a send
+/// made again after a crash before it was journaled) and answers with the first message.
+fn add_nonce(body: &mut serde_json::Map<String, Value>, nonce: Option<&str>) {
+    if let Some(nonce) = nonce {
+        body.insert("nonce".into(), json!(nonce));
+        body.insert("enforce_nonce".into(), json!(true));
     }
 }
 

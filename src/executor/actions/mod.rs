@@ -19,6 +19,7 @@ use serenity::all::{CreateAllowedMentions, GuildId, RoleId, UserId};
 
 use crate::discord::{CallError, ChannelRef, Discord};
 use crate::events::{ActionKind, AllowedMentions};
+use crate::pacing::{Pacer, Route};
 use crate::templates::{Lookup, Template};
 
 pub use render::truncate;
@@ -30,6 +31,14 @@ pub struct ActionContext<'a> {
     pub guild: GuildId,
     /// Render, resolve and check, but make no write request.
     pub dry_run: bool,
+    /// The outbound governor every write call asks first.
+    pub pacer: &'a Pacer,
+    /// For message sends: the `nonce` Discord drops a repeated send by (at most 25
+    /// characters, stable across retries and restarts).
+    pub nonce: Option<String>,
+    /// This action may have been carried out already (the run resumed here after a crash or a
+    /// retry): a delete that finds its target gone counts as done.
+    pub repeat: bool,
 }
 
 /// What an action did (or, in a dry run, would do).
@@ -59,6 +68,9 @@ pub async fn perform(
         discord: ctx.discord,
         guild: ctx.guild,
         dry_run: ctx.dry_run,
+        pacer: ctx.pacer,
+        nonce: ctx.nonce.as_deref(),
+        repeat: ctx.repeat,
         vars,
         kind,
         warnings: Vec::new(),
@@ -161,12 +173,27 @@ pub(crate) struct Job<'a, L> {
     pub discord: &'a Discord,
     pub guild: GuildId,
     pub dry_run: bool,
+    pub pacer: &'a Pacer,
+    pub nonce: Option<&'a str>,
+    pub repeat: bool,
     pub vars: &'a L,
     pub kind: &'a ActionKind,
     pub warnings: Vec<String>,
 }
 
 impl<L: Lookup> Job<'_, L> {
+    /// One write call to Discord, paced by the governor, which hears Discord's answer.
+    pub async fn write<T, E>(
+        &self,
+        route: Route,
+        call: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, CallError>
+    where
+        CallError: From<E>,
+    {
+        paced(self.pacer, route, call).await
+    }
+
     pub fn render(&self, template: &Template) -> String {
         template.render(self.vars)
     }
@@ -287,6 +314,43 @@ impl<L: Lookup> Job<'_, L> {
             channel: channel.map(channel_pair),
         }
     }
+}
+
+/// Asks `pacer` before `call` (a future, so nothing is sent until it is polled) and tells it
+/// Discord's answer after.
+pub(crate) async fn paced<T, E>(
+    pacer: &Pacer,
+    route: Route,
+    call: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, CallError>
+where
+    CallError: From<E>,
+{
+    if let Err(deferred) = pacer.before(&route).await {
+        return Err(CallError::Paused {
+            message: format!(
+                "{}; trying again in {} s",
+                deferred.reason,
+                deferred.wait.as_secs_f64().ceil() as u64
+            ),
+            retry_after_ms: deferred.wait.as_millis() as u64,
+        });
+    }
+    let result = call.await.map_err(CallError::from);
+    match &result {
+        Ok(_) => pacer.after(&route, Some(200), None),
+        Err(CallError::Discord {
+            status,
+            retry_after_ms,
+            ..
+        }) => pacer.after(
+            &route,
+            Some(*status),
+            retry_after_ms.map(std::time::Duration::from_millis),
+        ),
+        Err(_) => pacer.after(&route, None, None),
+    }
+    result
 }
 
 fn channel_pair(channel: &ChannelRef) -> (u64, String) {

@@ -104,10 +104,14 @@ impl Bot {
     }
 
     async fn perform(&self, kind: ActionKind, dry_run: bool) -> Result<Performed, CallError> {
+        let pacer = crate::pacing::Pacer::new();
         let ctx = ActionContext {
             discord: &self.discord,
             guild: GuildId::new(GUILD),
             dry_run,
+            pacer: &pacer,
+            nonce: None,
+            repeat: false,
         };
         perform(&ctx, &kind, &self.vars).await
     }

@@ -1,0 +1,199 @@
+//! Which failures are worth another attempt, and when: exponential backoff with jitter, or the
+//! wait Discord asked for.
+
+use std::time::Duration;
+
+use crate::config::DeliveryConfig;
+use crate::run::{ActionError, RunId};
+
+/// The first retry comes about this long after the failure; each further one twice as late.
+pub const BACKOFF_BASE: Duration = Duration::from_secs(1);
+/// No wait between two attempts is longer than this (before jitter).
+pub const BACKOFF_CAP: Duration = Duration::from_secs(5 * 60);
+/// Each backoff is moved by up to this fraction either way, so runs that failed together do not
+/// all come back at the same instant.
+pub const JITTER: f64 = 0.2;
+
+/// When a run that keeps failing transiently is given up on (dead-lettered).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    /// Attempts at one action, the first included.
+    pub max_attempts: u32,
+    /// Counted from the run's acceptance.
+    pub give_up_after: Duration,
+}
+
+impl RetryPolicy {
+    pub fn from_config(delivery: &DeliveryConfig) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: u32::try_from(delivery.max_attempts)
+                .unwrap_or(u32::MAX)
+                .max(1),
+            give_up_after: delivery.give_up_after,
+        }
+    }
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 8,
+            give_up_after: Duration::from_secs(24 * 60 * 60),
+        }
+    }
+}
+
+/// Whether an action's failure may go away by itself.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Class {
+    /// Discord 5xx, 429, a timeout, no answer, or hookbot's governor holding calls back: try
+    /// again, after `retry_after` when Discord (or the governor) said how long.
+    Transient {
+        retry_after: Option<Duration>,
+        /// False for the governor's own holds: they do not use up an attempt.
+        counts: bool,
+    },
+    /// 400, 401, 403, 404, an invalid value, a name that matches nothing: another attempt
+    /// would fail the same way.
+    Permanent,
+}
+
+pub fn classify(error: &ActionError) -> Class {
+    let retry_after = error.retry_after_ms.map(Duration::from_millis);
+    if error.code == "paused" {
+        return Class::Transient {
+            retry_after,
+            counts: false,
+        };
+    }
+    match error.http_status {
+        Some(429) | Some(408) => Class::Transient {
+            retry_after,
+            counts: true,
+        },
+        Some(status) if status >= 500 => Class::Transient {
+            retry_after,
+            counts: true,
+        },
+        Some(_) => Class::Permanent,
+        // No answer at all: a Discord call that timed out or found nothing listening. (The
+        // http_request action's own failures have the code `http_error` and are not retried.)
+        None if matches!(error.code.as_str(), "timeout" | "unreachable") => Class::Transient {
+            retry_after: None,
+            counts: true,
+        },
+        None => Class::Permanent,
+    }
+}
+
+/// The wait before attempt `attempt + 1` after `attempt` failed attempts (1 → about 1 s, 2 →
+/// about 2 s, …, capped at [`BACKOFF_CAP`]). `jitter` is from -1 to 1: where in the ±20 % band.
+pub fn backoff(attempt: u32, jitter: f64) -> Duration {
+    let exponent = attempt.saturating_sub(1).min(20);
+    let raw = BACKOFF_BASE
+        .saturating_mul(1u32 << exponent)
+        .min(BACKOFF_CAP);
+    raw.mul_f64(1.0 + JITTER * jitter.clamp(-1.0, 1.0))
+}
+
+/// The nonce of the message send at journal index `step` of `run`: the same on every attempt
+/// and after a restart, different for every send. At most 25 characters, as Discord requires
+/// (16 + 1 + 8 hex digits).
+pub fn nonce(run: RunId, step: usize) -> String {
+    format!("{:x}.{:x}", run.0, step as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(status: Option<u16>, code: &str) -> ActionError {
+        ActionError {
+            message: "x".into(),
+            code: code.into(),
+            discord_code: None,
+            http_status: status,
+            retry_after_ms: None,
+        }
+    }
+
+    #[test]
+    fn server_errors_timeouts_and_429s_are_transient() {
+        for status in [500, 502, 503, 504, 429] {
+            assert!(
+                matches!(
+                    classify(&error(Some(status), &status.to_string())),
+                    Class::Transient { counts: true, .. }
+                ),
+                "{status}"
+            );
+        }
+        assert!(matches!(
+            classify(&error(None, "timeout")),
+            Class::Transient { .. }
+        ));
+        assert!(matches!(
+            classify(&error(None, "unreachable")),
+            Class::Transient { .. }
+        ));
+        let mut limited = error(Some(429), "429");
+        limited.retry_after_ms = Some(1500);
+        assert_eq!(
+            classify(&limited),
+            Class::Transient {
+                retry_after: Some(Duration::from_millis(1500)),
+                counts: true
+            }
+        );
+        let mut paused = error(None, "paused");
+        paused.retry_after_ms = Some(60_000);
+        assert_eq!(
+            classify(&paused),
+            Class::Transient {
+                retry_after: Some(Duration::from_secs(60)),
+                counts: false
+            }
+        );
+    }
+
+    #[test]
+    fn refusals_and_bad_values_are_permanent() {
+        for status in [400, 401, 403, 404] {
+            assert_eq!(
+                classify(&error(Some(status), "50013")),
+                Class::Permanent,
+                "{status}"
+            );
+        }
+        for code in ["invalid", "not_found", "budget", "http_error"] {
+            assert_eq!(classify(&error(None, code)), Class::Permanent, "{code}");
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_a_cap() {
+        assert_eq!(backoff(1, 0.0), Duration::from_secs(1));
+        assert_eq!(backoff(2, 0.0), Duration::from_secs(2));
+        assert_eq!(backoff(5, 0.0), Duration::from_secs(16));
+        assert_eq!(backoff(30, 0.0), BACKOFF_CAP);
+        assert_eq!(backoff(u32::MAX, 0.0), BACKOFF_CAP);
+        assert_eq!(backoff(1, 1.0), Duration::from_millis(1200));
+        assert_eq!(backoff(1, -1.0), Duration::from_millis(800));
+        assert_eq!(backoff(30, 1.0), BACKOFF_CAP.mul_f64(1.2));
+        for attempt in 1..40 {
+            for jitter in [-1.0, -0.5, 0.0, 0.5, 1.0] {
+                let wait = backoff(attempt, jitter);
+                assert!(wait >= Duration::from_millis(800) && wait <= BACKOFF_CAP.mul_f64(1.2));
+            }
+        }
+    }
+
+    #[test]
+    fn nonces_fit_discord_and_are_stable_and_distinct() {
+        let longest = nonce(RunId(u64::MAX), u32::MAX as usize);
+        assert!(longest.len() <= 25, "{longest}");
+        assert_eq!(nonce(RunId(7), 3), nonce(RunId(7), 3));
+        assert_ne!(nonce(RunId(7), 3), nonce(RunId(7), 4));
+        assert_ne!(nonce(RunId(7), 3), nonce(RunId(8), 3));
+    }
+}
