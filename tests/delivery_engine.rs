@@ -269,10 +269,8 @@ content = "msg {n}"
 
 const CHANNELS: u64 = 40;
 const WEBHOOKS: usize = 200;
-/// Webhook callers at once. Kept at 4: with 8 or more concurrent callers the listener stalls
-/// in the store's accept path (a flush per webhook), outside the delivery engine; the group
-/// commit of issue 4 lifts this.
-const CALLERS: usize = 4;
+/// Webhook callers at once.
+const CALLERS: usize = 16;
 const FIRST_CHANNEL: u64 = 210_000_000_000_000_000;
 const API_KEY: &str = "delivery-engine-test-key";
 
