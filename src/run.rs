@@ -1,5 +1,7 @@
 //! A run: one accepted webhook call of one event, its variables and what each action did.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::templates::Variables;
@@ -59,6 +61,17 @@ pub struct Run {
     #[serde(default)]
     pub steps: u32,
     pub error: Option<RunFailure>,
+    /// The request's body as a JSON document (form fields as an object of strings), for
+    /// `{body…}`; `None` for an empty body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<serde_json::Value>,
+    /// The request's headers, lower-case names, for `{header.…}`: never credentials, cookies or
+    /// signatures.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// The URL's query parameters, decoded, for `{query.…}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub query: BTreeMap<String, String>,
 }
 
 impl Run {
@@ -73,6 +86,9 @@ impl Run {
             finished_at_ms: None,
             steps: 0,
             error: None,
+            payload: None,
+            headers: BTreeMap::new(),
+            query: BTreeMap::new(),
         }
     }
 }

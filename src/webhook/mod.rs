@@ -6,6 +6,8 @@ mod auth;
 mod body;
 mod error;
 mod limits;
+mod request_vars;
+mod signatures;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -47,6 +49,8 @@ struct Inner {
     queue: RunQueue,
     event_limits: EventRateLimiter,
     auth_failures: AuthFailureGuard,
+    /// Signed deliveries seen lately (issue 6).
+    replays: signatures::ReplayGuard,
 }
 
 impl AppState {
@@ -66,6 +70,7 @@ impl AppState {
                 queue,
                 event_limits: EventRateLimiter::new(per_event_per_minute),
                 auth_failures: AuthFailureGuard::default(),
+                replays: signatures::ReplayGuard::default(),
             }),
         }
     }
@@ -98,7 +103,15 @@ async fn trigger(
 ) -> Response {
     let client = client_address(&request);
     match accept(&state, &bot_id, &event_id, client, request).await {
-        Ok(run) => {
+        Ok(Accepted::Skipped) => {
+            tracing::info!(event = %event_id, "webhook skipped: a [[when]] filter does not hold");
+            (StatusCode::OK, Json(json!({"ok": true, "skipped": true}))).into_response()
+        }
+        Ok(Accepted::Replayed) => {
+            tracing::info!(event = %event_id, "webhook replayed: that delivery was accepted already");
+            (StatusCode::OK, Json(json!({"ok": true, "replayed": true}))).into_response()
+        }
+        Ok(Accepted::Run(run)) => {
             tracing::info!(run = %run.id, event = %run.event_id, variables = run.variables.len(), "webhook accepted");
             (
                 StatusCode::OK,
@@ -113,6 +126,15 @@ async fn trigger(
     }
 }
 
+/// What an accepted request led to.
+enum Accepted {
+    Run(Run),
+    /// A `[[when]]` filter did not hold: nothing runs.
+    Skipped,
+    /// A signed delivery seen within its window: nothing runs again.
+    Replayed,
+}
+
 /// The contract's checks, in the contract's order, then the durable write.
 async fn accept(
     state: &AppState,
@@ -120,7 +142,7 @@ async fn accept(
     event_id: &str,
     client: IpAddr,
     request: Request,
-) -> Result<Run, WebhookError> {
+) -> Result<Accepted, WebhookError> {
     let inner = &state.inner;
     if request.method() != Method::POST {
         return Err(WebhookError::MethodNotAllowed);
@@ -131,17 +153,26 @@ async fn accept(
             inner.bot_id
         )));
     }
-    authenticate(inner, client, request.headers())?;
     let event = inner
         .store
         .event(event_id)
         .map_err(unavailable)?
-        .filter(|event| event.enabled)
-        .ok_or_else(|| {
-            WebhookError::NotFound(format!(
-                "no enabled event has the id {event_id:?}; `hookbot event list` shows them"
-            ))
-        })?;
+        .filter(|event| event.enabled);
+    let (parts, body) = request.into_parts();
+    // The event's own [auth] (issue 6), else the bot's key.
+    let auth::Authenticated {
+        body,
+        claim,
+        replayed,
+    } = auth::authenticate_event(inner, client, event.as_deref(), &parts.headers, body).await?;
+    if replayed {
+        return Ok(Accepted::Replayed);
+    }
+    let event = event.ok_or_else(|| {
+        WebhookError::NotFound(format!(
+            "no enabled event has the id {event_id:?}; `hookbot event list` shows them"
+        ))
+    })?;
     inner
         .event_limits
         .check(&event.id)
@@ -152,23 +183,35 @@ async fn accept(
             ),
             retry_after_secs,
         })?;
-    if content_length_exceeds(request.headers(), inner.max_body_bytes) {
-        return Err(WebhookError::PayloadTooLarge {
-            limit: inner.max_body_bytes,
-        });
+    let body = match body {
+        auth::BodyState::Read(body) => body,
+        auth::BodyState::Unread(body) => {
+            if content_length_exceeds(&parts.headers, inner.max_body_bytes) {
+                return Err(WebhookError::PayloadTooLarge {
+                    limit: inner.max_body_bytes,
+                });
+            }
+            read_body(body, inner.max_body_bytes).await?
+        }
+    };
+    let request =
+        request_vars::IncomingRequest::read(&event, &parts.headers, parts.uri.query(), &body)
+            .map_err(WebhookError::BadRequest)?;
+    if !request.passes(&event.when) {
+        return Ok(Accepted::Skipped);
     }
-    let body = read_body(request.into_body(), inner.max_body_bytes).await?;
-    let variables = body::variables_from_body(&body).map_err(WebhookError::BadRequest)?;
 
-    let run = Run::new(
+    let run = request.into_run(
         inner.store.next_run_id().map_err(unavailable)?,
         event.id.clone(),
-        variables,
         unix_millis(),
     );
     inner.store.accept_run(&run).await.map_err(unavailable)?;
+    if let Some(claim) = claim {
+        claim.commit();
+    }
     inner.queue.wake();
-    Ok(run)
+    Ok(Accepted::Run(run))
 }
 
 fn authenticate(
