@@ -128,7 +128,7 @@ async fn trigger(
 
 /// What an accepted request led to.
 enum Accepted {
-    Run(Run),
+    Run(Box<Run>),
     /// A `[[when]]` filter did not hold: nothing runs.
     Skipped,
     /// A signed delivery seen within its window: nothing runs again.
@@ -211,7 +211,7 @@ async fn accept(
         claim.commit();
     }
     inner.queue.wake();
-    Ok(Accepted::Run(run))
+    Ok(Accepted::Run(Box::new(run)))
 }
 
 fn authenticate(

@@ -401,4 +401,70 @@ right = "Bot"
         let back: Run = serde_json::from_str(&json).unwrap();
         assert_eq!(back, run);
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Bytes that are often nearly JSON, nearly BotGhost, or form fields.
+        fn body() -> impl Strategy<Value = Vec<u8>> {
+            let piece = prop_oneof![
+                Just(b"{\"variables\":[".to_vec()),
+                Just(br#"{"name":"A","variable":"{a}","value":"#.to_vec()),
+                Just(b"{".to_vec()),
+                Just(b"}".to_vec()),
+                Just(b"[".to_vec()),
+                Just(b"]".to_vec()),
+                Just(b",".to_vec()),
+                Just(b"\"".to_vec()),
+                Just(b"=".to_vec()),
+                Just(b"&".to_vec()),
+                Just(b"%".to_vec()),
+                Just(b"null".to_vec()),
+                Just(b"1e400".to_vec()),
+                "[a-z0-9.]{0,8}".prop_map(String::into_bytes),
+                proptest::collection::vec(any::<u8>(), 0..8),
+            ];
+            proptest::collection::vec(piece, 0..24).prop_map(|pieces| pieces.concat())
+        }
+
+        fn content_type() -> impl Strategy<Value = Option<&'static str>> {
+            prop_oneof![
+                Just(None),
+                Just(Some("application/json")),
+                Just(Some("application/x-www-form-urlencoded")),
+                Just(Some("text/plain")),
+            ]
+        }
+
+        proptest! {
+            /// Any bytes, any content type: the request reads (a run) or gives a non-empty
+            /// reason (a 400), and never panics; templates over what was read render.
+            #[test]
+            fn any_body_reads_or_gives_a_reason(bytes in body(), raw in proptest::collection::vec(any::<u8>(), 0..64), kind in content_type(), query in ".{0,20}") {
+                let e = event(
+                    "[variables]\nx = \"{body.variables.0.value}{body}{query.a}\"\n\
+                     j = { each = \"{body.variables}\", item = \"{item.name}\" }\n\
+                     [[when]]\nleft = \"{body.a}\"\nop = \"matches\"\nright = \".*\"",
+                );
+                for body in [&bytes, &raw] {
+                    let mut map = HeaderMap::new();
+                    if let Some(kind) = kind {
+                        map.insert(header::CONTENT_TYPE, kind.parse().unwrap());
+                    }
+                    match IncomingRequest::read(&e, &map, Some(&query), body) {
+                        Ok(request) => {
+                            let _ = request.passes(&e.when);
+                            let _ = Template::new("{body.a.0} {body}").render(&request.request_variables());
+                            let run = request.into_run(RunId(1), "e".into(), 0);
+                            let json = serde_json::to_string(&run).unwrap();
+                            let back: Run = serde_json::from_str(&json).unwrap();
+                            prop_assert_eq!(back, run);
+                        }
+                        Err(reason) => prop_assert!(!reason.is_empty()),
+                    }
+                }
+            }
+        }
+    }
 }

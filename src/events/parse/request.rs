@@ -271,7 +271,7 @@ pub(super) fn read_variables(
         .into_iter()
         .map(|(name, value)| {
             let checked_name = check_name(root, &name);
-            let value = read_mapping(ctx, root, *name.get_ref(), value);
+            let value = read_mapping(ctx, root, name.get_ref(), value);
             checked_name?;
             Ok(VariableMapping {
                 name: name.get_ref().to_string(),
