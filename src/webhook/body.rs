@@ -33,7 +33,8 @@ pub fn read_body(body: &[u8], content_type: Option<&str>) -> Result<ReadBody, St
         serde_json::from_slice(body).map_err(|e| format!("the body is not valid JSON: {e}"))?;
     Ok(ReadBody {
         variables: variables_from_document(&document)?,
-        payload: Some(document),
+        // A `null` document is no document, as an empty body is (and as the run stores it).
+        payload: (!document.is_null()).then_some(document),
     })
 }
 
@@ -264,6 +265,7 @@ mod tests {
         assert_eq!(read.payload, Some(serde_json::json!([1, 2])));
         let read = read_body(b"  ", Some("application/json")).unwrap();
         assert_eq!(read.payload, None);
+        assert_eq!(read_body(b"null", None).unwrap().payload, None);
         let read = read_body(
             br#"{"variables":[{"name":"A","variable":"{a}","value":"x"}]}"#,
             None,
