@@ -131,6 +131,7 @@ mod tests {
             enabled: true,
             actions: vec![],
             file: file.display().to_string(),
+            ..Event::default()
         }
     }
 

@@ -1,5 +1,7 @@
 //! A run: one accepted webhook call of one event, its variables and what each action did.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::templates::Variables;
@@ -78,6 +80,17 @@ pub struct Run {
     /// `give_up_after` then counts from here.
     #[serde(default)]
     pub requeued_at_ms: Option<u64>,
+    /// The request's body as a JSON document (form fields as an object of strings), for
+    /// `{body…}`; `None` for an empty body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<serde_json::Value>,
+    /// The request's headers, lower-case names, for `{header.…}`: never credentials, cookies or
+    /// signatures.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// The URL's query parameters, decoded, for `{query.…}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub query: BTreeMap<String, String>,
 }
 
 impl Run {
@@ -97,6 +110,9 @@ impl Run {
             dead_lettered: false,
             retry_waited_ms: 0,
             requeued_at_ms: None,
+            payload: None,
+            headers: BTreeMap::new(),
+            query: BTreeMap::new(),
         }
     }
 }

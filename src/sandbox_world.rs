@@ -187,6 +187,9 @@ mod tests {
             enabled: true,
             actions,
             file: "e.toml".into(),
+            auth: Default::default(),
+            when: Vec::new(),
+            variables: Vec::new(),
         }
     }
 

@@ -2,7 +2,7 @@
 //! names an event expects its caller to send.
 
 use super::action::{walk_actions, ActionKind, HttpBodySpec};
-use super::model::Event;
+use super::model::{Event, MappingValue};
 use crate::templates::Template;
 
 /// The names every run sets itself, as `{server_id}`, `{timestamp}`…
@@ -42,11 +42,23 @@ pub fn is_reserved(name: &str) -> bool {
 
 /// The names the event's caller is expected to send, in order of first use: every plain
 /// `{name}` (no `.`) of its templates that is not a built-in, not set by the run itself (a
-/// `save_as`, a `math` or `get_variable` `variable`) and not a reserved namespace. Used to build
+/// `save_as`, a `math` or `get_variable` `variable`, a `[variables]` name) and not a reserved
+/// namespace; the `[[when]]` filters and `[variables]` templates count as uses. Used to build
 /// example requests.
 pub fn caller_names(event: &Event) -> Vec<String> {
     let mut run_names: Vec<&str> = Vec::new();
     let mut texts: Vec<&str> = Vec::new();
+    let mut request_templates = Vec::new();
+    for condition in &event.when {
+        condition.templates(&mut request_templates);
+    }
+    for mapping in &event.variables {
+        run_names.push(&mapping.name);
+        if let MappingValue::Template(template) = &mapping.value {
+            request_templates.push(template);
+        }
+    }
+    texts.extend(request_templates.into_iter().map(Template::as_str));
     walk_actions(&event.actions, &mut |action| {
         run_names.extend(action.save_as.as_deref());
         texts.extend(action.kind.templates().into_iter().map(Template::as_str));
@@ -140,5 +152,28 @@ content = "{call.status} {total} {var.x} {body.y} {service} {loop.index} {timest
             caller_names(&event),
             ["service", "version", "user", "count", "channel"]
         );
+    }
+
+    #[test]
+    fn caller_names_leave_out_request_mappings_and_read_filters() {
+        let text = r##"
+id = "a"
+server = 1
+
+[variables]
+who = "{body.sender.login} {team}"
+
+[[when]]
+left = "{header.x-github-event} {stage}"
+op = "equals"
+right = "push"
+
+[[actions]]
+type = "send_message"
+channel = "#deploys"
+content = "{who} {extra}"
+"##;
+        let event = crate::events::parse_event(Path::new("a.toml"), text).unwrap();
+        assert_eq!(caller_names(&event), ["stage", "team", "extra"]);
     }
 }

@@ -29,7 +29,7 @@ use crate::events::{
 use crate::pacing::Pacer;
 use crate::run::{ActionError, Run, RunFailure, Step, StepOutcome};
 use crate::store::{Store, StoreError, VariableScope};
-use crate::templates::{Template, Variables};
+use crate::templates::{RequestVariables, Template, Variables};
 
 /// The most steps one run may take, loops and branches included, so no event spins forever.
 pub const MAX_STEPS_PER_RUN: u32 = 5_000;
@@ -191,6 +191,11 @@ impl<'a> Interpreter<'a> {
                 server: self.event.server,
             }),
             locals: &self.locals,
+            request: RequestVariables::new(
+                self.run.payload.as_ref(),
+                &self.run.headers,
+                &self.run.query,
+            ),
             caller: &self.run.variables,
         }
     }

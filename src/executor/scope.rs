@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::run::ActionError;
 use crate::store::{Store, VariableScope};
-use crate::templates::{json_path, Lookup, Variables};
+use crate::templates::{json_path, Lookup, RequestVariables, Variables};
 
 /// One level of `loop`: `{loop.index}` counts from 0, `{loop.count}` from 1.
 #[derive(Debug, Clone, Copy)]
@@ -71,6 +71,8 @@ pub struct Scope<'a> {
     pub errors: &'a [ActionError],
     pub persistent: Option<Persistent<'a>>,
     pub locals: &'a Locals,
+    /// `{body…}`, `{header.…}`, `{query.…}` of the request that started the run.
+    pub request: RequestVariables<'a>,
     pub caller: &'a Variables,
 }
 
@@ -109,6 +111,9 @@ impl Lookup for Scope<'_> {
         } else if let Some(result) = self.locals.saved.get(name) {
             return json_path(result, "");
         }
+        if let Some(value) = self.request.lookup(name) {
+            return Some(value);
+        }
         self.caller.lookup(name)
     }
 }
@@ -118,6 +123,8 @@ mod tests {
     use super::*;
     use crate::templates::Template;
     use serde_json::json;
+
+    static NO_FIELDS: BTreeMap<String, String> = BTreeMap::new();
 
     fn render(scope: &Scope<'_>, text: &str) -> String {
         Template::new(text).render(scope)
@@ -151,6 +158,7 @@ mod tests {
             errors: &errors,
             persistent: None,
             locals: &locals,
+            request: RequestVariables::new(None, &NO_FIELDS, &NO_FIELDS),
             caller: &caller,
         };
         assert_eq!(render(&scope, "{run_id} {who} {total}"), "run_1 caller 42");
@@ -183,6 +191,7 @@ mod tests {
             errors: &[],
             persistent: None,
             locals: &locals,
+            request: RequestVariables::new(None, &NO_FIELDS, &NO_FIELDS),
             caller: &empty,
         };
         assert_eq!(
@@ -222,6 +231,7 @@ mod tests {
                 server: 7,
             }),
             locals: &locals,
+            request: RequestVariables::new(None, &NO_FIELDS, &NO_FIELDS),
             caller: &empty,
         };
         assert_eq!(

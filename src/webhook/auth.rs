@@ -1,9 +1,18 @@
-//! API keys: generated at random, stored only as a SHA-256 hash, compared in constant time.
+//! API keys: generated at random, stored only as a SHA-256 hash, compared in constant time; and
+//! each event's own `[auth]`: an event key, or a signature over the exact bytes received.
 
+use std::net::IpAddr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+
+use super::signatures::{self, Claim};
+use super::{Inner, WebhookError};
+use crate::events::{Event, EventAuth};
 
 /// Every key starts with this, so a leaked one is easy to spot in a diff or a secret scanner.
 const KEY_PREFIX: &str = "hk_";
@@ -38,6 +47,128 @@ pub fn presented_key(headers: &HeaderMap) -> Option<&str> {
 /// Compares hashes, so neither the key's length nor its content leaks through timing.
 pub fn key_matches(presented: &str, stored_hash: &[u8; 32]) -> bool {
     hash_key(presented).ct_eq(stored_hash).into()
+}
+
+/// The key check passed for this request. A signed event's body had to be read to check it;
+/// any other body is still to be read.
+pub(super) struct Authenticated {
+    pub body: BodyState,
+    /// The delivery id being accepted: commit it once the run is stored.
+    pub claim: Option<Claim>,
+    /// A valid signature on a delivery accepted within its window: answer 200, run nothing.
+    pub replayed: bool,
+}
+
+pub(super) enum BodyState {
+    Read(Bytes),
+    Unread(Body),
+}
+
+/// The contract's key check for `event` (when it exists and is enabled): its `[auth]` scheme,
+/// else the bot's API key. On a signature scheme only a valid signature authenticates, checked
+/// over the body read here (within `http.max_body_bytes`), before anything parses it. Every
+/// failure counts against the client address like a wrong key.
+pub(super) async fn authenticate_event(
+    inner: &Inner,
+    client: IpAddr,
+    event: Option<&Event>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Authenticated, WebhookError> {
+    let unread = |body| Authenticated {
+        body: BodyState::Unread(body),
+        claim: None,
+        replayed: false,
+    };
+    let Some(event) = event else {
+        super::authenticate(inner, client, headers)?;
+        return Ok(unread(body));
+    };
+    if let Some(retry_after_secs) = inner.auth_failures.blocked_for(client) {
+        return Err(super::too_many_failures(retry_after_secs));
+    }
+    let fail = |message: String| match inner.auth_failures.record_failure(client) {
+        Some(retry_after_secs) => super::too_many_failures(retry_after_secs),
+        None => WebhookError::Unauthorized(message),
+    };
+    match &event.auth {
+        EventAuth::ApiKey => {
+            super::authenticate(inner, client, headers)?;
+            Ok(unread(body))
+        }
+        EventAuth::Key {
+            key_hash,
+            allow_bot_key,
+        } => {
+            let presented = presented_key(headers);
+            let own = presented.is_some_and(|key| hex_hash_matches(key, key_hash));
+            if own {
+                return Ok(unread(body));
+            }
+            if *allow_bot_key {
+                super::authenticate(inner, client, headers)?;
+                return Ok(unread(body));
+            }
+            Err(fail(match presented {
+                None => "missing API key: this event takes its own key in the Authorization header (the bare key, or Bearer <key>)".to_owned(),
+                Some(_) => "the event's API key is wrong; send the key its auth.secret_env or auth.secret_file holds".to_owned(),
+            }))
+        }
+        signed => {
+            let key = match signed.signing_key() {
+                Some(Ok(key)) => key,
+                _ => {
+                    tracing::error!(event = %event.id, "the event's signing secret cannot be read now");
+                    return Err(WebhookError::Unavailable {
+                        message: "this event's signing secret cannot be read on the server; nothing was accepted, retry later".to_owned(),
+                        retry_after_secs: super::UNAVAILABLE_RETRY_AFTER_SECS,
+                    });
+                }
+            };
+            if super::content_length_exceeds(headers, inner.max_body_bytes) {
+                return Err(WebhookError::PayloadTooLarge {
+                    limit: inner.max_body_bytes,
+                });
+            }
+            let bytes = super::read_body(body, inner.max_body_bytes).await?;
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let verified = match signed {
+                EventAuth::Github { .. } => signatures::verify_github(&key, headers, &bytes),
+                EventAuth::Stripe { .. } => signatures::verify_stripe(&key, headers, &bytes, now),
+                EventAuth::StandardWebhooks { .. } => {
+                    signatures::verify_standard(&key, headers, &bytes, now)
+                }
+                EventAuth::Hmac {
+                    header, encoding, ..
+                } => signatures::verify_hmac(&key, header, *encoding, headers, &bytes),
+                EventAuth::ApiKey | EventAuth::Key { .. } => unreachable!("not a signature"),
+            }
+            .map_err(fail)?;
+            let mut authenticated = Authenticated {
+                body: BodyState::Read(bytes),
+                claim: None,
+                replayed: false,
+            };
+            if let Some(delivery) = &verified.delivery {
+                match inner.replays.claim(&event.id, delivery, verified.window) {
+                    Some(claim) => authenticated.claim = Some(claim),
+                    None => authenticated.replayed = true,
+                }
+            }
+            Ok(authenticated)
+        }
+    }
+}
+
+/// Compares `presented`'s hash with a lower-case hex hash, in constant time.
+fn hex_hash_matches(presented: &str, hex_hash: &str) -> bool {
+    let ours: String = hash_key(presented)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    ours.as_bytes().ct_eq(hex_hash.as_bytes()).into()
 }
 
 #[cfg(test)]
@@ -75,5 +206,15 @@ mod tests {
         let hash = hash_key(&key);
         assert!(key_matches(&key, &hash));
         assert!(!key_matches("hk_wrong", &hash));
+    }
+
+    #[test]
+    fn event_keys_compare_by_hex_hash() {
+        let hash: String = hash_key("ev_key")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert!(hex_hash_matches("ev_key", &hash));
+        assert!(!hex_hash_matches("ev_kez", &hash));
     }
 }

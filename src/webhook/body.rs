@@ -1,18 +1,82 @@
-//! A webhook body → the run's variables, with a 400 message that names the offending item.
+//! A webhook body → the run's variables and the document `{body…}` reads, with a 400 message
+//! that names the offending item.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::templates::{Variables, MAX_NAME_CHARS};
 
-/// Reads the BotGhost `{"variables":[…]}` shape. Any other JSON document is accepted and gives no
-/// variables; only a `variables` key that breaks the rules is refused.
-pub fn variables_from_body(body: &[u8]) -> Result<Variables, String> {
-    let mut variables = Variables::new();
+/// What a body gave: the BotGhost variables (none unless it is BotGhost-shaped) and the document
+/// `{body…}` reads (`None` for an empty body).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadBody {
+    pub variables: Variables,
+    pub payload: Option<Value>,
+}
+
+/// Reads any body: form fields when `content_type` says `application/x-www-form-urlencoded`,
+/// else JSON (an empty body is no variables and no document). A JSON body may be any document;
+/// only a BotGhost `variables` key that breaks the rules, or text that is not JSON, is refused.
+pub fn read_body(body: &[u8], content_type: Option<&str>) -> Result<ReadBody, String> {
+    if is_form(content_type) {
+        return Ok(ReadBody {
+            variables: Variables::new(),
+            payload: Some(form_document(body)),
+        });
+    }
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(variables);
+        return Ok(ReadBody {
+            variables: Variables::new(),
+            payload: None,
+        });
     }
     let document: Value =
         serde_json::from_slice(body).map_err(|e| format!("the body is not valid JSON: {e}"))?;
+    Ok(ReadBody {
+        variables: variables_from_document(&document)?,
+        // A `null` document is no document, as an empty body is (and as the run stores it).
+        payload: (!document.is_null()).then_some(document),
+    })
+}
+
+fn is_form(content_type: Option<&str>) -> bool {
+    content_type
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|mime| {
+            mime.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+/// Form fields as an object: a field sent once is a string, one sent several times an array of
+/// its values in order.
+fn form_document(body: &[u8]) -> Value {
+    let mut fields = Map::new();
+    for (name, value) in form_urlencoded::parse(body) {
+        let value = Value::String(value.into_owned());
+        match fields.get_mut(name.as_ref()) {
+            None => {
+                fields.insert(name.into_owned(), value);
+            }
+            Some(Value::Array(values)) => values.push(value),
+            Some(first) => {
+                let first = first.take();
+                fields.insert(name.into_owned(), Value::Array(vec![first, value]));
+            }
+        }
+    }
+    Value::Object(fields)
+}
+
+/// Reads the BotGhost `{"variables":[…]}` shape. Any other JSON document is accepted and gives no
+/// variables; only a `variables` key that breaks the rules is refused.
+#[cfg(test)]
+pub fn variables_from_body(body: &[u8]) -> Result<Variables, String> {
+    read_body(body, None).map(|read| read.variables)
+}
+
+/// The BotGhost variables of a parsed document.
+pub fn variables_from_document(document: &Value) -> Result<Variables, String> {
+    let mut variables = Variables::new();
     let Some(items) = document.as_object().and_then(|o| o.get("variables")) else {
         return Ok(variables);
     };
@@ -190,6 +254,44 @@ mod tests {
             err(r#"{"variables":[{"name":"A","variable":"{a}","value":[1]}]}"#)
                 .ends_with("not an array")
         );
+    }
+
+    #[test]
+    fn any_json_document_is_the_payload() {
+        let read = read_body(br#"{"a":{"b":[1,{"c":"d"}]}}"#, Some("application/json")).unwrap();
+        assert!(read.variables.is_empty());
+        assert_eq!(read.payload.unwrap()["a"]["b"][1]["c"], "d");
+        let read = read_body(b"[1,2]", None).unwrap();
+        assert_eq!(read.payload, Some(serde_json::json!([1, 2])));
+        let read = read_body(b"  ", Some("application/json")).unwrap();
+        assert_eq!(read.payload, None);
+        assert_eq!(read_body(b"null", None).unwrap().payload, None);
+        let read = read_body(
+            br#"{"variables":[{"name":"A","variable":"{a}","value":"x"}]}"#,
+            None,
+        )
+        .unwrap();
+        assert_eq!(read.variables.get("a"), Some("x"));
+        assert!(read.payload.unwrap()["variables"].is_array());
+        assert!(read_body(b"not json", Some("text/plain"))
+            .unwrap_err()
+            .starts_with("the body is not valid JSON"));
+    }
+
+    #[test]
+    fn form_bodies_are_fields() {
+        let read = read_body(
+            b"status=down&monitor=API+%231&tag=a&tag=b&empty=",
+            Some("Application/X-WWW-Form-Urlencoded; charset=utf-8"),
+        )
+        .unwrap();
+        assert_eq!(
+            read.payload,
+            Some(serde_json::json!({"status": "down", "monitor": "API #1",
+                "tag": ["a", "b"], "empty": ""}))
+        );
+        let read = read_body(b"", Some("application/x-www-form-urlencoded")).unwrap();
+        assert_eq!(read.payload, Some(serde_json::json!({})));
     }
 
     #[test]

@@ -6,6 +6,8 @@ mod auth;
 mod body;
 mod error;
 mod limits;
+mod request_vars;
+mod signatures;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -56,6 +58,8 @@ struct Inner {
     watch: RunWatch,
     event_limits: EventRateLimiter,
     auth_failures: AuthFailureGuard,
+    /// Signed deliveries seen lately, so a provider's retry of one does not run twice.
+    replays: signatures::ReplayGuard,
 }
 
 impl AppState {
@@ -81,6 +85,7 @@ impl AppState {
                 watch,
                 event_limits: EventRateLimiter::new(per_event_per_minute),
                 auth_failures: AuthFailureGuard::default(),
+                replays: signatures::ReplayGuard::default(),
             }),
         }
     }
@@ -121,6 +126,14 @@ async fn trigger(
                 .insert(REPLAYED_HEADER, header::HeaderValue::from_static("true"));
             response
         }
+        Ok(Triggered::Skipped) => {
+            tracing::info!(event = %event_id, "webhook skipped: a [[when]] filter does not hold");
+            (StatusCode::OK, Json(json!({"ok": true, "skipped": true}))).into_response()
+        }
+        Ok(Triggered::AlreadyDelivered) => {
+            tracing::info!(event = %event_id, "webhook replayed: that signed delivery was accepted already");
+            (StatusCode::OK, Json(json!({"ok": true, "replayed": true}))).into_response()
+        }
         Ok(Triggered::New { run, wait, key }) => {
             tracing::info!(run = %run.id, event = %run.event_id, variables = run.variables.len(), wait = wait.is_some(), "webhook accepted");
             let Some(finished) = wait else {
@@ -159,6 +172,11 @@ enum Triggered {
     },
     /// The idempotency key was seen: the first answer again, no run.
     Replay(IdempotencyRecord),
+    /// A `[[when]]` filter did not hold: nothing runs.
+    Skipped,
+    /// A signed delivery (its `webhook-id`, `X-GitHub-Delivery` or Stripe event id) seen within
+    /// its window: nothing runs again.
+    AlreadyDelivered,
 }
 
 /// The contract's checks, in the contract's order, then the durable write.
@@ -179,17 +197,27 @@ async fn accept(
             inner.bot_id
         )));
     }
-    authenticate(inner, client, request.headers())?;
     let event = inner
         .store
         .event(event_id)
         .map_err(unavailable)?
-        .filter(|event| event.enabled)
-        .ok_or_else(|| {
-            WebhookError::NotFound(format!(
-                "no enabled event has the id {event_id:?}; `hookbot event list` shows them"
-            ))
-        })?;
+        .filter(|event| event.enabled);
+    let wait = wants_wait(request.uri().query());
+    let (parts, body) = request.into_parts();
+    // The event's own [auth] when it has one, else the bot's key.
+    let auth::Authenticated {
+        body,
+        claim,
+        replayed,
+    } = auth::authenticate_event(inner, client, event.as_deref(), &parts.headers, body).await?;
+    if replayed {
+        return Ok(Triggered::AlreadyDelivered);
+    }
+    let event = event.ok_or_else(|| {
+        WebhookError::NotFound(format!(
+            "no enabled event has the id {event_id:?}; `hookbot event list` shows them"
+        ))
+    })?;
     inner
         .event_limits
         .check(&event.id)
@@ -200,16 +228,25 @@ async fn accept(
             ),
             retry_after_secs,
         })?;
-    if content_length_exceeds(request.headers(), inner.max_body_bytes) {
-        return Err(WebhookError::PayloadTooLarge {
-            limit: inner.max_body_bytes,
-        });
-    }
-    let wait = wants_wait(request.uri().query());
-    let key = idempotency_key(request.headers());
-    let body = read_body(request.into_body(), inner.max_body_bytes).await?;
-    let variables = body::variables_from_body(&body).map_err(WebhookError::BadRequest)?;
+    let key = idempotency_key(&parts.headers);
+    let body = match body {
+        auth::BodyState::Read(body) => body,
+        auth::BodyState::Unread(body) => {
+            if content_length_exceeds(&parts.headers, inner.max_body_bytes) {
+                return Err(WebhookError::PayloadTooLarge {
+                    limit: inner.max_body_bytes,
+                });
+            }
+            read_body(body, inner.max_body_bytes).await?
+        }
+    };
+    let incoming =
+        request_vars::IncomingRequest::read(&event, &parts.headers, parts.uri.query(), &body)
+            .map_err(WebhookError::BadRequest)?;
     let key = key?;
+    if !incoming.passes(&event.when) {
+        return Ok(Triggered::Skipped);
+    }
 
     let now_ms = unix_millis();
     let key = key.as_deref().map(|key| IdempotencyKey {
@@ -239,10 +276,9 @@ async fn accept(
         });
     }
 
-    let run = Run::new(
+    let run = incoming.into_run(
         inner.store.next_run_id().map_err(unavailable)?,
         event.id.clone(),
-        variables,
         now_ms,
     );
     // Subscribed before the run is queued, so its end cannot be missed.
@@ -260,6 +296,9 @@ async fn accept(
     {
         Accepted::Replay(record) => Ok(Triggered::Replay(record)),
         Accepted::New => {
+            if let Some(claim) = claim {
+                claim.commit();
+            }
             inner.queue.wake();
             Ok(Triggered::New {
                 key: key.map(|key| key.key.to_vec()),

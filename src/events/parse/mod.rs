@@ -11,6 +11,7 @@ mod fields;
 pub mod limits;
 mod message;
 mod refs;
+mod request;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -121,6 +122,9 @@ fn read_event(
     let server = read_server(&mut root);
     let enabled = root.optional_bool("enabled");
     let actions = actions::read_actions(ctx, &mut root, "actions");
+    let auth = request::read_auth(&mut root, file);
+    let when = request::read_when(ctx, &mut root);
+    let variables = request::read_variables(ctx, &mut root);
     root.finish();
 
     let id = id?;
@@ -131,6 +135,9 @@ fn read_event(
         enabled: enabled?.unwrap_or(true),
         actions: actions?.unwrap_or_default(),
         file: file.display().to_string(),
+        auth: auth?,
+        when: when?,
+        variables: variables?,
     };
     Ok((event, id.span()))
 }

@@ -251,7 +251,7 @@ allowed_mentions = ["users", "here"]
             r#"1:6: id must be 1-64 of A-Z a-z 0-9 _ -, got "bad id!""#,
             r#"2:10: server must be a Discord server id (digits), got "abc""#,
             r#"3:11: enabled must be true or false, got "yes""#,
-            r#"4:1: unknown key "colour" in event file; expected one of: id, name, server, enabled, actions"#,
+            r#"4:1: unknown key "colour" in event file; expected one of: id, name, server, enabled, actions, auth, when, variables"#,
             r#"6:1: missing required key "channel" in send_message action"#,
             r#"8:1: unknown key "chanel" in send_message action; expected one of: channel, content, embeds, allowed_mentions, reply_to, tts, save_as, on_error"#,
             r#"9:11: content must be a string, got 5"#,
