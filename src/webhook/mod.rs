@@ -166,7 +166,7 @@ async fn trigger(
 enum Triggered {
     /// A new run; `wait` listens for its end when the caller asked `?wait=true`.
     New {
-        run: Run,
+        run: Box<Run>,
         wait: Option<tokio::sync::broadcast::Receiver<RunId>>,
         key: Option<Vec<u8>>,
     },
@@ -302,7 +302,7 @@ async fn accept(
             inner.queue.wake();
             Ok(Triggered::New {
                 key: key.map(|key| key.key.to_vec()),
-                run,
+                run: Box::new(run),
                 wait: finished,
             })
         }
