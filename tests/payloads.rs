@@ -931,3 +931,26 @@ async fn strange_bodies_give_a_clear_answer() {
     }
     h.stop().await;
 }
+
+/// A provider's retry of one delivery never runs twice, even after hookbot restarted (the
+/// in-memory replay guard is gone then; the durable idempotency store still knows the id).
+#[tokio::test]
+async fn a_github_delivery_replayed_after_a_restart_runs_nothing() {
+    let mut h = start(&[("github-push.toml", GITHUB_PUSH)]).await;
+    let body = github_push("main", "User").to_string();
+    let headers = github_headers("push", "restart-delivery-1", body.as_bytes(), GITHUB_SECRET);
+    let first = send(&h, "github-push", "", body.as_bytes(), &headers).await;
+    let run = finished(&h, &first).await;
+    h.halt().await;
+    h.boot().await;
+    let again = send(&h, "github-push", "", body.as_bytes(), &headers).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(
+        again.body["run"],
+        run.id.to_text(),
+        "the first answer again"
+    );
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(h.sandbox.messages_in(DEPLOYS).len(), 1, "one message");
+    h.stop().await;
+}

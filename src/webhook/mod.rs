@@ -317,12 +317,20 @@ fn wants_wait(query: Option<&str>) -> bool {
         .any(|pair| pair == "wait=true")
 }
 
-/// The caller's `Idempotency-Key` (or, without one, `webhook-id`): 1-255 bytes.
+/// The caller's `Idempotency-Key` (or, without one, `webhook-id`, or GitHub's
+/// `X-GitHub-Delivery`): 1-255 bytes.
 fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<Vec<u8>>, WebhookError> {
-    let (name, value) = match (headers.get("idempotency-key"), headers.get("webhook-id")) {
-        (Some(value), _) => ("Idempotency-Key", value),
-        (None, Some(value)) => ("webhook-id", value),
-        (None, None) => return Ok(None),
+    // A provider's delivery id is a key too, so its retry of one delivery never runs twice,
+    // even across a restart of hookbot.
+    let found = [
+        ("Idempotency-Key", "idempotency-key"),
+        ("webhook-id", "webhook-id"),
+        ("X-GitHub-Delivery", "x-github-delivery"),
+    ]
+    .into_iter()
+    .find_map(|(name, header)| headers.get(header).map(|value| (name, value)));
+    let Some((name, value)) = found else {
+        return Ok(None);
     };
     let key = value.as_bytes();
     if key.is_empty() {
