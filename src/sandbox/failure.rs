@@ -1,10 +1,13 @@
 //! Failures a test injects on command: which requests they hit, and the answer they give.
 
+use std::time::{Duration, Instant};
+
 use serde_json::{json, Value};
 
 use super::errors::DiscordError;
 
-/// Makes the next `times` requests that match fail with `status` and `body`.
+/// Makes the next `times` requests that match fail with `status` and `body`, or, with
+/// [`for_duration`](Failure::for_duration), every matching request until a deadline.
 ///
 /// Injected failures are checked before anything else (even the token), in the order they
 /// were injected, and each match uses up one of its `times`.
@@ -19,6 +22,8 @@ pub struct Failure {
     pub times: usize,
     /// For a 429: sets the `Retry-After` header and `retry_after`/`global` in the body.
     pub retry_after: Option<f64>,
+    /// When set, matching requests fail until this moment however many they are.
+    pub until: Option<Instant>,
 }
 
 impl Failure {
@@ -32,6 +37,7 @@ impl Failure {
             body: DiscordError::generic_body(status),
             times: 1,
             retry_after: None,
+            until: None,
         }
     }
 
@@ -60,6 +66,14 @@ impl Failure {
         self
     }
 
+    /// Fails every matching request from now until `duration` has passed (an outage), instead
+    /// of a number of times.
+    pub fn for_duration(mut self, duration: Duration) -> Self {
+        self.until = Some(Instant::now() + duration);
+        self.times = usize::MAX;
+        self
+    }
+
     pub fn retry_after(mut self, seconds: f64) -> Self {
         self.retry_after = Some(seconds);
         self
@@ -67,6 +81,7 @@ impl Failure {
 
     pub(crate) fn matches(&self, method: &str, path: &str) -> bool {
         self.times > 0
+            && self.until.map_or(true, |until| Instant::now() < until)
             && self
                 .method
                 .as_deref()
@@ -101,5 +116,16 @@ mod tests {
             json!({ "code": 0, "message": "You are being rate limited.", "retry_after": 1.5, "global": false })
         );
         assert!(!failure.times(0).matches("POST", "/messages"));
+    }
+
+    #[test]
+    fn a_failure_window_matches_until_its_deadline_only() {
+        let outage = Failure::new("/messages", 503).for_duration(Duration::from_millis(50));
+        for _ in 0..1000 {
+            assert!(outage.matches("POST", "/api/v10/channels/1/messages"));
+        }
+        assert!(!outage.matches("POST", "/api/v10/users/@me"));
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(!outage.matches("POST", "/api/v10/channels/1/messages"));
     }
 }

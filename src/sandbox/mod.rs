@@ -19,6 +19,7 @@ mod guild_admin;
 mod ids;
 mod message_actions;
 mod messages;
+mod rate_limits;
 mod rest;
 mod routes;
 mod shapes;
@@ -36,7 +37,7 @@ mod test_bench;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::routing::get;
 use axum::Router;
@@ -50,6 +51,7 @@ pub use fixture::{
     ChannelKind, Fixture, FixtureChannel, FixtureEmoji, FixtureGuild, FixtureMember, FixtureRole,
     FixtureThread, FixtureUser,
 };
+pub use rate_limits::RateLimits;
 pub use rest::RecordedRequest;
 
 use state::{ChannelRef, Shared, World};
@@ -63,6 +65,17 @@ pub struct SandboxOptions {
     pub heartbeat_interval: Duration,
     /// The loopback port to listen on; 0 picks a free one.
     pub port: u16,
+    /// Discord's rate limits, enforced as Discord does (429s, `X-RateLimit-*` headers); `None`,
+    /// the default, answers every request at once.
+    pub rate_limits: Option<RateLimits>,
+}
+
+impl SandboxOptions {
+    /// Enforces `limits` as Discord would; see [`RateLimits`].
+    pub fn discord_rate_limits(mut self, limits: RateLimits) -> Self {
+        self.rate_limits = Some(limits);
+        self
+    }
 }
 
 impl Default for SandboxOptions {
@@ -70,6 +83,7 @@ impl Default for SandboxOptions {
         SandboxOptions {
             heartbeat_interval: Duration::from_secs(2),
             port: 0,
+            rate_limits: None,
         }
     }
 }
@@ -100,7 +114,7 @@ impl Sandbox {
         let (dispatches, _) = broadcast::channel(1024);
         let (gateway_closes, _) = broadcast::channel(16);
         let shared = Arc::new(Shared {
-            world: Mutex::new(World::new(fixture)),
+            world: Mutex::new(World::with_rate_limits(fixture, options.rate_limits)),
             token: token.to_owned(),
             // serenity appends `?v=10` itself, so the URL must have no query.
             gateway_url: format!("ws://{address}/gateway"),
@@ -157,6 +171,36 @@ impl Sandbox {
             .filter(|message| message.channel_id == channel_id)
             .map(state::StoredMessage::with_sent_fields)
             .collect()
+    }
+
+    /// When each message created in a channel arrived, oldest first.
+    pub fn message_times(&self, channel_id: u64) -> Vec<Instant> {
+        self.timed_messages(channel_id)
+            .into_iter()
+            .map(|(arrived, _)| arrived)
+            .collect()
+    }
+
+    /// The messages created in a channel with the moment each arrived, oldest first, as
+    /// [`messages_in`](Self::messages_in) gives them: for latency measurements.
+    pub fn timed_messages(&self, channel_id: u64) -> Vec<(Instant, Value)> {
+        self.shared
+            .world()
+            .messages
+            .iter()
+            .filter(|message| message.channel_id == channel_id)
+            .map(|message| (message.created, message.with_sent_fields()))
+            .collect()
+    }
+
+    /// How many requests were answered 429 (by the enforced rate limits or an injected failure).
+    pub fn rate_limited_count(&self) -> usize {
+        self.shared.world().rate_limited
+    }
+
+    /// How many REST requests the stand-in answered, without copying them.
+    pub fn request_count(&self) -> usize {
+        self.shared.world().requests.len()
     }
 
     /// The DMs the bot sent to a user, oldest first.

@@ -2,6 +2,7 @@
 //! hands the request to its route and turns the outcome into Discord's HTTP answer.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -48,6 +49,7 @@ impl RecordedRequest {
 }
 
 /// A successful answer: a status, an optional JSON body and extra headers.
+#[derive(Debug)]
 pub(crate) struct Answer {
     pub status: u16,
     pub body: Option<Value>,
@@ -107,16 +109,23 @@ pub(crate) async fn handle(
     let mut world = shared.world();
     let (answer, injected) = match take_injected_failure(&mut world, method.as_str(), &path) {
         Some(answer) => (answer, true),
-        None => {
-            let request = Request {
-                method: method.as_str(),
-                path: &path,
-                query: &query,
-                headers: &headers,
-                body: parsed_body,
-            };
-            (answer_request(&shared, &mut world, &request), false)
-        }
+        None => match admit(&mut world, method.as_str(), &path) {
+            Err(limited) => (Ok(limited), false),
+            Ok(rate_limit_headers) => {
+                let request = Request {
+                    method: method.as_str(),
+                    path: &path,
+                    query: &query,
+                    headers: &headers,
+                    body: parsed_body,
+                };
+                let answer = answer_request(&shared, &mut world, &request).map(|mut answer| {
+                    answer.headers.extend(rate_limit_headers);
+                    answer
+                });
+                (answer, false)
+            }
+        },
     };
     let answer = answer.unwrap_or_else(|error| Answer {
         status: error.status,
@@ -124,6 +133,9 @@ pub(crate) async fn handle(
         headers: Vec::new(),
     });
 
+    if answer.status == 429 {
+        world.rate_limited += 1;
+    }
     if answer.status >= 400 {
         let target = plain_target(&world, &path);
         announce(&refusal(method.as_str(), &path, target, &answer, injected));
@@ -174,6 +186,21 @@ fn take_injected_failure(
         body: Some(failure.answer_body()),
         headers,
     }))
+}
+
+/// Takes the request out of Discord's rate-limit buckets when the stand-in enforces them: the
+/// headers a successful answer carries, or the 429.
+fn admit(
+    world: &mut World,
+    method: &str,
+    path: &str,
+) -> Result<Vec<(&'static str, String)>, Answer> {
+    match &mut world.limiter {
+        Some(limiter) if path.starts_with(API_PREFIX) => {
+            limiter.admit(method, path, Instant::now())
+        }
+        _ => Ok(Vec::new()),
+    }
 }
 
 fn answer_request(

@@ -13,6 +13,7 @@ use super::fixture::{
     Fixture, FixtureChannel, FixtureGuild, FixtureMember, FixtureRole, FixtureUser,
 };
 use super::ids::{now_rfc3339, Snowflakes};
+use super::rate_limits::{Limiter, RateLimits};
 use super::rest::RecordedRequest;
 
 /// A guild as the stand-in holds it: the fixture, plus the role Discord made for the bot.
@@ -209,6 +210,10 @@ pub(crate) struct World {
     pub pins: Vec<(u64, u64, String)>,
     pub requests: Vec<RecordedRequest>,
     pub failures: Vec<Failure>,
+    /// Discord's rate limits, when the stand-in was asked to enforce them.
+    pub limiter: Option<Limiter>,
+    /// Requests answered 429, by the limiter or an injected failure.
+    pub rate_limited: usize,
     /// IDENTIFYs and RESUMEs answered.
     pub gateway_sessions_started: usize,
     /// Of those, the RESUMEs.
@@ -222,7 +227,12 @@ pub(crate) struct World {
 }
 
 impl World {
+    #[cfg(test)]
     pub fn new(fixture: Fixture) -> Self {
+        Self::with_rate_limits(fixture, None)
+    }
+
+    pub fn with_rate_limits(fixture: Fixture, rate_limits: Option<RateLimits>) -> Self {
         let mut snowflakes = Snowflakes::new();
         let bot = fixture.bot;
         let guilds = fixture
@@ -250,6 +260,8 @@ impl World {
             pins: Vec::new(),
             requests: Vec::new(),
             failures: Vec::new(),
+            limiter: rate_limits.map(Limiter::new),
+            rate_limited: 0,
             gateway_sessions_started: 0,
             gateway_resumes: 0,
             heartbeats_acked: 0,
