@@ -439,3 +439,73 @@ async fn every_accepted_webhook_is_delivered_exactly_once_across_kill_9() {
     second.wait().await.unwrap();
     sandbox.shutdown().await;
 }
+
+/// With the stand-in enforcing Discord's limits (50 requests/s, 5 messages per 5 s per channel),
+/// a burst of webhooks is delivered in full, each message once, with hardly any 429: hookbot
+/// paces itself instead of hammering Discord.
+#[tokio::test]
+async fn discords_rate_limits_are_respected_under_a_burst() {
+    use hookbot::sandbox::{RateLimits, SandboxOptions};
+    const BURST_CHANNELS: u64 = 10;
+    const PER_CHANNEL: usize = 7;
+    let mut guild = hookbot::sandbox::FixtureGuild::new(SERVER, "Test Server");
+    for index in 0..BURST_CHANNELS {
+        guild = guild.channel(FIRST_CHANNEL + index, format!("burst-{index}"));
+    }
+    let fixture = hookbot::sandbox::Fixture::new(BOT_ID, "hookbot-test").guild(guild);
+    let event = r##"
+id = "burst"
+server = "123456789012345678"
+
+[[actions]]
+type = "send_message"
+channel = "{ch}"
+content = "msg {n}"
+"##;
+    let h = Harness::start_with_options(
+        fixture,
+        SandboxOptions::default().discord_rate_limits(RateLimits::DISCORD),
+        &[("burst.toml", event)],
+        "",
+        "[limits]\nper_event_per_minute = 0\n",
+    )
+    .await;
+    let total = BURST_CHANNELS as usize * PER_CHANNEL;
+    let posts = (0..total).map(|n| {
+        let channel = FIRST_CHANNEL + (n as u64 % BURST_CHANNELS);
+        h.post(
+            "burst",
+            variables_body(&[("ch", json!(channel.to_string())), ("n", json!(n))]),
+        )
+    });
+    for answer in futures::future::join_all(posts).await {
+        assert_eq!(answer.status, 200, "{}", answer.body);
+    }
+    let delivered = |s: &hookbot::sandbox::Sandbox| {
+        (0..BURST_CHANNELS)
+            .map(|i| s.messages_in(FIRST_CHANNEL + i).len())
+            .sum::<usize>()
+    };
+    assert!(
+        h.sandbox
+            .wait_until(Duration::from_secs(30), |s| delivered(s) >= total)
+            .await,
+        "all delivered: {} of {total}",
+        delivered(&h.sandbox)
+    );
+    let mut seen = std::collections::HashSet::new();
+    for index in 0..BURST_CHANNELS {
+        for message in h.sandbox.messages_in(FIRST_CHANNEL + index) {
+            let content = message["content"].as_str().unwrap().to_owned();
+            assert!(seen.insert(content.clone()), "{content} twice");
+        }
+    }
+    assert_eq!(seen.len(), total);
+    let requests = h.sandbox.request_count();
+    let limited = h.sandbox.rate_limited_count();
+    assert!(
+        limited * 100 <= requests,
+        "{limited} of {requests} requests were answered 429 (at most 1 % allowed)"
+    );
+    h.stop().await;
+}

@@ -12,6 +12,7 @@ use hookbot::config::Config;
 use hookbot::run::{Run, RunId, RunStatus};
 use hookbot::sandbox::{
     Fixture, FixtureChannel, FixtureGuild, FixtureMember, FixtureRole, FixtureUser, Sandbox,
+    SandboxOptions,
 };
 use serde_json::Value;
 
@@ -73,9 +74,28 @@ impl Harness {
         http_lines: &str,
         extra_tables: &str,
     ) -> Harness {
+        Self::start_with_options(
+            fixture,
+            SandboxOptions::default(),
+            events,
+            http_lines,
+            extra_tables,
+        )
+        .await
+    }
+
+    /// Like [`start_with`](Self::start_with), with the stand-in's options (e.g. Discord's rate
+    /// limits enforced).
+    pub async fn start_with_options(
+        fixture: Fixture,
+        options: SandboxOptions,
+        events: &[(&str, &str)],
+        http_lines: &str,
+        extra_tables: &str,
+    ) -> Harness {
         init_logs();
         let dir = tempfile::tempdir().expect("temp dir");
-        let sandbox = Sandbox::start(fixture, TOKEN)
+        let sandbox = Sandbox::start_with(fixture, TOKEN, options)
             .await
             .expect("stand-in starts");
         std::fs::create_dir_all(dir.path().join("events")).unwrap();
