@@ -243,7 +243,17 @@ async fn accept(
     let incoming =
         request_vars::IncomingRequest::read(&event, &parts.headers, parts.uri.query(), &body)
             .map_err(WebhookError::BadRequest)?;
-    let key = key?;
+    let mut key = key?;
+    // Stripe names its event in the body: that id is the delivery's key.
+    if key.is_none() && matches!(event.auth, crate::events::EventAuth::Stripe { .. }) {
+        key = incoming
+            .payload
+            .as_ref()
+            .and_then(|payload| payload.get("id"))
+            .and_then(|id| id.as_str())
+            .filter(|id| !id.is_empty() && id.len() <= MAX_IDEMPOTENCY_KEY_BYTES)
+            .map(|id| id.as_bytes().to_vec());
+    }
     if !incoming.passes(&event.when) {
         return Ok(Triggered::Skipped);
     }
