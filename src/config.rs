@@ -20,6 +20,7 @@ pub struct Config {
     pub events: EventsConfig,
     pub limits: LimitsConfig,
     pub delivery: DeliveryConfig,
+    pub log: LogConfig,
     /// `hookbot run --sandbox`: a local Discord stand-in plays Discord. Not a file key.
     pub sandbox: bool,
 }
@@ -39,6 +40,39 @@ pub struct HttpConfig {
     /// How the outside world reaches the listener, no trailing slash. `None` when empty.
     pub public_url: Option<String>,
     pub max_body_bytes: usize,
+    /// Where `/healthz`, `/readyz` and `/metrics` are served instead of `listen`. `None` (the key
+    /// empty or absent): on `listen`, beside the webhooks.
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+/// `[log]`: how log lines are written (to stderr).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+}
+
+/// `log.format`; `--log-format` overrides it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!(
+                "the log format is \"text\" or \"json\", got {other:?}"
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -120,6 +154,7 @@ impl Config {
                 listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
                 public_url: None,
                 max_body_bytes: 65536,
+                metrics_listen: None,
             },
             storage: StorageConfig {
                 path: dir.join("data/db"),
@@ -138,6 +173,7 @@ impl Config {
                 max_attempts: 8,
                 give_up_after: Duration::from_secs(DAY),
             },
+            log: LogConfig::default(),
             sandbox: false,
         }
     }
@@ -270,6 +306,23 @@ fn read_config(
                 }
             }
         }
+        if let Ok(Some(metrics_listen)) = http.optional_string("metrics_listen") {
+            if !metrics_listen.get_ref().is_empty() {
+                match metrics_listen.get_ref().parse::<SocketAddr>() {
+                    Ok(address) => config.http.metrics_listen = Some(address),
+                    Err(_) => {
+                        http.report(
+                            metrics_listen.span(),
+                            format!(
+                                "http.metrics_listen must be empty (off) or an address IP:PORT \
+                                 such as \"127.0.0.1:9090\", got {:?}",
+                                metrics_listen.get_ref()
+                            ),
+                        );
+                    }
+                }
+            }
+        }
         if let Ok(Some(public_url)) = http.optional_string("public_url") {
             config.http.public_url = read_base_url(&http, "public_url", &public_url);
         }
@@ -351,6 +404,24 @@ fn read_config(
             }
         }
         limits.finish();
+    }
+
+    if let Some(mut log) = section(&mut root, "log") {
+        if let Ok(Some(format)) = log.optional_string("format") {
+            match format.get_ref().parse::<LogFormat>() {
+                Ok(format) => config.log.format = format,
+                Err(_) => {
+                    log.report(
+                        format.span(),
+                        format!(
+                            "log.format must be \"text\" or \"json\", got {:?}",
+                            format.get_ref()
+                        ),
+                    );
+                }
+            }
+        }
+        log.finish();
     }
 
     root.finish();
@@ -598,13 +669,13 @@ per_event_per_minute = 0
         assert_eq!(
             problems("[http]\nlisen = \"x\"\n[htp]\nlisten = 1\n"),
             [
-                "2:1: unknown key \"lisen\" in [http]; expected one of: listen, public_url, max_body_bytes",
-                "3:2: unknown key \"htp\" in config file; expected one of: discord, http, storage, delivery, events, limits",
+                "2:1: unknown key \"lisen\" in [http]; expected one of: listen, metrics_listen, public_url, max_body_bytes",
+                "3:2: unknown key \"htp\" in config file; expected one of: discord, http, storage, delivery, events, limits, log",
             ]
         );
         assert_eq!(
             problems("token = \"x\"\n"),
-            ["1:1: unknown key \"token\" in config file; expected one of: discord, http, storage, delivery, events, limits"]
+            ["1:1: unknown key \"token\" in config file; expected one of: discord, http, storage, delivery, events, limits, log"]
         );
     }
 
@@ -649,6 +720,28 @@ per_event_per_minute = -1
                 "8:8: storage.path must not be empty",
                 "10:7: events.dir must not be empty",
                 "12:24: limits.per_event_per_minute must be an integer from 0 (no limit) to 4294967295, got -1",
+            ]
+        );
+    }
+
+    #[test]
+    fn metrics_listen_and_log_format() {
+        let config =
+            load("[http]\nmetrics_listen = \"127.0.0.1:9090\"\n[log]\nformat = \"json\"\n")
+                .unwrap();
+        assert_eq!(
+            config.http.metrics_listen,
+            Some("127.0.0.1:9090".parse().unwrap())
+        );
+        assert_eq!(config.log.format, LogFormat::Json);
+        let config = load("[http]\nmetrics_listen = \"\"\n[log]\nformat = \"text\"\n").unwrap();
+        assert_eq!(config.http.metrics_listen, None);
+        assert_eq!(config.log.format, LogFormat::Text);
+        assert_eq!(
+            problems("[http]\nmetrics_listen = \"localhost\"\n[log]\nformat = \"yaml\"\n"),
+            [
+                "2:18: http.metrics_listen must be empty (off) or an address IP:PORT such as \"127.0.0.1:9090\", got \"localhost\"",
+                "4:10: log.format must be \"text\" or \"json\", got \"yaml\"",
             ]
         );
     }

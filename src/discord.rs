@@ -130,6 +130,9 @@ pub struct Discord {
     bot_name: String,
     shard_manager: Arc<ShardManager>,
     gateway: watch::Receiver<GatewayState>,
+    /// Set when serenity gave up on the gateway (e.g. Discord closed it with 4004): its shard
+    /// table then still says "connected".
+    gateway_ended: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// A channel as an action found it: its id and, when known, its name for messages and logs.
@@ -205,10 +208,13 @@ impl Discord {
         let http = client.http.clone();
         let cache = client.cache.clone();
         let shard_manager = client.shard_manager.clone();
+        let gateway_ended = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let ended = gateway_ended.clone();
         tokio::spawn(async move {
             if let Err(error) = client.start_autosharded().await {
                 tracing::error!(%error, "the Discord gateway connection ended");
             }
+            ended.store(true, std::sync::atomic::Ordering::Relaxed);
         });
         let (bot_id, bot_name) = match learn_identity(&http, &gateway, api_url).await {
             Ok(identity) => identity,
@@ -225,6 +231,7 @@ impl Discord {
             bot_name,
             shard_manager,
             gateway,
+            gateway_ended,
         })
     }
 
@@ -234,6 +241,31 @@ impl Discord {
 
     pub fn bot_name(&self) -> &str {
         &self.bot_name
+    }
+
+    /// Why the gateway is not usable now, or `None` when READY came and every shard is
+    /// connected (`/readyz`). Cheap: reads the watch and the shard manager's runner table.
+    pub async fn gateway_problem(&self) -> Option<String> {
+        if self
+            .gateway_ended
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return Some(
+                "the Discord gateway connection ended and is not retried (the log says why); restart hookbot"
+                    .to_owned(),
+            );
+        }
+        if self.gateway.borrow().identity.is_none() {
+            return Some("the Discord gateway has not said READY yet".to_owned());
+        }
+        let runners = self.shard_manager.runners.lock().await;
+        if runners.is_empty() {
+            return Some("no Discord gateway connection is running".to_owned());
+        }
+        runners
+            .iter()
+            .find(|(_, info)| info.stage != serenity::gateway::ConnectionStage::Connected)
+            .map(|(id, info)| format!("Discord gateway shard {} is {}", id.0, info.stage))
     }
 
     /// Waits for READY, at most `timeout`; true when it came.

@@ -11,6 +11,7 @@ pub mod duration;
 pub mod events;
 pub mod executor;
 pub mod math;
+pub mod ops;
 pub mod pacing;
 pub mod problem;
 pub mod reload;
@@ -74,6 +75,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
 pub struct Running {
     /// The listener's bound address (useful with port 0).
     pub addr: SocketAddr,
+    /// Where `/healthz`, `/readyz` and `/metrics` are served when `http.metrics_listen` is set.
+    pub metrics_addr: Option<SocketAddr>,
     pub bot_id: u64,
     /// A key made at this start (the first start, or every sandbox start), shown once.
     pub new_api_key: Option<String>,
@@ -85,6 +88,7 @@ pub struct Running {
     pub sandbox: Option<Sandbox>,
     shutdown: CancellationToken,
     server: JoinHandle<()>,
+    ops_server: Option<JoinHandle<()>>,
     executor: JoinHandle<()>,
     retention: JoinHandle<()>,
     watcher: JoinHandle<()>,
@@ -98,6 +102,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     } else {
         Some(config.discord.token.clone().ok_or(StartError::NoToken)?)
     };
+    // Installed before anything is counted.
+    ops::prometheus();
     let store = Store::open(&database_path(&config))?;
     // A file broken since the last run keeps serving the version stored then.
     let reloaded = reload::reload(&config.events.dir, &store)?;
@@ -124,6 +130,19 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         addr: config.http.listen,
         source,
     })?;
+    let ops_listener = match config.http.metrics_listen {
+        None => None,
+        Some(wanted) => {
+            let bound = tokio::net::TcpListener::bind(wanted)
+                .await
+                .and_then(|listener| Ok((listener.local_addr()?, listener)))
+                .map_err(|source| StartError::Bind {
+                    addr: wanted,
+                    source,
+                })?;
+            Some(bound)
+        }
+    };
 
     let (sandbox, token, api_url) = match real_token {
         Some(token) => (None, token, config.discord.api_url.clone()),
@@ -189,7 +208,29 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         store.clone(),
         shutdown.clone(),
     ));
-    let router = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let probe = ops::Probe {
+        store: store.clone(),
+        discord: discord.clone(),
+    };
+    // /healthz, /readyz and /metrics: beside the webhooks, or only on http.metrics_listen.
+    let (router, ops_server, metrics_addr) = match ops_listener {
+        None => (app(state).merge(ops::router(probe)), None, None),
+        Some((ops_addr, ops_listener)) => {
+            let ops_shutdown = shutdown.clone();
+            let ops_router = ops::separate_router(probe);
+            let ops_server = tokio::spawn(async move {
+                let result = axum::serve(ops_listener, ops_router)
+                    .with_graceful_shutdown(async move { ops_shutdown.cancelled().await })
+                    .await;
+                if let Err(error) = result {
+                    tracing::error!(%error, "the metrics listener failed");
+                }
+            });
+            tracing::info!(listen = %ops_addr, "health and metrics listener ready");
+            (app(state), Some(ops_server), Some(ops_addr))
+        }
+    };
+    let router = router.into_make_service_with_connect_info::<SocketAddr>();
     let server_shutdown = shutdown.clone();
     let server = tokio::spawn(async move {
         let result = axum::serve(listener, router)
@@ -211,6 +252,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 
     Ok(Running {
         addr,
+        metrics_addr,
         bot_id,
         new_api_key,
         banner,
@@ -219,6 +261,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         sandbox,
         shutdown,
         server,
+        ops_server,
         executor,
         retention,
         watcher,
@@ -283,6 +326,9 @@ impl Running {
     pub async fn stop(self) {
         self.shutdown.cancel();
         let _ = self.server.await;
+        if let Some(ops_server) = self.ops_server {
+            let _ = ops_server.await;
+        }
         let _ = self.executor.await;
         let _ = self.retention.await;
         let _ = self.watcher.await;

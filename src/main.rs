@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use hookbot::config::LogFormat;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -23,6 +24,9 @@ struct Cli {
         default_value = "config.toml"
     )]
     config: PathBuf,
+    /// How log lines on stderr look: text, or json (one object a line); overrides [log] format.
+    #[arg(long, global = true, value_name = "text|json")]
+    log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Command,
 }
@@ -134,13 +138,7 @@ fn main() -> ExitCode {
         } => "warn,hookbot::sandbox=info",
         _ => "warn",
     };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter)),
-        )
-        .init();
+    init_logs(&cli, default_filter);
     match execute(cli) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
@@ -148,6 +146,24 @@ fn main() -> ExitCode {
             eprintln!("hookbot: {error:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Logs on stderr: `--log-format`, else `[log] format` of a config file that loads, else text.
+fn init_logs(cli: &Cli, default_filter: &str) {
+    let format = cli.log_format.unwrap_or_else(|| {
+        hookbot::config::Config::load(&cli.config, false)
+            .map(|config| config.log.format)
+            .unwrap_or_default()
+    });
+    let logs = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter)),
+        );
+    match format {
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
     }
 }
 

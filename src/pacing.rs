@@ -221,6 +221,14 @@ impl Pacer {
     /// Discord's answer to a call to `route`: `status` when it answered, `retry_after` when it
     /// said how long to wait.
     pub fn after(&self, route: &Route, status: Option<u16>, retry_after: Option<Duration>) {
+        let answered = status.map_or_else(|| "none".to_owned(), |s| s.to_string());
+        metrics::counter!(crate::ops::DISCORD_CALLS, "status" => answered).increment(1);
+        if !matches!(status, Some(s) if s < 400) {
+            metrics::counter!(crate::ops::DISCORD_ERRORS).increment(1);
+        }
+        if status == Some(429) {
+            metrics::counter!(crate::ops::DISCORD_RATE_LIMITED).increment(1);
+        }
         self.answered(route, status, retry_after, Instant::now());
     }
 

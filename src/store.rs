@@ -29,6 +29,8 @@ const VARIABLES_TREE: &str = "variables";
 const IDEMPOTENCY_TREE: &str = "idempotency";
 const API_KEY_HASH: &str = "api_key_sha256";
 const BOT_ID: &str = "bot_id";
+/// Written and removed again by [`Store::check_writable`].
+const WRITE_PROBE: &str = "write_probe";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -384,6 +386,13 @@ impl Store {
     /// waits for the next flush that starts after its call, and one of them does it for all.
     pub async fn flush(&self) -> Result<(), StoreError> {
         self.commit.flush(&self.db).await
+    }
+
+    /// Whether the database takes writes now: a key written, removed and flushed (`/readyz`).
+    pub async fn check_writable(&self) -> Result<(), StoreError> {
+        self.meta.insert(WRITE_PROBE, &[1u8][..])?;
+        self.meta.remove(WRITE_PROBE)?;
+        self.flush().await
     }
 
     /// How many flushes this database has done since it was opened (for tests and metrics).

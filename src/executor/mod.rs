@@ -294,6 +294,7 @@ async fn execute_run(
             http_status: None,
         });
         tracing::error!(run = %id, event = %run.event_id, "the run's event no longer exists; the run failed");
+        metrics::counter!(crate::ops::RUNS, "outcome" => "failed").increment(1);
         store.finish_run(&run)?;
         return Ok(Outcome::Finished);
     };
@@ -321,6 +322,7 @@ async fn execute_run(
             // rebuilt from this record.
             store.save_run(&run)?;
             store.flush().await?;
+            metrics::counter!(crate::ops::RUNS, "outcome" => "retry_scheduled").increment(1);
             Ok(Outcome::RetryAt(at))
         }
         Ended::Finished => {
@@ -334,6 +336,12 @@ async fn execute_run(
             }
             store.finish_run(&run)?;
             store.flush().await?;
+            let outcome = match &run.error {
+                None => "succeeded",
+                Some(_) if run.dead_lettered => "dead_lettered",
+                Some(_) => "failed",
+            };
+            metrics::counter!(crate::ops::RUNS, "outcome" => outcome).increment(1);
             Ok(Outcome::Finished)
         }
     }

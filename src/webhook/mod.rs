@@ -17,7 +17,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::any;
 use axum::{Json, Router};
 use serde_json::json;
 
@@ -97,11 +97,11 @@ pub fn url(base: &str, bot_id: Option<u64>, event_id: &str) -> String {
     format!("{base}/webhook/{bot}/{event_id}")
 }
 
-/// The listener's routes.
+/// The listener's webhook routes; `/healthz`, `/readyz` and `/metrics` come from
+/// [`crate::ops::router`], merged in or on their own listener.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/webhook/{bot_id}/{event_id}", any(trigger))
-        .route("/healthz", get(|| async { Json(json!({"ok": true})) }))
         .fallback(|| async {
             WebhookError::NotFound(
                 "no such endpoint; custom events are triggered with POST /webhook/{bot_id}/{event_id}"
@@ -112,6 +112,17 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn trigger(
+    state: State<AppState>,
+    path: Path<(String, String)>,
+    request: Request,
+) -> Response {
+    let response = answer_webhook(state, path, request).await;
+    metrics::counter!(crate::ops::WEBHOOKS, "status" => response.status().as_str().to_owned())
+        .increment(1);
+    response
+}
+
+async fn answer_webhook(
     State(state): State<AppState>,
     Path((bot_id, event_id)): Path<(String, String)>,
     request: Request,
