@@ -40,6 +40,8 @@ pub struct HttpConfig {
     /// How the outside world reaches the listener, no trailing slash. `None` when empty.
     pub public_url: Option<String>,
     pub max_body_bytes: usize,
+    /// Reverse proxies whose `X-Forwarded-For` names the real client (for the failed-auth limit).
+    pub trusted_proxies: Vec<IpAddr>,
     /// Where `/healthz`, `/readyz` and `/metrics` are served instead of `listen`. `None` (the key
     /// empty or absent): on `listen`, beside the webhooks.
     pub metrics_listen: Option<SocketAddr>,
@@ -154,6 +156,7 @@ impl Config {
                 listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
                 public_url: None,
                 max_body_bytes: 65536,
+                trusted_proxies: Vec::new(),
                 metrics_listen: None,
             },
             storage: StorageConfig {
@@ -341,6 +344,26 @@ fn read_config(
                             max_body.get_ref()
                         ),
                     );
+                }
+            }
+        }
+        if let Ok(Some(proxies)) = http.optional_array("trusted_proxies") {
+            for entry in proxies.get_ref().iter() {
+                let parsed = match entry.get_ref() {
+                    toml::de::DeValue::String(text) => text.parse::<IpAddr>().ok(),
+                    _ => None,
+                };
+                match parsed {
+                    Some(ip) => config.http.trusted_proxies.push(ip),
+                    None => {
+                        http.report(
+                            entry.span(),
+                            format!(
+                                "http.trusted_proxies entries must be IP addresses such as \"127.0.0.1\", got {}",
+                                crate::problem::describe(entry.get_ref())
+                            ),
+                        );
+                    }
                 }
             }
         }
@@ -669,7 +692,7 @@ per_event_per_minute = 0
         assert_eq!(
             problems("[http]\nlisen = \"x\"\n[htp]\nlisten = 1\n"),
             [
-                "2:1: unknown key \"lisen\" in [http]; expected one of: listen, metrics_listen, public_url, max_body_bytes",
+                "2:1: unknown key \"lisen\" in [http]; expected one of: listen, metrics_listen, public_url, max_body_bytes, trusted_proxies",
                 "3:2: unknown key \"htp\" in config file; expected one of: discord, http, storage, delivery, events, limits, log",
             ]
         );
@@ -743,6 +766,22 @@ per_event_per_minute = -1
                 "2:18: http.metrics_listen must be empty (off) or an address IP:PORT such as \"127.0.0.1:9090\", got \"localhost\"",
                 "4:10: log.format must be \"text\" or \"json\", got \"yaml\"",
             ]
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses() {
+        let config = load("[http]\ntrusted_proxies = [\"127.0.0.1\", \"::1\"]\n").unwrap();
+        assert_eq!(
+            config.http.trusted_proxies,
+            [
+                "127.0.0.1".parse::<IpAddr>().unwrap(),
+                "::1".parse().unwrap()
+            ]
+        );
+        assert_eq!(
+            problems("[http]\ntrusted_proxies = [\"nginx\"]\n"),
+            ["2:20: http.trusted_proxies entries must be IP addresses such as \"127.0.0.1\", got \"nginx\""]
         );
     }
 

@@ -196,7 +196,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         config.delivery.max_pending_runs,
         queue,
         watch,
-    );
+    )
+    .trusting_proxies(config.http.trusted_proxies.clone());
     let retention = tokio::spawn(retention(
         store.clone(),
         config.storage.keep_runs_for,

@@ -60,6 +60,7 @@ struct Inner {
     auth_failures: AuthFailureGuard,
     /// Signed deliveries seen lately, so a provider's retry of one does not run twice.
     replays: signatures::ReplayGuard,
+    trusted_proxies: Vec<IpAddr>,
 }
 
 impl AppState {
@@ -86,8 +87,18 @@ impl AppState {
                 event_limits: EventRateLimiter::new(per_event_per_minute),
                 auth_failures: AuthFailureGuard::default(),
                 replays: signatures::ReplayGuard::default(),
+                trusted_proxies: Vec::new(),
             }),
         }
+    }
+
+    /// Requests from these addresses come through a reverse proxy: their client is the one the
+    /// proxy names in `X-Forwarded-For`, so one caller's wrong keys do not block everyone.
+    pub fn trusting_proxies(mut self, proxies: Vec<IpAddr>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.trusted_proxies = proxies;
+        }
+        self
     }
 }
 
@@ -127,7 +138,7 @@ async fn answer_webhook(
     Path((bot_id, event_id)): Path<(String, String)>,
     request: Request,
 ) -> Response {
-    let client = client_address(&request);
+    let client = client_address(&request, &state.inner.trusted_proxies);
     match accept(&state, &bot_id, &event_id, client, request).await {
         Ok(Triggered::Replay(record)) => {
             tracing::info!(run = %record.run, event = %event_id, "webhook repeated an idempotency key; first answer replayed");
@@ -547,12 +558,35 @@ fn content_length_exceeds(headers: &axum::http::HeaderMap, limit: usize) -> bool
         .is_some_and(|len| len > limit as u64)
 }
 
-fn client_address(request: &Request) -> IpAddr {
-    request
+fn client_address(request: &Request, trusted_proxies: &[IpAddr]) -> IpAddr {
+    let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let forwarded = request
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
+    forwarded_client(peer, &forwarded, trusted_proxies)
+}
+
+/// The client behind trusted proxies: the right-most `X-Forwarded-For` entry that is not a
+/// trusted proxy itself (entries further left can be forged by the client). Untrusted peers are
+/// their own client, whatever they claim.
+fn forwarded_client(peer: IpAddr, forwarded_for: &str, trusted_proxies: &[IpAddr]) -> IpAddr {
+    if !trusted_proxies.contains(&peer) {
+        return peer;
+    }
+    forwarded_for
+        .rsplit(',')
+        .map(str::trim)
+        .filter_map(|entry| entry.parse::<IpAddr>().ok())
+        .find(|ip| !trusted_proxies.contains(ip))
+        .unwrap_or(peer)
 }
 
 fn unavailable(error: crate::store::StoreError) -> WebhookError {
@@ -571,6 +605,29 @@ fn unix_millis() -> u64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_client_behind_a_trusted_proxy_is_the_last_untrusted_hop() {
+        use super::forwarded_client;
+        let ip = |text: &str| text.parse::<std::net::IpAddr>().unwrap();
+        let proxy = [ip("127.0.0.1")];
+        // A trusted proxy names the client; anything the client wrote further left is ignored.
+        assert_eq!(
+            forwarded_client(ip("127.0.0.1"), "6.6.6.6, 203.0.113.7", &proxy),
+            ip("203.0.113.7")
+        );
+        // An untrusted peer is its own client, whatever it claims.
+        assert_eq!(
+            forwarded_client(ip("198.51.100.1"), "203.0.113.7", &proxy),
+            ip("198.51.100.1")
+        );
+        // Without a usable header, the proxy itself.
+        assert_eq!(
+            forwarded_client(ip("127.0.0.1"), "junk", &proxy),
+            ip("127.0.0.1")
+        );
+        assert_eq!(forwarded_client(ip("127.0.0.1"), "", &[]), ip("127.0.0.1"));
+    }
+
     use super::*;
 
     #[test]
