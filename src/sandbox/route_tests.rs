@@ -252,8 +252,7 @@ fn members_get_nicknames_and_timeouts() {
             &path,
             Some(json!({ "communication_disabled_until": too_far })),
         )
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert_eq!(
         error.body["errors"]["communication_disabled_until"]["_errors"][0]["code"],
         json!("INVALID_COMMUNICATION_DISABLED_TIMESTAMP")

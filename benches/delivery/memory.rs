@@ -1,0 +1,152 @@
+//! Resident memory of the real `hookbot` binary, idle and with 100 000 runs queued.
+//!
+//! The binary is the one Cargo builds for this bench (`CARGO_BIN_EXE_hookbot`: the release
+//! build under `cargo bench`), run as a child process against the stand-in in this process;
+//! its `VmRSS` is read from `/proc/PID/status`.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures::{StreamExt, TryStreamExt};
+use hookbot::run::Run;
+use hookbot::sandbox::{Failure, Sandbox};
+use hookbot::store::Store;
+use hookbot::templates::Variables;
+
+use crate::world::{self, EVENT};
+
+pub const QUEUED: u64 = 100_000;
+/// How long after `/healthz` first answers the process settles before it is measured.
+const SETTLE: Duration = Duration::from_secs(3);
+
+pub struct Sample {
+    pub rss_kib: u64,
+    pub peak_kib: u64,
+}
+
+pub struct Memory {
+    pub idle: Sample,
+    pub queued: Sample,
+    /// How long queueing 100k runs through `Store::accept_run` took.
+    pub fill_time: Duration,
+    /// Sends the stand-in refused while the queued sample was taken: runs the executor picked up.
+    pub sends_tried: usize,
+}
+
+pub async fn measure() -> Memory {
+    let sandbox = world::stand_in(Default::default()).await;
+    let idle_dir = tempfile::tempdir().unwrap();
+    let idle = run_binary(idle_dir.path(), &sandbox).await;
+
+    // Every send fails (503) for the whole measurement, so the runs stay queued.
+    sandbox.inject(Failure::new("/messages", 503).for_duration(Duration::from_secs(3600)));
+    let queued_dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    tokio::time::timeout(
+        Duration::from_secs(90),
+        fill(&queued_dir.path().join("db"), QUEUED),
+    )
+    .await
+    .expect("100k runs queued within 90 s");
+    let fill_time = started.elapsed();
+    let before = sends(&sandbox);
+    let queued = run_binary(queued_dir.path(), &sandbox).await;
+    let sends_tried = sends(&sandbox) - before;
+    sandbox.shutdown().await;
+    Memory {
+        idle,
+        queued,
+        fill_time,
+        sends_tried,
+    }
+}
+
+fn sends(sandbox: &Sandbox) -> usize {
+    sandbox
+        .requests()
+        .iter()
+        .filter(|request| request.method == "POST" && request.path.ends_with("/messages"))
+        .count()
+}
+
+/// Queues `count` runs of the bench event the way the listener does, many at a time.
+async fn fill(db: &Path, count: u64) {
+    let store = Store::open(db).expect("store opens");
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    futures::stream::iter(0..count)
+        .map(|seq| {
+            let store = store.clone();
+            async move {
+                let mut variables = Variables::new();
+                variables.insert("channel", world::channel(seq).to_string());
+                variables.insert("seq", seq.to_string());
+                let run = Run::new(store.next_run_id()?, EVENT.to_owned(), variables, now);
+                store.accept_run(&run).await
+            }
+        })
+        .buffer_unordered(512)
+        .try_collect::<Vec<()>>()
+        .await
+        .expect("runs queued");
+    store.flush().await.expect("flushed");
+}
+
+/// Starts the binary on `dir` (config and events written there), waits until it answers
+/// `/healthz` and has settled, and reads its memory.
+async fn run_binary(dir: &Path, sandbox: &Sandbox) -> Sample {
+    let port = free_port();
+    world::write_config(dir, &sandbox.api_url(), &format!("127.0.0.1:{port}"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hookbot"))
+        .arg("run")
+        .arg("--config")
+        .arg(dir.join("config.toml"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the hookbot binary starts");
+    let health = format!("http://127.0.0.1:{port}/healthz");
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(answer) = client.get(&health).send().await {
+            if answer.status() == 200 {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "hookbot did not answer /healthz");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(SETTLE).await;
+    let sample = read_status(child.id());
+    child.kill().expect("stop hookbot");
+    child.wait().expect("hookbot reaped");
+    sample
+}
+
+fn read_status(pid: u32) -> Sample {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/PID/status");
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|kib| kib.parse().ok())
+            .unwrap_or(0)
+    };
+    Sample {
+        rss_kib: field("VmRSS:"),
+        peak_kib: field("VmHWM:"),
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free port")
+}

@@ -1,0 +1,136 @@
+//! The world every phase runs in: a Discord stand-in with one server of many channels, one
+//! event that sends `m{seq}` to the channel named by `{channel}`, and hookbot started on it.
+
+use std::path::Path;
+use std::time::Duration;
+
+use hookbot::config::Config;
+use hookbot::sandbox::{Fixture, FixtureGuild, Sandbox, SandboxOptions};
+
+pub const TOKEN: &str = "test-token";
+pub const BOT_ID: u64 = 900_000_000_000_000_001;
+pub const SERVER: u64 = 123_456_789_012_345_678;
+pub const FIRST_CHANNEL: u64 = 200_000_000_000_001_000;
+/// Enough that 200 messages a second is 1 a second per channel, Discord's per-channel rate.
+pub const CHANNELS: u64 = 200;
+pub const EVENT: &str = "bench";
+
+pub fn channel(index: u64) -> u64 {
+    FIRST_CHANNEL + index % CHANNELS
+}
+
+pub fn fixture() -> Fixture {
+    let mut guild = FixtureGuild::new(SERVER, "Bench Server");
+    for index in 0..CHANNELS {
+        guild = guild.channel(channel(index), format!("c{index}"));
+    }
+    Fixture::new(BOT_ID, "hookbot-bench").guild(guild)
+}
+
+pub async fn stand_in(options: SandboxOptions) -> Sandbox {
+    Sandbox::start_with(fixture(), TOKEN, options)
+        .await
+        .expect("the Discord stand-in starts")
+}
+
+/// The webhook body: BotGhost's shape, the channel and a sequence number.
+pub fn body(channel_id: u64, seq: &str) -> String {
+    serde_json::json!({"variables": [
+        {"name": "Channel", "variable": "{channel}", "value": channel_id.to_string()},
+        {"name": "Seq", "variable": "{seq}", "value": seq},
+    ]})
+    .to_string()
+}
+
+/// The sequence number a delivered message carries.
+pub fn seq_of(message: &serde_json::Value) -> Option<&str> {
+    message["content"].as_str()?.strip_prefix('m')
+}
+
+/// Writes `config.toml` and the event file into `dir`: no per-event limit, a queue bound far
+/// above anything the bench queues.
+pub fn write_config(dir: &Path, api_url: &str, listen: &str) {
+    std::fs::create_dir_all(dir.join("events")).unwrap();
+    std::fs::write(
+        dir.join("events/bench.toml"),
+        format!(
+            r#"id = "{EVENT}"
+name = "Benchmark"
+server = "{SERVER}"
+
+[[actions]]
+type = "send_message"
+channel = "{{channel}}"
+content = "m{{seq}}"
+"#
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("config.toml"),
+        format!(
+            r#"[discord]
+token = "{TOKEN}"
+api_url = "{api_url}"
+
+[http]
+listen = "{listen}"
+
+[storage]
+path = "db"
+
+[events]
+dir = "events"
+
+[limits]
+per_event_per_minute = 0
+
+[delivery]
+max_pending_runs = 10000000
+"#
+        ),
+    )
+    .unwrap();
+}
+
+/// hookbot, in this process, on a temporary folder.
+pub struct Hookbot {
+    // Dropped last: the database lives in it.
+    pub running: hookbot::Running,
+    pub key: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl Hookbot {
+    pub async fn start(sandbox: &Sandbox) -> Hookbot {
+        let dir = tempfile::tempdir().expect("temp dir");
+        write_config(dir.path(), &sandbox.api_url(), "127.0.0.1:0");
+        let config = Config::load(&dir.path().join("config.toml"), false).expect("config loads");
+        let running = hookbot::start(config).await.expect("hookbot starts");
+        assert!(
+            running.discord.wait_ready(Duration::from_secs(10)).await,
+            "the gateway said READY"
+        );
+        let key = running.new_api_key.clone().expect("a new API key");
+        Hookbot { running, key, dir }
+    }
+
+    pub fn path(&self) -> String {
+        format!("/webhook/{BOT_ID}/{EVENT}")
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}{}", self.running.addr, self.path())
+    }
+
+    /// Stops hookbot; one that does not stop within 20 s is left behind (and said so).
+    pub async fn stop(self) {
+        if tokio::time::timeout(Duration::from_secs(20), self.running.stop())
+            .await
+            .is_err()
+        {
+            eprintln!("hookbot did not stop within 20 s; left running");
+        }
+        drop(self.dir);
+    }
+}
