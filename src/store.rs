@@ -145,6 +145,11 @@ pub struct Pruned {
     pub idempotency_keys: u64,
 }
 
+/// sled's page cache. Its default (1 GiB) lets every record ever read stay in memory, and a
+/// restart with a long queue reads every queued run once; 16 MiB keeps hookbot small while the
+/// hot records (events, the newest runs) stay cached.
+pub const CACHE_BYTES: u64 = 16 * 1024 * 1024;
+
 /// How many versions of one event are kept.
 pub const MAX_REVISIONS_PER_EVENT: usize = 50;
 
@@ -340,7 +345,11 @@ impl Store {
                 source,
             },
         };
-        let db = sled::Config::new().path(path).open().map_err(open_error)?;
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(CACHE_BYTES)
+            .open()
+            .map_err(open_error)?;
         Store::from_db(db).map_err(|error| match error {
             StoreError::Sled(source) => open_error(source),
             StoreError::Decode(source) => StoreError::Unreadable {
