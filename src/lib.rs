@@ -4,6 +4,7 @@
 //! and the webhook listener; [`app`] is the listener's router, for tests that drive it directly.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod discord;
@@ -83,6 +84,8 @@ pub struct Running {
     pub discord: Arc<Discord>,
     /// The stand-in, when running with `--sandbox`.
     pub sandbox: Option<Sandbox>,
+    /// The local admin socket, when it could be served.
+    pub admin: Option<admin::AdminServer>,
     shutdown: CancellationToken,
     server: JoinHandle<()>,
     executor: JoinHandle<()>,
@@ -175,7 +178,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         config.http.max_body_bytes,
         config.limits.per_event_per_minute,
         config.delivery.max_pending_runs,
-        queue,
+        queue.clone(),
         watch,
     );
     let retention = tokio::spawn(retention(
@@ -201,6 +204,24 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     });
     let base_url = config.public_base_url(addr);
     tracing::info!(listen = %addr, bot_id, "webhook listener ready");
+    // The admin commands reach this process through it while it holds the database.
+    let admin_path = admin::socket_path(&database_path(&config));
+    let admin_state = admin::AdminState {
+        store: store.clone(),
+        queue,
+        bot_id,
+        base_url: base_url.clone(),
+    };
+    let admin = match admin::serve(&admin_path, admin_state, shutdown.clone()).await {
+        Ok(server) => {
+            tracing::info!(socket = %admin_path.display(), "admin socket ready");
+            Some(server)
+        }
+        Err(error) => {
+            tracing::warn!(socket = %admin_path.display(), %error, "no admin socket: admin commands need hookbot stopped");
+            None
+        }
+    };
     let banner = banner(
         &config,
         &base_url,
@@ -217,6 +238,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         store,
         discord,
         sandbox,
+        admin,
         shutdown,
         server,
         executor,
@@ -283,6 +305,9 @@ impl Running {
     pub async fn stop(self) {
         self.shutdown.cancel();
         let _ = self.server.await;
+        if let Some(admin) = self.admin {
+            admin.stop().await;
+        }
         let _ = self.executor.await;
         let _ = self.retention.await;
         let _ = self.watcher.await;
