@@ -535,14 +535,12 @@ fn internal(e: impl std::fmt::Display) -> Response {
     error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
 }
 
-fn run_id(text: &str) -> Result<RunId, Response> {
-    RunId::parse(text).ok_or_else(|| {
-        error(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            format!("{text:?} is not a run id"),
-        )
-    })
+fn bad_run_id(text: &str) -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        format!("{text:?} is not a run id"),
+    )
 }
 
 async fn status(State(state): State<AdminState>) -> Json<Status> {
@@ -570,9 +568,8 @@ async fn runs(State(state): State<AdminState>, Query(query): Query<RunsQuery>) -
 }
 
 async fn run(State(state): State<AdminState>, UrlPath(id): UrlPath<String>) -> Response {
-    let id = match run_id(&id) {
-        Ok(id) => id,
-        Err(answer) => return answer,
+    let Some(id) = RunId::parse(&id) else {
+        return bad_run_id(&id);
     };
     match ops::run(&state.store, id) {
         Ok(Some(detail)) => Json(detail).into_response(),
@@ -586,9 +583,8 @@ async fn run(State(state): State<AdminState>, UrlPath(id): UrlPath<String>) -> R
 }
 
 async fn retry(State(state): State<AdminState>, UrlPath(id): UrlPath<String>) -> Response {
-    let id = match run_id(&id) {
-        Ok(id) => id,
-        Err(answer) => return answer,
+    let Some(id) = RunId::parse(&id) else {
+        return bad_run_id(&id);
     };
     match ops::retry(&state.store, id).await {
         Ok(run) => {
