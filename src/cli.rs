@@ -1,10 +1,11 @@
 //! One function per subcommand; each opens what it needs (config, event files, store).
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use crate::admin::{self, Backend};
 use crate::config::Config;
 use crate::events;
 use crate::store::Store;
@@ -50,18 +51,18 @@ pub fn check(config_path: &Path, out: &mut impl Write) -> anyhow::Result<bool> {
     Ok(loaded.problems.is_empty())
 }
 
-/// `hookbot key rotate`: the new key alone on stdout.
+/// `hookbot key rotate`: the new key alone on stdout. While hookbot runs, the running process
+/// makes it (through the admin socket) and uses it from the next request on.
 pub async fn key_rotate(config_path: &Path, out: &mut impl Write) -> anyhow::Result<()> {
     let config = Config::load(config_path, false)?;
-    let store = Store::open(&config.storage.path)?;
-    let key = webhook::generate_key();
-    store.set_api_key_hash(webhook::hash_key(&key)).await?;
+    let backend = Backend::connect(&config).await?;
+    let key = backend.rotate_key().await?.key;
     writeln!(out, "{key}")?;
     Ok(())
 }
 
 /// `hookbot event new NAME --server ID`: writes the file and prints its webhook URL.
-pub fn event_new(
+pub async fn event_new(
     config_path: &Path,
     name: &str,
     server: &str,
@@ -70,24 +71,33 @@ pub fn event_new(
     let config = Config::load(config_path, false)?;
     let (event, path) = events::write_new_event(&config.events.dir, name, server)?;
     eprintln!("wrote {} (event id {})", path.display(), event.id);
-    let base = config.public_base_url(config.http.listen);
-    writeln!(
-        out,
-        "{}",
-        webhook::url(&base, known_bot_id(&config), &event.id)
-    )?;
+    let (base, bot_id) = url_base(&config).await;
+    writeln!(out, "{}", webhook::url(&base, bot_id, &event.id))?;
     Ok(())
 }
 
+/// The base of webhook URLs and the bot's id: from the running hookbot when its admin socket
+/// answers (it knows the address it bound and asked Discord who it is), else from the config,
+/// the database and the token.
+async fn url_base(config: &Config) -> (String, Option<u64>) {
+    let socket = admin::socket_path(&config.storage.path);
+    if let Some(status) = admin::Client::status_at(&socket).await {
+        return (status.base_url.clone(), status.bot_id());
+    }
+    (
+        config.public_base_url(config.http.listen),
+        known_bot_id(config),
+    )
+}
+
 /// `hookbot event list`: id, name, server and webhook URL of every event, one per line.
-pub fn event_list(config_path: &Path, out: &mut impl Write) -> anyhow::Result<()> {
+pub async fn event_list(config_path: &Path, out: &mut impl Write) -> anyhow::Result<()> {
     let config = Config::load(config_path, false)?;
     let loaded = events::load_dir(&config.events.dir);
     for problem in &loaded.problems {
         eprintln!("{problem}");
     }
-    let base = config.public_base_url(config.http.listen);
-    let bot_id = known_bot_id(&config);
+    let (base, bot_id) = url_base(&config).await;
     let rows: Vec<[String; 4]> = loaded
         .events
         .iter()
@@ -260,18 +270,6 @@ pub async fn event_test(
     }
 }
 
-/// Opens the database for a `hookbot runs` command, which needs hookbot stopped for now.
-fn store_while_stopped(config: &Config) -> anyhow::Result<Store> {
-    match Store::open(&config.storage.path) {
-        Ok(store) => Ok(store),
-        Err(crate::store::StoreError::Locked(path)) => Err(anyhow::anyhow!(
-            "hookbot is running and holds the database at {}; `hookbot runs` needs hookbot stopped for now: stop it, run this again, then start it",
-            path.display()
-        )),
-        Err(other) => Err(other.into()),
-    }
-}
-
 /// `2024-05-01T12:00:00.000Z` (RFC 3339, UTC) for a unix time in milliseconds.
 pub fn rfc3339(unix_ms: u64) -> String {
     let seconds = i64::try_from(unix_ms / 1000).unwrap_or(i64::MAX);
@@ -299,7 +297,7 @@ fn status_words(run: &crate::run::Run) -> String {
 }
 
 /// `hookbot runs [--event ID] [--failed] [--limit N]`: newest first, one line each.
-pub fn runs_list(
+pub async fn runs_list(
     config_path: &Path,
     event: Option<&str>,
     failed: bool,
@@ -307,13 +305,13 @@ pub fn runs_list(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let config = Config::load(config_path, false)?;
-    let store = store_while_stopped(&config)?;
-    let filter = crate::executor::queue::RunFilter {
+    let backend = Backend::connect(&config).await?;
+    let query = admin::RunsQuery {
         event: event.map(str::to_owned),
         failed,
-        limit,
+        limit: Some(limit),
     };
-    for run in crate::executor::queue::list(&store, &filter)? {
+    for run in backend.runs(&query).await? {
         writeln!(
             out,
             "{}  {}  {}  {}",
@@ -333,13 +331,11 @@ fn parse_run_id(text: &str) -> anyhow::Result<crate::run::RunId> {
 }
 
 /// `hookbot runs show RUN`: when, event, variables and every step.
-pub fn runs_show(config_path: &Path, run: &str, out: &mut impl Write) -> anyhow::Result<()> {
+pub async fn runs_show(config_path: &Path, run: &str, out: &mut impl Write) -> anyhow::Result<()> {
     let config = Config::load(config_path, false)?;
     let id = parse_run_id(run)?;
-    let store = store_while_stopped(&config)?;
-    let run = store
-        .run(id)?
-        .with_context(|| format!("no run {id} in the database"))?;
+    let backend = Backend::connect(&config).await?;
+    let admin::RunDetail { run, steps } = backend.run(id).await?;
     writeln!(out, "run       {}", run.id)?;
     writeln!(out, "when      {}", rfc3339(run.received_at_ms))?;
     writeln!(out, "event     {}", run.event_id)?;
@@ -360,8 +356,8 @@ pub fn runs_show(config_path: &Path, run: &str, out: &mut impl Write) -> anyhow:
         writeln!(out, "  {name} = {value:?}")?;
     }
     writeln!(out, "steps")?;
-    for step in store.steps(id)? {
-        writeln!(out, "{}  ({} ms)", describe_step(&step), step.duration_ms)?;
+    for step in &steps {
+        writeln!(out, "{}  ({} ms)", describe_step(step), step.duration_ms)?;
         if let crate::run::StepOutcome::Failed { error, .. } = &step.outcome {
             if let (Some(code), Some(status)) = (error.discord_code, error.http_status) {
                 writeln!(
@@ -376,20 +372,331 @@ pub fn runs_show(config_path: &Path, run: &str, out: &mut impl Write) -> anyhow:
 }
 
 /// `hookbot runs retry RUN`: a failed or dead-lettered run goes back in the queue, to resume
-/// at the action that failed the next time hookbot runs.
+/// at the action that failed: at once when hookbot runs, else the next time it starts.
 pub async fn runs_retry(config_path: &Path, run: &str, out: &mut impl Write) -> anyhow::Result<()> {
     let config = Config::load(config_path, false)?;
     let id = parse_run_id(run)?;
-    let store = store_while_stopped(&config)?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
-    let run = crate::executor::queue::requeue(&store, id, now).await?;
-    store.flush().await?;
+    let backend = Backend::connect(&config).await?;
+    let retried = backend.retry(id).await?;
+    let when = if retried.running {
+        "now"
+    } else {
+        "when hookbot runs"
+    };
     writeln!(
         out,
-        "{} is queued again; it resumes at its failed action when hookbot runs (after {} step(s) already done)",
-        run.id, run.steps
+        "{} is queued again; it resumes at its failed action {when} (after {} step(s) already done)",
+        retried.run.id, retried.run.steps
+    )?;
+    Ok(())
+}
+
+/// `hookbot event show ID`: the webhook URL, the headers, an example body with the variables the
+/// event's templates use, a ready-to-paste `curl` line, and the event's revisions.
+///
+/// While hookbot runs it shows the version being served; when stopped, the file's (or, for a
+/// file that does not load, the version stored at the last run).
+pub async fn event_show(config_path: &Path, id: &str, out: &mut impl Write) -> anyhow::Result<()> {
+    let config = Config::load(config_path, false)?;
+    let socket = admin::socket_path(&config.storage.path);
+    let (event, revisions) = match admin::Client::connect(&socket).await? {
+        Some(client) => {
+            let info: admin::EventInfo = client
+                .get(&format!(
+                    "/events/{}",
+                    form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>()
+                ))
+                .await?;
+            (info.event, info.revisions)
+        }
+        None => local_event(&config, id)?,
+    };
+    let (base, bot_id) = url_base(&config).await;
+    let url = webhook::url(&base, bot_id, &event.id);
+    let variables = crate::sandbox_world::example_variables(&event);
+    let body = example_body(&variables);
+    let (auth_header, pasteable) = auth_header(&event.auth);
+    writeln!(out, "event     {} ({})", event.id, event.name)?;
+    writeln!(out, "server    {}", event.server)?;
+    writeln!(
+        out,
+        "enabled   {}",
+        if event.enabled { "yes" } else { "no" }
+    )?;
+    writeln!(out, "file      {}", event.file)?;
+    writeln!(out, "url       POST {url}")?;
+    writeln!(out, "headers")?;
+    writeln!(out, "  {auth_header}")?;
+    writeln!(out, "  Content-Type: application/json")?;
+    writeln!(out, "example body")?;
+    for line in serde_json::to_string_pretty(&body)?.lines() {
+        writeln!(out, "  {line}")?;
+    }
+    writeln!(out, "curl")?;
+    if pasteable {
+        writeln!(out, "  export HOOKBOT_API_KEY='<your API key>'")?;
+    }
+    writeln!(
+        out,
+        "  curl -X POST {} -H {} -H 'Content-Type: application/json' -d {}",
+        shell_quote(&url),
+        if pasteable {
+            format!("\"{auth_header}\"").replace("<API key>", "$HOOKBOT_API_KEY")
+        } else {
+            shell_quote(&auth_header)
+        },
+        shell_quote(&body.to_string())
+    )?;
+    writeln!(out, "revisions")?;
+    if revisions.is_empty() {
+        writeln!(
+            out,
+            "  (none yet: `hookbot run` stores each accepted version)"
+        )?;
+    }
+    for revision in &revisions {
+        writeln!(
+            out,
+            "  {:<4} {}",
+            revision.revision,
+            rfc3339(revision.accepted_at_ms)
+        )?;
+    }
+    Ok(())
+}
+
+/// The event from its file, or as stored when its file does not load; its revisions from the
+/// database when there is one.
+fn local_event(
+    config: &Config,
+    id: &str,
+) -> anyhow::Result<(events::Event, Vec<admin::RevisionInfo>)> {
+    // Opening creates a database; a command that only reads must not leave one behind.
+    let store = if config.storage.path.exists() {
+        match Store::open(&config.storage.path) {
+            Ok(store) => Some(store),
+            Err(crate::store::StoreError::Locked(path)) => anyhow::bail!(
+                "hookbot is running and holds the database at {}, but its admin socket does not answer; stop it and run this again",
+                path.display()
+            ),
+            Err(other) => return Err(other.into()),
+        }
+    } else {
+        None
+    };
+    let loaded = events::load_dir(&config.events.dir);
+    let stored = match &store {
+        Some(store) => store.event(id)?.map(|e| (*e).clone()),
+        None => None,
+    };
+    let event = match loaded.events.into_iter().find(|e| e.id == id) {
+        Some(event) => event,
+        None => {
+            for problem in &loaded.problems {
+                eprintln!("{problem}");
+            }
+            stored.with_context(|| {
+                format!(
+                    "no event has the id {id:?} in {}",
+                    config.events.dir.display()
+                )
+            })?
+        }
+    };
+    let revisions = match &store {
+        Some(store) => admin::ops::revisions(store, id)?,
+        None => Vec::new(),
+    };
+    Ok((event, revisions))
+}
+
+/// `{"variables":[{"name","variable","value"}…]}`, as BotGhost sends it.
+fn example_body(variables: &[(String, String)]) -> serde_json::Value {
+    let items: Vec<serde_json::Value> = variables
+        .iter()
+        .map(|(name, value)| {
+            serde_json::json!({"name": name, "variable": format!("{{{name}}}"), "value": value})
+        })
+        .collect();
+    serde_json::json!({ "variables": items })
+}
+
+/// The header that authenticates a request to an event, and whether a `curl` line can carry it
+/// (a key can be pasted; a signature must be computed over the body by the sender).
+fn auth_header(auth: &events::EventAuth) -> (String, bool) {
+    use events::EventAuth;
+    match auth {
+        EventAuth::ApiKey => ("Authorization: <API key>".to_owned(), true),
+        EventAuth::Key { .. } => ("Authorization: <this event's key>".to_owned(), false),
+        EventAuth::Github { .. } => (
+            "X-Hub-Signature-256: sha256=<HMAC-SHA256 of the body, hex>".to_owned(),
+            false,
+        ),
+        EventAuth::Stripe { .. } => (
+            "Stripe-Signature: t=<unix time>,v1=<HMAC-SHA256 of t.body, hex>".to_owned(),
+            false,
+        ),
+        EventAuth::StandardWebhooks { .. } => (
+            "webhook-signature: v1,<HMAC-SHA256 of id.timestamp.body, base64> (with webhook-id and webhook-timestamp)".to_owned(),
+            false,
+        ),
+        EventAuth::Hmac {
+            header, encoding, ..
+        } => (
+            format!(
+                "{header}: <HMAC-SHA256 of the body, {}>",
+                format!("{encoding:?}").to_lowercase()
+            ),
+            false,
+        ),
+    }
+}
+
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// `hookbot export`: one JSON document on stdout (see [`admin::Export`]): the event files'
+/// text, the persistent variables, the API key's hash (never a key) and the bot id.
+pub async fn export(config_path: &Path, out: &mut impl Write) -> anyhow::Result<()> {
+    let config = Config::load(config_path, false)?;
+    let backend = Backend::connect(&config).await?;
+    let stored = backend.export().await?;
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(&config.events.dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"))
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => {
+            return Err(
+                anyhow::anyhow!(e).context(format!("cannot read {}", config.events.dir.display()))
+            )
+        }
+    };
+    files.sort();
+    let mut events = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let file = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        events.push(admin::ExportedEvent { file, text });
+    }
+    let document = admin::Export {
+        version: admin::EXPORT_VERSION,
+        exported_at: rfc3339(admin::ops::now_ms()),
+        settings: stored.settings,
+        variables: stored.variables,
+        events,
+    };
+    writeln!(out, "{}", serde_json::to_string_pretty(&document)?)?;
+    Ok(())
+}
+
+/// `hookbot import FILE` (`-` for stdin): restores the persistent variables (each one set,
+/// others left alone), the API key's hash and, when none is known, the bot id; writes each event
+/// file that does not exist yet, skipping a file whose name or event id is taken.
+pub async fn import(config_path: &Path, file: &Path, out: &mut impl Write) -> anyhow::Result<()> {
+    let config = Config::load(config_path, false)?;
+    let text = if file == Path::new("-") {
+        std::io::read_to_string(std::io::stdin()).context("cannot read stdin")?
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?
+    };
+    let version = serde_json::from_str::<serde_json::Value>(&text)
+        .with_context(|| format!("{} is not JSON", file.display()))?
+        .get("version")
+        .and_then(serde_json::Value::as_u64);
+    if version != Some(u64::from(admin::EXPORT_VERSION)) {
+        anyhow::bail!(
+            "{} is not a hookbot export of version {} (its \"version\" is {version:?})",
+            file.display(),
+            admin::EXPORT_VERSION
+        );
+    }
+    let document: admin::Export = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a hookbot export", file.display()))?;
+    // Every file name is checked before anything is written.
+    for event in &document.events {
+        let plain = Path::new(&event.file)
+            .components()
+            .map(|c| matches!(c, std::path::Component::Normal(_)))
+            .collect::<Vec<_>>()
+            == [true];
+        if !plain || event.file.starts_with('.') || !event.file.ends_with(".toml") {
+            anyhow::bail!(
+                "{}: {:?} is not an event file name (NAME.toml, no folders)",
+                file.display(),
+                event.file
+            );
+        }
+    }
+    let backend = Backend::connect(&config).await?;
+    let restored = backend
+        .import(&admin::StoreExport {
+            settings: document.settings.clone(),
+            variables: document.variables.clone(),
+        })
+        .await?;
+    std::fs::create_dir_all(&config.events.dir)
+        .with_context(|| format!("cannot create {}", config.events.dir.display()))?;
+    let taken: std::collections::HashSet<String> = events::load_dir(&config.events.dir)
+        .events
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    let (mut wrote, mut skipped) = (0, 0);
+    for event in &document.events {
+        let path = config.events.dir.join(&event.file);
+        let id = toml::from_str::<toml::Table>(&event.text)
+            .ok()
+            .and_then(|t| t.get("id").and_then(|v| v.as_str()).map(str::to_owned));
+        if path.exists() {
+            writeln!(out, "skipped {}: the file exists", path.display())?;
+            skipped += 1;
+            continue;
+        }
+        if let Some(id) = id.filter(|id| taken.contains(id)) {
+            writeln!(
+                out,
+                "skipped {}: another file already has the event id {id:?}",
+                path.display()
+            )?;
+            skipped += 1;
+            continue;
+        }
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(event.text.as_bytes()));
+        match written {
+            Ok(()) => {
+                writeln!(out, "wrote {}", path.display())?;
+                wrote += 1;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                writeln!(out, "skipped {}: the file exists", path.display())?;
+                skipped += 1;
+            }
+            Err(e) => {
+                return Err(anyhow::anyhow!(e).context(format!("cannot write {}", path.display())))
+            }
+        }
+    }
+    writeln!(
+        out,
+        "imported {} variable(s){}{}; {wrote} event file(s) written, {skipped} skipped",
+        restored.variables,
+        if restored.api_key_hash {
+            ", the API key hash"
+        } else {
+            ""
+        },
+        if restored.bot_id { ", the bot id" } else { "" },
     )?;
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! and the webhook listener; [`app`] is the listener's router, for tests that drive it directly.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod discord;
@@ -86,6 +87,8 @@ pub struct Running {
     pub discord: Arc<Discord>,
     /// The stand-in, when running with `--sandbox`.
     pub sandbox: Option<Sandbox>,
+    /// The local admin socket, when it could be served.
+    pub admin: Option<admin::AdminServer>,
     shutdown: CancellationToken,
     server: JoinHandle<()>,
     ops_server: Option<JoinHandle<()>>,
@@ -194,7 +197,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         config.http.max_body_bytes,
         config.limits.per_event_per_minute,
         config.delivery.max_pending_runs,
-        queue,
+        queue.clone(),
         watch,
     )
     .trusting_proxies(config.http.trusted_proxies.clone());
@@ -243,6 +246,24 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     });
     let base_url = config.public_base_url(addr);
     tracing::info!(listen = %addr, bot_id, "webhook listener ready");
+    // The admin commands reach this process through it while it holds the database.
+    let admin_path = admin::socket_path(&database_path(&config));
+    let admin_state = admin::AdminState {
+        store: store.clone(),
+        queue,
+        bot_id,
+        base_url: base_url.clone(),
+    };
+    let admin = match admin::serve(&admin_path, admin_state, shutdown.clone()).await {
+        Ok(server) => {
+            tracing::info!(socket = %admin_path.display(), "admin socket ready");
+            Some(server)
+        }
+        Err(error) => {
+            tracing::warn!(socket = %admin_path.display(), %error, "no admin socket: admin commands need hookbot stopped");
+            None
+        }
+    };
     let banner = banner(
         &config,
         &base_url,
@@ -260,6 +281,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         store,
         discord,
         sandbox,
+        admin,
         shutdown,
         server,
         ops_server,
@@ -329,6 +351,9 @@ impl Running {
         let _ = self.server.await;
         if let Some(ops_server) = self.ops_server {
             let _ = ops_server.await;
+        }
+        if let Some(admin) = self.admin {
+            admin.stop().await;
         }
         let _ = self.executor.await;
         let _ = self.retention.await;

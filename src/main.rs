@@ -51,7 +51,7 @@ enum Command {
         #[command(subcommand)]
         command: EventCommand,
     },
-    /// Runs, newest first: id, time, event, status (with hookbot stopped, for now).
+    /// Runs, newest first: id, time, event, status.
     Runs {
         #[command(subcommand)]
         command: Option<RunsCommand>,
@@ -64,6 +64,14 @@ enum Command {
         /// At most this many runs.
         #[arg(long, default_value_t = 50)]
         limit: usize,
+    },
+    /// Event files, persistent variables and settings (the API key's hash, never a key) as one
+    /// JSON document on stdout, for backups and moves.
+    Export,
+    /// Restore an export: variables and settings, and every event file that does not exist yet.
+    Import {
+        /// The export's file; `-` reads stdin.
+        file: PathBuf,
     },
 }
 
@@ -99,6 +107,12 @@ enum EventCommand {
     },
     /// Id, name, server and webhook URL of every event.
     List,
+    /// An event's webhook URL, headers, example body, a ready-to-paste curl line and its
+    /// revisions.
+    Show {
+        /// The event's id.
+        id: String,
+    },
     /// Run an event as if a webhook had arrived, printing each step.
     Test {
         /// The event's id.
@@ -184,10 +198,19 @@ fn execute(cli: Cli) -> anyhow::Result<bool> {
             .map(|()| true),
         Command::Event {
             command: EventCommand::New { name, server },
-        } => hookbot::cli::event_new(config, &name, &server, &mut stdout).map(|()| true),
+        } => runtime
+            .block_on(hookbot::cli::event_new(config, &name, &server, &mut stdout))
+            .map(|()| true),
         Command::Event {
             command: EventCommand::List,
-        } => hookbot::cli::event_list(config, &mut stdout).map(|()| true),
+        } => runtime
+            .block_on(hookbot::cli::event_list(config, &mut stdout))
+            .map(|()| true),
+        Command::Event {
+            command: EventCommand::Show { id },
+        } => runtime
+            .block_on(hookbot::cli::event_show(config, &id, &mut stdout))
+            .map(|()| true),
         Command::Event {
             command:
                 EventCommand::Test {
@@ -209,17 +232,32 @@ fn execute(cli: Cli) -> anyhow::Result<bool> {
             event,
             failed,
             limit,
-        } => hookbot::cli::runs_list(config, event.as_deref(), failed, limit, &mut stdout)
+        } => runtime
+            .block_on(hookbot::cli::runs_list(
+                config,
+                event.as_deref(),
+                failed,
+                limit,
+                &mut stdout,
+            ))
             .map(|()| true),
         Command::Runs {
             command: Some(RunsCommand::Show { run }),
             ..
-        } => hookbot::cli::runs_show(config, &run, &mut stdout).map(|()| true),
+        } => runtime
+            .block_on(hookbot::cli::runs_show(config, &run, &mut stdout))
+            .map(|()| true),
         Command::Runs {
             command: Some(RunsCommand::Retry { run }),
             ..
         } => runtime
             .block_on(hookbot::cli::runs_retry(config, &run, &mut stdout))
+            .map(|()| true),
+        Command::Export => runtime
+            .block_on(hookbot::cli::export(config, &mut stdout))
+            .map(|()| true),
+        Command::Import { file } => runtime
+            .block_on(hookbot::cli::import(config, &file, &mut stdout))
             .map(|()| true),
     }
 }
