@@ -678,11 +678,32 @@ impl Store {
         get_json(&self.runs, &id.0.to_be_bytes())
     }
 
-    /// Checkpoints a run in progress.
+    /// Checkpoints a run in progress. A queued run's next attempt time is kept on its queue
+    /// entry too, so a restart rebuilds the retry schedule from the small queue alone instead of
+    /// reading every queued run.
     pub fn save_run(&self, run: &Run) -> Result<(), StoreError> {
-        self.runs
-            .insert(run.id.0.to_be_bytes(), serde_json::to_vec(run)?)?;
+        let key = run.id.0.to_be_bytes();
+        self.runs.insert(key, serde_json::to_vec(run)?)?;
+        if run.status == crate::run::RunStatus::Pending && self.pending.contains_key(key)? {
+            let retry_at = run
+                .next_attempt_at_ms
+                .map(|at| at.to_be_bytes().to_vec())
+                .unwrap_or_default();
+            self.pending.insert(key, retry_at)?;
+        }
         Ok(())
+    }
+
+    /// The queued runs waiting for a retry, with the time (unix ms) of their next attempt.
+    pub fn pending_retry_times(&self) -> Result<Vec<(RunId, u64)>, StoreError> {
+        let mut waiting = Vec::new();
+        for entry in self.pending.iter() {
+            let (key, value) = entry?;
+            if let Ok(at) = <[u8; 8]>::try_from(value.as_ref()) {
+                waiting.push((RunId(decode_run_key(&key)), u64::from_be_bytes(at)));
+            }
+        }
+        Ok(waiting)
     }
 
     /// Saves a finished run and takes it off the queue.

@@ -15,14 +15,14 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    /// From the pending runs' records: each one with `next_attempt_at_ms` still ahead.
+    /// From the queue: each run whose next attempt is still ahead. (A run is checked against
+    /// its own record again when it is taken up, so an entry from an older version that lacks
+    /// the time only means the run is looked at early.)
     pub fn rebuild(store: &Store, now_ms: u64) -> Result<Schedule, StoreError> {
         let mut schedule = Schedule::default();
-        for id in store.pending_runs(usize::MAX)? {
-            if let Some(run) = store.run(id)? {
-                if let Some(at) = run.next_attempt_at_ms.filter(|at| *at > now_ms) {
-                    schedule.insert(id, at);
-                }
+        for (id, at) in store.pending_retry_times()? {
+            if at > now_ms {
+                schedule.insert(id, at);
             }
         }
         Ok(schedule)
