@@ -69,13 +69,9 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
                     http.create_channel(guild, &Value::Object(body), reason.as_deref()),
                 )
                 .await?;
-            let channel = ChannelRef {
-                id: created.id,
-                name: Some(created.name.clone()),
-            };
+            let channel = channel_ref(&created);
             let summary = format!("created {kind_words} {channel} ({}){why}", channel.id);
-            let output = channel_output(guild, &channel);
-            Ok(job.done(summary, output, Some(&channel)))
+            Ok(done_with_channel(job, guild, summary, &channel))
         }
         ActionKind::EditChannel {
             channel,
@@ -131,13 +127,9 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
                     http.edit_channel(channel.id, &Value::Object(body), reason.as_deref()),
                 )
                 .await?;
-            let edited = ChannelRef {
-                id: edited.id,
-                name: Some(edited.name.clone()),
-            };
+            let edited = channel_ref(&edited);
             let summary = format!("edited {}: {words}{why}", channel_words(&edited));
-            let output = channel_output(guild, &edited);
-            Ok(job.done(summary, output, Some(&edited)))
+            Ok(done_with_channel(job, guild, summary, &edited))
         }
         ActionKind::DeleteChannel { channel, reason } => {
             let reason = job.reason(reason);
@@ -261,13 +253,9 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
                     .await?
                 }
             };
-            let thread = ChannelRef {
-                id: created.id,
-                name: Some(created.name.clone()),
-            };
+            let thread = channel_ref(&created);
             let summary = format!("created {words} ({}){why}", thread.id);
-            let output = channel_output(guild, &thread);
-            Ok(job.done(summary, output, Some(&thread)))
+            Ok(done_with_channel(job, guild, summary, &thread))
         }
         ActionKind::EditThread {
             thread,
@@ -321,13 +309,9 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
                     http.edit_thread(thread.id, &Value::Object(body), reason.as_deref()),
                 )
                 .await?;
-            let edited = ChannelRef {
-                id: edited.id,
-                name: Some(edited.name.clone()),
-            };
+            let edited = channel_ref(&edited);
             let summary = format!("edited thread {}: {words}{why}", channel_words(&edited));
-            let output = channel_output(guild, &edited);
-            Ok(job.done(summary, output, Some(&edited)))
+            Ok(done_with_channel(job, guild, summary, &edited))
         }
         ActionKind::CreateInvite {
             channel,
@@ -421,6 +405,26 @@ fn category_words(category: &ChannelRef) -> String {
         Some(name) => format!("{name} ({})", category.id),
         None => category.id.to_string(),
     }
+}
+
+/// A channel or thread Discord answered with, as actions name it.
+fn channel_ref(channel: &serenity::all::GuildChannel) -> ChannelRef {
+    ChannelRef {
+        id: channel.id,
+        name: Some(channel.name.clone()),
+    }
+}
+
+/// The result of an action that made or changed a channel or thread: its fields for `save_as`,
+/// and `{channel_id}`/`{channel_name}` for the actions after it.
+fn done_with_channel<L: Lookup>(
+    job: Job<'_, L>,
+    guild: serenity::all::GuildId,
+    summary: String,
+    channel: &ChannelRef,
+) -> Performed {
+    let output = channel_output(guild, channel);
+    job.done(summary, output, Some(channel))
 }
 
 fn channel_output(
