@@ -114,7 +114,14 @@ pub fn parse_method(text: &str) -> Result<Method, HttpRequestError> {
     Method::from_bytes(upper.as_bytes()).map_err(|_| HttpRequestError::BadMethod(text.to_owned()))
 }
 
-/// The client every call shares, so connections and TLS sessions are reused.
+/// The client every `http_request` shares, so connections and TLS sessions are reused. Made on
+/// first use: its TLS roots cost memory an event that never calls out should not pay.
+pub fn shared_client() -> &'static reqwest::Client {
+    static CLIENT: std::sync::LazyLock<reqwest::Client> = std::sync::LazyLock::new(client);
+    &CLIENT
+}
+
+/// A new client, as [`shared_client`] makes it.
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .use_rustls_tls()

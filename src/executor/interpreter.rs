@@ -45,7 +45,6 @@ const SLOT_RELEASE_WAIT: Duration = Duration::from_secs(1);
 pub struct RunContext<'a> {
     pub store: &'a Store,
     pub discord: &'a Discord,
-    pub http: &'a reqwest::Client,
     /// Nothing is changed anywhere: no Discord write, no HTTP call, no variable written, no
     /// wait waited, nothing journaled. Each step says what it would do.
     pub dry_run: bool,
@@ -776,7 +775,7 @@ impl<'a> Interpreter<'a> {
                     body,
                     timeout,
                 };
-                let response = http_request::perform(self.ctx.http, call)
+                let response = http_request::perform(http_request::shared_client(), call)
                     .await
                     .map_err(|e| ActionError {
                         message: e.to_string(),

@@ -131,7 +131,6 @@ pub async fn run_executor(
     let schedule = Arc::new(Mutex::new(schedule));
     let pacer = Arc::new(Pacer::new());
     let in_flight: Arc<Mutex<HashSet<RunId>>> = Arc::default();
-    let http = http_request::client();
     let slots = Arc::new(Semaphore::new(workers));
     let mut tasks = JoinSet::new();
     loop {
@@ -149,7 +148,6 @@ pub async fn run_executor(
                     let worker = Worker {
                         store: store.clone(),
                         discord: discord.clone(),
-                        http: http.clone(),
                         pacer: pacer.clone(),
                         policy,
                         shutdown: shutdown.clone(),
@@ -201,7 +199,6 @@ pub async fn run_executor(
 struct Worker {
     store: Store,
     discord: Arc<Discord>,
-    http: reqwest::Client,
     pacer: Arc<Pacer>,
     policy: RetryPolicy,
     shutdown: CancellationToken,
@@ -303,7 +300,6 @@ async fn execute_run(
     let context = RunContext {
         store,
         discord,
-        http: &worker.http,
         dry_run: false,
         shutdown: worker.shutdown.clone(),
         slot: Some(slot),

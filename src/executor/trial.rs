@@ -3,7 +3,6 @@
 use tokio_util::sync::CancellationToken;
 
 use super::builtins::builtins;
-use super::http_request;
 use super::interpreter::{self, RunContext};
 use crate::discord::Discord;
 use crate::events::Event;
@@ -33,11 +32,9 @@ pub async fn trial(
     if !dry_run {
         store.accept_run(&run).await?;
     }
-    let http = http_request::client();
     let context = RunContext {
         store,
         discord,
-        http: &http,
         dry_run,
         shutdown: CancellationToken::new(),
         slot: None,
