@@ -605,6 +605,24 @@ fn unix_millis() -> u64 {
 
 #[cfg(test)]
 mod tests {
+    /// Whatever the store fails with (a full disk, a damaged database), nothing is accepted:
+    /// 503 with `Retry-After`, never a 200.
+    #[test]
+    fn a_store_that_cannot_write_answers_503_with_retry_after() {
+        use axum::response::IntoResponse;
+        let broken = serde_json::from_str::<u8>("not json").unwrap_err();
+        let error = super::unavailable(crate::store::StoreError::Decode(broken));
+        let response = error.into_response();
+        assert_eq!(
+            response.status(),
+            axum::http::StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            response.headers()["retry-after"],
+            super::UNAVAILABLE_RETRY_AFTER_SECS.to_string().as_str()
+        );
+    }
+
     #[test]
     fn the_client_behind_a_trusted_proxy_is_the_last_untrusted_hop() {
         use super::forwarded_client;
