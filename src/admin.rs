@@ -233,11 +233,7 @@ struct ErrorBody {
 pub mod ops {
     use super::*;
 
-    pub fn now_ms() -> u64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64)
-    }
+    pub use crate::run::unix_now_ms as now_ms;
 
     /// A new key; its hash replaces the old one on disk before the key is returned.
     pub async fn rotate_key(store: &Store) -> Result<NewKey, StoreError> {

@@ -302,9 +302,7 @@ async fn retention(
     shutdown: CancellationToken,
 ) {
     loop {
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
+        let now_ms = run::unix_now_ms();
         let pruning = store.clone();
         let pruned =
             tokio::task::spawn_blocking(move || pruning.prune(keep_for, keep_count, now_ms));

@@ -6,6 +6,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::templates::Variables;
 
+/// Unix time in milliseconds, as every time in a run, a step and the store is kept.
+pub fn unix_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 /// A run's identity: sled's persistent monotonic id, so runs sort in arrival order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 
 use crate::events::Event;
-use crate::run::{Run, RunId, RunStatus, Step};
+use crate::run::{unix_now_ms, Run, RunId, RunStatus, Step};
 
 const EVENTS_TREE: &str = "events";
 /// Every accepted version of each event: key = event id, 0x00, revision (4 bytes, big-endian).
@@ -174,12 +174,6 @@ fn decode_revision(key: &[u8]) -> u32 {
         .checked_sub(4)
         .and_then(|start| key[start..].try_into().ok())
         .map_or(0, u32::from_be_bytes)
-}
-
-fn unix_now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// A cheap-to-clone handle on the database.

@@ -27,7 +27,7 @@ use crate::events::{
     MAX_LOOP_COUNT, MAX_WAIT,
 };
 use crate::pacing::Pacer;
-use crate::run::{ActionError, Run, RunFailure, Step, StepOutcome};
+use crate::run::{unix_now_ms as now_ms, ActionError, Run, RunFailure, Step, StepOutcome};
 use crate::store::{Store, StoreError, VariableScope};
 use crate::templates::{RequestVariables, Template, Variables};
 
@@ -161,12 +161,6 @@ pub async fn execute(
         run.next_attempt_at_ms = None;
     }
     Ok((steps, ended))
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// `3`, `3.then.1`, `5.loop[2].1`: 1-based, as people count.

@@ -23,15 +23,12 @@ pub use actions::{allowed_mentions, truncate};
 use crate::config::DeliveryConfig;
 use crate::discord::Discord;
 use crate::pacing::Pacer;
-use crate::run::{RunFailure, RunId, RunStatus};
+use crate::run::{unix_now_ms as now_ms, RunFailure, RunId, RunStatus};
 use crate::store::{Store, StoreError};
 use interpreter::{Ended, RunContext};
 use queue::Schedule;
 use retry::RetryPolicy;
 
-/// Runs carried out at the same time unless `delivery.workers` says otherwise. Discord paces a
-/// bot far below what this allows, so more would only queue inside the governor.
-pub const MAX_CONCURRENT_RUNS: usize = 8;
 /// How long shutdown waits for runs in progress before leaving them queued for the next start.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the executor waits at start for the gateway to fill the cache.
@@ -111,9 +108,8 @@ pub async fn run_executor(
         },
         _ = shutdown.cancelled() => return,
     }
-    let workers = usize::try_from(delivery.workers)
-        .unwrap_or(MAX_CONCURRENT_RUNS)
-        .max(1);
+    // `delivery.workers` is 1 to 256, checked where the config is read.
+    let workers = usize::try_from(delivery.workers).unwrap_or(1).max(1);
     let policy = RetryPolicy::from_config(&delivery);
     let schedule = match Schedule::rebuild(&store, now_ms()) {
         Ok(schedule) => schedule,
@@ -212,12 +208,6 @@ enum Outcome {
     Queued,
     /// Still queued, due at this unix time (ms).
     RetryAt(u64),
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 async fn drain(mut tasks: JoinSet<()>) {

@@ -20,9 +20,7 @@ pub async fn trial(
     variables: Variables,
     dry_run: bool,
 ) -> Result<(Run, Vec<Step>), StoreError> {
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
+    let now_ms = crate::run::unix_now_ms();
     let id = if dry_run {
         RunId(0)
     } else {

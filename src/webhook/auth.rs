@@ -2,7 +2,6 @@
 //! each event's own `[auth]`: an event key, or a signature over the exact bytes received.
 
 use std::net::IpAddr;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap};
@@ -131,9 +130,7 @@ pub(super) async fn authenticate_event(
                 });
             }
             let bytes = super::read_body(body, inner.max_body_bytes).await?;
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
+            let now = crate::run::unix_now_ms() / 1000;
             let verified = match signed {
                 EventAuth::Github { .. } => signatures::verify_github(&key, headers, &bytes),
                 EventAuth::Stripe { .. } => signatures::verify_stripe(&key, headers, &bytes, now),

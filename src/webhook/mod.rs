@@ -11,7 +11,7 @@ mod signatures;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, Request, State};
@@ -26,7 +26,7 @@ pub use error::WebhookError;
 pub use limits::{AUTH_FAILURES_PER_MINUTE, AUTH_FAILURE_BURST};
 
 use crate::executor::{RunQueue, RunWatch};
-use crate::run::{Run, RunId, RunStatus, StepOutcome};
+use crate::run::{unix_now_ms, Run, RunId, RunStatus, StepOutcome};
 use crate::store::{
     Accepted, IdempotencyKey, IdempotencyRecord, Store, StoredAnswer, MAX_IDEMPOTENCY_KEY_BYTES,
 };
@@ -280,7 +280,7 @@ async fn accept(
         return Ok(Triggered::Skipped);
     }
 
-    let now_ms = unix_millis();
+    let now_ms = unix_now_ms();
     let key = key.as_deref().map(|key| IdempotencyKey {
         event_id: &event.id,
         key,
@@ -595,12 +595,6 @@ fn unavailable(error: crate::store::StoreError) -> WebhookError {
         message: "the run could not be stored; nothing was accepted, retry later".to_owned(),
         retry_after_secs: UNAVAILABLE_RETRY_AFTER_SECS,
     }
-}
-
-fn unix_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 #[cfg(test)]

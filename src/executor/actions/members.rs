@@ -1,8 +1,6 @@
 //! add_role, remove_role, create_role, edit_role, delete_role, set_nickname, timeout_member,
 //! remove_timeout, kick_member, ban_member, unban_member.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use axum::http::{HeaderMap, HeaderValue};
 use serde_json::{json, Map, Value};
 use serenity::all::{GuildId, UserId};
@@ -390,7 +388,5 @@ fn role_output(role: &RoleRef) -> Vec<(&'static str, String)> {
 }
 
 fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    i64::try_from(crate::run::unix_now_ms() / 1000).unwrap_or(i64::MAX)
 }
