@@ -56,6 +56,9 @@ pub(super) struct Authenticated {
     pub claim: Option<Claim>,
     /// A valid signature on a delivery accepted within its window: answer 200, run nothing.
     pub replayed: bool,
+    /// The provider's id of this delivery (`X-GitHub-Delivery`, `webhook-id`, Stripe's event
+    /// id), known once its signature checked out: the request's idempotency key.
+    pub delivery: Option<String>,
 }
 
 pub(super) enum BodyState {
@@ -78,6 +81,7 @@ pub(super) async fn authenticate_event(
         body: BodyState::Unread(body),
         claim: None,
         replayed: false,
+        delivery: None,
     };
     let Some(event) = event else {
         super::authenticate(inner, client, headers)?;
@@ -147,6 +151,7 @@ pub(super) async fn authenticate_event(
                 body: BodyState::Read(bytes),
                 claim: None,
                 replayed: false,
+                delivery: verified.delivery.clone(),
             };
             if let Some(delivery) = &verified.delivery {
                 match inner.replays.claim(&event.id, delivery, verified.window) {

@@ -231,6 +231,7 @@ async fn accept(
         body,
         claim,
         replayed,
+        delivery,
     } = auth::authenticate_event(inner, client, event.as_deref(), &parts.headers, body).await?;
     if replayed {
         return Ok(Triggered::AlreadyDelivered);
@@ -265,17 +266,13 @@ async fn accept(
     let incoming =
         request_vars::IncomingRequest::read(&event, &parts.headers, parts.uri.query(), &body)
             .map_err(WebhookError::BadRequest)?;
-    let mut key = key?;
-    // Stripe names its event in the body: that id is the delivery's key.
-    if key.is_none() && matches!(event.auth, crate::events::EventAuth::Stripe { .. }) {
-        key = incoming
-            .payload
-            .as_ref()
-            .and_then(|payload| payload.get("id"))
-            .and_then(|id| id.as_str())
+    // A signed delivery's own id is a key too, so the provider's retry of it never runs twice,
+    // even across a restart of hookbot.
+    let key = key?.or_else(|| {
+        delivery
             .filter(|id| !id.is_empty() && id.len() <= MAX_IDEMPOTENCY_KEY_BYTES)
-            .map(|id| id.as_bytes().to_vec());
-    }
+            .map(String::into_bytes)
+    });
     if !incoming.passes(&event.when) {
         return Ok(Triggered::Skipped);
     }
@@ -349,20 +346,12 @@ fn wants_wait(query: Option<&str>) -> bool {
         .any(|pair| pair == "wait=true")
 }
 
-/// The caller's `Idempotency-Key` (or, without one, `webhook-id`, or GitHub's
-/// `X-GitHub-Delivery`): 1-255 bytes.
+/// The caller's `Idempotency-Key` (or, without one, `webhook-id`): 1-255 bytes.
 fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<Vec<u8>>, WebhookError> {
-    // A provider's delivery id is a key too, so its retry of one delivery never runs twice,
-    // even across a restart of hookbot.
-    let found = [
-        ("Idempotency-Key", "idempotency-key"),
-        ("webhook-id", "webhook-id"),
-        ("X-GitHub-Delivery", "x-github-delivery"),
-    ]
-    .into_iter()
-    .find_map(|(name, header)| headers.get(header).map(|value| (name, value)));
-    let Some((name, value)) = found else {
-        return Ok(None);
+    let (name, value) = match (headers.get("idempotency-key"), headers.get("webhook-id")) {
+        (Some(value), _) => ("Idempotency-Key", value),
+        (None, Some(value)) => ("webhook-id", value),
+        (None, None) => return Ok(None),
     };
     let key = value.as_bytes();
     if key.is_empty() {
