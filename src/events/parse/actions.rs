@@ -4,10 +4,10 @@ use toml::de::DeValue;
 use toml::Spanned;
 
 use super::condition::read_condition;
+use super::ctx::{Ctx, Save};
 use super::fields::*;
 use super::limits::*;
 use super::message::read_message;
-use super::{Ctx, Save, ACTION_TYPES};
 use crate::duration::{format_duration, parse_duration};
 use crate::events::action::{
     Action, ActionKind, ChannelKind, HttpBodySpec, RandomBranch, RoleSettings, VariableScopeSpec,
@@ -69,7 +69,7 @@ fn required_actions(
 }
 
 fn read_action(ctx: &Ctx<'_, '_>, mut table: TableReader<'_, '_>) -> Checked<Action> {
-    let known_types = ACTION_TYPES.join(", ");
+    let known_types = ActionKind::NAMES.join(", ");
     let Some(type_value) = table.unlisted("type") else {
         return Err(table.report(
             table.span(),
@@ -78,7 +78,7 @@ fn read_action(ctx: &Ctx<'_, '_>, mut table: TableReader<'_, '_>) -> Checked<Act
     };
     // With no known type the table's other keys cannot be judged, so it is not finished.
     let kind = match type_value.get_ref() {
-        DeValue::String(kind) => match ACTION_TYPES.iter().find(|known| *known == kind) {
+        DeValue::String(kind) => match ActionKind::NAMES.iter().find(|known| *known == kind) {
             Some(known) => *known,
             None => {
                 return Err(table.report(
@@ -487,7 +487,7 @@ fn read_kind(ctx: &Ctx<'_, '_>, t: &mut TableReader<'_, '_>, kind: &str) -> Chec
                 duration: required_duration(ctx, t, "duration", rule)?,
             }
         }
-        other => unreachable!("{other} is in ACTION_TYPES but has no branch"),
+        other => unreachable!("{other} is in ActionKind::NAMES but has no branch"),
     })
 }
 

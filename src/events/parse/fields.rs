@@ -5,13 +5,29 @@ use std::time::Duration;
 use toml::de::DeValue;
 use toml::Spanned;
 
-use super::limits::{MAX_COLOR, MAX_REASON_CHARS, MAX_RUN_NAME_CHARS};
-use super::Ctx;
+use super::ctx::Ctx;
+use super::limits::{MAX_COLOR, MAX_EVENT_ID_CHARS, MAX_REASON_CHARS, MAX_RUN_NAME_CHARS};
 use crate::duration::{format_duration, parse_duration};
-use crate::events::model::ColorSpec;
+use crate::events::message::ColorSpec;
 use crate::events::names::{BUILTIN_NAMES, RESERVED_PREFIXES};
 use crate::problem::{describe, integer_value, Checked, TableReader};
 use crate::templates::Template;
+
+/// True for 1-64 of `[A-Za-z0-9_-]`.
+pub fn is_valid_event_id(id: &str) -> bool {
+    (1..=MAX_EVENT_ID_CHARS).contains(&id.len())
+        && id
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-')
+}
+
+/// A Discord id (snowflake) written in decimal digits: positive and fitting a u64.
+pub fn parse_snowflake(text: &str) -> Option<u64> {
+    if text.is_empty() || !text.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    text.parse::<u64>().ok().filter(|&id| id > 0)
+}
 
 /// An optional array of tables (`[[key]]`), each read by `read_item`; `None` when absent. Every
 /// item is read, so the problems of all of them are reported.
