@@ -425,3 +425,23 @@ pub fn parse_hex_color(text: &str) -> Option<u32> {
     }
     u32::from_str_radix(hex, 16).ok()
 }
+
+/// Reports a table that sets none of `keys` (an edit that would change nothing).
+pub(super) fn need_one_of(t: &TableReader<'_, '_>, kind: &str, keys: &[&str]) -> Checked<()> {
+    if keys.iter().any(|key| t.contains(key)) {
+        return Ok(());
+    }
+    Err(t.report(
+        t.span(),
+        format!("{kind} needs at least one of: {}", keys.join(", ")),
+    ))
+}
+
+pub(super) fn required_duration(
+    ctx: &Ctx<'_, '_>,
+    t: &mut TableReader<'_, '_>,
+    key: &'static str,
+    rule: DurationRule,
+) -> Checked<Template> {
+    optional_duration(ctx, t, key, rule)?.ok_or_else(|| t.report_missing(key))
+}

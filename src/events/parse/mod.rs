@@ -6,10 +6,13 @@
 //! against the `save_as` names once the whole file is read.
 
 mod actions;
+mod channels;
 mod condition;
 mod ctx;
 mod fields;
+mod http_request;
 pub mod limits;
+mod members;
 mod message;
 mod refs;
 mod request;
@@ -19,6 +22,7 @@ mod tests;
 mod tests_actions;
 #[cfg(test)]
 mod tests_request;
+mod variables;
 
 use std::ops::Range;
 use std::path::Path;
