@@ -21,6 +21,12 @@ mod tests;
 #[cfg(test)]
 mod tests_actions;
 #[cfg(test)]
+mod tests_common;
+#[cfg(test)]
+mod tests_flow;
+#[cfg(test)]
+mod tests_local_actions;
+#[cfg(test)]
 mod tests_request;
 mod variables;
 
