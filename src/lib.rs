@@ -13,7 +13,6 @@ pub mod events;
 pub mod executor;
 pub mod math;
 pub mod ops;
-pub mod pacing;
 pub mod problem;
 pub mod reload;
 pub mod run;

@@ -104,7 +104,7 @@ impl Bot {
     }
 
     async fn perform(&self, kind: ActionKind, dry_run: bool) -> Result<Performed, CallError> {
-        let pacer = crate::pacing::Pacer::new();
+        let pacer = crate::discord::Pacer::new();
         let ctx = ActionContext {
             discord: &self.discord,
             guild: GuildId::new(GUILD),
