@@ -82,27 +82,22 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
                 // An empty topic clears it.
                 let topic = job.render(topic).trim().to_owned();
                 let topic = cut("topic", topic, MAX_TOPIC_CHARS, &mut job.warnings);
-                change.words.push(if topic.is_empty() {
+                let words = if topic.is_empty() {
                     "no topic".to_owned()
                 } else {
                     format!("topic {}", quote(&topic, 60))
-                });
-                change.body.insert("topic".into(), json!(topic));
+                };
+                change.set(words, "topic", json!(topic));
             }
             if let Some(parent) = parent {
                 // An empty parent takes the channel out of its category.
                 let parent = job.render(parent).trim().to_owned();
                 if parent.is_empty() {
-                    change.words.push("no category".to_owned());
-                    change.body.insert("parent_id".into(), Value::Null);
+                    change.set("no category".to_owned(), "parent_id", Value::Null);
                 } else {
                     let category = job.discord.resolve_category(guild, &parent).await?;
-                    change
-                        .words
-                        .push(format!("category {}", category_words(&category)));
-                    change
-                        .body
-                        .insert("parent_id".into(), json!(category.id.to_string()));
+                    let words = format!("category {}", category_words(&category));
+                    change.set(words, "parent_id", json!(category.id.to_string()));
                 }
             }
             edit(job, Edited::Channel, channel, change, reason).await
@@ -223,21 +218,16 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
             let reason = job.reason(reason);
             let mut change = Change::named(&mut job, name, "thread name");
             if let Some(archived) = archived {
-                change.words.push(
-                    if *archived {
-                        "archived"
-                    } else {
-                        "not archived"
-                    }
-                    .to_owned(),
-                );
-                change.body.insert("archived".into(), json!(archived));
+                let words = if *archived {
+                    "archived"
+                } else {
+                    "not archived"
+                };
+                change.set(words.to_owned(), "archived", json!(archived));
             }
             if let Some(locked) = locked {
-                change
-                    .words
-                    .push(if *locked { "locked" } else { "not locked" }.to_owned());
-                change.body.insert("locked".into(), json!(locked));
+                let words = if *locked { "locked" } else { "not locked" };
+                change.set(words.to_owned(), "locked", json!(locked));
             }
             edit(job, Edited::Thread, thread, change, reason).await
         }
@@ -404,10 +394,15 @@ impl Change {
         };
         if let Some(name) = job.optional(name) {
             let name = cut(what, name, MAX_CHANNEL_NAME_CHARS, &mut job.warnings);
-            change.words.push(format!("name {}", quote(&name, 100)));
-            change.body.insert("name".into(), json!(name));
+            change.set(format!("name {}", quote(&name, 100)), "name", json!(name));
         }
         change
+    }
+
+    /// One field changed: its words for the summary, its value for the body.
+    fn set(&mut self, words: String, field: &str, value: Value) {
+        self.words.push(words);
+        self.body.insert(field.to_owned(), value);
     }
 }
 
