@@ -1,11 +1,11 @@
 //! The webhook listener: `POST /webhook/{bot_id}/{event_id}` turns a request into a durable run
 //! and wakes the executor.
 //!
-//! [`accept`](accept) checks a request in the contract's order and stores its run, with all of
-//! authentication in `auth` (signature schemes in `signatures`), the body's limits in `receive`
-//! and `limits`, and the run's variables in `body` and `request_vars`; `answer` shapes what the
-//! caller hears; every refusal is one [`WebhookError`](error::WebhookError), mapped to its
-//! status once.
+//! `accept` checks a request in the contract's order and stores its run, with all of
+//! authentication in `auth` (signature schemes in `signatures`), the rate limits in `limits`,
+//! the body's size and time limits in `receive`, and the run's variables in `body` and
+//! `request_vars`; `answer` shapes what the caller hears; `state` is what requests share; every
+//! refusal is one `WebhookError` (`error`), mapped to its status once.
 
 mod accept;
 mod answer;
@@ -29,7 +29,7 @@ use crate::metrics::WEBHOOKS;
 use error::WebhookError;
 
 /// The listener's webhook routes; `/healthz`, `/readyz` and `/metrics` come from
-/// [`super::health`], merged in or on their own listener.
+/// `http::health`, merged in or on their own listener.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/webhook/{bot_id}/{event_id}", any(trigger))
