@@ -8,14 +8,14 @@ use super::protocol::{
     StoreImported,
 };
 use crate::executor::queue::RunFilter;
+use crate::keys;
 use crate::run::{unix_now_ms, Run, RunId};
 use crate::store::{Store, StoreError};
-use crate::webhook;
 
 /// A new key; its hash replaces the old one on disk before the key is returned.
 pub async fn rotate_key(store: &Store) -> Result<NewKey, AdminError> {
-    let key = webhook::generate_key();
-    store.set_api_key_hash(webhook::hash_key(&key)).await?;
+    let key = keys::generate_key();
+    store.set_api_key_hash(keys::hash_key(&key)).await?;
     Ok(NewKey { key })
 }
 

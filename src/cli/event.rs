@@ -12,8 +12,8 @@ use crate::admin::ops;
 use crate::admin::protocol::{socket_path, EventInfo, RevisionInfo};
 use crate::config::Config;
 use crate::events;
+use crate::http::webhook;
 use crate::store::{Store, StoreError};
-use crate::webhook;
 
 /// `hookbot event new NAME --server ID`: writes the file and prints its webhook URL.
 pub async fn event_new(

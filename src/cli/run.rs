@@ -10,7 +10,7 @@ use crate::config::Config;
 pub async fn run(config_path: &Path, sandbox: bool) -> anyhow::Result<()> {
     let config = Config::load(config_path, sandbox)?;
     let shutdown = shutdown_signal().context("cannot listen for SIGINT and SIGTERM")?;
-    crate::run(config, shutdown).await?;
+    crate::server::run(config, shutdown).await?;
     Ok(())
 }
 
