@@ -17,7 +17,6 @@ pub mod pacing;
 pub mod problem;
 pub mod reload;
 pub mod run;
-pub mod sandbox;
 pub mod sandbox_world;
 pub mod store;
 pub mod templates;
@@ -32,8 +31,8 @@ use tokio_util::sync::CancellationToken;
 
 use config::Config;
 use discord::Discord;
+use discord_stand_in::Sandbox;
 use executor::RunQueue;
-use sandbox::Sandbox;
 use store::Store;
 pub use webhook::AppState;
 

@@ -358,7 +358,7 @@ channel = "{channel}"
 content = "hello"
 "##;
     let fixture = fixture().guild(
-        hookbot::sandbox::FixtureGuild::new(OTHER_SERVER, "Other").channel(ELSEWHERE, "elsewhere"),
+        discord_stand_in::FixtureGuild::new(OTHER_SERVER, "Other").channel(ELSEWHERE, "elsewhere"),
     );
     let h = Harness::start_with(fixture, &[("relay.toml", event)], "", "").await;
     let run = h

@@ -7,8 +7,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use common::*;
+use discord_stand_in::Failure;
 use hookbot::run::{Run, RunId, RunStatus};
-use hookbot::sandbox::Failure;
 use hookbot::store::VariableScope;
 use serde_json::{json, Value};
 

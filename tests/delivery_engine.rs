@@ -10,8 +10,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
+use discord_stand_in::{Failure, FixtureGuild, Sandbox};
 use hookbot::run::{Run, RunId, RunStatus, StepOutcome};
-use hookbot::sandbox::{Failure, FixtureGuild, Sandbox};
 use serde_json::{json, Value};
 
 const NOTIFY: &str = r##"id = "notify"
@@ -316,7 +316,7 @@ async fn every_accepted_webhook_is_delivered_exactly_once_across_kill_9() {
         guild = guild.channel(FIRST_CHANNEL + c, format!("c{c}"));
     }
     let sandbox = Sandbox::start(
-        hookbot::sandbox::Fixture::new(BOT_ID, "hookbot-test").guild(guild),
+        discord_stand_in::Fixture::new(BOT_ID, "hookbot-test").guild(guild),
         TOKEN,
     )
     .await
@@ -454,14 +454,14 @@ async fn every_accepted_webhook_is_delivered_exactly_once_across_kill_9() {
 /// paces itself instead of hammering Discord.
 #[tokio::test]
 async fn discords_rate_limits_are_respected_under_a_burst() {
-    use hookbot::sandbox::{RateLimits, SandboxOptions};
+    use discord_stand_in::{RateLimits, SandboxOptions};
     const BURST_CHANNELS: u64 = 10;
     const PER_CHANNEL: usize = 7;
-    let mut guild = hookbot::sandbox::FixtureGuild::new(SERVER, "Test Server");
+    let mut guild = discord_stand_in::FixtureGuild::new(SERVER, "Test Server");
     for index in 0..BURST_CHANNELS {
         guild = guild.channel(FIRST_CHANNEL + index, format!("burst-{index}"));
     }
-    let fixture = hookbot::sandbox::Fixture::new(BOT_ID, "hookbot-test").guild(guild);
+    let fixture = discord_stand_in::Fixture::new(BOT_ID, "hookbot-test").guild(guild);
     let event = r##"
 id = "burst"
 server = "123456789012345678"
@@ -490,7 +490,7 @@ content = "msg {n}"
     for answer in futures::future::join_all(posts).await {
         assert_eq!(answer.status, 200, "{}", answer.body);
     }
-    let delivered = |s: &hookbot::sandbox::Sandbox| {
+    let delivered = |s: &discord_stand_in::Sandbox| {
         (0..BURST_CHANNELS)
             .map(|i| s.messages_in(FIRST_CHANNEL + i).len())
             .sum::<usize>()

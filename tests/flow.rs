@@ -7,10 +7,10 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use hookbot::run::{RunStatus, Step, StepOutcome};
-use hookbot::sandbox::{
+use discord_stand_in::{
     Fixture, FixtureChannel, FixtureGuild, FixtureMember, FixtureRole, FixtureUser,
 };
+use hookbot::run::{RunStatus, Step, StepOutcome};
 use serde_json::{json, Value};
 
 /// The harness's server, with alice holding the Deployer role.

@@ -11,8 +11,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
+use discord_stand_in::{Failure, Sandbox};
 use hmac::{Hmac, Mac};
-use hookbot::sandbox::{Failure, Sandbox};
 use serde_json::{json, Value};
 use sha2::Sha256;
 

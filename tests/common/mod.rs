@@ -8,12 +8,12 @@ pub mod openapi;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use hookbot::config::Config;
-use hookbot::run::{Run, RunId, RunStatus};
-use hookbot::sandbox::{
+use discord_stand_in::{
     Fixture, FixtureChannel, FixtureGuild, FixtureMember, FixtureRole, FixtureUser, Sandbox,
     SandboxOptions,
 };
+use hookbot::config::Config;
+use hookbot::run::{Run, RunId, RunStatus};
 use serde_json::Value;
 
 pub const TOKEN: &str = "test-token";

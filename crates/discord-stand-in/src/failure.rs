@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::errors::DiscordError;
+use crate::errors::DiscordError;
 
 /// Makes the next `times` requests that match fail with `status` and `body`, or, with
 /// [`for_duration`](Failure::for_duration), every matching request until a deadline.

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::io;
 
-use super::ids::now_rfc3339;
+use crate::ids::now_rfc3339;
 
 /// Everything Discord "knows" when the stand-in starts.
 #[derive(Clone, Debug)]

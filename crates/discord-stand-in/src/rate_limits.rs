@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
-use super::rest::{Answer, API_PREFIX};
+use crate::wire::{Answer, API_PREFIX};
 
 /// The limits the stand-in enforces; [`RateLimits::DISCORD`] is Discord's for a bot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -307,8 +307,9 @@ mod tests {
     /// and every created message has its arrival time.
     #[tokio::test]
     async fn the_stand_in_enforces_them_when_asked() {
-        use crate::sandbox::test_bench::{fixture, DEPLOYS};
-        use crate::sandbox::{Failure, Sandbox, SandboxOptions};
+        use crate::failure::Failure;
+        use crate::sandbox::{Sandbox, SandboxOptions};
+        use crate::tests::bench::{fixture, DEPLOYS};
 
         let limits = RateLimits {
             global_per_second: 1000,
