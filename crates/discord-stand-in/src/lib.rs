@@ -41,6 +41,7 @@
 //! - `ids`: snowflakes and timestamps. `errors`: Discord's error bodies. `describe`: the log.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod channels;
 mod describe;

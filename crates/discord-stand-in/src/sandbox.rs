@@ -68,6 +68,7 @@ impl Sandbox {
         Self::start_with(fixture, token, SandboxOptions::default()).await
     }
 
+    /// Starts the stand-in with `options` (the port, the heartbeat interval, rate limits).
     pub async fn start_with(
         fixture: Fixture,
         token: &str,

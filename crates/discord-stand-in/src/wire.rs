@@ -45,6 +45,7 @@ impl Request<'_> {
 /// One REST request the stand-in received, and the status it answered with.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RecordedRequest {
+    /// `GET`, `POST`, …
     pub method: String,
     /// Without the query, e.g. `/api/v10/channels/1/messages`.
     pub path: String,
@@ -54,6 +55,7 @@ pub struct RecordedRequest {
     pub headers: Vec<(String, String)>,
     /// The JSON body; a body that is not JSON is kept as a JSON string.
     pub body: Option<Value>,
+    /// The HTTP status the stand-in answered with.
     pub status: u16,
 }
 
@@ -64,6 +66,7 @@ impl RecordedRequest {
             .map(|reason| percent_decode(reason, false))
     }
 
+    /// The value of a header, by case-insensitive name.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
