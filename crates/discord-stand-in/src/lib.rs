@@ -28,15 +28,17 @@
 //! agree with the bot's mistakes.
 //!
 //! # Layout
-//! Nothing below uses anything above it; `wire`, `ids`, `errors` and `describe` are leaves.
+//! Each module uses only modules listed below it.
 //! - `sandbox`: [`Sandbox`] itself: start, the knobs, read-back, shutdown.
 //! - `gateway`: the websocket: handshake, heartbeats, resumes, dispatches.
 //! - `rest`: the REST front door: records, injects failures, rate-limits, checks the token.
 //! - `routes`: the routing table: which handler answers which method and path.
-//! - `messages`, `mentions`, `message_actions`, `channels`, `guild_admin`: the handlers.
-//! - `rate_limits`: Discord's buckets, when asked for. `failure`: injected failures.
+//! - `message_actions`, `messages`, `mentions`, `channels`, `guild_admin`: the handlers, what
+//!   each kind of route does to the world.
+//! - `shapes`: Discord's JSON objects, built from the world.
 //! - `state`: the world behind a lock, and the gateway's dispatch channel.
-//! - `fixture`: the world the stand-in starts with. `shapes`: Discord's JSON objects.
+//! - `rate_limits`: Discord's buckets, when asked for. `failure`: injected failures.
+//! - `fixture`: the world the stand-in starts with.
 //! - `wire`: the API prefix, a parsed request, an answer, a recorded request, percent-decoding.
 //! - `ids`: snowflakes and timestamps. `errors`: Discord's error bodies. `describe`: the log.
 
