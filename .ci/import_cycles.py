@@ -94,7 +94,6 @@ def expand_use_tree(tree):
 
 class Crate:
     def __init__(self, root_file):
-        self.root_file = root_file
         self.files = {}  # module path (tuple) -> file
         self.load(root_file, ())
 
@@ -151,24 +150,22 @@ class Crate:
                 if statement is None and USE_START.match(line):
                     statement, statement_line = "", number
                 if statement is not None:
-                    statement += line.strip()
+                    statement += " " + line.strip()
                     if ";" not in line:
                         continue
-                    body = USE_START.sub("", statement).rstrip(";")
+                    body = USE_START.sub("", statement.strip()).rstrip(";")
                     found = expand_use_tree(body)
                     statement = None
                 else:
                     found = INLINE_PATH.findall(line)
                     statement_line = number
                 for used in found:
-                    if not used.startswith(("crate::", "super::", "self::")) and used not in (
-                        "super",
-                        "self",
-                    ):
-                        continue
+                    if not used.startswith(("crate::", "super::", "self::")):
+                        continue  # an external crate or the standard library
                     target = self.resolve(module, len(inline_stack), used)
                     if target != module:
-                        graph[module].setdefault(target, f"{path.relative_to(ROOT)}:{statement_line}")
+                        where = f"{path.relative_to(ROOT)}:{statement_line}"
+                        graph[module].setdefault(target, where)
         return graph
 
 
