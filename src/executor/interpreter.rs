@@ -20,13 +20,13 @@ use super::actions::{self, ActionContext, Performed};
 use super::http_request::{self, HttpBody, HttpCall};
 use super::retry::{self, Class, RetryPolicy};
 use super::scope::{Locals, LoopFrame, Persistent, Scope};
+use crate::discord::Pacer;
 use crate::discord::{CallError, Discord};
 use crate::duration::{format_duration, parse_duration};
 use crate::events::{
     Action, ActionKind, CompareOp, Condition, Event, HttpBodySpec, VariableScopeSpec,
     MAX_LOOP_COUNT, MAX_WAIT,
 };
-use crate::pacing::Pacer;
 use crate::run::{unix_now_ms as now_ms, ActionError, Run, RunFailure, Step, StepOutcome};
 use crate::store::{Store, StoreError, VariableScope};
 use crate::templates::{RequestVariables, Template, Variables};
@@ -1025,10 +1025,10 @@ impl<'a> Interpreter<'a> {
         let index = self.steps.len() as u32;
         if !self.ctx.dry_run {
             self.ctx.store.append_step(self.run.id, index, &step)?;
-            metrics::histogram!(crate::ops::ACTION_SECONDS, "action" => step.action.clone())
+            metrics::histogram!(crate::metrics::ACTION_SECONDS, "action" => step.action.clone())
                 .record(step.duration_ms as f64 / 1000.0);
             if matches!(step.outcome, StepOutcome::Failed { .. }) {
-                metrics::counter!(crate::ops::ACTION_ERRORS, "action" => step.action.clone())
+                metrics::counter!(crate::metrics::ACTION_ERRORS, "action" => step.action.clone())
                     .increment(1);
             }
         }
@@ -1072,7 +1072,7 @@ async fn member_has_role(
     if let Some(holds) = cached {
         return Ok(holds);
     }
-    let member = discord.http.get_member(guild, user).await?;
+    let member = discord.member(guild, user).await?;
     Ok(member.roles.contains(&role))
 }
 

@@ -22,7 +22,7 @@ pub use actions::{allowed_mentions, truncate};
 
 use crate::config::DeliveryConfig;
 use crate::discord::Discord;
-use crate::pacing::Pacer;
+use crate::discord::Pacer;
 use crate::run::{unix_now_ms as now_ms, RunFailure, RunId, RunStatus};
 use crate::store::{Store, StoreError};
 use interpreter::{Ended, RunContext};
@@ -281,7 +281,7 @@ async fn execute_run(
             http_status: None,
         });
         tracing::error!(run = %id, event = %run.event_id, "the run's event no longer exists; the run failed");
-        metrics::counter!(crate::ops::RUNS, "outcome" => "failed").increment(1);
+        metrics::counter!(crate::metrics::RUNS, "outcome" => "failed").increment(1);
         store.finish_run(&run)?;
         return Ok(Outcome::Finished);
     };
@@ -308,7 +308,7 @@ async fn execute_run(
             // rebuilt from this record.
             store.save_run(&run)?;
             store.flush().await?;
-            metrics::counter!(crate::ops::RUNS, "outcome" => "retry_scheduled").increment(1);
+            metrics::counter!(crate::metrics::RUNS, "outcome" => "retry_scheduled").increment(1);
             Ok(Outcome::RetryAt(at))
         }
         Ended::Finished => {
@@ -327,7 +327,7 @@ async fn execute_run(
                 Some(_) if run.dead_lettered => "dead_lettered",
                 Some(_) => "failed",
             };
-            metrics::counter!(crate::ops::RUNS, "outcome" => outcome).increment(1);
+            metrics::counter!(crate::metrics::RUNS, "outcome" => outcome).increment(1);
             Ok(Outcome::Finished)
         }
     }
