@@ -24,8 +24,8 @@
 //! * `cli`: one function per subcommand, and how their output is written.
 //! * `config`: `config.toml`: the model and defaults, reading, checking with positions.
 //! * `problem`: a problem in a file, with its position, as every check reports it.
-//! * `sandbox`, `sandbox_world`: the local Discord stand-in for `--sandbox`, and its servers
-//!   built from the event files.
+//! * `sandbox_world`: the servers of the local Discord stand-in that `--sandbox` runs (the
+//!   `discord-stand-in` crate), built from the event files.
 #![forbid(unsafe_code)]
 
 pub mod admin;
@@ -43,7 +43,6 @@ pub mod problem;
 pub mod reload;
 pub mod retention;
 pub mod run;
-pub mod sandbox;
 pub mod sandbox_world;
 pub mod server;
 pub mod store;

@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use discord_stand_in::Sandbox;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -20,7 +21,6 @@ use crate::discord::Discord;
 use crate::events::{Event, LoadedEvents};
 use crate::executor::{self, RunQueue, RunWatch};
 use crate::http::{self, webhook, AppState, Probe, Serving};
-use crate::sandbox::Sandbox;
 use crate::store::{Store, StoreError};
 use crate::{admin, discord, keys, metrics, reload, retention, sandbox_world};
 

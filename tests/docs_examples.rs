@@ -8,9 +8,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use axum::routing::any;
+use discord_stand_in::Sandbox;
 use hookbot::discord::Discord;
 use hookbot::run::{RunStatus, StepOutcome};
-use hookbot::sandbox::Sandbox;
 use hookbot::sandbox_world::{fixture_for, SANDBOX_MEMBERS, SANDBOX_TOKEN};
 use hookbot::store::Store;
 use hookbot::templates::Variables;
