@@ -9,17 +9,18 @@ pub mod cli;
 pub mod config;
 pub mod discord;
 pub mod duration;
+pub mod engine;
 pub mod events;
 pub mod executor;
 pub mod math;
 pub mod ops;
 pub mod pacing;
 pub mod problem;
+pub mod queue;
 pub mod reload;
 pub mod run;
 pub mod sandbox;
 pub mod sandbox_world;
-pub mod store;
 pub mod templates;
 pub mod webhook;
 
@@ -32,9 +33,9 @@ use tokio_util::sync::CancellationToken;
 
 use config::Config;
 use discord::Discord;
-use executor::RunQueue;
+use engine::Store;
+use queue::Queue;
 use sandbox::Sandbox;
-use store::Store;
 pub use webhook::AppState;
 
 /// Why hookbot could not start.
@@ -43,7 +44,7 @@ pub enum StartError {
     #[error("no Discord token: set discord.token in the config file or HOOKBOT_DISCORD_TOKEN, or try `hookbot run --sandbox`")]
     NoToken,
     #[error(transparent)]
-    Store(#[from] store::StoreError),
+    Store(#[from] engine::StoreError),
     #[error(transparent)]
     Discord(#[from] discord::ConnectError),
     #[error("cannot listen on {addr}: {source}")]
@@ -109,7 +110,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     ops::prometheus();
     let store = Store::open(&database_path(&config))?;
     // A file broken since the last run keeps serving the version stored then.
-    let reloaded = reload::reload(&config.events.dir, &store)?;
+    let reloaded = reload::reload(&config.events.dir, &store).await?;
     if !reloaded.loaded.problems.is_empty() {
         tracing::warn!(
             "{} problem(s) in the event files; those files are not loaded, or keep their last good version (`hookbot check` lists them)",
@@ -169,10 +170,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let discord = Arc::new(Discord::connect(&token, api_url.as_deref()).await?);
     let bot_id = discord.bot_id();
     if !config.sandbox {
-        store.set_bot_id(bot_id)?;
+        store.set_bot_id(bot_id).await?;
     }
     // Made once everything else is up, so a start that fails never eats a key nobody saw.
-    let new_api_key = if config.sandbox || store.api_key_hash()?.is_none() {
+    let new_api_key = if config.sandbox || store.api_key_hash().await?.is_none() {
         let key = webhook::generate_key();
         store.set_api_key_hash(webhook::hash_key(&key)).await?;
         Some(key)
@@ -181,13 +182,11 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     };
 
     let shutdown = CancellationToken::new();
-    let queue = RunQueue::new();
-    let watch = executor::RunWatch::new();
+    let queue = Queue::new(store.clone(), config.delivery.max_pending_runs);
     let executor = tokio::spawn(executor::run_executor(
         store.clone(),
-        discord.clone(),
         queue.clone(),
-        watch.clone(),
+        discord.clone(),
         shutdown.clone(),
         config.delivery.clone(),
     ));
@@ -196,9 +195,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         bot_id,
         config.http.max_body_bytes,
         config.limits.per_event_per_minute,
-        config.delivery.max_pending_runs,
         queue.clone(),
-        watch,
     )
     .trusting_proxies(config.http.trusted_proxies.clone());
     let retention = tokio::spawn(retention(
@@ -303,20 +300,16 @@ async fn retention(
 ) {
     loop {
         let now_ms = run::unix_now_ms();
-        let pruning = store.clone();
-        let pruned =
-            tokio::task::spawn_blocking(move || pruning.prune(keep_for, keep_count, now_ms));
-        match pruned.await {
-            Ok(Ok(pruned)) if pruned.runs > 0 || pruned.idempotency_keys > 0 => {
+        match store.prune(keep_for, keep_count, now_ms).await {
+            Ok(pruned) if pruned.runs > 0 || pruned.idempotency_keys > 0 => {
                 tracing::info!(
                     runs = pruned.runs,
                     idempotency_keys = pruned.idempotency_keys,
                     "pruned old runs and idempotency keys"
                 );
             }
-            Ok(Ok(_)) => tracing::debug!("nothing to prune"),
-            Ok(Err(error)) => tracing::error!(%error, "could not prune old runs"),
-            Err(error) => tracing::error!(%error, "the pruning task failed"),
+            Ok(_) => tracing::debug!("nothing to prune"),
+            Err(error) => tracing::error!(%error, "could not prune old runs"),
         }
         tokio::select! {
             _ = tokio::time::sleep(PRUNE_INTERVAL) => {}

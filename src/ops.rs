@@ -15,7 +15,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde_json::json;
 
 use crate::discord::Discord;
-use crate::store::Store;
+use crate::engine::Store;
 
 /// Webhook requests answered, by HTTP status (`status="200"`).
 pub const WEBHOOKS: &str = "hookbot_webhooks_total";
@@ -170,10 +170,10 @@ async fn readyz(axum::extract::State(probe): axum::extract::State<Probe>) -> Res
 }
 
 async fn metrics_page(axum::extract::State(probe): axum::extract::State<Probe>) -> Response {
-    metrics::gauge!(PENDING_RUNS).set(probe.store.pending_count() as f64);
-    let store = probe.store.clone();
-    let events = tokio::task::spawn_blocking(move || store.events()).await;
-    if let Ok(Ok(events)) = events {
+    if let Ok(pending) = probe.store.pending_count().await {
+        metrics::gauge!(PENDING_RUNS).set(pending as f64);
+    }
+    if let Ok(events) = probe.store.events().await {
         let enabled = events.iter().filter(|event| event.enabled).count();
         metrics::gauge!(EVENTS_LOADED).set(enabled as f64);
     }

@@ -274,7 +274,7 @@ async fn wait_true_is_202_after_10_seconds_and_the_run_goes_on() {
     let id = hookbot::run::RunId::parse(run).unwrap();
     let store = &h.running.as_ref().unwrap().store;
     let deadline = tokio::time::Instant::now() + DEADLINE;
-    while store.run(id).unwrap().unwrap().status == hookbot::run::RunStatus::Pending {
+    while store.run(id).await.unwrap().unwrap().status == hookbot::run::RunStatus::Pending {
         assert!(tokio::time::Instant::now() < deadline, "the run finished");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

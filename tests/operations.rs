@@ -54,7 +54,12 @@ async fn serves(h: &Harness, id: &str, name: &str) -> bool {
     let store = &h.running.as_ref().unwrap().store;
     let deadline = tokio::time::Instant::now() + RELOAD_DEADLINE;
     loop {
-        if store.event(id).unwrap().is_some_and(|e| e.name == name) {
+        if store
+            .event(id)
+            .await
+            .unwrap()
+            .is_some_and(|e| e.name == name)
+        {
             return true;
         }
         if tokio::time::Instant::now() > deadline {
@@ -64,8 +69,15 @@ async fn serves(h: &Harness, id: &str, name: &str) -> bool {
     }
 }
 
-fn run_message_id(h: &Harness, run: &hookbot::run::Run) -> u64 {
-    let steps = h.running.as_ref().unwrap().store.steps(run.id).unwrap();
+async fn run_message_id(h: &Harness, run: &hookbot::run::Run) -> u64 {
+    let steps = h
+        .running
+        .as_ref()
+        .unwrap()
+        .store
+        .steps(run.id)
+        .await
+        .unwrap();
     let hookbot::run::StepOutcome::Done { output, .. } = &steps[0].outcome else {
         panic!("{steps:?}");
     };
@@ -104,7 +116,7 @@ async fn event_files_reload_while_requests_flow() {
     let run = h.trigger("live", &[]).await;
     let sent = h
         .sandbox
-        .message(GENERAL, run_message_id(&h, &run))
+        .message(GENERAL, run_message_id(&h, &run).await)
         .unwrap();
     assert_eq!(sent["content"], "version 2");
 
@@ -163,6 +175,7 @@ async fn event_files_reload_while_requests_flow() {
         .unwrap()
         .store
         .event_revisions("live")
+        .await
         .unwrap();
     let names: Vec<&str> = revisions.iter().map(|r| r.event.name.as_str()).collect();
     assert_eq!(

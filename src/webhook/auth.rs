@@ -84,7 +84,7 @@ pub(super) async fn authenticate_event(
         delivery: None,
     };
     let Some(event) = event else {
-        super::authenticate(inner, client, headers)?;
+        super::authenticate(inner, client, headers).await?;
         return Ok(unread(body));
     };
     if let Some(retry_after_secs) = inner.auth_failures.blocked_for(client) {
@@ -96,7 +96,7 @@ pub(super) async fn authenticate_event(
     };
     match &event.auth {
         EventAuth::ApiKey => {
-            super::authenticate(inner, client, headers)?;
+            super::authenticate(inner, client, headers).await?;
             Ok(unread(body))
         }
         EventAuth::Key {
@@ -109,7 +109,7 @@ pub(super) async fn authenticate_event(
                 return Ok(unread(body));
             }
             if *allow_bot_key {
-                super::authenticate(inner, client, headers)?;
+                super::authenticate(inner, client, headers).await?;
                 return Ok(unread(body));
             }
             Err(fail(match presented {

@@ -25,11 +25,11 @@ pub use auth::{generate_key, hash_key};
 pub use error::WebhookError;
 pub use limits::{AUTH_FAILURES_PER_MINUTE, AUTH_FAILURE_BURST};
 
-use crate::executor::{RunQueue, RunWatch};
-use crate::run::{unix_now_ms, Run, RunId, RunStatus, StepOutcome};
-use crate::store::{
-    Accepted, IdempotencyKey, IdempotencyRecord, Store, StoredAnswer, MAX_IDEMPOTENCY_KEY_BYTES,
+use crate::engine::{
+    IdempotencyKey, IdempotencyRecord, Store, StoreError, StoredAnswer, MAX_IDEMPOTENCY_KEY_BYTES,
 };
+use crate::queue::{EnqueueError, Enqueued, Queue};
+use crate::run::{unix_now_ms, Run, RunId, RunStatus, StepOutcome};
 use limits::{AuthFailureGuard, EventRateLimiter};
 
 /// How long a client may take to send its body before it is answered 408.
@@ -38,7 +38,7 @@ pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
 /// How long a `?wait=true` request waits for its run before answering 202.
 pub const WAIT_TIMEOUT: Duration = Duration::from_secs(10);
-pub use crate::store::IDEMPOTENCY_WINDOW;
+pub use crate::engine::IDEMPOTENCY_WINDOW;
 /// The header a replayed answer carries.
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 
@@ -53,9 +53,7 @@ struct Inner {
     bot_id: u64,
     max_body_bytes: usize,
     per_event_per_minute: u32,
-    max_pending_runs: u64,
-    queue: RunQueue,
-    watch: RunWatch,
+    queue: Queue,
     event_limits: EventRateLimiter,
     auth_failures: AuthFailureGuard,
     /// Signed deliveries seen lately, so a provider's retry of one does not run twice.
@@ -64,16 +62,14 @@ struct Inner {
 }
 
 impl AppState {
-    /// `watch` tells `?wait=true` requests that their run finished; at `max_pending_runs`
-    /// queued runs new requests are answered 503.
+    /// `queue` takes the runs, tells `?wait=true` requests that theirs finished, and refuses
+    /// (503) when full.
     pub fn new(
         store: Store,
         bot_id: u64,
         max_body_bytes: usize,
         per_event_per_minute: u32,
-        max_pending_runs: u64,
-        queue: RunQueue,
-        watch: RunWatch,
+        queue: Queue,
     ) -> Self {
         AppState {
             inner: Arc::new(Inner {
@@ -81,9 +77,7 @@ impl AppState {
                 bot_id,
                 max_body_bytes,
                 per_event_per_minute,
-                max_pending_runs,
                 queue,
-                watch,
                 event_limits: EventRateLimiter::new(per_event_per_minute),
                 auth_failures: AuthFailureGuard::default(),
                 replays: signatures::ReplayGuard::default(),
@@ -171,6 +165,7 @@ async fn answer_webhook(
                     .inner
                     .store
                     .set_idempotent_answer(key, run.id, &answer)
+                    .await
                 {
                     tracing::warn!(run = %run.id, %error, "could not keep the final answer for the idempotency key");
                 }
@@ -222,6 +217,7 @@ async fn accept(
     let event = inner
         .store
         .event(event_id)
+        .await
         .map_err(unavailable)?
         .filter(|event| event.enabled);
     let wait = wants_wait(request.uri().query());
@@ -282,59 +278,35 @@ async fn accept(
         event_id: &event.id,
         key,
     });
-    // A repeated key needs no room in the queue: answer it before the backpressure check.
-    if let Some(key) = key {
-        if let Some(record) = inner
-            .store
-            .idempotency_record(key, now_ms)
-            .map_err(unavailable)?
-        {
-            // The first request may still be on its way to the disk.
-            inner.store.flush().await.map_err(unavailable)?;
-            return Ok(Triggered::Replay(record));
-        }
-    }
-    let pending = inner.store.pending_count();
-    if pending >= inner.max_pending_runs {
-        return Err(WebhookError::Unavailable {
-            message: format!(
-                "{pending} runs are waiting to be carried out (delivery.max_pending_runs is {}); nothing was accepted, retry in {UNAVAILABLE_RETRY_AFTER_SECS} s",
-                inner.max_pending_runs
-            ),
-            retry_after_secs: UNAVAILABLE_RETRY_AFTER_SECS,
-        });
-    }
-
-    let run = incoming.into_run(
-        inner.store.next_run_id().map_err(unavailable)?,
-        event.id.clone(),
-        now_ms,
-    );
     // Subscribed before the run is queued, so its end cannot be missed.
-    let finished = wait.then(|| inner.watch.subscribe());
-    let first_answer = if wait {
-        pending_answer(run.id)
-    } else {
-        accepted_answer(run.id)
+    let finished = wait.then(|| inner.queue.subscribe());
+    let build = |id: RunId| {
+        let answer = if wait {
+            pending_answer(id)
+        } else {
+            accepted_answer(id)
+        };
+        (incoming.into_run(id, event.id.clone(), now_ms), answer)
     };
-    match inner
-        .store
-        .accept_run_once(&run, key, &first_answer)
-        .await
-        .map_err(unavailable)?
-    {
-        Accepted::Replay(record) => Ok(Triggered::Replay(record)),
-        Accepted::New => {
+    match inner.queue.enqueue(key, now_ms, build).await {
+        Ok(Enqueued::Replay(record)) => Ok(Triggered::Replay(record)),
+        Ok(Enqueued::New(run)) => {
             if let Some(claim) = claim {
                 claim.commit();
             }
-            inner.queue.wake();
             Ok(Triggered::New {
                 key: key.map(|key| key.key.to_vec()),
-                run: Box::new(run),
+                run,
                 wait: finished,
             })
         }
+        Err(EnqueueError::Full { waiting, max }) => Err(WebhookError::Unavailable {
+            message: format!(
+                "{waiting} runs are waiting to be carried out (delivery.max_pending_runs is {max}); nothing was accepted, retry in {UNAVAILABLE_RETRY_AFTER_SECS} s"
+            ),
+            retry_after_secs: UNAVAILABLE_RETRY_AFTER_SECS,
+        }),
+        Err(EnqueueError::Store(error)) => Err(unavailable(error)),
     }
 }
 
@@ -398,7 +370,7 @@ async fn wait_for_run(
     let deadline = tokio::time::Instant::now() + WAIT_TIMEOUT;
     loop {
         // Also right after subscribing: the run may have finished already.
-        match finished_answer(store, id) {
+        match finished_answer(store, id).await {
             Ok(Some(answer)) => return answer,
             Ok(None) => {}
             Err(error) => {
@@ -410,6 +382,7 @@ async fn wait_for_run(
             match tokio::time::timeout_at(deadline, finished.recv()).await {
                 Err(_) | Ok(Err(RecvError::Closed)) => {
                     return finished_answer(store, id)
+                        .await
                         .ok()
                         .flatten()
                         .unwrap_or_else(|| pending_answer(id));
@@ -424,11 +397,8 @@ async fn wait_for_run(
 }
 
 /// The answer for a finished run; `None` while it is pending.
-fn finished_answer(
-    store: &Store,
-    id: RunId,
-) -> Result<Option<StoredAnswer>, crate::store::StoreError> {
-    let Some(run) = store.run(id)? else {
+async fn finished_answer(store: &Store, id: RunId) -> Result<Option<StoredAnswer>, StoreError> {
+    let Some(run) = store.run(id).await? else {
         return Ok(None);
     };
     match run.status {
@@ -455,7 +425,8 @@ fn finished_answer(
         }
         RunStatus::Succeeded => {
             let results: Vec<serde_json::Value> = store
-                .steps(id)?
+                .steps(id)
+                .await?
                 .into_iter()
                 .filter_map(|step| match step.outcome {
                     StepOutcome::Done { summary, output } => {
@@ -476,7 +447,7 @@ fn finished_answer(
     }
 }
 
-fn authenticate(
+async fn authenticate(
     inner: &Inner,
     client: IpAddr,
     headers: &axum::http::HeaderMap,
@@ -484,7 +455,7 @@ fn authenticate(
     if let Some(retry_after_secs) = inner.auth_failures.blocked_for(client) {
         return Err(too_many_failures(retry_after_secs));
     }
-    let stored = inner.store.api_key_hash().map_err(unavailable)?;
+    let stored = inner.store.api_key_hash().await.map_err(unavailable)?;
     let failure = match (auth::presented_key(headers), stored) {
         (Some(key), Some(hash)) if auth::key_matches(key, &hash) => return Ok(()),
         (Some(_), Some(_)) => "the API key is wrong; send the key `hookbot key rotate` printed",
@@ -578,7 +549,7 @@ fn forwarded_client(peer: IpAddr, forwarded_for: &str, trusted_proxies: &[IpAddr
         .unwrap_or(peer)
 }
 
-fn unavailable(error: crate::store::StoreError) -> WebhookError {
+fn unavailable(error: StoreError) -> WebhookError {
     tracing::error!(%error, "store error while accepting a webhook");
     WebhookError::Unavailable {
         message: "the run could not be stored; nothing was accepted, retry later".to_owned(),
@@ -594,7 +565,7 @@ mod tests {
     fn a_store_that_cannot_write_answers_503_with_retry_after() {
         use axum::response::IntoResponse;
         let broken = serde_json::from_str::<u8>("not json").unwrap_err();
-        let error = super::unavailable(crate::store::StoreError::Decode(broken));
+        let error = super::unavailable(StoreError::Decode(broken));
         let response = error.into_response();
         assert_eq!(
             response.status(),
@@ -662,9 +633,9 @@ mod tests {
         assert!(idempotency_key(&headers).is_ok());
     }
 
-    fn queued_run(store: &Store) -> Run {
+    async fn queued_run(store: &Store) -> Run {
         Run::new(
-            store.next_run_id().unwrap(),
+            store.next_run_id().await.unwrap(),
             "e".into(),
             crate::templates::Variables::new(),
             1,
@@ -675,8 +646,8 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn a_lagging_waiter_looks_in_the_store() {
         let store = Store::temporary().unwrap();
-        let mut run = queued_run(&store);
-        store.accept_run(&run).await.unwrap();
+        let mut run = queued_run(&store).await;
+        store.accept_run(&run, None).await.unwrap();
         let (sender, receiver) = tokio::sync::broadcast::channel(1);
         let finisher = store.clone();
         let id = run.id;
@@ -696,9 +667,9 @@ mod tests {
                 warnings: vec![],
                 channel: None,
             };
-            finisher.append_step(id, 0, &step).unwrap();
+            finisher.append_step(id, 0, &step).await.unwrap();
             run.status = RunStatus::Succeeded;
-            finisher.finish_run(&run).unwrap();
+            finisher.finish_run(&run).await.unwrap();
             // Other runs' ends push this one's out of the channel.
             sender.send(id).unwrap();
             for other in 0..4 {
@@ -718,7 +689,7 @@ mod tests {
     #[tokio::test]
     async fn a_failed_run_answers_502_with_discords_words() {
         let store = Store::temporary().unwrap();
-        let mut run = queued_run(&store);
+        let mut run = queued_run(&store).await;
         run.status = RunStatus::Failed;
         run.error = Some(crate::run::RunFailure {
             path: "2".into(),
@@ -727,9 +698,9 @@ mod tests {
             discord_code: Some(50013),
             http_status: Some(403),
         });
-        store.accept_run(&run).await.unwrap();
-        store.finish_run(&run).unwrap();
-        let answer = finished_answer(&store, run.id).unwrap().unwrap();
+        store.accept_run(&run, None).await.unwrap();
+        store.finish_run(&run).await.unwrap();
+        let answer = finished_answer(&store, run.id).await.unwrap().unwrap();
         assert_eq!(answer.status, 502);
         assert_eq!(answer.body["error"], "run_failed");
         assert_eq!(answer.body["run"], run.id.to_text());

@@ -185,7 +185,7 @@ impl Harness {
         let store = &self.running.as_ref().expect("hookbot running").store;
         let deadline = tokio::time::Instant::now() + DEADLINE;
         loop {
-            if let Some(run) = store.run(id).expect("store readable") {
+            if let Some(run) = store.run(id).await.expect("store readable") {
                 if run.status != RunStatus::Pending {
                     return run;
                 }
