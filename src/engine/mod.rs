@@ -9,7 +9,7 @@ mod error;
 mod interface;
 mod limits;
 mod records;
-pub mod sled;
+mod sled;
 
 use std::path::Path;
 use std::sync::Arc;

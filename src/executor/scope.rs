@@ -35,9 +35,11 @@ impl Persistent<'_> {
     /// `{var.NAME}` (the server's, else the global one), `{var.global.NAME}`,
     /// `{var.server.NAME}`, `{var.user.ID.NAME}`, `{var.channel.ID.NAME}`.
     fn lookup(&self, rest: &str) -> Option<String> {
-        // Templates render synchronously. The sled engine answers without waiting, so its
-        // future is ready on the first poll; an engine that waits on a server needs the
-        // interpreter to read the `{var.…}` names (`Template::names`) before rendering.
+        // Templates render synchronously, so the read is driven to completion here. The
+        // embedded engine answers from memory without waiting: its future is ready on the first
+        // poll and no async thread is held. An engine that waits on a server must not be read
+        // this way; for it the interpreter reads the `{var.…}` names (`Template::names`) before
+        // rendering.
         let read = |scope: VariableScope, name: &str| match futures::executor::block_on(
             self.store.variable(&scope, name),
         ) {
