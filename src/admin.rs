@@ -25,9 +25,9 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::engine::{RunFilter, Store, StoreError, VariableScope};
 use crate::events::Event;
+use crate::keys;
 use crate::queue::{Queue, RequeueError};
 use crate::run::{Run, RunId, Step};
-use crate::webhook;
 
 /// The admin socket of the database at `database`: beside it, named after it.
 pub fn socket_path(database: &Path) -> PathBuf {
@@ -236,8 +236,8 @@ pub mod ops {
 
     /// A new key; its hash replaces the old one on disk before the key is returned.
     pub async fn rotate_key(store: &Store) -> Result<NewKey, StoreError> {
-        let key = webhook::generate_key();
-        store.set_api_key_hash(webhook::hash_key(&key)).await?;
+        let key = keys::generate_key();
+        store.set_api_key_hash(keys::hash_key(&key)).await?;
         Ok(NewKey { key })
     }
 

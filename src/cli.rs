@@ -9,7 +9,7 @@ use crate::admin::{self, Backend};
 use crate::config::Config;
 use crate::engine::{Store, StoreError};
 use crate::events;
-use crate::webhook;
+use crate::http::webhook;
 
 /// `hookbot run`: until SIGINT or SIGTERM.
 pub async fn run(config_path: &Path, sandbox: bool) -> anyhow::Result<()> {
@@ -204,7 +204,7 @@ pub async fn event_test(
             }
         );
     };
-    let store = match Store::open(&crate::database_path(&config)) {
+    let store = match Store::open(&crate::server::database_path(&config)) {
         Ok(store) => store,
         // A dry run changes nothing, so it can borrow an empty database while hookbot runs.
         Err(StoreError::Locked(_)) if dry_run => {

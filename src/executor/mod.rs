@@ -185,7 +185,7 @@ async fn execute_run(
             http_status: None,
         });
         tracing::error!(run = %id, event = %run.event_id, "the run's event no longer exists; the run failed");
-        metrics::counter!(crate::ops::RUNS, "outcome" => "failed").increment(1);
+        metrics::counter!(crate::metrics::RUNS, "outcome" => "failed").increment(1);
         return queue.finish(&run).await;
     };
     let journal = store.steps(id).await?;
@@ -207,7 +207,7 @@ async fn execute_run(
         }
         Ended::RetryAt(at) => {
             queue.retry_later(&run, at).await?;
-            metrics::counter!(crate::ops::RUNS, "outcome" => "retry_scheduled").increment(1);
+            metrics::counter!(crate::metrics::RUNS, "outcome" => "retry_scheduled").increment(1);
         }
         Ended::Finished => {
             match &run.error {
@@ -224,7 +224,7 @@ async fn execute_run(
                 Some(_) if run.dead_lettered => "dead_lettered",
                 Some(_) => "failed",
             };
-            metrics::counter!(crate::ops::RUNS, "outcome" => outcome).increment(1);
+            metrics::counter!(crate::metrics::RUNS, "outcome" => outcome).increment(1);
         }
     }
     Ok(())

@@ -21,7 +21,7 @@ mod variables;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -164,9 +164,12 @@ impl SledEngine {
         self.commit.flush(&self.db).await
     }
 
-    /// How many flushes this database has done since it was opened (for tests).
-    pub fn flush_count(&self) -> u64 {
-        self.commit.flushes.load(Ordering::Relaxed)
+    /// How many flushes this database has done since it was opened.
+    #[cfg(test)]
+    fn flush_count(&self) -> u64 {
+        self.commit
+            .flushes
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
