@@ -4,7 +4,7 @@
 //!
 //! A webhook's path through the house: `http::webhook` accepts it and enqueues a run on the
 //! `queue`, the `executor` claims the run and carries out its actions, which reach Discord
-//! through `discord` and `pacing`.
+//! through `discord`.
 //!
 //! * `server`: the process's life: `start`, `Running`, `stop`, `run` around a shutdown signal.
 //! * `http`: every HTTP route: the webhook listener (`http::webhook`) and `/healthz`, `/readyz`,
@@ -12,8 +12,8 @@
 //! * `queue`: a run's whole life: enqueue (backpressure, durable write, wake-up), claim, the
 //!   retry schedule, finish, requeue, list.
 //! * `executor`: claims due runs, interprets their actions, and reports each outcome to the queue.
-//! * `discord`: the serenity client, the bot's identity and name resolution.
-//! * `pacing`: the outbound governor: global and per-channel pace, 429 holds, the breaker.
+//! * `discord`: the one door to Discord: the client and the bot's identity, name resolution,
+//!   the outbound pacer, and every write call, paced and carrying its audit-log reason.
 //! * `engine`: storage behind one trait (`Engine`, held as a `Store`): definitions, settings,
 //!   variables, runs and their journals, the pending queue, idempotency keys.
 //! * `run`: a run: its variables, its request, and its journal of steps.
@@ -43,7 +43,6 @@ pub mod http;
 pub mod keys;
 pub mod math;
 pub mod metrics;
-pub mod pacing;
 pub mod problem;
 pub mod queue;
 pub mod reload;

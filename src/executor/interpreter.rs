@@ -20,6 +20,7 @@ use super::actions::{self, ActionContext, Performed};
 use super::http_request::{self, HttpBody, HttpCall};
 use super::retry::{self, Class};
 use super::scope::{Locals, LoopFrame, Persistent, Scope};
+use crate::discord::Pacer;
 use crate::discord::{CallError, Discord};
 use crate::duration::{format_duration, parse_duration};
 use crate::engine::{Store, StoreError, VariableScope};
@@ -27,7 +28,6 @@ use crate::events::{
     Action, ActionKind, CompareOp, Condition, Event, HttpBodySpec, VariableScopeSpec,
     MAX_LOOP_COUNT, MAX_WAIT,
 };
-use crate::pacing::Pacer;
 use crate::queue::retry::{backoff, RetryPolicy};
 use crate::run::{unix_now_ms as now_ms, ActionError, Run, RunFailure, Step, StepOutcome};
 use crate::templates::{RequestVariables, Template, Variables};
@@ -1087,7 +1087,7 @@ async fn member_has_role(
     if let Some(holds) = cached {
         return Ok(holds);
     }
-    let member = discord.http.get_member(guild, user).await?;
+    let member = discord.member(guild, user).await?;
     Ok(member.roles.contains(&role))
 }
 

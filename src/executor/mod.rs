@@ -21,8 +21,8 @@ pub use actions::{allowed_mentions, truncate};
 
 use crate::config::DeliveryConfig;
 use crate::discord::Discord;
+use crate::discord::Pacer;
 use crate::engine::{Store, StoreError};
-use crate::pacing::Pacer;
 use crate::queue::retry::RetryPolicy;
 use crate::queue::Queue;
 use crate::run::{unix_now_ms as now_ms, RunFailure, RunId, RunStatus};
