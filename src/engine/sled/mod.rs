@@ -27,9 +27,9 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use super::error::StoreError;
-use super::interface::Engine;
-use super::records::{
+use crate::engine::error::StoreError;
+use crate::engine::interface::Engine;
+use crate::engine::records::{
     Accepted, EventRevision, Idempotency, IdempotencyKey, IdempotencyRecord, Pruned,
     ReplacedEvents, RunFilter, StoredAnswer, VariableScope,
 };
