@@ -1,29 +1,20 @@
-//! The action language's flow and rules, end to end: conditions, loops, `on_error`, `save_as`,
+//! CONTRACT §3's actions as a language, end to end: conditions, loops, `on_error`, `save_as`,
 //! persistent variables across a restart, `http_request`, truncation, the run budget, and a run
 //! resumed from its journal. Each test starts the real program against the Discord stand-in.
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
 use hookbot::run::{RunStatus, Step, StepOutcome};
-use hookbot::sandbox::{
-    Fixture, FixtureChannel, FixtureGuild, FixtureMember, FixtureRole, FixtureUser,
-};
+use hookbot::sandbox::Fixture;
 use serde_json::{json, Value};
 
 /// The harness's server, with alice holding the Deployer role.
 fn fixture_with_roles() -> Fixture {
-    Fixture::new(BOT_ID, "hookbot-test").guild(
-        FixtureGuild::new(SERVER, "Test Server")
-            .channel(DEPLOYS, "deploys")
-            .channel(GENERAL, "general")
-            .add_channel(FixtureChannel::text(LOCKED, "locked").bot_cannot_send())
-            .role(DEPLOYER, "Deployer")
-            .add_role(FixtureRole::new(ADMIN_ROLE, "Admin").bot_cannot_manage())
-            .add_member(FixtureMember::new(FixtureUser::new(ALICE, "alice")).role(DEPLOYER))
-            .add_member(FixtureMember::new(FixtureUser::new(BOB, "bob"))),
+    bot_in(
+        server()
+            .add_member(alice().role(DEPLOYER))
+            .add_member(bob()),
     )
 }
 
@@ -617,12 +608,11 @@ content = "three"
         store.flush().await.unwrap();
     }
     h.boot().await;
-    assert!(
-        h.sandbox
-            .wait_until(DEADLINE, |s| s.messages_in(GENERAL).len() == 2)
-            .await,
-        "the run resumed"
-    );
+    let sandbox = &h.sandbox;
+    eventually(DEADLINE, "the run to resume", || async move {
+        sandbox.messages_in(GENERAL).len() == 2
+    })
+    .await;
     // Not sent again, and the recorded branch and result were used.
     assert!(contents(&h, DEPLOYS).is_empty());
     assert_eq!(contents(&h, GENERAL), ["two after 111", "three"]);
@@ -653,15 +643,16 @@ content = "after"
     let mut h = Harness::start(&[("pause.toml", event)]).await;
     let answer = h.post("pause", json!({})).await;
     assert_eq!(answer.status, 200);
-    assert!(
-        h.sandbox
-            .wait_until(DEADLINE, |s| s.messages_in(GENERAL).len() == 1)
-            .await
-    );
-    let stopping = tokio::time::Instant::now();
+    let sandbox = &h.sandbox;
+    eventually(DEADLINE, "the message before the wait", || async move {
+        sandbox.messages_in(GENERAL).len() == 1
+    })
+    .await;
     h.halt().await;
-    assert!(
-        stopping.elapsed() < Duration::from_secs(2),
+    // Had shutdown waited for the wait to end, the run would have gone on to send "after".
+    assert_eq!(
+        contents(&h, GENERAL),
+        ["before"],
         "shutdown does not wait for the wait"
     );
     h.boot().await;
@@ -675,16 +666,8 @@ content = "after"
 /// step with a clear error, instead of going on.
 #[tokio::test]
 async fn a_run_past_its_time_budget_ends() {
-    let event = r##"
-id = "late"
-server = "123456789012345678"
-
-[[actions]]
-type = "send_message"
-channel = "#general"
-content = "too late"
-"##;
-    let mut h = Harness::start(&[("late.toml", event)]).await;
+    let event = message_event("late", "#general", "too late");
+    let mut h = Harness::start(&[("late.toml", &event)]).await;
     h.halt().await;
     let id = {
         let store = hookbot::engine::Store::open(&h.dir.path().join("db")).unwrap();

@@ -6,16 +6,10 @@ mod common;
 use common::*;
 use serde_json::json;
 
-const EVENT: &str = r##"
-id = "deploy"
-name = "Deploy finished"
-server = "123456789012345678"
-
-[[actions]]
-type = "send_message"
-channel = "#deploys"
-content = "{service} {version} is live"
-"##;
+/// One message naming both variables of CONTRACT §4's example body.
+fn deploy() -> String {
+    message_event("deploy", "#deploys", "{service} {version} is live")
+}
 
 const DISABLED: &str = r##"
 id = "off"
@@ -29,7 +23,7 @@ content = "never"
 "##;
 
 async fn harness() -> Harness {
-    Harness::start(&[("deploy.toml", EVENT), ("off.toml", DISABLED)]).await
+    Harness::start(&[("deploy.toml", &deploy()), ("off.toml", DISABLED)]).await
 }
 
 #[tokio::test]
@@ -246,7 +240,7 @@ async fn numbers_and_booleans_are_used_as_json_writes_them_and_the_later_duplica
 async fn a_body_over_the_limit_is_413_after_auth_and_event_checks() {
     let h = Harness::start_with(
         fixture(),
-        &[("deploy.toml", EVENT)],
+        &[("deploy.toml", &deploy())],
         "max_body_bytes = 100",
         "",
     )
@@ -293,7 +287,7 @@ async fn a_body_over_the_limit_is_413_after_auth_and_event_checks() {
 async fn the_per_event_limit_answers_429_with_retry_after() {
     let h = Harness::start_with(
         fixture(),
-        &[("deploy.toml", EVENT)],
+        &[("deploy.toml", &deploy())],
         "",
         "[limits]\nper_event_per_minute = 3\n",
     )
