@@ -220,7 +220,7 @@ pub async fn event_test(
     };
     let stand_in = if sandbox {
         let fixture = crate::sandbox_world::fixture_for(&loaded.events);
-        Some(crate::sandbox::Sandbox::start(fixture, crate::sandbox_world::SANDBOX_TOKEN).await?)
+        Some(discord_stand_in::Sandbox::start(fixture, crate::sandbox_world::SANDBOX_TOKEN).await?)
     } else {
         None
     };

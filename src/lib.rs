@@ -27,8 +27,8 @@
 //! * `cli`: one function per subcommand.
 //! * `config`: `config.toml`.
 //! * `problem`: a problem in a file, with its position, as every check reports it.
-//! * `sandbox`, `sandbox_world`: the local Discord stand-in for `--sandbox`, and its servers
-//!   built from the event files.
+//! * `sandbox_world`: the servers of the local Discord stand-in that `--sandbox` runs (the
+//!   `discord-stand-in` crate), built from the event files.
 #![forbid(unsafe_code)]
 
 pub mod admin;
@@ -48,7 +48,6 @@ pub mod queue;
 pub mod reload;
 pub mod retention;
 pub mod run;
-pub mod sandbox;
 pub mod sandbox_world;
 pub mod server;
 pub mod templates;

@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use discord_stand_in::Sandbox;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -22,7 +23,6 @@ use crate::events::{Event, LoadedEvents};
 use crate::executor;
 use crate::http::{self, webhook, AppState, Probe, Serving};
 use crate::queue::Queue;
-use crate::sandbox::Sandbox;
 use crate::{admin, discord, keys, metrics, reload, retention, sandbox_world};
 
 /// Why hookbot could not start.

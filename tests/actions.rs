@@ -350,7 +350,7 @@ async fn a_channel_id_from_another_server_is_refused() {
     const ELSEWHERE: u64 = 200_000_000_000_000_999;
     let event = message_event("relay", "{channel}", "hello");
     let fixture = fixture().guild(
-        hookbot::sandbox::FixtureGuild::new(OTHER_SERVER, "Other").channel(ELSEWHERE, "elsewhere"),
+        discord_stand_in::FixtureGuild::new(OTHER_SERVER, "Other").channel(ELSEWHERE, "elsewhere"),
     );
     let h = Harness::start_with(fixture, &[("relay.toml", &event)], "", "").await;
     let run = h

@@ -7,9 +7,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use common::*;
+use discord_stand_in::Failure;
 use hookbot::engine::VariableScope;
 use hookbot::run::{Run, RunId, RunStatus};
-use hookbot::sandbox::Failure;
 use serde_json::{json, Value};
 
 fn notify() -> String {

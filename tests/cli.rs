@@ -313,7 +313,7 @@ async fn run_sandbox_works_without_a_token_and_stops_on_sigterm() {
 
 #[tokio::test]
 async fn the_token_can_come_from_the_environment_and_overrides_the_file() {
-    let sandbox = hookbot::sandbox::Sandbox::start(fixture(), TOKEN)
+    let sandbox = discord_stand_in::Sandbox::start(fixture(), TOKEN)
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();

@@ -11,8 +11,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
+use discord_stand_in::{Failure, FixtureGuild, Sandbox};
 use hookbot::run::{Run, RunId, RunStatus, StepOutcome};
-use hookbot::sandbox::{Failure, FixtureGuild, Sandbox};
 use serde_json::{json, Value};
 
 fn notify() -> String {
@@ -429,7 +429,7 @@ async fn every_accepted_webhook_is_delivered_exactly_once_across_kill_9() {
 /// paces itself instead of hammering Discord.
 #[tokio::test]
 async fn discords_rate_limits_are_respected_under_a_burst() {
-    use hookbot::sandbox::{RateLimits, SandboxOptions};
+    use discord_stand_in::{RateLimits, SandboxOptions};
     const BURST_CHANNELS: u64 = 10;
     const PER_CHANNEL: usize = 7;
     let mut guild = FixtureGuild::new(SERVER, SERVER_NAME);

@@ -8,10 +8,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use axum::routing::any;
+use discord_stand_in::Sandbox;
 use hookbot::discord::Discord;
 use hookbot::engine::Store;
 use hookbot::run::{RunStatus, StepOutcome};
-use hookbot::sandbox::Sandbox;
 use hookbot::sandbox_world::{fixture_for, SANDBOX_MEMBERS, SANDBOX_TOKEN};
 use hookbot::templates::Variables;
 

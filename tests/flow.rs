@@ -5,8 +5,8 @@
 mod common;
 
 use common::*;
+use discord_stand_in::Fixture;
 use hookbot::run::{RunStatus, Step, StepOutcome};
-use hookbot::sandbox::Fixture;
 use serde_json::{json, Value};
 
 /// The harness's server, with alice holding the Deployer role.

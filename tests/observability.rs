@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 
 use common::signing::{hex, hmac_sha256};
 use common::*;
-use hookbot::sandbox::{Failure, Sandbox};
+use discord_stand_in::{Failure, Sandbox};
 use serde_json::{json, Value};
 
 fn deploy() -> String {

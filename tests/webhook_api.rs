@@ -418,7 +418,7 @@ async fn the_bot_id_comes_from_ready_when_users_me_is_not_served() {
     h.halt().await;
     // A minimal proxy or stand-in that does not serve GET /users/@me.
     h.sandbox
-        .inject(hookbot::sandbox::Failure::new("/users/@me", 404).times(1));
+        .inject(discord_stand_in::Failure::new("/users/@me", 404).times(1));
     h.boot().await;
     assert_eq!(h.running.as_ref().unwrap().bot_id, BOT_ID);
     let answer = h

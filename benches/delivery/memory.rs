@@ -8,10 +8,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use discord_stand_in::{Failure, Sandbox};
 use futures::{StreamExt, TryStreamExt};
 use hookbot::engine::Store;
 use hookbot::run::Run;
-use hookbot::sandbox::{Failure, Sandbox};
 use hookbot::templates::Variables;
 
 use crate::world::{self, EVENT};

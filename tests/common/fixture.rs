@@ -1,7 +1,7 @@
 //! The world every test runs in: the bot, its test server with the channels, roles and members
 //! the tests name, and the event file most tests need (one message, CONTRACT §3).
 
-use hookbot::sandbox::{
+use discord_stand_in::{
     Fixture, FixtureChannel, FixtureGuild, FixtureMember, FixtureRole, FixtureUser,
 };
 

@@ -12,9 +12,9 @@ pub mod signing;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use discord_stand_in::{Fixture, Sandbox, SandboxOptions};
 use hookbot::config::Config;
 use hookbot::run::{Run, RunId, RunStatus};
-use hookbot::sandbox::{Fixture, Sandbox, SandboxOptions};
 use serde_json::Value;
 
 pub use eventually::eventually;

@@ -13,11 +13,11 @@ use crate::events::{
     ActionKind, ChannelKind as Kind, ColorSpec, EmbedFieldSpec, EmbedSpec, MessageSpec,
     RoleSettings,
 };
-use crate::sandbox::{
+use crate::templates::{Template, Variables};
+use discord_stand_in::{
     ChannelKind, Failure, Fixture, FixtureChannel, FixtureGuild, FixtureMember, FixtureRole,
     FixtureUser, Sandbox,
 };
-use crate::templates::{Template, Variables};
 use serenity::all::GuildId;
 
 #[path = "../../../tests/common/openapi.rs"]

@@ -1,51 +1,16 @@
 //! What each Discord REST route does to the stand-in's world, and what it answers.
 
-use axum::http::HeaderMap;
 use serde_json::{json, Value};
 
-use super::channels::{self, ThreadStart};
-use super::describe::{announce, quote};
-use super::errors::DiscordError;
-use super::guild_admin;
-use super::message_actions;
-use super::messages;
-use super::rest::{percent_decode, Answer};
-use super::shapes;
-use super::state::{intent, ChannelRef, DmChannel, GuildState, Shared, World};
-
-/// A REST request, already past injected failures and the token check.
-pub(crate) struct Request<'a> {
-    pub method: &'a str,
-    pub path: &'a str,
-    pub query: &'a str,
-    pub headers: &'a HeaderMap,
-    /// `Err` when the body is not JSON.
-    pub body: Result<Option<Value>, ()>,
-}
-
-impl Request<'_> {
-    /// The decoded value of a query parameter; queries may arrive as `?&limit=5`.
-    pub(crate) fn query_param(&self, name: &str) -> Option<String> {
-        self.query
-            .split('&')
-            .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
-            .find(|(key, _)| percent_decode(key, true) == name)
-            .map(|(_, value)| percent_decode(value, true))
-    }
-
-    /// The JSON body, or `null` when there is none.
-    pub(crate) fn json(&self) -> Value {
-        self.body.clone().ok().flatten().unwrap_or(Value::Null)
-    }
-
-    pub(crate) fn audit_log_reason(&self) -> Option<String> {
-        let header = self.headers.get("x-audit-log-reason")?;
-        Some(percent_decode(
-            &String::from_utf8_lossy(header.as_bytes()),
-            false,
-        ))
-    }
-}
+use crate::channels::{self, ThreadStart};
+use crate::describe::{announce, quote};
+use crate::errors::DiscordError;
+use crate::guild_admin;
+use crate::message_actions;
+use crate::messages;
+use crate::shapes;
+use crate::state::{intent, ChannelRef, DmChannel, GuildState, Shared, World};
+use crate::wire::{Answer, Request};
 
 pub(crate) fn route(
     shared: &Shared,

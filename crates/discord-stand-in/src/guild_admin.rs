@@ -3,13 +3,13 @@
 
 use serde_json::{json, Map, Value};
 
-use super::describe::{announce, quote, reason_suffix};
-use super::errors::DiscordError;
-use super::fixture::FixtureRole;
-use super::ids::{rfc3339_from_unix_millis, unix_millis_from_rfc3339, unix_millis_now};
-use super::rest::Answer;
-use super::shapes;
-use super::state::{intent, GuildState, Shared, StoredBan, World};
+use crate::describe::{announce, quote, reason_suffix};
+use crate::errors::DiscordError;
+use crate::fixture::FixtureRole;
+use crate::ids::{rfc3339_from_unix_millis, unix_millis_from_rfc3339, unix_millis_now};
+use crate::shapes;
+use crate::state::{intent, GuildState, Shared, StoredBan, World};
+use crate::wire::Answer;
 
 /// Discord's limits.
 const MAX_ROLES: usize = 250;

@@ -2,8 +2,8 @@
 
 use serde_json::json;
 
-use super::ids::{rfc3339_from_unix_millis, unix_millis_now};
-use super::test_bench::*;
+use super::bench::*;
+use crate::ids::{rfc3339_from_unix_millis, unix_millis_now};
 
 #[test]
 fn editing_a_message_changes_it_and_dispatches_message_update() {
@@ -37,7 +37,7 @@ fn editing_a_message_changes_it_and_dispatches_message_update() {
 fn only_the_bots_own_messages_can_be_edited() {
     let mut bench = Bench::new();
     let (event, _) =
-        super::messages::from_user(&mut bench.world, DEPLOYS, ALICE, "hi").expect("alice writes");
+        crate::messages::from_user(&mut bench.world, DEPLOYS, ALICE, "hi").expect("alice writes");
     let id = event["id"].as_str().expect("id").to_owned();
     let path = format!("/channels/{DEPLOYS}/messages/{id}");
     assert_eq!(
@@ -64,7 +64,7 @@ fn others_messages_need_moderation_rights_to_delete() {
     fixture.guilds[0] = fixture.guilds[0].clone().bot_cannot_moderate();
     let mut bench = Bench::with(fixture);
     let (event, _) =
-        super::messages::from_user(&mut bench.world, DEPLOYS, ALICE, "hi").expect("alice writes");
+        crate::messages::from_user(&mut bench.world, DEPLOYS, ALICE, "hi").expect("alice writes");
     let id = event["id"].as_str().expect("id").to_owned();
     let path = format!("/channels/{DEPLOYS}/messages/{id}");
     assert_eq!(bench.code("DELETE", &path, None), 50013);
@@ -304,7 +304,7 @@ fn kicks_remove_members_but_not_the_owner() {
 #[test]
 fn bans_hold_their_reason_and_can_be_lifted() {
     let mut bench = Bench::new();
-    super::messages::from_user(&mut bench.world, DEPLOYS, ALICE, "spam").expect("written");
+    crate::messages::from_user(&mut bench.world, DEPLOYS, ALICE, "spam").expect("written");
     let path = format!("/guilds/{GUILD}/bans/{ALICE}");
     let body = json!({ "delete_message_seconds": 3600 });
     let answer = bench

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::errors::DiscordError;
+use crate::errors::DiscordError;
 
 /// Makes the next `times` requests that match fail with `status` and `body`, or, with
 /// [`for_duration`](Failure::for_duration), every matching request until a deadline.
@@ -17,8 +17,11 @@ pub struct Failure {
     pub method: Option<String>,
     /// Matches requests whose path (e.g. `/api/v10/channels/1/messages`) contains this.
     pub path_contains: String,
+    /// The status to answer with.
     pub status: u16,
+    /// The JSON body to answer with; [`Failure::new`] uses Discord's generic one for the status.
     pub body: Value,
+    /// How many matching requests still fail; each match uses up one.
     pub times: usize,
     /// For a 429: sets the `Retry-After` header and `retry_after`/`global` in the body.
     pub retry_after: Option<f64>,
@@ -51,16 +54,19 @@ impl Failure {
         }
     }
 
+    /// Only requests with this method (`"POST"`, `"PUT"`, …) fail.
     pub fn method(mut self, method: impl Into<String>) -> Self {
         self.method = Some(method.into());
         self
     }
 
+    /// Answers with this JSON body instead of Discord's generic one.
     pub fn body(mut self, body: Value) -> Self {
         self.body = body;
         self
     }
 
+    /// Fails the next `times` matching requests instead of one.
     pub fn times(mut self, times: usize) -> Self {
         self.times = times;
         self
@@ -74,6 +80,7 @@ impl Failure {
         self
     }
 
+    /// Sets `Retry-After` (rounded up) and the body's `retry_after` to `seconds`.
     pub fn retry_after(mut self, seconds: f64) -> Self {
         self.retry_after = Some(seconds);
         self

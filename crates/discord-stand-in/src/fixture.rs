@@ -3,36 +3,48 @@
 use std::collections::HashSet;
 use std::io;
 
-use super::ids::now_rfc3339;
+use crate::ids::now_rfc3339;
 
 /// Everything Discord "knows" when the stand-in starts.
 #[derive(Clone, Debug)]
 pub struct Fixture {
     /// The bot's own user; it is a member of every guild.
     pub bot: FixtureUser,
+    /// The guilds the bot is in, in the order READY lists them.
     pub guilds: Vec<FixtureGuild>,
     /// Users known to Discord but in no guild (DM-able).
     pub users: Vec<FixtureUser>,
 }
 
+/// A Discord user: a guild member, a DM-able stranger, or the bot itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FixtureUser {
+    /// The user's snowflake.
     pub id: u64,
+    /// The unique handle, `alice`.
     pub username: String,
+    /// The display name, when it differs from the username.
     pub global_name: Option<String>,
+    /// Bots get `"bot": true` in every user object.
     pub bot: bool,
     /// Whether the user accepts DMs from the bot (default true).
     pub dms_open: bool,
 }
 
+/// A guild (server) and everything in it.
 #[derive(Clone, Debug)]
 pub struct FixtureGuild {
+    /// The guild's snowflake.
     pub id: u64,
+    /// The guild's name, as the plain-words log and `GET /guilds/{id}` show it.
     pub name: String,
     /// `0` means "the first human member, else the bot".
     pub owner_id: u64,
+    /// Channels and threads, in the order `GET /guilds/{id}/channels` lists them.
     pub channels: Vec<FixtureChannel>,
+    /// Roles besides @everyone, which the stand-in adds itself (id = the guild's id).
     pub roles: Vec<FixtureRole>,
+    /// Members besides the bot, which the stand-in adds itself.
     pub members: Vec<FixtureMember>,
     /// The guild icon's hash (`a_…` for an animated one), as Discord's CDN names it.
     pub icon: Option<String>,
@@ -53,12 +65,16 @@ pub struct FixtureGuild {
 /// A custom emoji of a guild.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FixtureEmoji {
+    /// The emoji's snowflake.
     pub id: u64,
+    /// The name used in `:name:` and in reactions as `name:id`.
     pub name: String,
+    /// Whether it is a GIF (`<a:name:id>`).
     pub animated: bool,
 }
 
 impl FixtureEmoji {
+    /// A still custom emoji.
     pub fn new(id: u64, name: impl Into<String>) -> Self {
         FixtureEmoji {
             id,
@@ -67,17 +83,23 @@ impl FixtureEmoji {
         }
     }
 
+    /// Makes it an animated (GIF) emoji.
     pub fn animated(mut self) -> Self {
         self.animated = true;
         self
     }
 }
 
+/// What a channel is, with Discord's channel type numbers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChannelKind {
+    /// A guild text channel (type 0).
     Text,
+    /// A voice channel (type 2); it holds no messages the bot can post.
     Voice,
+    /// A category (type 4), the parent of other channels.
     Category,
+    /// An announcement channel (type 5), whose messages can be crossposted.
     Announcement,
     /// A thread in an announcement channel (type 10).
     AnnouncementThread,
@@ -115,6 +137,7 @@ impl ChannelKind {
         })
     }
 
+    /// Whether this kind is one of the three thread types.
     pub fn is_thread(self) -> bool {
         matches!(
             self,
@@ -130,13 +153,18 @@ impl ChannelKind {
     }
 }
 
+/// A guild channel or thread.
 #[derive(Clone, Debug)]
 pub struct FixtureChannel {
+    /// The channel's snowflake.
     pub id: u64,
+    /// Its name without the `#`.
     pub name: String,
+    /// Text, voice, category, announcement or a thread.
     pub kind: ChannelKind,
     /// Whether the bot may post here (default true); false answers 403 Missing Permissions.
     pub bot_can_send: bool,
+    /// The channel topic, or `None`.
     pub topic: Option<String>,
     /// The category a channel sits in, or the channel a thread belongs to.
     pub parent_id: Option<u64>,
@@ -147,37 +175,51 @@ pub struct FixtureChannel {
 /// What a thread has beyond a channel: Discord's `thread_metadata` and its creator.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FixtureThread {
+    /// Who started the thread; `0` means the guild owner.
     pub owner_id: u64,
+    /// Whether the thread is archived.
     pub archived: bool,
+    /// Whether only moderators may unarchive it.
     pub locked: bool,
     /// Minutes: 60, 1440, 4320 or 10080.
     pub auto_archive_duration: u16,
     /// When it was last archived or unarchived (its creation time until then), RFC 3339.
     pub archive_timestamp: String,
+    /// When the thread was created, RFC 3339.
     pub create_timestamp: String,
     /// Private threads only: whether non-moderators may add others.
     pub invitable: bool,
 }
 
+/// A guild role besides @everyone.
 #[derive(Clone, Debug)]
 pub struct FixtureRole {
+    /// The role's snowflake.
     pub id: u64,
+    /// Its name without the `@`.
     pub name: String,
+    /// Its place in the hierarchy; higher outranks lower, the bot's own role sits on top.
     pub position: u16,
     /// Whether the bot may give and take this role (default true); false answers 403.
     pub bot_can_manage: bool,
     /// RGB, 0 for none.
     pub color: u32,
+    /// Whether members with it are listed apart.
     pub hoist: bool,
+    /// Whether anyone may ping it.
     pub mentionable: bool,
     /// The permission bit set, as Discord's decimal string.
     pub permissions: String,
 }
 
+/// A guild member.
 #[derive(Clone, Debug)]
 pub struct FixtureMember {
+    /// The user behind the membership.
     pub user: FixtureUser,
+    /// The ids of the roles the member holds, @everyone not included.
     pub roles: Vec<u64>,
+    /// The member's guild nickname, or `None`.
     pub nick: Option<String>,
     /// When a timeout ends (RFC 3339), or `None` when the member is not timed out.
     pub communication_disabled_until: Option<String>,
@@ -198,6 +240,7 @@ impl Fixture {
         }
     }
 
+    /// The bot is a member of `guild`.
     pub fn guild(mut self, guild: FixtureGuild) -> Self {
         self.guilds.push(guild);
         self
@@ -341,11 +384,13 @@ impl FixtureUser {
         }
     }
 
+    /// Sets the display name.
     pub fn global_name(mut self, global_name: impl Into<String>) -> Self {
         self.global_name = Some(global_name.into());
         self
     }
 
+    /// Marks the user as a bot.
     pub fn bot(mut self) -> Self {
         self.bot = true;
         self
@@ -387,6 +432,7 @@ impl FixtureGuild {
         self.add_emoji(FixtureEmoji::new(id, name))
     }
 
+    /// A custom emoji built with [`FixtureEmoji`], e.g. an animated one.
     pub fn add_emoji(mut self, emoji: FixtureEmoji) -> Self {
         self.emojis.push(emoji);
         self
@@ -410,6 +456,7 @@ impl FixtureGuild {
         self
     }
 
+    /// Who owns the guild; by default the first human member, else the bot.
     pub fn owner(mut self, owner_id: u64) -> Self {
         self.owner_id = owner_id;
         self
@@ -420,6 +467,7 @@ impl FixtureGuild {
         self.add_channel(FixtureChannel::text(id, name))
     }
 
+    /// A channel or thread built with [`FixtureChannel`].
     pub fn add_channel(mut self, channel: FixtureChannel) -> Self {
         self.channels.push(channel);
         self
@@ -437,6 +485,7 @@ impl FixtureGuild {
         self.add_role(FixtureRole::new(id, name).position(position))
     }
 
+    /// A role built with [`FixtureRole`], at the position it says.
     pub fn add_role(mut self, role: FixtureRole) -> Self {
         self.roles.push(role);
         self
@@ -447,6 +496,7 @@ impl FixtureGuild {
         self.add_member(FixtureMember::new(FixtureUser::new(user_id, username)))
     }
 
+    /// A member built with [`FixtureMember`] (roles, nickname, timeout, rank).
     pub fn add_member(mut self, member: FixtureMember) -> Self {
         self.members.push(member);
         self
@@ -454,6 +504,7 @@ impl FixtureGuild {
 }
 
 impl FixtureChannel {
+    /// A channel of any kind the bot can post in, with no topic and no parent.
     pub fn new(id: u64, name: impl Into<String>, kind: ChannelKind) -> Self {
         FixtureChannel {
             id,
@@ -489,6 +540,7 @@ impl FixtureChannel {
         self
     }
 
+    /// Sets the channel topic.
     pub fn topic(mut self, topic: impl Into<String>) -> Self {
         self.topic = Some(topic.into());
         self
@@ -503,6 +555,7 @@ impl FixtureChannel {
         self
     }
 
+    /// A text channel the bot can post in.
     pub fn text(id: u64, name: impl Into<String>) -> Self {
         Self::new(id, name, ChannelKind::Text)
     }
@@ -515,6 +568,7 @@ impl FixtureChannel {
 }
 
 impl FixtureRole {
+    /// A role at position 1 with no color, no permissions, and the bot able to manage it.
     pub fn new(id: u64, name: impl Into<String>) -> Self {
         FixtureRole {
             id,
@@ -528,11 +582,13 @@ impl FixtureRole {
         }
     }
 
+    /// Sets the color (RGB).
     pub fn color(mut self, color: u32) -> Self {
         self.color = color;
         self
     }
 
+    /// Sets the position; higher outranks lower.
     pub fn position(mut self, position: u16) -> Self {
         self.position = position;
         self
@@ -546,6 +602,7 @@ impl FixtureRole {
 }
 
 impl FixtureMember {
+    /// A member with no roles, no nickname and no timeout, whom the bot outranks.
     pub fn new(user: FixtureUser) -> Self {
         FixtureMember {
             user,
@@ -569,11 +626,13 @@ impl FixtureMember {
         self
     }
 
+    /// Gives the member a role (its id).
     pub fn role(mut self, role_id: u64) -> Self {
         self.roles.push(role_id);
         self
     }
 
+    /// Sets the member's guild nickname.
     pub fn nick(mut self, nick: impl Into<String>) -> Self {
         self.nick = Some(nick.into());
         self

@@ -9,9 +9,9 @@ use axum::response::Response;
 use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
 
-use super::describe::announce;
-use super::shapes;
-use super::state::{Dispatch, Shared};
+use crate::describe::announce;
+use crate::shapes;
+use crate::state::{Dispatch, Shared};
 
 /// Gateway opcodes (Discord's numbers).
 mod op {
@@ -100,7 +100,7 @@ impl Connection {
                 dispatch = dispatches.recv() => match dispatch {
                     Ok(dispatch) => self.forward(dispatch).await,
                     Err(RecvError::Lagged(missed)) => {
-                        tracing::warn!(target: super::describe::LOG_TARGET, "a gateway connection missed {missed} events");
+                        tracing::warn!(target: crate::describe::LOG_TARGET, "a gateway connection missed {missed} events");
                         Next::Continue
                     }
                     Err(RecvError::Closed) => return,

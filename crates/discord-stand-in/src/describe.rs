@@ -3,6 +3,8 @@
 use serde_json::Value;
 
 /// The tracing target of every line, so `RUST_LOG=hookbot::sandbox=info` shows exactly this log.
+/// It keeps the name it had when the stand-in lived inside hookbot, so the filters people
+/// already use (and `hookbot event test --sandbox`'s default one) still select it.
 pub const LOG_TARGET: &str = "hookbot::sandbox";
 
 /// Quoted texts longer than this are cut, so one huge message cannot flood the log.

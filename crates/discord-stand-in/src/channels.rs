@@ -3,14 +3,14 @@
 
 use serde_json::{json, Map, Value};
 
-use super::describe::{announce, quote, reason_suffix};
-use super::errors::DiscordError;
-use super::fixture::{ChannelKind, FixtureChannel, FixtureThread};
-use super::guild_admin::int_field;
-use super::ids::now_rfc3339;
-use super::rest::Answer;
-use super::shapes;
-use super::state::{intent, ChannelRef, GuildState, Shared, StoredInvite, World};
+use crate::describe::{announce, quote, reason_suffix};
+use crate::errors::DiscordError;
+use crate::fixture::{ChannelKind, FixtureChannel, FixtureThread};
+use crate::guild_admin::int_field;
+use crate::ids::now_rfc3339;
+use crate::shapes;
+use crate::state::{intent, ChannelRef, GuildState, Shared, StoredInvite, World};
+use crate::wire::Answer;
 
 const MAX_CHANNELS: usize = 500;
 const MAX_NAME_CHARS: usize = 100;
@@ -571,8 +571,8 @@ pub(crate) fn create_invite(
     }
     let created_at = now_rfc3339();
     let expires_at = (max_age > 0).then(|| {
-        let now = super::ids::unix_millis_now() as u64;
-        super::ids::rfc3339_from_unix_millis(now + max_age * 1000)
+        let now = crate::ids::unix_millis_now() as u64;
+        crate::ids::rfc3339_from_unix_millis(now + max_age * 1000)
     });
     let object = json!({
         "type": 0,

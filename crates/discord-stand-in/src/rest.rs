@@ -10,78 +10,11 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use super::describe::announce;
-use super::errors::DiscordError;
-use super::routes::{self, Request};
-use super::state::{ChannelRef, Shared, World};
-
-/// Every REST route lives under this prefix, as serenity 0.12 calls them.
-pub(crate) const API_PREFIX: &str = "/api/v10";
-
-/// One REST request the stand-in received, and the status it answered with.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RecordedRequest {
-    pub method: String,
-    /// Without the query, e.g. `/api/v10/channels/1/messages`.
-    pub path: String,
-    /// Exactly as sent, without the `?` (it can be `&limit=5`).
-    pub query: String,
-    /// Header names in lower case, in the order received.
-    pub headers: Vec<(String, String)>,
-    /// The JSON body; a body that is not JSON is kept as a JSON string.
-    pub body: Option<Value>,
-    pub status: u16,
-}
-
-impl RecordedRequest {
-    /// The decoded `X-Audit-Log-Reason` the bot sent, if any.
-    pub fn audit_log_reason(&self) -> Option<String> {
-        self.header("x-audit-log-reason")
-            .map(|reason| percent_decode(reason, false))
-    }
-
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-    }
-}
-
-/// A successful answer: a status, an optional JSON body and extra headers.
-#[derive(Debug)]
-pub(crate) struct Answer {
-    pub status: u16,
-    pub body: Option<Value>,
-    pub headers: Vec<(&'static str, String)>,
-}
-
-impl Answer {
-    pub fn json(body: Value) -> Self {
-        Answer {
-            status: 200,
-            body: Some(body),
-            headers: Vec::new(),
-        }
-    }
-
-    /// 201 Created, as Discord answers channel and thread creation.
-    pub fn created(body: Value) -> Self {
-        Answer {
-            status: 201,
-            body: Some(body),
-            headers: Vec::new(),
-        }
-    }
-
-    pub fn no_content() -> Self {
-        Answer {
-            status: 204,
-            body: None,
-            headers: Vec::new(),
-        }
-    }
-}
+use crate::describe::announce;
+use crate::errors::DiscordError;
+use crate::routes;
+use crate::state::{ChannelRef, Shared, World};
+use crate::wire::{Answer, RecordedRequest, Request, API_PREFIX};
 
 /// The axum handler for everything but the gateway websocket.
 pub(crate) async fn handle(
@@ -327,49 +260,4 @@ fn into_response(answer: Answer) -> Response {
         }
     }
     response
-}
-
-/// Decodes `%XX` escapes (and `+` as a space in queries), as clients encode query values and
-/// `X-Audit-Log-Reason`.
-pub(crate) fn percent_decode(text: &str, plus_is_space: bool) -> String {
-    let bytes = text.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        let escaped = bytes
-            .get(index + 1..index + 3)
-            .and_then(|hex| std::str::from_utf8(hex).ok())
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match (bytes[index], escaped) {
-            (b'%', Some(byte)) => {
-                decoded.push(byte);
-                index += 3;
-            }
-            (b'+', _) if plus_is_space => {
-                decoded.push(b' ');
-                index += 1;
-            }
-            (byte, _) => {
-                decoded.push(byte);
-                index += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&decoded).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decodes_percent_escapes() {
-        assert_eq!(
-            percent_decode("webhook%20event%20%C3%A9", false),
-            "webhook event é"
-        );
-        assert_eq!(percent_decode("100%", false), "100%");
-        assert_eq!(percent_decode("a+b", true), "a b");
-        assert_eq!(percent_decode("a+b", false), "a+b");
-    }
 }

@@ -1,38 +1,6 @@
-//! A local Discord stand-in (REST + gateway) for `--sandbox` and the tests.
-//!
-//! It serves the real serenity client on 127.0.0.1: the REST routes hookbot uses under
-//! `/api/v10` and a gateway websocket at `/gateway`, on one port. It answers as Discord does
-//! (status codes, `{"code","message"}` errors, object shapes serenity 0.12.5 accepts), records
-//! every REST request, fails requests on command, and logs every change the bot makes in plain
-//! words under the `hookbot::sandbox` tracing target.
-//!
-//! It shares no code with the rest of hookbot on purpose: a stand-in built from the bot's own
-//! types would agree with the bot's mistakes.
-
-mod channels;
-mod describe;
-mod errors;
-mod failure;
-mod fixture;
-mod gateway;
-mod guild_admin;
-mod ids;
-mod message_actions;
-mod messages;
-mod rate_limits;
-mod rest;
-mod routes;
-mod shapes;
-mod state;
-
-#[cfg(test)]
-mod route_tests;
-#[cfg(test)]
-mod serenity_end_to_end;
-#[cfg(test)]
-mod serenity_shapes;
-#[cfg(test)]
-mod test_bench;
+//! The running stand-in: starting it, the addresses to give serenity, the knobs a test turns
+//! (injected failures, a user's message, gateway closes), what the bot did as Discord would
+//! answer it, and stopping it.
 
 use std::io;
 use std::net::SocketAddr;
@@ -45,16 +13,13 @@ use serde_json::Value;
 use tokio::sync::{broadcast, oneshot, Notify};
 use tokio::task::JoinHandle;
 
-pub use describe::LOG_TARGET;
-pub use failure::Failure;
-pub use fixture::{
-    ChannelKind, Fixture, FixtureChannel, FixtureEmoji, FixtureGuild, FixtureMember, FixtureRole,
-    FixtureThread, FixtureUser,
-};
-pub use rate_limits::RateLimits;
-pub use rest::RecordedRequest;
-
-use state::{ChannelRef, Shared, World};
+use crate::describe::LOG_TARGET;
+use crate::failure::Failure;
+use crate::fixture::Fixture;
+use crate::rate_limits::RateLimits;
+use crate::state::{ChannelRef, Shared, StoredMessage, World};
+use crate::wire::{RecordedRequest, API_PREFIX};
+use crate::{gateway, message_actions, messages, rest, shapes};
 
 /// How the stand-in runs; `Default` is what tests and `--sandbox` want.
 #[derive(Clone, Debug)]
@@ -103,6 +68,7 @@ impl Sandbox {
         Self::start_with(fixture, token, SandboxOptions::default()).await
     }
 
+    /// Starts the stand-in with `options` (the port, the heartbeat interval, rate limits).
     pub async fn start_with(
         fixture: Fixture,
         token: &str,
@@ -169,7 +135,7 @@ impl Sandbox {
             .messages
             .iter()
             .filter(|message| message.channel_id == channel_id)
-            .map(state::StoredMessage::with_sent_fields)
+            .map(StoredMessage::with_sent_fields)
             .collect()
     }
 
@@ -237,7 +203,7 @@ impl Sandbox {
         let world = self.shared.world();
         world
             .message(channel_id, message_id)
-            .map(state::StoredMessage::with_sent_fields)
+            .map(StoredMessage::with_sent_fields)
     }
 
     /// The bot's reactions on a message, in the order added: `👍` for a unicode emoji,
@@ -342,7 +308,7 @@ impl Sandbox {
                 let reason = request.audit_log_reason()?;
                 let path = request
                     .path
-                    .strip_prefix(rest::API_PREFIX)
+                    .strip_prefix(API_PREFIX)
                     .unwrap_or(&request.path);
                 Some((format!("{} {path}", request.method), reason))
             })

@@ -12,7 +12,10 @@ use serenity::all::{
 use serenity::http::{Http, HttpError};
 use tokio::sync::mpsc;
 
-use super::{Failure, Fixture, FixtureChannel, FixtureGuild, FixtureRole, FixtureUser, Sandbox};
+use crate::{
+    ChannelKind, Failure, Fixture, FixtureChannel, FixtureGuild, FixtureRole, FixtureUser, Sandbox,
+    LOG_TARGET,
+};
 
 const TOKEN: &str = "sandbox-test-token";
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -67,7 +70,7 @@ impl EventHandler for Recorder {
 /// `cargo test -- --nocapture` then shows what a `--sandbox` user would see.
 fn show_the_plain_words_log() {
     let _ = tracing_subscriber::fmt()
-        .with_env_filter("hookbot::sandbox=debug")
+        .with_env_filter(format!("{LOG_TARGET}=debug"))
         .with_test_writer()
         .try_init();
 }
@@ -425,7 +428,7 @@ async fn serenity_http_drives_every_action_route() {
             .add_channel(FixtureChannel::new(
                 LOCKED,
                 "news",
-                super::ChannelKind::Announcement,
+                ChannelKind::Announcement,
             ))
             .role(DEPLOYER, "Deployer")
             .member(ALICE, "alice")
@@ -539,7 +542,7 @@ async fn serenity_http_drives_every_action_route() {
     assert!(sandbox.role_named(GUILD, "Shipper").is_none());
 
     // Members: nickname, timeout, kick, ban.
-    let until = super::ids::rfc3339_from_unix_millis(super::ids::unix_millis_now() as u64 + 60_000);
+    let until = crate::ids::rfc3339_from_unix_millis(crate::ids::unix_millis_now() as u64 + 60_000);
     let member = http
         .edit_member(
             guild,

@@ -3,10 +3,10 @@
 
 use serde_json::{json, Value};
 
-use super::fixture::{
+use crate::fixture::{
     ChannelKind, FixtureChannel, FixtureEmoji, FixtureMember, FixtureRole, FixtureUser,
 };
-use super::state::{DmChannel, GuildState, StoredBan};
+use crate::state::{DmChannel, GuildState, StoredBan};
 
 /// VIEW_CHANNEL | SEND_MESSAGES: enough for serenity's cache to let the bot post locally.
 pub(crate) const EVERYONE_PERMISSIONS: &str = "3072";

@@ -8,13 +8,13 @@ use std::time::Instant;
 use serde_json::Value;
 use tokio::sync::{broadcast, Notify};
 
-use super::failure::Failure;
-use super::fixture::{
+use crate::failure::Failure;
+use crate::fixture::{
     Fixture, FixtureChannel, FixtureGuild, FixtureMember, FixtureRole, FixtureUser,
 };
-use super::ids::{now_rfc3339, Snowflakes};
-use super::rate_limits::{Limiter, RateLimits};
-use super::rest::RecordedRequest;
+use crate::ids::{now_rfc3339, Snowflakes};
+use crate::rate_limits::{Limiter, RateLimits};
+use crate::wire::RecordedRequest;
 
 /// A guild as the stand-in holds it: the fixture, plus the role Discord made for the bot.
 #[derive(Clone, Debug)]

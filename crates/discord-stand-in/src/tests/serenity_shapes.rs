@@ -11,14 +11,14 @@ use serenity::model::guild::{Ban, Guild, Member, PartialGuild, Role};
 use serenity::model::invite::RichInvite;
 use serenity::model::user::{CurrentUser, User};
 
-use super::fixture::{
+use super::bench::{Bench, ALICE, BOT, DEPLOYS, GUILD, NEWS, OPS, OWNER};
+use crate::fixture::{
     ChannelKind, Fixture, FixtureChannel, FixtureGuild, FixtureMember, FixtureRole, FixtureUser,
 };
-use super::ids::{rfc3339_from_unix_millis, unix_millis_now};
-use super::messages;
-use super::shapes;
-use super::state::{DmChannel, World};
-use super::test_bench::{Bench, ALICE, BOT, DEPLOYS, GUILD, NEWS, OPS, OWNER};
+use crate::ids::{rfc3339_from_unix_millis, unix_millis_now};
+use crate::messages;
+use crate::shapes;
+use crate::state::{DmChannel, World};
 
 fn world() -> World {
     let fixture = Fixture::new(1000, "hookbot")

@@ -3,14 +3,14 @@
 
 use serde_json::{json, Value};
 
-use super::describe::{announce, message_summary, reason_suffix};
-use super::errors::DiscordError;
-use super::fixture::ChannelKind;
-use super::ids::now_rfc3339;
-use super::messages;
-use super::rest::{percent_decode, Answer};
-use super::shapes;
-use super::state::{intent, ChannelRef, Shared, World};
+use crate::describe::{announce, message_summary, reason_suffix};
+use crate::errors::DiscordError;
+use crate::fixture::ChannelKind;
+use crate::ids::now_rfc3339;
+use crate::messages;
+use crate::shapes;
+use crate::state::{intent, ChannelRef, Shared, World};
+use crate::wire::{percent_decode, Answer};
 
 /// Discord keeps at most this many pins per channel.
 const MAX_PINS: usize = 50;

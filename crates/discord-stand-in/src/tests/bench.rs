@@ -6,13 +6,13 @@ use serde_json::Value;
 use std::sync::Mutex;
 use tokio::sync::{broadcast, Notify};
 
-use super::errors::DiscordError;
-use super::fixture::{
+use crate::errors::DiscordError;
+use crate::fixture::{
     ChannelKind, Fixture, FixtureChannel, FixtureGuild, FixtureMember, FixtureRole, FixtureUser,
 };
-use super::rest::Answer;
-use super::routes::{self, Request};
-use super::state::{Dispatch, Shared, World};
+use crate::routes;
+use crate::state::{Dispatch, Shared, World};
+use crate::wire::{Answer, Request};
 
 pub(crate) const BOT: u64 = 1000;
 pub(crate) const GUILD: u64 = 2000;
