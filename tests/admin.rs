@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 use discord_stand_in::Failure;
+use hookbot::engine::VariableScope;
 use hookbot::run::{Run, RunId, RunStatus};
-use hookbot::store::VariableScope;
 use serde_json::{json, Value};
 
 fn notify() -> String {
@@ -281,9 +281,11 @@ async fn export_then_import_into_a_fresh_folder_round_trips_variables_key_and_ev
         let store = &h.running.as_ref().unwrap().store;
         store
             .set_variable(&VariableScope::Global, "count", "41")
+            .await
             .unwrap();
         store
             .set_variable(&VariableScope::Server(SERVER), "motd", "hi 'there'")
+            .await
             .unwrap();
         store
             .set_variable(
@@ -294,6 +296,7 @@ async fn export_then_import_into_a_fresh_folder_round_trips_variables_key_and_ev
                 "xp",
                 "9",
             )
+            .await
             .unwrap();
     }
     let exported = export(&h.config_path()).await;
@@ -306,7 +309,7 @@ async fn export_then_import_into_a_fresh_folder_round_trips_variables_key_and_ev
     assert!(!document.contains(&h.key), "never a key");
     let hash = exported["settings"]["api_key_hash"].as_str().unwrap();
     assert_eq!(hash.len(), 64);
-    let variables = scoped(&h.running.as_ref().unwrap().store.variables().unwrap());
+    let variables = scoped(&h.running.as_ref().unwrap().store.variables().await.unwrap());
 
     // The same document from the store opened directly.
     h.halt().await;
@@ -329,10 +332,10 @@ async fn export_then_import_into_a_fresh_folder_round_trips_variables_key_and_ev
         std::fs::read_to_string(fresh.path().join("events/notify.toml")).unwrap(),
         notify()
     );
-    let store = hookbot::store::Store::open(&fresh.path().join("db")).unwrap();
-    assert_eq!(scoped(&store.variables().unwrap()), variables);
+    let store = hookbot::engine::Store::open(&fresh.path().join("db")).unwrap();
+    assert_eq!(scoped(&store.variables().await.unwrap()), variables);
     assert_eq!(
-        store.api_key_hash().unwrap(),
+        store.api_key_hash().await.unwrap(),
         Some(hookbot::keys::hash_key(&h.key))
     );
     drop(store);
@@ -358,7 +361,7 @@ async fn export_then_import_into_a_fresh_folder_round_trips_variables_key_and_ev
         .await
         .assert_error(401, "unauthorized");
     let store = &other.running.as_ref().unwrap().store;
-    assert_eq!(scoped(&store.variables().unwrap()), variables);
+    assert_eq!(scoped(&store.variables().await.unwrap()), variables);
     other.stop().await;
     h.stop().await;
 }

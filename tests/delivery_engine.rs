@@ -39,7 +39,7 @@ async fn wait_for(h: &Harness, id: RunId, deadline: Duration, done: impl Fn(&Run
     let store = &h.running.as_ref().expect("hookbot running").store;
     let done = &done;
     eventually(deadline, format!("run {id} to get there"), || async move {
-        match store.run(id).expect("store readable") {
+        match store.run(id).await.expect("store readable") {
             Some(run) if done(&run) => Ok(run),
             other => Err(format!("{other:?}")),
         }
@@ -118,7 +118,7 @@ async fn a_429_is_retried_after_discords_retry_after() {
     let run = wait_finished(&h, id).await;
     assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
     let store = &h.running.as_ref().unwrap().store;
-    let steps = store.steps(id).unwrap();
+    let steps = store.steps(id).await.unwrap();
     assert_eq!(steps.len(), 1);
     let waited = steps[0].started_at_ms - run.received_at_ms;
     assert!(
@@ -203,7 +203,7 @@ async fn dead_letters_are_listed_and_delivered_after_a_retry_by_hand() {
     assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
     assert!(!run.dead_lettered);
     assert_eq!(contents(&h.sandbox, DEPLOYS), ["deploy dead"]);
-    let steps = h.running.as_ref().unwrap().store.steps(id).unwrap();
+    let steps = h.running.as_ref().unwrap().store.steps(id).await.unwrap();
     assert_eq!(steps.len(), 1, "the failed step was replaced: {steps:?}");
     assert!(matches!(steps[0].outcome, StepOutcome::Done { .. }));
     h.stop().await;
@@ -238,7 +238,7 @@ async fn a_restarted_hookbot_resumes_a_run_waiting_for_its_retry() {
     h.boot().await;
     let run = wait_finished(&h, id).await;
     assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
-    let steps = h.running.as_ref().unwrap().store.steps(id).unwrap();
+    let steps = h.running.as_ref().unwrap().store.steps(id).await.unwrap();
     assert!(
         steps[0].started_at_ms >= due,
         "not taken up before it was due"
@@ -311,7 +311,7 @@ async fn every_accepted_webhook_is_delivered_exactly_once_across_kill_9() {
     .unwrap();
     {
         // The key is set before the first start, so no start prints one.
-        let store = hookbot::store::Store::open(&dir.path().join("db")).unwrap();
+        let store = hookbot::engine::Store::open(&dir.path().join("db")).unwrap();
         store
             .set_api_key_hash(hookbot::keys::hash_key(API_KEY))
             .await

@@ -10,9 +10,9 @@ use std::time::Duration;
 use axum::routing::any;
 use discord_stand_in::Sandbox;
 use hookbot::discord::Discord;
+use hookbot::engine::Store;
 use hookbot::run::{RunStatus, StepOutcome};
 use hookbot::sandbox_world::{fixture_for, SANDBOX_MEMBERS, SANDBOX_TOKEN};
-use hookbot::store::Store;
 use hookbot::templates::Variables;
 
 const DOC: &str = include_str!("../docs/actions.md");

@@ -26,8 +26,14 @@ fn contents(h: &Harness, channel: u64) -> Vec<String> {
         .collect()
 }
 
-fn steps(h: &Harness, run: &hookbot::run::Run) -> Vec<Step> {
-    h.running.as_ref().unwrap().store.steps(run.id).unwrap()
+async fn steps(h: &Harness, run: &hookbot::run::Run) -> Vec<Step> {
+    h.running
+        .as_ref()
+        .unwrap()
+        .store
+        .steps(run.id)
+        .await
+        .unwrap()
 }
 
 /// An `if` that records which branch it took as the run variable `{NAME}`: 1 or 0. One
@@ -266,7 +272,7 @@ content = "next action ran"
     );
     assert_eq!(contents(&h, DEPLOYS), ["next action ran"]);
     assert!(contents(&h, LOCKED).is_empty());
-    let journal = steps(&h, &run);
+    let journal = steps(&h, &run).await;
     let StepOutcome::Failed { error, handled } = &journal[0].outcome else {
         panic!("first step: {:?}", journal[0]);
     };
@@ -448,7 +454,7 @@ title = "{text}"
     assert!(content.ends_with('…'));
     let title = message["embeds"][0]["title"].as_str().unwrap();
     assert_eq!(title.chars().count(), 256);
-    let journal = steps(&h, &run);
+    let journal = steps(&h, &run).await;
     assert!(
         journal[0].warnings.len() >= 2,
         "a warning per cut text: {:?}",
@@ -562,14 +568,14 @@ content = "three"
     h.halt().await;
     // What a crash after the `if` would leave: the run queued, its first two steps journaled.
     {
-        let store = hookbot::store::Store::open(&h.dir.path().join("db")).unwrap();
+        let store = hookbot::engine::Store::open(&h.dir.path().join("db")).unwrap();
         let run = hookbot::run::Run::new(
-            store.next_run_id().unwrap(),
+            store.next_run_id().await.unwrap(),
             "resume".into(),
             Default::default(),
             1,
         );
-        store.accept_run(&run).await.unwrap();
+        store.accept_run(&run, None).await.unwrap();
         let done = |path: &str, action: &str, output: Value| Step {
             path: path.into(),
             action: action.into(),
@@ -593,9 +599,11 @@ content = "three"
                     json!({"id": "111", "channel_id": DEPLOYS.to_string(), "url": "u"}),
                 ),
             )
+            .await
             .unwrap();
         store
             .append_step(run.id, 1, &done("2", "if", json!({"branch": "then"})))
+            .await
             .unwrap();
         store.flush().await.unwrap();
     }
@@ -662,15 +670,15 @@ async fn a_run_past_its_time_budget_ends() {
     let mut h = Harness::start(&[("late.toml", &event)]).await;
     h.halt().await;
     let id = {
-        let store = hookbot::store::Store::open(&h.dir.path().join("db")).unwrap();
+        let store = hookbot::engine::Store::open(&h.dir.path().join("db")).unwrap();
         let mut run = hookbot::run::Run::new(
-            store.next_run_id().unwrap(),
+            store.next_run_id().await.unwrap(),
             "late".into(),
             Default::default(),
             1,
         );
         run.started_at_ms = Some(1);
-        store.accept_run(&run).await.unwrap();
+        store.accept_run(&run, None).await.unwrap();
         run.id
     };
     h.boot().await;

@@ -58,7 +58,7 @@ async fn serves(h: &Harness, id: &str, name: &str) {
         RELOAD_DEADLINE,
         format!("{id} to serve {name:?}"),
         || async move {
-            match store.event(id).unwrap() {
+            match store.event(id).await.unwrap() {
                 Some(event) if event.name == name => Ok(()),
                 other => Err(format!("{:?}", other.map(|event| event.name.clone()))),
             }
@@ -67,8 +67,15 @@ async fn serves(h: &Harness, id: &str, name: &str) {
     .await;
 }
 
-fn run_message_id(h: &Harness, run: &hookbot::run::Run) -> u64 {
-    let steps = h.running.as_ref().unwrap().store.steps(run.id).unwrap();
+async fn run_message_id(h: &Harness, run: &hookbot::run::Run) -> u64 {
+    let steps = h
+        .running
+        .as_ref()
+        .unwrap()
+        .store
+        .steps(run.id)
+        .await
+        .unwrap();
     let hookbot::run::StepOutcome::Done { output, .. } = &steps[0].outcome else {
         panic!("{steps:?}");
     };
@@ -111,7 +118,7 @@ async fn event_files_reload_while_requests_flow() {
     let run = h.trigger("live", &[]).await;
     let sent = h
         .sandbox
-        .message(GENERAL, run_message_id(&h, &run))
+        .message(GENERAL, run_message_id(&h, &run).await)
         .unwrap();
     assert_eq!(sent["content"], "version 2");
 
@@ -165,6 +172,7 @@ async fn event_files_reload_while_requests_flow() {
         .unwrap()
         .store
         .event_revisions("live")
+        .await
         .unwrap();
     let names: Vec<&str> = revisions.iter().map(|r| r.event.name.as_str()).collect();
     assert_eq!(

@@ -371,9 +371,10 @@ async fn a_200_means_the_run_is_on_disk() {
     h.wait_run(&run_id).await;
     h.halt().await;
     // Reopen the database as a new process would.
-    let store = hookbot::store::Store::open(&h.config().storage.path).unwrap();
+    let store = hookbot::engine::Store::open(&h.config().storage.path).unwrap();
     let run = store
         .run(hookbot::run::RunId::parse(&run_id).unwrap())
+        .await
         .unwrap()
         .expect("the run survives a restart");
     assert_eq!(run.event_id, "deploy");
@@ -387,13 +388,13 @@ async fn a_run_accepted_before_a_stop_executes_on_the_next_start() {
     let mut h = harness().await;
     h.halt().await;
     // What a crash right after answering 200 leaves behind: a recorded, queued run.
-    let store = hookbot::store::Store::open(&h.config().storage.path).unwrap();
+    let store = hookbot::engine::Store::open(&h.config().storage.path).unwrap();
     let mut variables = hookbot::templates::Variables::new();
     variables.insert("service", "queued");
     variables.insert("version", "1.0");
-    let id = store.next_run_id().unwrap();
+    let id = store.next_run_id().await.unwrap();
     let run = hookbot::run::Run::new(id, "deploy".into(), variables, 0);
-    store.accept_run(&run).await.unwrap();
+    store.accept_run(&run, None).await.unwrap();
     drop(store);
 
     h.boot().await;

@@ -16,8 +16,8 @@ use super::protocol::{
     StoreImported,
 };
 use crate::config::Config;
+use crate::engine::{Store, StoreError};
 use crate::run::{Run, RunId};
-use crate::store::{Store, StoreError};
 
 /// Where an admin command is served: the running hookbot, or the store opened here.
 pub enum Backend {
@@ -63,14 +63,14 @@ impl Backend {
                 }
                 c.get(&path).await
             }
-            Backend::Local(store) => ops::runs(store, query),
+            Backend::Local(store) => ops::runs(store, query).await,
         }
     }
 
     pub async fn run(&self, id: RunId) -> Result<RunDetail, AdminError> {
         match self {
             Backend::Remote(c) => c.get(&format!("/runs/{id}")).await,
-            Backend::Local(store) => ops::run(store, id),
+            Backend::Local(store) => ops::run(store, id).await,
         }
     }
 
@@ -87,7 +87,7 @@ impl Backend {
     pub async fn export(&self) -> Result<StoreExport, AdminError> {
         match self {
             Backend::Remote(c) => c.get("/export").await,
-            Backend::Local(store) => ops::export(store),
+            Backend::Local(store) => ops::export(store).await,
         }
     }
 

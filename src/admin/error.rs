@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::protocol::ErrorBody;
-use crate::executor::queue::RequeueError;
-use crate::store::StoreError;
+use crate::engine::StoreError;
+use crate::queue::RequeueError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {

@@ -7,10 +7,9 @@ use super::protocol::{
     ExportedSettings, ExportedVariable, NewKey, RevisionInfo, RunDetail, RunsQuery, StoreExport,
     StoreImported,
 };
-use crate::executor::queue::RunFilter;
+use crate::engine::{RunFilter, Store, StoreError};
 use crate::keys;
 use crate::run::{unix_now_ms, Run, RunId};
-use crate::store::{Store, StoreError};
 
 /// A new key; its hash replaces the old one on disk before the key is returned.
 pub async fn rotate_key(store: &Store) -> Result<NewKey, AdminError> {
@@ -19,38 +18,40 @@ pub async fn rotate_key(store: &Store) -> Result<NewKey, AdminError> {
     Ok(NewKey { key })
 }
 
-pub fn runs(store: &Store, query: &RunsQuery) -> Result<Vec<Run>, AdminError> {
-    Ok(crate::executor::queue::list(
+pub async fn runs(store: &Store, query: &RunsQuery) -> Result<Vec<Run>, AdminError> {
+    Ok(crate::queue::list(
         store,
         &RunFilter {
             event: query.event.clone(),
             failed: query.failed,
             limit: query.limit.unwrap_or(50),
         },
-    )?)
+    )
+    .await?)
 }
 
-pub fn run(store: &Store, id: RunId) -> Result<RunDetail, AdminError> {
-    let Some(run) = store.run(id)? else {
+pub async fn run(store: &Store, id: RunId) -> Result<RunDetail, AdminError> {
+    let Some(run) = store.run(id).await? else {
         return Err(AdminError::NotFound(format!("no run {id} in the database")));
     };
     Ok(RunDetail {
         run,
-        steps: store.steps(id)?,
+        steps: store.steps(id).await?,
     })
 }
 
 /// Puts a failed or dead-lettered run back in the queue, durably; waking a worker is the
 /// caller's part (only a running hookbot has workers).
 pub async fn retry(store: &Store, id: RunId) -> Result<Run, AdminError> {
-    let run = crate::executor::queue::requeue(store, id, unix_now_ms()).await?;
+    let run = crate::queue::requeue(store, id, unix_now_ms()).await?;
     store.flush().await?;
     Ok(run)
 }
 
-pub fn revisions(store: &Store, id: &str) -> Result<Vec<RevisionInfo>, StoreError> {
+pub async fn revisions(store: &Store, id: &str) -> Result<Vec<RevisionInfo>, StoreError> {
     Ok(store
-        .event_revisions(id)?
+        .event_revisions(id)
+        .await?
         .into_iter()
         .map(|r| RevisionInfo {
             revision: r.revision,
@@ -59,16 +60,17 @@ pub fn revisions(store: &Store, id: &str) -> Result<Vec<RevisionInfo>, StoreErro
         .collect())
 }
 
-pub fn export(store: &Store) -> Result<StoreExport, AdminError> {
+pub async fn export(store: &Store) -> Result<StoreExport, AdminError> {
     let variables = store
-        .variables()?
+        .variables()
+        .await?
         .into_iter()
         .map(|(scope, name, value)| ExportedVariable::new(&scope, name, value))
         .collect();
     Ok(StoreExport {
         settings: ExportedSettings {
-            api_key_hash: store.api_key_hash()?.map(hex),
-            bot_id: store.bot_id()?.map(|id| id.to_string()),
+            api_key_hash: store.api_key_hash().await?.map(hex),
+            bot_id: store.bot_id().await?.map(|id| id.to_string()),
         },
         variables,
     })
@@ -97,11 +99,11 @@ pub async fn import(store: &Store, data: &StoreExport) -> Result<StoreImported, 
         None => None,
     };
     for (scope, name, value) in &variables {
-        store.set_variable(scope, name, value)?;
+        store.set_variable(scope, name, value).await?;
     }
     let bot_id_set = match bot_id {
-        Some(id) if store.bot_id()?.is_none() => {
-            store.set_bot_id(id)?;
+        Some(id) if store.bot_id().await?.is_none() => {
+            store.set_bot_id(id).await?;
             true
         }
         _ => false,

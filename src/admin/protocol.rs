@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::VariableScope;
 use crate::events::Event;
 use crate::run::{Run, Step};
-use crate::store::VariableScope;
 
 /// The admin socket of the database at `database`: beside it, named after it.
 pub fn socket_path(database: &Path) -> PathBuf {

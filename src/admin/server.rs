@@ -17,15 +17,15 @@ use super::ops;
 use super::protocol::{
     EventInfo, NewKey, Retried, RunDetail, RunsQuery, Status, StoreExport, StoreImported,
 };
-use crate::executor::RunQueue;
+use crate::engine::Store;
+use crate::queue::Queue;
 use crate::run::{Run, RunId};
-use crate::store::Store;
 
 /// What the admin routes need from the running process.
 #[derive(Clone)]
 pub struct AdminState {
     pub store: Store,
-    pub queue: RunQueue,
+    pub queue: Queue,
     pub bot_id: u64,
     pub base_url: String,
 }
@@ -187,7 +187,7 @@ async fn runs(
     State(state): State<AdminState>,
     Query(query): Query<RunsQuery>,
 ) -> Result<Json<Vec<Run>>, AdminError> {
-    Ok(Json(ops::runs(&state.store, &query)?))
+    Ok(Json(ops::runs(&state.store, &query).await?))
 }
 
 async fn run(
@@ -195,7 +195,7 @@ async fn run(
     UrlPath(id): UrlPath<String>,
 ) -> Result<Json<RunDetail>, AdminError> {
     let id = parse_run_id(&id)?;
-    Ok(Json(ops::run(&state.store, id)?))
+    Ok(Json(ops::run(&state.store, id).await?))
 }
 
 async fn retry(
@@ -215,16 +215,17 @@ async fn event(
 ) -> Result<Json<EventInfo>, AdminError> {
     let event = state
         .store
-        .event(&id)?
+        .event(&id)
+        .await?
         .ok_or_else(|| AdminError::NotFound(format!("no event has the id {id:?}")))?;
     Ok(Json(EventInfo {
         event: (*event).clone(),
-        revisions: ops::revisions(&state.store, &id)?,
+        revisions: ops::revisions(&state.store, &id).await?,
     }))
 }
 
 async fn export(State(state): State<AdminState>) -> Result<Json<StoreExport>, AdminError> {
-    Ok(Json(ops::export(&state.store)?))
+    Ok(Json(ops::export(&state.store).await?))
 }
 
 /// The body is read by hand, not with axum's `Json`, so a bad document is answered in the

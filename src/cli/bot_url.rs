@@ -4,7 +4,7 @@
 use crate::admin::client::Client;
 use crate::admin::protocol::socket_path;
 use crate::config::Config;
-use crate::store::Store;
+use crate::engine::Store;
 
 /// The base of webhook URLs and the bot's id: from the running hookbot when its admin socket
 /// answers (it knows the address it bound and asked Discord who it is), else from the config,
@@ -16,27 +16,30 @@ pub(super) async fn url_base(config: &Config) -> (String, Option<u64>) {
     }
     (
         config.public_base_url(config.http.listen),
-        known_bot_id(config),
+        known_bot_id(config).await,
     )
 }
 
 /// The bot's user id without asking Discord: remembered by the last `hookbot run`, or read from
 /// the token, whose first part is the id in base64.
-fn remembered_or_token_bot_id(config: &Config) -> Option<u64> {
+async fn remembered_or_token_bot_id(config: &Config) -> Option<u64> {
     // Opening creates a database; a command that only reads must not leave one behind.
-    let remembered = config
+    let store = config
         .storage
         .path
         .exists()
         .then(|| Store::open(&config.storage.path).ok())
-        .flatten()
-        .and_then(|store| store.bot_id().ok().flatten());
+        .flatten();
+    let remembered = match store {
+        Some(store) => store.bot_id().await.ok().flatten(),
+        None => None,
+    };
     remembered.or_else(|| config.discord.token.as_deref().and_then(bot_id_from_token))
 }
 
 /// [`remembered_or_token_bot_id`], saying on stderr how to fill in `{bot_id}` when unknown.
-fn known_bot_id(config: &Config) -> Option<u64> {
-    let id = remembered_or_token_bot_id(config);
+async fn known_bot_id(config: &Config) -> Option<u64> {
+    let id = remembered_or_token_bot_id(config).await;
     if id.is_none() {
         eprintln!(
             "note: the bot's user id is not known yet; `hookbot run` learns it from Discord \

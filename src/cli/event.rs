@@ -11,9 +11,9 @@ use crate::admin::client::Client;
 use crate::admin::ops;
 use crate::admin::protocol::{socket_path, EventInfo, RevisionInfo};
 use crate::config::Config;
+use crate::engine::{Store, StoreError};
 use crate::events;
 use crate::http::webhook;
-use crate::store::{Store, StoreError};
 
 /// `hookbot event new NAME --server ID`: writes the file and prints its webhook URL.
 pub async fn event_new(
@@ -96,7 +96,7 @@ pub async fn event_show(config_path: &Path, id: &str, out: &mut impl Write) -> a
                 .await?;
             (info.event, info.revisions)
         }
-        None => local_event(&config, id)?,
+        None => local_event(&config, id).await?,
     };
     let (base, bot_id) = url_base(&config).await;
     let url = webhook::url(&base, bot_id, &event.id);
@@ -154,7 +154,10 @@ pub async fn event_show(config_path: &Path, id: &str, out: &mut impl Write) -> a
 
 /// The event from its file, or as stored when its file does not load; its revisions from the
 /// database when there is one.
-fn local_event(config: &Config, id: &str) -> anyhow::Result<(events::Event, Vec<RevisionInfo>)> {
+async fn local_event(
+    config: &Config,
+    id: &str,
+) -> anyhow::Result<(events::Event, Vec<RevisionInfo>)> {
     // Opening creates a database; a command that only reads must not leave one behind.
     let store = if config.storage.path.exists() {
         match Store::open(&config.storage.path) {
@@ -170,7 +173,7 @@ fn local_event(config: &Config, id: &str) -> anyhow::Result<(events::Event, Vec<
     };
     let loaded = events::load_dir(&config.events.dir);
     let stored = match &store {
-        Some(store) => store.event(id)?.map(|e| (*e).clone()),
+        Some(store) => store.event(id).await?.map(|e| (*e).clone()),
         None => None,
     };
     let event = match loaded.events.into_iter().find(|e| e.id == id) {
@@ -188,7 +191,7 @@ fn local_event(config: &Config, id: &str) -> anyhow::Result<(events::Event, Vec<
         }
     };
     let revisions = match &store {
-        Some(store) => ops::revisions(store, id)?,
+        Some(store) => ops::revisions(store, id).await?,
         None => Vec::new(),
     };
     Ok((event, revisions))

@@ -8,8 +8,8 @@ use anyhow::Context;
 
 use super::format::describe_step;
 use crate::config::Config;
+use crate::engine::{Store, StoreError};
 use crate::events;
-use crate::store::{Store, StoreError};
 
 /// `hookbot event test ID --var name=value … [--dry-run] [--sandbox]`: runs the event as if a
 /// webhook had arrived and prints each step; with `--dry-run` nothing is changed anywhere.

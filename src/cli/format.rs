@@ -13,7 +13,7 @@ pub(super) fn rfc3339(unix_ms: u64) -> String {
 
 /// `succeeded`, `failed`, `dead-lettered (8 attempts)`, `pending (attempt 2 failed; next at …)`.
 pub(super) fn status_words(run: &Run) -> String {
-    let word = crate::executor::queue::status_word(run);
+    let word = crate::queue::status_word(run);
     match (run.status, run.attempts) {
         (RunStatus::Pending, 0) => word.to_owned(),
         (RunStatus::Pending, attempts) => {

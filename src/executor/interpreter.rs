@@ -18,17 +18,18 @@ use tokio_util::sync::CancellationToken;
 
 use super::actions::{self, ActionContext, Performed};
 use super::http_request::{self, HttpBody, HttpCall};
-use super::retry::{self, Class, RetryPolicy};
+use super::retry::{self, Class};
 use super::scope::{Locals, LoopFrame, Persistent, Scope};
 use crate::discord::Pacer;
 use crate::discord::{CallError, Discord};
 use crate::duration::{format_duration, parse_duration};
+use crate::engine::{Store, StoreError, VariableScope};
 use crate::events::{
     Action, ActionKind, CompareOp, Condition, Event, HttpBodySpec, VariableScopeSpec,
     MAX_LOOP_COUNT, MAX_WAIT,
 };
+use crate::queue::retry::{backoff, RetryPolicy};
 use crate::run::{unix_now_ms as now_ms, ActionError, Run, RunFailure, Step, StepOutcome};
-use crate::store::{Store, StoreError, VariableScope};
 use crate::templates::{RequestVariables, Template, Variables};
 
 /// The most steps one run may take, loops and branches included, so no event spins forever.
@@ -238,7 +239,8 @@ impl<'a> Interpreter<'a> {
                 };
                 let branch = if holds { "then" } else { "else" };
                 let summary = format!("{explained}: {branch}");
-                self.record_done(action, &path, started, summary, json!({ "branch": branch }))?;
+                self.record_done(action, &path, started, summary, json!({ "branch": branch }))
+                    .await?;
                 let list = if holds { then } else { otherwise };
                 self.exec_list(list, format!("{path}.{branch}")).await
             }
@@ -255,7 +257,8 @@ impl<'a> Interpreter<'a> {
                     ticket -= weight;
                 }
                 let summary = format!("picked branch {} of {}", chosen + 1, branches.len());
-                self.record_done(action, &path, started, summary, json!({ "branch": chosen }))?;
+                self.record_done(action, &path, started, summary, json!({ "branch": chosen }))
+                    .await?;
                 match branches.get(chosen) {
                     Some(branch) => {
                         self.exec_list(&branch.actions, format!("{path}.branch[{}]", chosen + 1))
@@ -276,15 +279,18 @@ impl<'a> Interpreter<'a> {
                     }
                     _ => format!("loop {count} times"),
                 };
-                self.record_done(action, &path, started, summary, json!({ "count": count }))?;
+                self.record_done(action, &path, started, summary, json!({ "count": count }))
+                    .await?;
                 self.exec_loop(body, &path, count, delay).await
             }
             ActionKind::StopLoop => {
-                self.record_done(action, &path, started, "left the loop".into(), json!({}))?;
+                self.record_done(action, &path, started, "left the loop".into(), json!({}))
+                    .await?;
                 Ok(Flow::BreakLoop)
             }
             ActionKind::Stop => {
-                self.record_done(action, &path, started, "stopped the run".into(), json!({}))?;
+                self.record_done(action, &path, started, "stopped the run".into(), json!({}))
+                    .await?;
                 Ok(Flow::Stop)
             }
             ActionKind::Wait { duration } => {
@@ -294,7 +300,8 @@ impl<'a> Interpreter<'a> {
                 };
                 if self.ctx.dry_run {
                     let summary = format!("would wait {}", format_duration(duration));
-                    self.record_done(action, &path, started, summary, json!({}))?;
+                    self.record_done(action, &path, started, summary, json!({}))
+                        .await?;
                     return Ok(Flow::Next);
                 }
                 let until_ms = started + duration.as_millis() as u64;
@@ -311,7 +318,8 @@ impl<'a> Interpreter<'a> {
                     started,
                     StepOutcome::Waiting { until_ms },
                     vec![],
-                )?;
+                )
+                .await?;
                 Ok(self.sleep_until(until_ms).await)
             }
             _ => match self.perform_once(action).await {
@@ -332,7 +340,7 @@ impl<'a> Interpreter<'a> {
                     );
                     step.warnings = warnings;
                     step.channel = channel;
-                    self.push_step(step)?;
+                    self.push_step(step).await?;
                     Ok(Flow::Next)
                 }
                 Err(error) => self.failed(action, path, started, error).await,
@@ -471,7 +479,7 @@ impl<'a> Interpreter<'a> {
                     error,
                     handled: false,
                 };
-                self.record(action, &path, started, outcome, vec![])?;
+                self.record(action, &path, started, outcome, vec![]).await?;
                 return Ok(Flow::Failed(failure));
             }
             return Ok(flow);
@@ -481,7 +489,7 @@ impl<'a> Interpreter<'a> {
             error: error.clone(),
             handled,
         };
-        self.record(action, &path, started, outcome, vec![])?;
+        self.record(action, &path, started, outcome, vec![]).await?;
         match &action.on_error {
             Some(on_error) => {
                 tracing::warn!(run = %self.run.id, event = %self.event.id, action = %path, code = %error.code,
@@ -539,7 +547,7 @@ impl<'a> Interpreter<'a> {
             return Some(Flow::Failed(failure));
         }
         let wait = retry_after
-            .unwrap_or_else(|| retry::backoff(attempts.max(1), self.rng.random_range(-1.0..=1.0)));
+            .unwrap_or_else(|| backoff(attempts.max(1), self.rng.random_range(-1.0..=1.0)));
         let at = now.saturating_add(wait.as_millis() as u64).min(give_up_at);
         self.run.attempts = attempts;
         self.run.retry_waited_ms = self.run.retry_waited_ms.saturating_add(at - now);
@@ -802,6 +810,7 @@ impl<'a> Interpreter<'a> {
                 self.ctx
                     .store
                     .set_variable(&scope, name, &value)
+                    .await
                     .map_err(|e| invalid(e.to_string()))?;
                 Ok(performed(
                     format!("set {name} ({scope}) to {value:?}"),
@@ -820,6 +829,7 @@ impl<'a> Interpreter<'a> {
                     .ctx
                     .store
                     .delete_variable(&scope, name)
+                    .await
                     .map_err(|e| invalid(e.to_string()))?;
                 let summary = if deleted {
                     format!("deleted {name} ({scope})")
@@ -839,6 +849,7 @@ impl<'a> Interpreter<'a> {
                     .ctx
                     .store
                     .variable(&scope, name)
+                    .await
                     .map_err(|e| invalid(e.to_string()))?;
                 let (value, summary) = match stored {
                     Some(value) => {
@@ -985,7 +996,7 @@ impl<'a> Interpreter<'a> {
         }
     }
 
-    fn record_done(
+    async fn record_done(
         &mut self,
         action: &Action,
         path: &str,
@@ -1005,9 +1016,10 @@ impl<'a> Interpreter<'a> {
             StepOutcome::Done { summary, output },
             vec![],
         )
+        .await
     }
 
-    fn record(
+    async fn record(
         &mut self,
         action: &Action,
         path: &str,
@@ -1017,14 +1029,17 @@ impl<'a> Interpreter<'a> {
     ) -> Result<(), StoreError> {
         let mut step = self.step(action, path, started, outcome);
         step.warnings = warnings;
-        self.push_step(step)
+        self.push_step(step).await
     }
 
     /// Journals a step: after this, a restart replays it instead of acting again.
-    fn push_step(&mut self, step: Step) -> Result<(), StoreError> {
+    async fn push_step(&mut self, step: Step) -> Result<(), StoreError> {
         let index = self.steps.len() as u32;
         if !self.ctx.dry_run {
-            self.ctx.store.append_step(self.run.id, index, &step)?;
+            self.ctx
+                .store
+                .append_step(self.run.id, index, &step)
+                .await?;
             metrics::histogram!(crate::metrics::ACTION_SECONDS, "action" => step.action.clone())
                 .record(step.duration_ms as f64 / 1000.0);
             if matches!(step.outcome, StepOutcome::Failed { .. }) {

@@ -53,7 +53,7 @@ impl<T> Check for Result<T, String> {
 ///
 /// ```ignore
 /// let run = eventually(DEADLINE, format!("run {id} to finish"), || async move {
-///     store.run(id).unwrap().filter(|run| run.status != RunStatus::Pending)
+///     store.run(id).await.unwrap().filter(|run| run.status != RunStatus::Pending)
 /// })
 /// .await;
 /// ```

@@ -188,6 +188,7 @@ impl Harness {
         eventually(DEADLINE, format!("run {run_id} to finish"), || async move {
             store
                 .run(id)
+                .await
                 .expect("store readable")
                 .filter(|run| run.status != RunStatus::Pending)
         })
