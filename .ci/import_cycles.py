@@ -9,7 +9,9 @@ deepest module it names, and reports every strongly connected group of modules.
 
 A module's inline children (`mod tests { … }`) count as the module itself, so `use super::*`
 in a unit test module is not a circle. `mod` declarations are not uses: a parent declaring a
-child is the tree, not an import. Plain python3, no dependencies; run from anywhere.
+child is the tree, not an import; but a parent that names a child in code (`channels::perform`,
+`use render::truncate`) uses it, so a child that uses its parent back is a circle.
+Plain python3, no dependencies; run from anywhere.
 """
 
 import pathlib
@@ -133,6 +135,14 @@ class Crate:
             target = candidate
         return target
 
+    def children(self, module):
+        """The names of the modules `module` declares."""
+        return sorted(
+            other[-1]
+            for other in self.files
+            if len(other) == len(module) + 1 and other[: len(module)] == module
+        )
+
     def edges(self):
         """module -> {imported module -> first line that imports it}."""
         graph = {module: {} for module in self.files}
@@ -159,8 +169,19 @@ class Crate:
                 else:
                     found = INLINE_PATH.findall(line)
                     statement_line = number
+                children = self.children(module)
+                if children and statement_line == number:
+                    found += [
+                        match.group(1)
+                        for match in re.finditer(
+                            rf"(?<![\w:])((?:{'|'.join(children)})(?:::(?:r#)?\w+)+)", line
+                        )
+                    ]
                 for used in found:
-                    if not used.startswith(("crate::", "super::", "self::")):
+                    first = used.split("::")[0]
+                    if first in children:
+                        used = "self::" + used  # a child module named without `self::`
+                    elif not used.startswith(("crate::", "super::", "self::")):
                         continue  # an external crate or the standard library
                     target = self.resolve(module, len(inline_stack), used)
                     if target != module:

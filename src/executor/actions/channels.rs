@@ -3,9 +3,9 @@
 use serde_json::{json, Map, Value};
 use serenity::all::{ChannelId, GuildChannel, GuildId, MessageId};
 
+use super::job::{channel_words, discord_link, Job, Performed};
 use super::render::{cut, quote};
 use super::values::{auto_archive_minutes, invite_max_age, invite_max_uses, snowflake};
-use super::{channel_words, discord_link, Job, Performed};
 use crate::discord::{CallError, ChannelRef};
 use crate::duration::format_duration;
 use crate::events::{ActionKind, ChannelKind, MAX_CHANNEL_NAME_CHARS, MAX_TOPIC_CHARS};

@@ -3,9 +3,9 @@
 
 use serde_json::{json, Map, Value};
 
+use super::job::{Job, Performed, RoleRef};
 use super::render::{cut, quote, render_color};
 use super::values::{ban_delete_seconds, timeout_length, timeout_until};
-use super::{Job, Performed, RoleRef};
 use crate::discord::CallError;
 use crate::duration::format_duration;
 use crate::events::{ActionKind, RoleSettings, MAX_NICKNAME_CHARS, MAX_ROLE_NAME_CHARS};

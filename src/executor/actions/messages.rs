@@ -4,9 +4,9 @@
 use serde_json::{json, Value};
 use serenity::all::{ChannelId, MessageId};
 
+use super::job::{channel_words, discord_link, Job, Performed};
 use super::render::render_message;
 use super::values::{parse_emoji, EmojiRef};
-use super::{channel_words, discord_link, Job, Performed};
 use crate::discord::{CallError, ChannelRef};
 use crate::events::ActionKind;
 use crate::templates::Lookup;

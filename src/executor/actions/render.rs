@@ -2,16 +2,23 @@
 //! warning for each cut, never a failed send.
 
 use serde_json::{json, Map, Value};
-use serenity::all::Timestamp;
+use serenity::all::{CreateAllowedMentions, Timestamp};
 
-use super::allowed_mentions;
 use crate::discord::CallError;
 use crate::events::{
-    ColorSpec, EmbedSpec, MessageSpec, MAX_AUTHOR_NAME_CHARS, MAX_CONTENT_CHARS,
+    AllowedMentions, ColorSpec, EmbedSpec, MessageSpec, MAX_AUTHOR_NAME_CHARS, MAX_CONTENT_CHARS,
     MAX_DESCRIPTION_CHARS, MAX_EMBEDS, MAX_EMBED_FIELDS, MAX_EMBED_TOTAL_CHARS,
     MAX_FIELD_NAME_CHARS, MAX_FIELD_VALUE_CHARS, MAX_FOOTER_TEXT_CHARS, MAX_TITLE_CHARS,
 };
 use crate::templates::{Lookup, Template};
+
+/// Explicit on every message: only the kinds the event's author listed may ping.
+pub fn allowed_mentions(kinds: AllowedMentions) -> CreateAllowedMentions {
+    CreateAllowedMentions::new()
+        .all_users(kinds.users)
+        .all_roles(kinds.roles)
+        .everyone(kinds.everyone)
+}
 
 /// A field's name or value that renders empty: Discord refuses empty ones.
 const BLANK: &str = "\u{200b}";
@@ -599,5 +606,18 @@ mod tests {
             message.describe(),
             "\"Deployed\" + 1 embed \"billing 2.4.1\""
         );
+    }
+
+    #[test]
+    fn allowed_mentions_are_explicit_and_empty_by_default() {
+        let json = serde_json::to_value(allowed_mentions(AllowedMentions::default())).unwrap();
+        assert_eq!(json["parse"], serde_json::json!([]));
+        let json = serde_json::to_value(allowed_mentions(AllowedMentions {
+            users: true,
+            roles: false,
+            everyone: true,
+        }))
+        .unwrap();
+        assert_eq!(json["parse"], serde_json::json!(["users", "everyone"]));
     }
 }

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{perform, ActionContext, Performed, DRY_RUN_VALUE};
+use super::job::DRY_RUN_VALUE;
+use super::{perform, ActionContext, Performed};
 use crate::discord::{CallError, Discord};
 use crate::events::{
     ActionKind, ChannelKind as Kind, ColorSpec, EmbedFieldSpec, EmbedSpec, MessageSpec,
