@@ -8,6 +8,7 @@ use anyhow::Context;
 use crate::admin::{self, Backend};
 use crate::config::Config;
 use crate::events;
+use crate::lang::shell::shell_quote;
 use crate::store::Store;
 use crate::webhook;
 
@@ -238,7 +239,7 @@ pub async fn event_test(
     };
     // Names resolve from the cache when the gateway has delivered the server.
     discord.wait_cache_ready(crate::executor::CACHE_WAIT).await;
-    let mut vars = crate::templates::Variables::new();
+    let mut vars = crate::lang::templates::Variables::new();
     for (name, value) in variables {
         vars.insert(name.clone(), value.clone());
     }
@@ -552,10 +553,6 @@ fn auth_header(auth: &events::EventAuth) -> (String, bool) {
     }
 }
 
-fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
-}
-
 /// `hookbot export`: one JSON document on stdout (see [`admin::Export`]): the event files'
 /// text, the persistent variables, the API key's hash (never a key) and the bot id.
 pub async fn export(config_path: &Path, out: &mut impl Write) -> anyhow::Result<()> {
@@ -708,7 +705,7 @@ fn describe_step(step: &crate::run::Step) -> String {
         StepOutcome::Done { summary, .. } => summary.clone(),
         StepOutcome::Waiting { until_ms } => format!(
             "waited {}",
-            crate::duration::format_duration(std::time::Duration::from_millis(
+            crate::lang::duration::format_duration(std::time::Duration::from_millis(
                 until_ms.saturating_sub(step.started_at_ms)
             ))
         ),

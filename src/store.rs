@@ -991,7 +991,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::templates::Variables;
+    use crate::lang::templates::Variables;
 
     fn temp_store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();

@@ -882,7 +882,7 @@ fn the_shipped_events_and_the_examples_load() {
 }
 
 /// Templates of actions read the request directly once the executor's scope looks in
-/// [`hookbot::templates::RequestVariables`]; until then `[variables]` carries them.
+/// [`hookbot::lang::request::RequestVariables`]; until then `[variables]` carries them.
 #[tokio::test]
 async fn action_templates_read_the_request_directly() {
     let event = r##"

@@ -9,10 +9,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::{StreamExt, TryStreamExt};
+use hookbot::lang::templates::Variables;
 use hookbot::run::Run;
 use hookbot::sandbox::{Failure, Sandbox};
 use hookbot::store::Store;
-use hookbot::templates::Variables;
 
 use crate::world::{self, EVENT};
 

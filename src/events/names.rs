@@ -3,7 +3,7 @@
 
 use super::action::{walk_actions, ActionKind, HttpBodySpec};
 use super::model::{Event, MappingValue};
-use crate::templates::Template;
+use crate::lang::templates::Template;
 
 /// The names every run sets itself, as `{server_id}`, `{timestamp}`…
 pub const BUILTIN_NAMES: &[&str] = &[

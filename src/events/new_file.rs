@@ -145,7 +145,7 @@ content = "{{message}}"
 mod tests {
     use super::*;
     use crate::events::{load_dir, ActionKind, MessageSpec};
-    use crate::templates::Template;
+    use crate::lang::templates::Template;
 
     #[test]
     fn slugs() {

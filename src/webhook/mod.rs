@@ -273,7 +273,7 @@ async fn accept(
             .filter(|id| !id.is_empty() && id.len() <= MAX_IDEMPOTENCY_KEY_BYTES)
             .map(String::into_bytes)
     });
-    if !incoming.passes(&event.when) {
+    if !incoming.passes(&event.when).await {
         return Ok(Triggered::Skipped);
     }
 
@@ -666,7 +666,7 @@ mod tests {
         Run::new(
             store.next_run_id().unwrap(),
             "e".into(),
-            crate::templates::Variables::new(),
+            crate::lang::templates::Variables::new(),
             1,
         )
     }

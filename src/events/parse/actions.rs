@@ -8,12 +8,12 @@ use super::fields::*;
 use super::limits::*;
 use super::message::read_message;
 use super::{Ctx, Save, ACTION_TYPES};
-use crate::duration::{format_duration, parse_duration};
 use crate::events::action::{
     Action, ActionKind, ChannelKind, HttpBodySpec, RandomBranch, RoleSettings, VariableScopeSpec,
 };
+use crate::lang::duration::{format_duration, parse_duration};
+use crate::lang::templates::Template;
 use crate::problem::{describe, integer_value, Checked, Reported, TableReader};
-use crate::templates::Template;
 
 /// What an action list is, for the rules that depend on where an action stands.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -931,7 +931,7 @@ fn read_expression(ctx: &Ctx<'_, '_>, t: &mut TableReader<'_, '_>) -> Checked<Te
     let text = t.required_string("expression")?;
     let template = checked_text(ctx, t, "expression", text.clone(), usize::MAX)?;
     if template.is_static() {
-        if let Err(error) = crate::math::evaluate(text.get_ref()) {
+        if let Err(error) = crate::lang::math::evaluate(text.get_ref()) {
             return Err(t.report(text.span(), format!("expression: {error}")));
         }
     }

@@ -7,11 +7,11 @@ use toml::Spanned;
 
 use super::limits::{MAX_COLOR, MAX_REASON_CHARS, MAX_RUN_NAME_CHARS};
 use super::Ctx;
-use crate::duration::{format_duration, parse_duration};
 use crate::events::model::ColorSpec;
 use crate::events::names::{BUILTIN_NAMES, RESERVED_PREFIXES};
+use crate::lang::duration::{format_duration, parse_duration};
+use crate::lang::templates::Template;
 use crate::problem::{describe, integer_value, Checked, TableReader};
-use crate::templates::Template;
 
 /// An optional array of tables (`[[key]]`), each read by `read_item`; `None` when absent. Every
 /// item is read, so the problems of all of them are reported.

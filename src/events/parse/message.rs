@@ -9,8 +9,8 @@ use super::{Ctx, MENTION_KINDS};
 use crate::events::model::{
     AllowedMentions, EmbedAuthorSpec, EmbedFieldSpec, EmbedFooterSpec, EmbedSpec, MessageSpec,
 };
+use crate::lang::templates::Template;
 use crate::problem::{describe, Checked, TableReader};
-use crate::templates::Template;
 
 /// `content`, `embeds` and `allowed_mentions` of a `send_message` or `send_dm`.
 pub(super) fn read_message(

@@ -26,8 +26,8 @@ use toml::Spanned;
 
 use super::action::ActionKind;
 use super::model::Event;
+use crate::lang::templates::Template;
 use crate::problem::{describe, integer_value, Checked, Checker, Problem, TableReader};
-use crate::templates::Template;
 
 pub use fields::parse_hex_color;
 pub use limits::*;

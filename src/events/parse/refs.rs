@@ -3,7 +3,7 @@
 
 use super::{Ctx, Save, Use};
 use crate::events::names::{ERROR_FIELDS, LOOP_FIELDS};
-use crate::templates::Template;
+use crate::lang::templates::Template;
 
 /// The fields of an `http_request` result that go deeper: `{NAME.json.a.b}`, `{NAME.headers.x}`.
 const DEEP_FIELDS: [&str; 2] = ["json", "headers"];

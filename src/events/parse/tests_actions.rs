@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::events::*;
-use crate::templates::Template;
+use crate::lang::templates::Template;
 
 const HEAD: &str = "id = \"a\"\nserver = 1\n";
 

@@ -10,10 +10,10 @@ use super::render::{cut, quote, render_color};
 use super::values::{ban_delete_seconds, percent_encode, timeout_length, timeout_until};
 use super::{Job, Performed, RoleRef};
 use crate::discord::CallError;
-use crate::duration::format_duration;
 use crate::events::{ActionKind, RoleSettings, MAX_NICKNAME_CHARS, MAX_ROLE_NAME_CHARS};
+use crate::lang::duration::format_duration;
+use crate::lang::templates::Lookup;
 use crate::pacing::Route as Pace;
-use crate::templates::Lookup;
 
 pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed, CallError> {
     let http = job.discord.http.clone();

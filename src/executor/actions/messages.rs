@@ -9,8 +9,8 @@ use super::values::{parse_emoji, EmojiRef};
 use super::{channel_words, discord_link, Job, Performed};
 use crate::discord::{CallError, ChannelRef};
 use crate::events::ActionKind;
+use crate::lang::templates::Lookup;
 use crate::pacing::Route;
-use crate::templates::Lookup;
 
 const EMPTY_MESSAGE: &str =
     "the message is empty after filling in the variables (no content and no embed); nothing was sent";

@@ -19,8 +19,8 @@ use serenity::all::{CreateAllowedMentions, GuildId, RoleId, UserId};
 
 use crate::discord::{CallError, ChannelRef, Discord};
 use crate::events::{ActionKind, AllowedMentions};
+use crate::lang::templates::{Lookup, Template};
 use crate::pacing::{Pacer, Route};
-use crate::templates::{Lookup, Template};
 
 pub use render::truncate;
 

@@ -12,11 +12,11 @@ use crate::events::{
     ActionKind, ChannelKind as Kind, ColorSpec, EmbedFieldSpec, EmbedSpec, MessageSpec,
     RoleSettings,
 };
+use crate::lang::templates::{Template, Variables};
 use crate::sandbox::{
     ChannelKind, Failure, Fixture, FixtureChannel, FixtureGuild, FixtureMember, FixtureRole,
     FixtureUser, Sandbox,
 };
-use crate::templates::{Template, Variables};
 use serenity::all::GuildId;
 
 #[path = "../../../tests/common/openapi.rs"]
