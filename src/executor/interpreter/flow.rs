@@ -31,6 +31,7 @@ fn child_path(prefix: &str, index: usize) -> String {
 }
 
 impl<'a> Interpreter<'a> {
+    /// Runs `actions` in order until one of them changes the flow; `prefix` is the list's path.
     pub(super) fn exec_list<'s>(
         &'s mut self,
         actions: &'a [Action],
@@ -48,11 +49,7 @@ impl<'a> Interpreter<'a> {
         .boxed()
     }
 
-    pub(super) async fn exec_action(
-        &mut self,
-        action: &'a Action,
-        path: String,
-    ) -> Result<Flow, StoreError> {
+    async fn exec_action(&mut self, action: &'a Action, path: String) -> Result<Flow, StoreError> {
         if self.replaying() {
             return self.replay(action, path).await;
         }
@@ -173,11 +170,7 @@ impl<'a> Interpreter<'a> {
 
     /// Replays the next journaled step for `action`, acting only where the journal says the
     /// run was in the middle of something (a wait, a loop, a branch).
-    pub(super) async fn replay(
-        &mut self,
-        action: &'a Action,
-        path: String,
-    ) -> Result<Flow, StoreError> {
+    async fn replay(&mut self, action: &'a Action, path: String) -> Result<Flow, StoreError> {
         let step = match self.next_recorded(action, &path) {
             Ok(step) => step,
             Err(failure) => return Ok(Flow::Failed(failure)),
@@ -227,7 +220,7 @@ impl<'a> Interpreter<'a> {
         }
     }
 
-    pub(super) async fn exec_loop(
+    async fn exec_loop(
         &mut self,
         body: &'a [Action],
         path: &str,
@@ -264,7 +257,7 @@ impl<'a> Interpreter<'a> {
         Ok(outcome)
     }
 
-    pub(super) async fn exec_on_error(
+    async fn exec_on_error(
         &mut self,
         on_error: &'a [Action],
         path: &str,
@@ -277,7 +270,7 @@ impl<'a> Interpreter<'a> {
     }
 
     /// A failed action: its `on_error` list runs and the run goes on, or the run stops.
-    pub(super) async fn failed(
+    async fn failed(
         &mut self,
         action: &'a Action,
         path: String,
@@ -315,7 +308,7 @@ impl<'a> Interpreter<'a> {
 
     /// Sleeps until `until_ms` (unix), giving the run's slot to others if the wait is long.
     /// `Interrupted` when shutdown comes first.
-    pub(super) async fn sleep_until(&mut self, until_ms: u64) -> Flow {
+    async fn sleep_until(&mut self, until_ms: u64) -> Flow {
         let remaining = Duration::from_millis(until_ms.saturating_sub(now_ms()));
         if remaining.is_zero() {
             return Flow::Next;
@@ -350,7 +343,7 @@ impl<'a> Interpreter<'a> {
         }
     }
 
-    pub(super) fn loop_plan(
+    fn loop_plan(
         &self,
         count: &Template,
         delay: Option<&Template>,

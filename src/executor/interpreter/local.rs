@@ -27,7 +27,7 @@ impl Interpreter<'_> {
     }
 
     /// Carries out an action that is not flow.
-    pub(super) async fn perform(&self, action: &Action) -> Result<Performed, ActionError> {
+    async fn perform(&self, action: &Action) -> Result<Performed, ActionError> {
         let dry_run = self.ctx.dry_run;
         match &action.kind {
             ActionKind::HttpRequest {
@@ -193,7 +193,7 @@ impl Interpreter<'_> {
 
     /// Renders every string inside a JSON document, leaf by leaf, so a value can never break
     /// the document's syntax.
-    pub(super) fn render_json(&self, document: &Value) -> Value {
+    fn render_json(&self, document: &Value) -> Value {
         match document {
             Value::String(text) => Value::String(self.render(&Template::new(text.as_str()))),
             Value::Array(items) => {
@@ -208,10 +208,7 @@ impl Interpreter<'_> {
         }
     }
 
-    pub(super) async fn variable_scope(
-        &self,
-        spec: &VariableScopeSpec,
-    ) -> Result<VariableScope, ActionError> {
+    async fn variable_scope(&self, spec: &VariableScopeSpec) -> Result<VariableScope, ActionError> {
         let server = self.event.server;
         Ok(match spec {
             VariableScopeSpec::Global => VariableScope::Global,
@@ -240,6 +237,8 @@ impl Interpreter<'_> {
         })
     }
 
+    /// A duration written as a template (`wait`, a loop's delay, an HTTP timeout), read and
+    /// held to `max`.
     pub(super) fn bounded_duration(
         &self,
         template: &Template,
