@@ -11,7 +11,6 @@ use serde_json::{json, Value};
 use super::failure::{failure_of, invalid};
 use super::state::{Flow, Interpreter};
 use crate::events::{Action, ActionKind, MAX_LOOP_COUNT, MAX_WAIT};
-use crate::executor::actions::Performed;
 use crate::executor::scope::LoopFrame;
 use crate::lang::duration::{format_duration, parse_duration};
 use crate::lang::templates::Template;
@@ -145,22 +144,7 @@ impl<'a> Interpreter<'a> {
             _ => match self.perform_once(action).await {
                 Ok(performed) => {
                     self.run.attempts = 0;
-                    let Performed {
-                        summary,
-                        output,
-                        warnings,
-                        channel,
-                    } = performed;
-                    self.apply(action, &output, channel.as_ref());
-                    let mut step = self.step(
-                        action,
-                        &path,
-                        started,
-                        StepOutcome::Done { summary, output },
-                    );
-                    step.warnings = warnings;
-                    step.channel = channel;
-                    self.push_step(step)?;
+                    self.record_performed(action, &path, started, performed)?;
                     Ok(Flow::Next)
                 }
                 Err(error) => self.failed(action, path, started, error).await,

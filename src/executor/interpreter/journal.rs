@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use super::state::Interpreter;
 use crate::events::{Action, ActionKind, Event};
+use crate::executor::actions::Performed;
 use crate::run::{unix_now_ms as now_ms, Run, RunFailure, Step, StepOutcome};
 use crate::store::StoreError;
 
@@ -76,14 +77,29 @@ impl Interpreter<'_> {
         }
     }
 
-    /// A step for `action`, timed from `started` to now.
-    pub(super) fn step(
-        &self,
+    /// Journals what an action carried out, and leaves its output to the actions after it.
+    pub(super) fn record_performed(
+        &mut self,
         action: &Action,
         path: &str,
         started: u64,
-        outcome: StepOutcome,
-    ) -> Step {
+        performed: Performed,
+    ) -> Result<(), StoreError> {
+        let Performed {
+            summary,
+            output,
+            warnings,
+            channel,
+        } = performed;
+        self.apply(action, &output, channel.as_ref());
+        let mut step = self.step(action, path, started, StepOutcome::Done { summary, output });
+        step.warnings = warnings;
+        step.channel = channel;
+        self.push_step(step)
+    }
+
+    /// A step for `action`, timed from `started` to now.
+    fn step(&self, action: &Action, path: &str, started: u64, outcome: StepOutcome) -> Step {
         Step {
             path: path.to_owned(),
             action: action.kind().to_owned(),
@@ -134,7 +150,7 @@ impl Interpreter<'_> {
     }
 
     /// Journals a step: after this, a restart replays it instead of acting again.
-    pub(super) fn push_step(&mut self, step: Step) -> Result<(), StoreError> {
+    fn push_step(&mut self, step: Step) -> Result<(), StoreError> {
         let index = self.steps.len() as u32;
         if !self.ctx.dry_run {
             self.ctx.store.append_step(self.run.id, index, &step)?;

@@ -37,55 +37,8 @@ impl Interpreter<'_> {
                 body,
                 timeout,
             } => {
-                let method = http_request::parse_method(&self.render(method))
-                    .map_err(|e| invalid(e.to_string()))?;
-                let url = self.render(url);
-                let timeout = match timeout {
-                    Some(t) => self.bounded_duration(t, "timeout", http_request::MAX_TIMEOUT)?,
-                    None => http_request::DEFAULT_TIMEOUT,
-                };
-                let headers = headers
-                    .iter()
-                    .map(|(name, value)| (name.clone(), self.render(value)))
-                    .collect();
-                let body = body.as_ref().map(|body| match body {
-                    HttpBodySpec::Json(document) => HttpBody::Json(self.render_json(document)),
-                    HttpBodySpec::Text(text) => HttpBody::Text(self.render(text)),
-                });
-                let shown = url_without_query(&url).to_owned();
-                if dry_run {
-                    return Ok(performed(
-                        format!("would call {method} {shown}"),
-                        json!({"status": "dry-run", "ok": "dry-run", "body": "dry-run"}),
-                    ));
-                }
-                let call = HttpCall {
-                    method: method.clone(),
-                    url,
-                    headers,
-                    body,
-                    timeout,
-                };
-                let response = http_request::perform(http_request::shared_client(), call)
-                    .await
-                    .map_err(|e| ActionError {
-                        message: e.to_string(),
-                        code: "http_error".into(),
-                        discord_code: None,
-                        http_status: None,
-                        retry_after_ms: None,
-                    })?;
-                let mut done = performed(
-                    format!("called {method} {shown}: HTTP {}", response.status),
-                    response.to_output(),
-                );
-                if response.truncated {
-                    done.warnings.push(format!(
-                        "the response was over {} bytes; only the start was kept",
-                        http_request::MAX_RESPONSE_BYTES
-                    ));
-                }
-                Ok(done)
+                let (body, timeout) = (body.as_ref(), timeout.as_ref());
+                self.http_request(method, url, headers, body, timeout).await
             }
             ActionKind::SetVariable { scope, name, value } => {
                 let scope = self.variable_scope(scope).await?;
@@ -162,32 +115,96 @@ impl Interpreter<'_> {
                     json!({ "value": value.to_string() }),
                 ))
             }
-            kind => {
-                let context = ActionContext {
-                    discord: self.ctx.discord,
-                    guild: self.guild(),
-                    dry_run,
-                    pacer: self.ctx.pacer,
-                    nonce: Some(retry::nonce(self.run.id, self.steps.len())),
-                    repeat: self.resumed && !self.acted,
-                };
-                let scope = self.scope();
-                let attempt =
-                    tokio::time::timeout(ACTION_TIMEOUT, actions::perform(&context, kind, &scope));
-                match attempt.await {
-                    Ok(result) => result.map_err(action_error),
-                    Err(_) => Err(ActionError {
-                        message: format!(
-                            "Discord did not answer within {} s",
-                            ACTION_TIMEOUT.as_secs()
-                        ),
-                        code: "timeout".into(),
-                        discord_code: None,
-                        http_status: None,
-                        retry_after_ms: None,
-                    }),
-                }
-            }
+            kind => self.ask_actions(kind).await,
+        }
+    }
+
+    /// `http_request`: renders the request, then calls out (or says what it would call).
+    async fn http_request(
+        &self,
+        method: &Template,
+        url: &Template,
+        headers: &[(String, Template)],
+        body: Option<&HttpBodySpec>,
+        timeout: Option<&Template>,
+    ) -> Result<Performed, ActionError> {
+        let method =
+            http_request::parse_method(&self.render(method)).map_err(|e| invalid(e.to_string()))?;
+        let url = self.render(url);
+        let timeout = match timeout {
+            Some(t) => self.bounded_duration(t, "timeout", http_request::MAX_TIMEOUT)?,
+            None => http_request::DEFAULT_TIMEOUT,
+        };
+        let headers = headers
+            .iter()
+            .map(|(name, value)| (name.clone(), self.render(value)))
+            .collect();
+        let body = body.map(|body| match body {
+            HttpBodySpec::Json(document) => HttpBody::Json(self.render_json(document)),
+            HttpBodySpec::Text(text) => HttpBody::Text(self.render(text)),
+        });
+        let shown = url_without_query(&url).to_owned();
+        if self.ctx.dry_run {
+            return Ok(performed(
+                format!("would call {method} {shown}"),
+                json!({"status": "dry-run", "ok": "dry-run", "body": "dry-run"}),
+            ));
+        }
+        let call = HttpCall {
+            method: method.clone(),
+            url,
+            headers,
+            body,
+            timeout,
+        };
+        let response = http_request::perform(http_request::shared_client(), call)
+            .await
+            .map_err(|e| ActionError {
+                message: e.to_string(),
+                code: "http_error".into(),
+                discord_code: None,
+                http_status: None,
+                retry_after_ms: None,
+            })?;
+        let mut done = performed(
+            format!("called {method} {shown}: HTTP {}", response.status),
+            response.to_output(),
+        );
+        if response.truncated {
+            done.warnings.push(format!(
+                "the response was over {} bytes; only the start was kept",
+                http_request::MAX_RESPONSE_BYTES
+            ));
+        }
+        Ok(done)
+    }
+
+    /// Every other action: [`actions::perform`] renders, validates and asks Discord, within
+    /// [`ACTION_TIMEOUT`].
+    async fn ask_actions(&self, kind: &ActionKind) -> Result<Performed, ActionError> {
+        let context = ActionContext {
+            discord: self.ctx.discord,
+            guild: self.guild(),
+            dry_run: self.ctx.dry_run,
+            pacer: self.ctx.pacer,
+            nonce: Some(retry::nonce(self.run.id, self.steps.len())),
+            repeat: self.resumed && !self.acted,
+        };
+        let scope = self.scope();
+        let attempt =
+            tokio::time::timeout(ACTION_TIMEOUT, actions::perform(&context, kind, &scope));
+        match attempt.await {
+            Ok(result) => result.map_err(action_error),
+            Err(_) => Err(ActionError {
+                message: format!(
+                    "Discord did not answer within {} s",
+                    ACTION_TIMEOUT.as_secs()
+                ),
+                code: "timeout".into(),
+                discord_code: None,
+                http_status: None,
+                retry_after_ms: None,
+            }),
         }
     }
 
@@ -208,6 +225,8 @@ impl Interpreter<'_> {
         }
     }
 
+    /// Which variables a variable action means; a user or channel named by mention or name is
+    /// resolved in the event's server.
     async fn variable_scope(&self, spec: &VariableScopeSpec) -> Result<VariableScope, ActionError> {
         let server = self.event.server;
         Ok(match spec {
