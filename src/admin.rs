@@ -26,9 +26,9 @@ use crate::config::Config;
 use crate::events::Event;
 use crate::executor::queue::{RequeueError, RunFilter};
 use crate::executor::RunQueue;
+use crate::keys;
 use crate::run::{Run, RunId, Step};
 use crate::store::{Store, StoreError, VariableScope};
-use crate::webhook;
 
 /// The admin socket of the database at `database`: beside it, named after it.
 pub fn socket_path(database: &Path) -> PathBuf {
@@ -237,8 +237,8 @@ pub mod ops {
 
     /// A new key; its hash replaces the old one on disk before the key is returned.
     pub async fn rotate_key(store: &Store) -> Result<NewKey, StoreError> {
-        let key = webhook::generate_key();
-        store.set_api_key_hash(webhook::hash_key(&key)).await?;
+        let key = keys::generate_key();
+        store.set_api_key_hash(keys::hash_key(&key)).await?;
         Ok(NewKey { key })
     }
 

@@ -8,9 +8,9 @@ use anyhow::Context;
 use crate::admin::{self, Backend};
 use crate::config::Config;
 use crate::events;
+use crate::http::webhook;
 use crate::lang::shell::shell_quote;
 use crate::store::Store;
-use crate::webhook;
 
 /// `hookbot run`: until SIGINT or SIGTERM.
 pub async fn run(config_path: &Path, sandbox: bool) -> anyhow::Result<()> {
@@ -202,7 +202,7 @@ pub async fn event_test(
             }
         );
     };
-    let store = match Store::open(&crate::database_path(&config)) {
+    let store = match Store::open(&crate::server::database_path(&config)) {
         Ok(store) => store,
         // A dry run changes nothing, so it can borrow an empty database while hookbot runs.
         Err(crate::store::StoreError::Locked(_)) if dry_run => {

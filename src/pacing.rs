@@ -222,12 +222,12 @@ impl Pacer {
     /// said how long to wait.
     pub fn after(&self, route: &Route, status: Option<u16>, retry_after: Option<Duration>) {
         let answered = status.map_or_else(|| "none".to_owned(), |s| s.to_string());
-        metrics::counter!(crate::ops::DISCORD_CALLS, "status" => answered).increment(1);
+        metrics::counter!(crate::metrics::DISCORD_CALLS, "status" => answered).increment(1);
         if !matches!(status, Some(s) if s < 400) {
-            metrics::counter!(crate::ops::DISCORD_ERRORS).increment(1);
+            metrics::counter!(crate::metrics::DISCORD_ERRORS).increment(1);
         }
         if status == Some(429) {
-            metrics::counter!(crate::ops::DISCORD_RATE_LIMITED).increment(1);
+            metrics::counter!(crate::metrics::DISCORD_RATE_LIMITED).increment(1);
         }
         self.answered(route, status, retry_after, Instant::now());
     }

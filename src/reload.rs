@@ -60,7 +60,7 @@ pub fn reload(dir: &Path, store: &Store) -> Result<Reloaded, StoreError> {
         tracing::warn!("{warning}");
     }
     if !reloaded.loaded.problems.is_empty() {
-        metrics::counter!(crate::ops::RELOAD_FAILURES).increment(1);
+        metrics::counter!(crate::metrics::RELOAD_FAILURES).increment(1);
     }
     for id in &reloaded.kept {
         tracing::warn!(event = %id, "its file has problems; the last good version keeps serving");

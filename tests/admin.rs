@@ -339,7 +339,7 @@ async fn export_then_import_into_a_fresh_folder_round_trips_variables_key_and_ev
     assert_eq!(scoped(&store.variables().unwrap()), variables);
     assert_eq!(
         store.api_key_hash().unwrap(),
-        Some(hookbot::webhook::hash_key(&h.key))
+        Some(hookbot::keys::hash_key(&h.key))
     );
     drop(store);
 

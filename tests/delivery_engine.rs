@@ -343,7 +343,7 @@ async fn every_accepted_webhook_is_delivered_exactly_once_across_kill_9() {
         // The key is set before the first start, so no start prints one.
         let store = hookbot::store::Store::open(&dir.path().join("db")).unwrap();
         store
-            .set_api_key_hash(hookbot::webhook::hash_key(API_KEY))
+            .set_api_key_hash(hookbot::keys::hash_key(API_KEY))
             .await
             .unwrap();
     }

@@ -282,7 +282,7 @@ async fn execute_run(
             http_status: None,
         });
         tracing::error!(run = %id, event = %run.event_id, "the run's event no longer exists; the run failed");
-        metrics::counter!(crate::ops::RUNS, "outcome" => "failed").increment(1);
+        metrics::counter!(crate::metrics::RUNS, "outcome" => "failed").increment(1);
         store.finish_run(&run)?;
         return Ok(Outcome::Finished);
     };
@@ -309,7 +309,7 @@ async fn execute_run(
             // rebuilt from this record.
             store.save_run(&run)?;
             store.flush().await?;
-            metrics::counter!(crate::ops::RUNS, "outcome" => "retry_scheduled").increment(1);
+            metrics::counter!(crate::metrics::RUNS, "outcome" => "retry_scheduled").increment(1);
             Ok(Outcome::RetryAt(at))
         }
         Ended::Finished => {
@@ -328,7 +328,7 @@ async fn execute_run(
                 Some(_) if run.dead_lettered => "dead_lettered",
                 Some(_) => "failed",
             };
-            metrics::counter!(crate::ops::RUNS, "outcome" => outcome).increment(1);
+            metrics::counter!(crate::metrics::RUNS, "outcome" => outcome).increment(1);
             Ok(Outcome::Finished)
         }
     }

@@ -154,10 +154,10 @@ impl Interpreter<'_> {
         let index = self.steps.len() as u32;
         if !self.ctx.dry_run {
             self.ctx.store.append_step(self.run.id, index, &step)?;
-            metrics::histogram!(crate::ops::ACTION_SECONDS, "action" => step.action.clone())
+            metrics::histogram!(crate::metrics::ACTION_SECONDS, "action" => step.action.clone())
                 .record(step.duration_ms as f64 / 1000.0);
             if matches!(step.outcome, StepOutcome::Failed { .. }) {
-                metrics::counter!(crate::ops::ACTION_ERRORS, "action" => step.action.clone())
+                metrics::counter!(crate::metrics::ACTION_ERRORS, "action" => step.action.clone())
                     .increment(1);
             }
         }

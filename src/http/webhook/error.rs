@@ -1,9 +1,17 @@
 //! Every way a webhook request can be refused, mapped once to a status, an error code and headers.
+//!
+//! The listener's steps return `Result<_, WebhookError>` and use `?`; a store failure converts
+//! by `From`, so every one of them answers the same 503.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
+
+use crate::store::StoreError;
+
+/// What a 503 tells the client to wait before retrying.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
@@ -29,6 +37,10 @@ pub enum WebhookError {
         message: String,
         retry_after_secs: u64,
     },
+    /// Whatever the store failed with (a full disk, a damaged database), nothing was accepted:
+    /// the caller hears only that, and retries.
+    #[error("the run could not be stored; nothing was accepted, retry later")]
+    Store(#[from] StoreError),
 }
 
 impl WebhookError {
@@ -41,7 +53,9 @@ impl WebhookError {
             WebhookError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             WebhookError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebhookError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
-            WebhookError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            WebhookError::Unavailable { .. } | WebhookError::Store(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -55,13 +69,16 @@ impl WebhookError {
             WebhookError::PayloadTooLarge { .. } => "payload_too_large",
             WebhookError::BadRequest(_) => "bad_request",
             WebhookError::BodyTimeout(_) => "request_timeout",
-            WebhookError::Unavailable { .. } => "unavailable",
+            WebhookError::Unavailable { .. } | WebhookError::Store(_) => "unavailable",
         }
     }
 }
 
 impl IntoResponse for WebhookError {
     fn into_response(self) -> Response {
+        if let WebhookError::Store(error) = &self {
+            tracing::error!(%error, "store error while accepting a webhook");
+        }
         let body = json!({"ok": false, "error": self.code(), "message": self.to_string()});
         let mut response = (self.status(), Json(body)).into_response();
         let headers = response.headers_mut();
@@ -77,8 +94,32 @@ impl IntoResponse for WebhookError {
             } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
+            WebhookError::Store(_) => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS),
+                );
+            }
             _ => {}
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whatever the store fails with (a full disk, a damaged database), nothing is accepted:
+    /// 503 with `Retry-After`, never a 200.
+    #[test]
+    fn a_store_that_cannot_write_answers_503_with_retry_after() {
+        let broken = serde_json::from_str::<u8>("not json").unwrap_err();
+        let response = WebhookError::from(StoreError::Decode(broken)).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response.headers()["retry-after"],
+            UNAVAILABLE_RETRY_AFTER_SECS.to_string().as_str()
+        );
     }
 }

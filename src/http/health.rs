@@ -1,0 +1,99 @@
+//! What an operator's tools ask: `GET /healthz`, `GET /readyz` and `GET /metrics`.
+//!
+//! They are served on `http.listen`, or only on `http.metrics_listen` when that key is set, so
+//! they can stay off the public internet (the split is made in `http`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::discord::Discord;
+use crate::metrics::{prometheus, EVENTS_LOADED, GATEWAY_CONNECTED, PENDING_RUNS};
+use crate::store::Store;
+
+/// How long `/readyz` waits for the store's test write.
+pub const STORE_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What `/readyz` and `/metrics` look at.
+#[derive(Clone)]
+pub struct Probe {
+    pub store: Store,
+    pub discord: Arc<Discord>,
+}
+
+impl Probe {
+    /// `Ok` when the gateway is connected and the store takes a write; else the reason.
+    pub async fn readiness(&self) -> Result<(), String> {
+        if let Some(problem) = self.discord.gateway_problem().await {
+            return Err(problem);
+        }
+        match tokio::time::timeout(STORE_PROBE_TIMEOUT, self.store.check_writable()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(format!("the database does not take writes: {error}")),
+            Err(_) => Err(format!(
+                "the database did not finish a write within {} s",
+                STORE_PROBE_TIMEOUT.as_secs()
+            )),
+        }
+    }
+}
+
+/// `/healthz`, `/readyz` and `/metrics`.
+pub fn router(probe: Probe) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { Json(json!({"ok": true})) }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_page))
+        .with_state(probe)
+}
+
+/// Just the operator's routes, with a JSON 404 for anything else: the `http.metrics_listen`
+/// listener.
+pub fn separate_router(probe: Probe) -> Router {
+    router(probe).fallback(|| async {
+        (
+            StatusCode::NOT_FOUND,
+            Json(json!({"ok": false, "error": "not_found", "message": "this listener serves only /healthz, /readyz and /metrics"})),
+        )
+    })
+}
+
+async fn readyz(State(probe): State<Probe>) -> Response {
+    match probe.readiness().await {
+        Ok(()) => Json(json!({"ok": true})).into_response(),
+        Err(message) => {
+            tracing::debug!(%message, "not ready");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"ok": false, "error": "not_ready", "message": message})),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn metrics_page(State(probe): State<Probe>) -> Response {
+    metrics::gauge!(PENDING_RUNS).set(probe.store.pending_count() as f64);
+    let store = probe.store.clone();
+    let events = tokio::task::spawn_blocking(move || store.events()).await;
+    if let Ok(Ok(events)) = events {
+        let enabled = events.iter().filter(|event| event.enabled).count();
+        metrics::gauge!(EVENTS_LOADED).set(enabled as f64);
+    }
+    let connected = probe.discord.gateway_problem().await.is_none();
+    metrics::gauge!(GATEWAY_CONNECTED).set(if connected { 1.0 } else { 0.0 });
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        prometheus().render(),
+    )
+        .into_response()
+}

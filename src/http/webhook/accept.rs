@@ -1,0 +1,237 @@
+//! The POST handler's path, in the contract's order: method and bot id, authentication, the
+//! event and its rate limit, the body, the run's variables and its `[[when]]` filters, the
+//! idempotency key, backpressure, then the durable write that wakes the executor.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::extract::{ConnectInfo, Request};
+use axum::http::{HeaderMap, Method};
+
+use super::answer::{accepted_answer, pending_answer, wants_wait, Triggered};
+use super::auth::{self, Authenticated, BodyState};
+use super::error::{WebhookError, UNAVAILABLE_RETRY_AFTER_SECS};
+use super::receive::receive_body;
+use super::request_vars::IncomingRequest;
+use super::state::AppState;
+use crate::run::unix_now_ms;
+use crate::store::{Accepted, IdempotencyKey, MAX_IDEMPOTENCY_KEY_BYTES};
+
+/// The contract's checks, in the contract's order, then the durable write.
+pub(super) async fn accept(
+    state: &AppState,
+    bot_id: &str,
+    event_id: &str,
+    request: Request,
+) -> Result<Triggered, WebhookError> {
+    let inner = &state.inner;
+    let client = client_address(&request, &inner.trusted_proxies);
+    if request.method() != Method::POST {
+        return Err(WebhookError::MethodNotAllowed);
+    }
+    if bot_id.parse::<u64>().ok() != Some(inner.bot_id) {
+        return Err(WebhookError::NotFound(format!(
+            "{bot_id} is not this bot's id; this bot is {}",
+            inner.bot_id
+        )));
+    }
+    let event = inner.store.event(event_id)?.filter(|event| event.enabled);
+    let wait = wants_wait(request.uri().query());
+    let (parts, body) = request.into_parts();
+    // The event's own [auth] when it has one, else the bot's key.
+    let Authenticated {
+        body,
+        claim,
+        replayed,
+        delivery,
+    } = auth::authenticate(inner, client, event.as_deref(), &parts.headers, body).await?;
+    if replayed {
+        return Ok(Triggered::AlreadyDelivered);
+    }
+    let event = event.ok_or_else(|| {
+        WebhookError::NotFound(format!(
+            "no enabled event has the id {event_id:?}; `hookbot event list` shows them"
+        ))
+    })?;
+    inner
+        .event_limits
+        .check(&event.id)
+        .map_err(|retry_after_secs| WebhookError::RateLimited {
+            message: format!(
+                "event {:?} takes at most {} requests a minute (limits.per_event_per_minute); retry in {retry_after_secs} s",
+                event.id, inner.per_event_per_minute
+            ),
+            retry_after_secs,
+        })?;
+    // A malformed key is refused only after the body's own 413 and 400 (contract §4's order).
+    let key = idempotency_key(&parts.headers);
+    let body = match body {
+        BodyState::Read(body) => body,
+        BodyState::Unread(body) => receive_body(&parts.headers, body, inner.max_body_bytes).await?,
+    };
+    let incoming = IncomingRequest::read(&event, &parts.headers, parts.uri.query(), &body)
+        .map_err(WebhookError::BadRequest)?;
+    // A signed delivery's own id is a key too, so the provider's retry of it never runs twice,
+    // even across a restart of hookbot.
+    let key = key?.or_else(|| {
+        delivery
+            .filter(|id| !id.is_empty() && id.len() <= MAX_IDEMPOTENCY_KEY_BYTES)
+            .map(String::into_bytes)
+    });
+    if !incoming.passes(&event.when).await {
+        return Ok(Triggered::Skipped);
+    }
+
+    let now_ms = unix_now_ms();
+    let key = key.as_deref().map(|key| IdempotencyKey {
+        event_id: &event.id,
+        key,
+    });
+    // A repeated key needs no room in the queue: answer it before the backpressure check.
+    if let Some(key) = key {
+        if let Some(record) = inner.store.idempotency_record(key, now_ms)? {
+            // The first request may still be on its way to the disk.
+            inner.store.flush().await?;
+            return Ok(Triggered::Replay(record));
+        }
+    }
+    let pending = inner.store.pending_count();
+    if pending >= inner.max_pending_runs {
+        return Err(WebhookError::Unavailable {
+            message: format!(
+                "{pending} runs are waiting to be carried out (delivery.max_pending_runs is {}); nothing was accepted, retry in {UNAVAILABLE_RETRY_AFTER_SECS} s",
+                inner.max_pending_runs
+            ),
+            retry_after_secs: UNAVAILABLE_RETRY_AFTER_SECS,
+        });
+    }
+
+    let run = incoming.into_run(inner.store.next_run_id()?, event.id.clone(), now_ms);
+    // Subscribed before the run is queued, so its end cannot be missed.
+    let finished = wait.then(|| inner.watch.subscribe());
+    let first_answer = if wait {
+        pending_answer(run.id)
+    } else {
+        accepted_answer(run.id)
+    };
+    match inner
+        .store
+        .accept_run_once(&run, key, &first_answer)
+        .await?
+    {
+        Accepted::Replay(record) => Ok(Triggered::Replay(record)),
+        Accepted::New => {
+            if let Some(claim) = claim {
+                claim.commit();
+            }
+            inner.queue.wake();
+            Ok(Triggered::New {
+                key: key.map(|key| key.key.to_vec()),
+                run: Box::new(run),
+                wait: finished,
+            })
+        }
+    }
+}
+
+/// The caller's `Idempotency-Key` (or, without one, `webhook-id`): 1-255 bytes.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<Vec<u8>>, WebhookError> {
+    let (name, value) = match (headers.get("idempotency-key"), headers.get("webhook-id")) {
+        (Some(value), _) => ("Idempotency-Key", value),
+        (None, Some(value)) => ("webhook-id", value),
+        (None, None) => return Ok(None),
+    };
+    let key = value.as_bytes();
+    if key.is_empty() {
+        return Err(WebhookError::BadRequest(format!(
+            "the {name} header is empty; send 1-{MAX_IDEMPOTENCY_KEY_BYTES} bytes, or no header"
+        )));
+    }
+    if key.len() > MAX_IDEMPOTENCY_KEY_BYTES {
+        return Err(WebhookError::BadRequest(format!(
+            "the {name} header is {} bytes; at most {MAX_IDEMPOTENCY_KEY_BYTES} are allowed",
+            key.len()
+        )));
+    }
+    Ok(Some(key.to_vec()))
+}
+
+/// The address failed authentications count against.
+fn client_address(request: &Request, trusted_proxies: &[IpAddr]) -> IpAddr {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let forwarded = request
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
+    forwarded_client(peer, &forwarded, trusted_proxies)
+}
+
+/// The client behind trusted proxies: the right-most `X-Forwarded-For` entry that is not a
+/// trusted proxy itself (entries further left can be forged by the client). Untrusted peers are
+/// their own client, whatever they claim.
+fn forwarded_client(peer: IpAddr, forwarded_for: &str, trusted_proxies: &[IpAddr]) -> IpAddr {
+    if !trusted_proxies.contains(&peer) {
+        return peer;
+    }
+    forwarded_for
+        .rsplit(',')
+        .map(str::trim)
+        .filter_map(|entry| entry.parse::<IpAddr>().ok())
+        .find(|ip| !trusted_proxies.contains(ip))
+        .unwrap_or(peer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn the_client_behind_a_trusted_proxy_is_the_last_untrusted_hop() {
+        let ip = |text: &str| text.parse::<IpAddr>().unwrap();
+        let proxy = [ip("127.0.0.1")];
+        // A trusted proxy names the client; anything the client wrote further left is ignored.
+        assert_eq!(
+            forwarded_client(ip("127.0.0.1"), "6.6.6.6, 203.0.113.7", &proxy),
+            ip("203.0.113.7")
+        );
+        // An untrusted peer is its own client, whatever it claims.
+        assert_eq!(
+            forwarded_client(ip("198.51.100.1"), "203.0.113.7", &proxy),
+            ip("198.51.100.1")
+        );
+        // Without a usable header, the proxy itself.
+        assert_eq!(
+            forwarded_client(ip("127.0.0.1"), "junk", &proxy),
+            ip("127.0.0.1")
+        );
+        assert_eq!(forwarded_client(ip("127.0.0.1"), "", &[]), ip("127.0.0.1"));
+    }
+
+    #[test]
+    fn idempotency_keys_are_1_to_255_bytes() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(idempotency_key(&headers).unwrap(), None);
+        headers.insert("webhook-id", HeaderValue::from_static("msg_1"));
+        assert_eq!(idempotency_key(&headers).unwrap().unwrap(), b"msg_1");
+        headers.insert("idempotency-key", HeaderValue::from_static("k"));
+        assert_eq!(idempotency_key(&headers).unwrap().unwrap(), b"k");
+        headers.insert(
+            "idempotency-key",
+            HeaderValue::from_str(&"x".repeat(256)).unwrap(),
+        );
+        let error = idempotency_key(&headers).unwrap_err();
+        assert!(error.to_string().contains("Idempotency-Key"), "{error}");
+        headers.insert(
+            "idempotency-key",
+            HeaderValue::from_str(&"x".repeat(255)).unwrap(),
+        );
+        assert!(idempotency_key(&headers).is_ok());
+    }
+}

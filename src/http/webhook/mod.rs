@@ -1,0 +1,77 @@
+//! The webhook listener: `POST /webhook/{bot_id}/{event_id}` turns a request into a durable run
+//! and wakes the executor.
+//!
+//! `accept` checks a request in the contract's order and stores its run, with all of
+//! authentication in `auth` (signature schemes in `signatures`), the rate limits in `limits`,
+//! the body's size and time limits in `receive`, and the run's variables in `body` and
+//! `request_vars`; `answer` shapes what the caller hears; `state` is what requests share; every
+//! refusal is one `WebhookError` (`error`), mapped to its status once.
+
+mod accept;
+mod answer;
+mod auth;
+mod body;
+mod error;
+mod limits;
+mod receive;
+mod request_vars;
+mod signatures;
+mod state;
+
+use axum::extract::{Path, Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::Router;
+
+pub use state::AppState;
+
+use crate::metrics::WEBHOOKS;
+use error::WebhookError;
+
+/// The listener's webhook routes; `/healthz`, `/readyz` and `/metrics` come from
+/// `http::health`, merged in or on their own listener.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/webhook/{bot_id}/{event_id}", any(trigger))
+        .fallback(|| async {
+            WebhookError::NotFound(
+                "no such endpoint; custom events are triggered with POST /webhook/{bot_id}/{event_id}"
+                    .to_owned(),
+            )
+        })
+        .with_state(state)
+}
+
+/// The URL that triggers `event_id`; `{bot_id}` stands in for an id not known yet.
+pub fn url(base: &str, bot_id: Option<u64>, event_id: &str) -> String {
+    let bot = bot_id.map_or_else(|| "{bot_id}".to_owned(), |id| id.to_string());
+    format!("{base}/webhook/{bot}/{event_id}")
+}
+
+/// Accepts, then answers; every answer, refusals included, is counted by status.
+async fn trigger(
+    State(state): State<AppState>,
+    Path((bot_id, event_id)): Path<(String, String)>,
+    request: Request,
+) -> Response {
+    let response = match accept::accept(&state, &bot_id, &event_id, request).await {
+        Ok(triggered) => answer::answer(&state.inner.store, &event_id, triggered).await,
+        Err(error) => {
+            tracing::info!(event = %event_id, status = error.status().as_u16(), reason = %error, "webhook refused");
+            error.into_response()
+        }
+    };
+    metrics::counter!(WEBHOOKS, "status" => response.status().as_str().to_owned()).increment(1);
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url;
+
+    #[test]
+    fn webhook_urls() {
+        assert_eq!(url("http://h", Some(5), "e"), "http://h/webhook/5/e");
+        assert_eq!(url("http://h", None, "e"), "http://h/webhook/{bot_id}/e");
+    }
+}

@@ -1,0 +1,344 @@
+//! The process's life: [`start`] opens the store, loads the events, binds the listeners, connects
+//! to Discord and starts every task; [`Running::stop`] ends them in order; [`run`] is the two
+//! around a shutdown signal.
+//!
+//! Shutdown is a path of its own, not an afterthought: one [`CancellationToken`] reaches every
+//! task, and `stop` waits for each in the order that loses nothing (listeners first, so no new
+//! run is accepted; then the executor, which drains; the store is flushed last).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::discord::Discord;
+use crate::events::{Event, LoadedEvents};
+use crate::executor::{self, RunQueue, RunWatch};
+use crate::http::{self, webhook, AppState, Probe, Serving};
+use crate::sandbox::Sandbox;
+use crate::store::{Store, StoreError};
+use crate::{admin, discord, keys, metrics, reload, retention, sandbox_world};
+
+/// Why hookbot could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("no Discord token: set discord.token in the config file or HOOKBOT_DISCORD_TOKEN, or try `hookbot run --sandbox`")]
+    NoToken,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Discord(#[from] discord::ConnectError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot start the sandbox's Discord stand-in: {0}")]
+    Sandbox(std::io::Error),
+}
+
+/// Runs hookbot until `shutdown` completes, then stops it gracefully.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
+    let running = start(config).await?;
+    if let Some(banner) = &running.banner {
+        println!("{banner}");
+    }
+    shutdown.await;
+    tracing::info!("shutting down");
+    running.stop().await;
+    Ok(())
+}
+
+/// A started hookbot: where it listens, what it holds, and the tasks [`Running::stop`] ends.
+pub struct Running {
+    /// The webhook listener's bound address (useful with port 0).
+    pub addr: SocketAddr,
+    /// Where `/healthz`, `/readyz` and `/metrics` are served when `http.metrics_listen` is set.
+    pub metrics_addr: Option<SocketAddr>,
+    /// The bot's Discord user id, the first segment of every webhook URL.
+    pub bot_id: u64,
+    /// A key made at this start (the first start, or every sandbox start), shown once.
+    pub new_api_key: Option<String>,
+    /// What to print on stdout for a person: URLs, the new key, an example `curl`.
+    pub banner: Option<String>,
+    /// The database every task shares; flushed last at stop.
+    pub store: Store,
+    /// The connection to Discord (or to the stand-in); its gateway is closed at stop.
+    pub discord: Arc<Discord>,
+    /// The stand-in, when running with `--sandbox`; shut down after everything that calls it.
+    pub sandbox: Option<Sandbox>,
+    /// The local admin socket, when it could be served.
+    pub admin: Option<admin::AdminServer>,
+    /// Cancelled once to stop every task below (and the listeners and the admin socket).
+    shutdown: CancellationToken,
+    /// The webhook listener and, with `http.metrics_listen`, the operator's.
+    http: Serving,
+    /// Takes queued runs to Discord; drains the runs in progress when cancelled.
+    executor: JoinHandle<()>,
+    /// Prunes old runs and idempotency keys every [`retention::PRUNE_INTERVAL`].
+    retention: JoinHandle<()>,
+    /// Reloads the events folder when a file changes.
+    watcher: JoinHandle<()>,
+}
+
+/// Starts everything and returns once the listeners are bound.
+pub async fn start(config: Config) -> Result<Running, StartError> {
+    // Checked before anything is opened; `None` means the sandbox plays Discord.
+    let real_token = if config.sandbox {
+        None
+    } else {
+        Some(config.discord.token.clone().ok_or(StartError::NoToken)?)
+    };
+    // Installed before anything is counted.
+    metrics::prometheus();
+    let store = Store::open(&database_path(&config))?;
+    let loaded = load_events(&config, &store)?;
+    // Bound before Discord is asked anything, so a taken port fails at once; connections wait
+    // in the backlog until the listener serves.
+    let (listener, addr) = bind(config.http.listen).await?;
+    let operator_listener = match config.http.metrics_listen {
+        None => None,
+        Some(wanted) => Some(bind(wanted).await?),
+    };
+
+    let (sandbox, token, api_url) = match real_token {
+        Some(token) => (None, token, config.discord.api_url.clone()),
+        None => {
+            let stand_in = Sandbox::start(
+                sandbox_world::fixture_for(&loaded.events),
+                sandbox_world::SANDBOX_TOKEN,
+            )
+            .await
+            .map_err(StartError::Sandbox)?;
+            let url = stand_in.api_url();
+            tracing::info!(url = %url, "sandbox: a local Discord stand-in is serving this bot");
+            (
+                Some(stand_in),
+                sandbox_world::SANDBOX_TOKEN.to_owned(),
+                Some(url),
+            )
+        }
+    };
+
+    let discord = Arc::new(Discord::connect(&token, api_url.as_deref()).await?);
+    let bot_id = discord.bot_id();
+    if !config.sandbox {
+        store.set_bot_id(bot_id)?;
+    }
+    // Made once everything else is up, so a start that fails never eats a key nobody saw.
+    let new_api_key = if config.sandbox || store.api_key_hash()?.is_none() {
+        let key = keys::generate_key();
+        store.set_api_key_hash(keys::hash_key(&key)).await?;
+        Some(key)
+    } else {
+        None
+    };
+
+    let shutdown = CancellationToken::new();
+    let queue = RunQueue::new();
+    let watch = RunWatch::new();
+    let executor = tokio::spawn(executor::run_executor(
+        store.clone(),
+        discord.clone(),
+        queue.clone(),
+        watch.clone(),
+        shutdown.clone(),
+        config.delivery.clone(),
+    ));
+    let state = AppState::new(
+        store.clone(),
+        bot_id,
+        config.http.max_body_bytes,
+        config.limits.per_event_per_minute,
+        config.delivery.max_pending_runs,
+        queue.clone(),
+        watch,
+    )
+    .trusting_proxies(config.http.trusted_proxies.clone());
+    let retention = tokio::spawn(retention::prune_until_shutdown(
+        store.clone(),
+        config.storage.keep_runs_for,
+        config.storage.keep_runs,
+        shutdown.clone(),
+    ));
+    let watcher = tokio::spawn(reload::watch(
+        config.events.dir.clone(),
+        store.clone(),
+        shutdown.clone(),
+    ));
+    let probe = Probe {
+        store: store.clone(),
+        discord: discord.clone(),
+    };
+    let metrics_addr = operator_listener.as_ref().map(|(_, addr)| *addr);
+    if let Some(operator_addr) = metrics_addr {
+        tracing::info!(listen = %operator_addr, "health and metrics listener ready");
+    }
+    let http = http::serve(
+        listener,
+        operator_listener.map(|(listener, _)| listener),
+        state,
+        probe,
+        shutdown.clone(),
+    );
+    let base_url = config.public_base_url(addr);
+    tracing::info!(listen = %addr, bot_id, "webhook listener ready");
+    // The admin commands reach this process through it while it holds the database.
+    let admin_path = admin::socket_path(&database_path(&config));
+    let admin_state = admin::AdminState {
+        store: store.clone(),
+        queue,
+        bot_id,
+        base_url: base_url.clone(),
+    };
+    let admin = match admin::serve(&admin_path, admin_state, shutdown.clone()).await {
+        Ok(server) => {
+            tracing::info!(socket = %admin_path.display(), "admin socket ready");
+            Some(server)
+        }
+        Err(error) => {
+            tracing::warn!(socket = %admin_path.display(), %error, "no admin socket: admin commands need hookbot stopped");
+            None
+        }
+    };
+    let banner = banner(
+        &config,
+        &base_url,
+        bot_id,
+        new_api_key.as_deref(),
+        &loaded.events,
+    );
+
+    Ok(Running {
+        addr,
+        metrics_addr,
+        bot_id,
+        new_api_key,
+        banner,
+        store,
+        discord,
+        sandbox,
+        admin,
+        shutdown,
+        http,
+        executor,
+        retention,
+        watcher,
+    })
+}
+
+impl Running {
+    /// Stops accepting webhooks, lets runs in progress finish (up to
+    /// [`executor::DRAIN_TIMEOUT`]), closes the gateway and flushes the store.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.http.stopped().await;
+        if let Some(admin) = self.admin {
+            admin.stop().await;
+        }
+        let _ = self.executor.await;
+        let _ = self.retention.await;
+        let _ = self.watcher.await;
+        self.discord.shutdown().await;
+        if let Err(error) = self.store.flush().await {
+            tracing::error!(%error, "could not flush the database at shutdown");
+        }
+        if let Some(sandbox) = self.sandbox {
+            sandbox.shutdown().await;
+        }
+        tracing::info!("stopped");
+    }
+}
+
+/// The sandbox keeps its own database beside the configured one, so trying things out never
+/// touches a real bot's key, runs or events.
+pub fn database_path(config: &Config) -> PathBuf {
+    if !config.sandbox {
+        return config.storage.path.clone();
+    }
+    let mut name = config
+        .storage
+        .path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| "db".into());
+    name.push("-sandbox");
+    config.storage.path.with_file_name(name)
+}
+
+/// The events folder into the store. A file broken since the last run keeps serving the
+/// version stored then.
+fn load_events(config: &Config, store: &Store) -> Result<LoadedEvents, StoreError> {
+    let reloaded = reload::reload(&config.events.dir, store)?;
+    if !reloaded.loaded.problems.is_empty() {
+        tracing::warn!(
+            "{} problem(s) in the event files; those files are not loaded, or keep their last good version (`hookbot check` lists them)",
+            reloaded.loaded.problems.len()
+        );
+    }
+    let loaded = LoadedEvents {
+        events: reloaded.events,
+        ..reloaded.loaded
+    };
+    tracing::info!(events = loaded.events.len(), dir = %config.events.dir.display(), "events loaded");
+    Ok(loaded)
+}
+
+/// A listener on `wanted`, and the address it got (port 0 picks one).
+async fn bind(wanted: SocketAddr) -> Result<(TcpListener, SocketAddr), StartError> {
+    let bind_error = |source| StartError::Bind {
+        addr: wanted,
+        source,
+    };
+    let listener = TcpListener::bind(wanted).await.map_err(bind_error)?;
+    let addr = listener.local_addr().map_err(bind_error)?;
+    Ok((listener, addr))
+}
+
+/// What a person needs after start: the new key (shown once) and, in the sandbox, how to try it.
+fn banner(
+    config: &Config,
+    base_url: &str,
+    bot_id: u64,
+    new_api_key: Option<&str>,
+    events: &[Event],
+) -> Option<String> {
+    let key = new_api_key?;
+    if !config.sandbox {
+        return Some(format!(
+            "hookbot made its API key (shown only this once; `hookbot key rotate` makes a new one):\n{key}"
+        ));
+    }
+    let mut text = String::from(
+        "hookbot sandbox: a local Discord stand-in plays Discord; nothing leaves this machine.\n",
+    );
+    text.push_str(&format!("API key (new at every sandbox start): {key}\n"));
+    if events.is_empty() {
+        text.push_str(&format!(
+            "No events in {}: `hookbot event new NAME --server ID` makes one.\n",
+            config.events.dir.display()
+        ));
+        return Some(text);
+    }
+    text.push_str("Webhook URLs:\n");
+    for event in events.iter().filter(|e| e.enabled) {
+        text.push_str(&format!(
+            "  {}  {}\n",
+            webhook::url(base_url, Some(bot_id), &event.id),
+            event.name
+        ));
+    }
+    if let Some(first) = events.iter().find(|e| e.enabled) {
+        let url = webhook::url(base_url, Some(bot_id), &first.id);
+        text.push_str(&format!(
+            "Try it (then watch this log for what reached Discord):\n{}\n",
+            sandbox_world::curl_line(&url, key, &sandbox_world::example_variables(first))
+        ));
+    }
+    Some(text)
+}
