@@ -3,16 +3,15 @@
 //! # Layout
 //!
 //! A webhook's path through the house: `http::webhook` accepts it and stores a run, the
-//! `executor` takes the run and carries out its actions, which reach Discord through `discord`
-//! and `pacing`.
+//! `executor` takes the run and carries out its actions, which reach Discord through `discord`.
 //!
 //! * `server`: the process's life: `start`, `Running`, `stop`, `run` around a shutdown signal.
 //! * `http`: every HTTP route: the webhook listener (`http::webhook`) and `/healthz`, `/readyz`,
 //!   `/metrics` (`http::health`).
 //! * `executor`: takes queued runs, interprets their actions, retries and dead-letters them;
 //!   its `conditions` also decide the listener's `[[when]]` filters.
-//! * `discord`: the serenity client, the bot's identity and name resolution.
-//! * `pacing`: the outbound governor: global and per-channel pace, 429 holds, the breaker.
+//! * `discord`: the one door to Discord: the client and the bot's identity, name resolution,
+//!   the outbound pacer, and every write call, paced and carrying its audit-log reason.
 //! * `store`: the sled database: events, runs and their journals, the queue, variables, keys.
 //! * `run`: a run: its variables, its request, and its journal of steps.
 //! * `events`: event files: the model, parsing with positions, loading a folder.
@@ -40,7 +39,6 @@ pub mod http;
 pub mod keys;
 pub mod lang;
 pub mod metrics;
-pub mod pacing;
 pub mod problem;
 pub mod reload;
 pub mod retention;

@@ -80,7 +80,7 @@ async fn server_details(discord: &Discord, guild: GuildId) -> Option<ServerDetai
     if cached.is_some() {
         return cached;
     }
-    let partial = discord.http.get_guild_with_counts(guild).await.ok()?;
+    let partial = discord.server_with_counts(guild).await?;
     Some(ServerDetails {
         icon_url: partial.icon_url(),
         member_count: partial.approximate_member_count,

@@ -23,7 +23,7 @@ pub use actions::{allowed_mentions, truncate};
 
 use crate::config::DeliveryConfig;
 use crate::discord::Discord;
-use crate::pacing::Pacer;
+use crate::discord::Pacer;
 use crate::run::{unix_now_ms as now_ms, RunFailure, RunId, RunStatus};
 use crate::store::{Store, StoreError};
 use interpreter::{Ended, RunContext};

@@ -36,7 +36,7 @@ pub async fn trial(
         dry_run,
         shutdown: CancellationToken::new(),
         slot: None,
-        pacer: &crate::pacing::Pacer::new(),
+        pacer: &crate::discord::Pacer::new(),
         retry: None,
     };
     let vars = builtins(event, &run, discord).await;

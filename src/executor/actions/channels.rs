@@ -1,7 +1,7 @@
 //! create_channel, edit_channel, delete_channel, create_thread, edit_thread, create_invite.
 
 use serde_json::{json, Map, Value};
-use serenity::all::{ChannelId, MessageId};
+use serenity::all::{ChannelId, GuildChannel, GuildId, MessageId};
 
 use super::render::{cut, quote};
 use super::values::{auto_archive_minutes, invite_max_age, invite_max_uses, snowflake};
@@ -9,12 +9,11 @@ use super::{channel_words, discord_link, Job, Performed};
 use crate::discord::{CallError, ChannelRef};
 use crate::events::{ActionKind, ChannelKind, MAX_CHANNEL_NAME_CHARS, MAX_TOPIC_CHARS};
 use crate::lang::duration::format_duration;
-use crate::lang::templates::Lookup;
-use crate::pacing::Route as Pace;
+use crate::lang::templates::{Lookup, Template};
 
 pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed, CallError> {
-    let http = job.discord.http.clone();
     let guild = job.guild;
+    let writer = job.writer;
     match job.kind {
         ActionKind::CreateChannel {
             name,
@@ -63,11 +62,8 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
             if job.dry_run {
                 return Ok(job.would(format!("would create {words}{why}"), None));
             }
-            let created = job
-                .write(
-                    Pace::new("POST", "channels", guild.get()),
-                    http.create_channel(guild, &Value::Object(body), reason.as_deref()),
-                )
+            let created = writer
+                .create_channel(guild, &body, reason.as_deref())
                 .await?;
             let channel = channel_ref(&created);
             let summary = format!("created {kind_words} {channel} ({}){why}", channel.id);
@@ -81,55 +77,30 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
             reason,
         } => {
             let reason = job.reason(reason);
-            let mut body = Map::new();
-            let mut words = Vec::new();
-            if let Some(name) = job.optional(name) {
-                rename(&mut job, "channel name", name, &mut body, &mut words);
-            }
+            let mut change = Change::named(&mut job, name, "channel name");
             if let Some(topic) = topic {
                 // An empty topic clears it.
                 let topic = job.render(topic).trim().to_owned();
                 let topic = cut("topic", topic, MAX_TOPIC_CHARS, &mut job.warnings);
-                words.push(if topic.is_empty() {
+                let words = if topic.is_empty() {
                     "no topic".to_owned()
                 } else {
                     format!("topic {}", quote(&topic, 60))
-                });
-                body.insert("topic".into(), json!(topic));
+                };
+                change.set(words, "topic", json!(topic));
             }
             if let Some(parent) = parent {
                 // An empty parent takes the channel out of its category.
                 let parent = job.render(parent).trim().to_owned();
                 if parent.is_empty() {
-                    words.push("no category".to_owned());
-                    body.insert("parent_id".into(), Value::Null);
+                    change.set("no category".to_owned(), "parent_id", Value::Null);
                 } else {
                     let category = job.discord.resolve_category(guild, &parent).await?;
-                    words.push(format!("category {}", category_words(&category)));
-                    body.insert("parent_id".into(), json!(category.id.to_string()));
+                    let words = format!("category {}", category_words(&category));
+                    change.set(words, "parent_id", json!(category.id.to_string()));
                 }
             }
-            if body.is_empty() {
-                return Err(CallError::Invalid(
-                    "edit_channel has nothing to change (no name, topic or parent)".to_owned(),
-                ));
-            }
-            let channel = job.channel(channel).await?;
-            let why = Job::<L>::reason_words(&reason);
-            let words = words.join(", ");
-            if job.dry_run {
-                let summary = format!("would edit {}: {words}{why}", channel_words(&channel));
-                return Ok(job.would(summary, Some(&channel)));
-            }
-            let edited = job
-                .write(
-                    Pace::new("PATCH", "channel", channel.id.get()),
-                    http.edit_channel(channel.id, &Value::Object(body), reason.as_deref()),
-                )
-                .await?;
-            let edited = channel_ref(&edited);
-            let summary = format!("edited {}: {words}{why}", channel_words(&edited));
-            Ok(done_with_channel(job, guild, summary, &edited))
+            edit(job, Edited::Channel, channel, change, reason).await
         }
         ActionKind::DeleteChannel { channel, reason } => {
             let reason = job.reason(reason);
@@ -139,12 +110,7 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
                 let summary = format!("would delete {}{why}", channel_words(&channel));
                 return Ok(job.would(summary, Some(&channel)));
             }
-            let deleted = job
-                .write(
-                    Pace::new("DELETE", "channel", channel.id.get()),
-                    http.delete_channel(channel.id, reason.as_deref()),
-                )
-                .await;
+            let deleted = writer.delete_channel(channel.id, reason.as_deref()).await;
             match deleted {
                 // Gone already (this run deleted it before a crash or a retry): as asked.
                 Err(CallError::Discord { code: 10003, .. }) if job.repeat => {}
@@ -230,29 +196,14 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
             if job.dry_run {
                 return Ok(job.would(format!("would create {words}{why}"), Some(&parent)));
             }
-            let body = Value::Object(body);
-            let route = Pace::new("POST", "threads", parent.id.get());
-            let created = match message_id {
-                Some(message_id) => {
-                    job.write(
-                        route,
-                        http.create_thread_from_message(
-                            parent.id,
-                            MessageId::new(message_id),
-                            &body,
-                            reason.as_deref(),
-                        ),
-                    )
-                    .await?
-                }
-                None => {
-                    job.write(
-                        route,
-                        http.create_thread(parent.id, &body, reason.as_deref()),
-                    )
-                    .await?
-                }
-            };
+            let created = writer
+                .create_thread(
+                    parent.id,
+                    message_id.map(MessageId::new),
+                    &body,
+                    reason.as_deref(),
+                )
+                .await?;
             let thread = channel_ref(&created);
             let summary = format!("created {words} ({}){why}", thread.id);
             Ok(done_with_channel(job, guild, summary, &thread))
@@ -265,53 +216,20 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
             reason,
         } => {
             let reason = job.reason(reason);
-            let mut body = Map::new();
-            let mut words = Vec::new();
-            if let Some(name) = job.optional(name) {
-                rename(&mut job, "thread name", name, &mut body, &mut words);
-            }
+            let mut change = Change::named(&mut job, name, "thread name");
             if let Some(archived) = archived {
-                words.push(
-                    if *archived {
-                        "archived"
-                    } else {
-                        "not archived"
-                    }
-                    .to_owned(),
-                );
-                body.insert("archived".into(), json!(archived));
+                let words = if *archived {
+                    "archived"
+                } else {
+                    "not archived"
+                };
+                change.set(words.to_owned(), "archived", json!(archived));
             }
             if let Some(locked) = locked {
-                words.push(if *locked { "locked" } else { "not locked" }.to_owned());
-                body.insert("locked".into(), json!(locked));
+                let words = if *locked { "locked" } else { "not locked" };
+                change.set(words.to_owned(), "locked", json!(locked));
             }
-            if body.is_empty() {
-                return Err(CallError::Invalid(
-                    "edit_thread has nothing to change (no name, archived or locked)".to_owned(),
-                ));
-            }
-            let thread = job.channel(thread).await?;
-            if job.discord.cached_is_thread(guild, thread.id) == Some(false) {
-                return Err(CallError::Invalid(format!(
-                    "{} is not a thread",
-                    channel_words(&thread)
-                )));
-            }
-            let why = Job::<L>::reason_words(&reason);
-            let words = words.join(", ");
-            if job.dry_run {
-                let summary = format!("would edit thread {}: {words}{why}", channel_words(&thread));
-                return Ok(job.would(summary, Some(&thread)));
-            }
-            let edited = job
-                .write(
-                    Pace::new("PATCH", "channel", thread.id.get()),
-                    http.edit_thread(thread.id, &Value::Object(body), reason.as_deref()),
-                )
-                .await?;
-            let edited = channel_ref(&edited);
-            let summary = format!("edited thread {}: {words}{why}", channel_words(&edited));
-            Ok(done_with_channel(job, guild, summary, &edited))
+            edit(job, Edited::Thread, thread, change, reason).await
         }
         ActionKind::CreateInvite {
             channel,
@@ -370,11 +288,8 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
                 );
                 return Ok(job.would(summary, Some(&channel)));
             }
-            let invite = job
-                .write(
-                    Pace::new("POST", "invites", channel.id.get()),
-                    http.create_invite(channel.id, &Value::Object(body), reason.as_deref()),
-                )
+            let invite = writer
+                .create_invite(channel.id, &body, reason.as_deref())
                 .await?;
             let url = format!("https://discord.gg/{}", invite.code);
             let summary = format!(
@@ -408,7 +323,7 @@ fn category_words(category: &ChannelRef) -> String {
 }
 
 /// A channel or thread Discord answered with, as actions name it.
-fn channel_ref(channel: &serenity::all::GuildChannel) -> ChannelRef {
+fn channel_ref(channel: &GuildChannel) -> ChannelRef {
     ChannelRef {
         id: channel.id,
         name: Some(channel.name.clone()),
@@ -419,7 +334,7 @@ fn channel_ref(channel: &serenity::all::GuildChannel) -> ChannelRef {
 /// and `{channel_id}`/`{channel_name}` for the actions after it.
 fn done_with_channel<L: Lookup>(
     job: Job<'_, L>,
-    guild: serenity::all::GuildId,
+    guild: GuildId,
     summary: String,
     channel: &ChannelRef,
 ) -> Performed {
@@ -427,10 +342,7 @@ fn done_with_channel<L: Lookup>(
     job.done(summary, output, Some(channel))
 }
 
-fn channel_output(
-    guild: serenity::all::GuildId,
-    channel: &ChannelRef,
-) -> Vec<(&'static str, String)> {
+fn channel_output(guild: GuildId, channel: &ChannelRef) -> Vec<(&'static str, String)> {
     let id: ChannelId = channel.id;
     vec![
         ("id", id.to_string()),
@@ -443,15 +355,100 @@ fn channel_output(
     ]
 }
 
-/// A new name for a channel or thread, cut to Discord's limit, into the PATCH body.
-fn rename<L: Lookup>(
-    job: &mut Job<'_, L>,
-    what: &str,
-    name: String,
-    body: &mut Map<String, Value>,
-    words: &mut Vec<String>,
-) {
-    let name = cut(what, name, MAX_CHANNEL_NAME_CHARS, &mut job.warnings);
-    words.push(format!("name {}", quote(&name, 100)));
-    body.insert("name".into(), json!(name));
+/// Which of the two PATCHes of a channel an edit is: they share one skeleton.
+#[derive(Clone, Copy)]
+enum Edited {
+    Channel,
+    Thread,
+}
+
+impl Edited {
+    /// `thread ` before a thread's name in summaries; nothing before a channel's.
+    fn noun(self) -> &'static str {
+        match self {
+            Edited::Channel => "",
+            Edited::Thread => "thread ",
+        }
+    }
+
+    fn nothing_to_change(self) -> &'static str {
+        match self {
+            Edited::Channel => "edit_channel has nothing to change (no name, topic or parent)",
+            Edited::Thread => "edit_thread has nothing to change (no name, archived or locked)",
+        }
+    }
+}
+
+/// The fields an edit changes: the PATCH body, and the same in words for the summary.
+struct Change {
+    body: Map<String, Value>,
+    words: Vec<String>,
+}
+
+impl Change {
+    /// A change that starts with the new name when one is given, cut to Discord's limit.
+    fn named<L: Lookup>(job: &mut Job<'_, L>, name: &Option<Template>, what: &str) -> Change {
+        let mut change = Change {
+            body: Map::new(),
+            words: Vec::new(),
+        };
+        if let Some(name) = job.optional(name) {
+            let name = cut(what, name, MAX_CHANNEL_NAME_CHARS, &mut job.warnings);
+            change.set(format!("name {}", quote(&name, 100)), "name", json!(name));
+        }
+        change
+    }
+
+    /// One field changed: its words for the summary, its value for the body.
+    fn set(&mut self, words: String, field: &str, value: Value) {
+        self.words.push(words);
+        self.body.insert(field.to_owned(), value);
+    }
+}
+
+/// edit_channel and edit_thread once their fields are rendered: refuses an empty change,
+/// resolves the target, and then says what it would do (dry run) or does it.
+async fn edit<L: Lookup>(
+    job: Job<'_, L>,
+    edited: Edited,
+    target: &Template,
+    change: Change,
+    reason: Option<String>,
+) -> Result<Performed, CallError> {
+    if change.body.is_empty() {
+        return Err(CallError::Invalid(edited.nothing_to_change().to_owned()));
+    }
+    let guild = job.guild;
+    let target = job.channel(target).await?;
+    if matches!(edited, Edited::Thread)
+        && job.discord.cached_is_thread(guild, target.id) == Some(false)
+    {
+        return Err(CallError::Invalid(format!(
+            "{} is not a thread",
+            channel_words(&target)
+        )));
+    }
+    let why = Job::<L>::reason_words(&reason);
+    let words = change.words.join(", ");
+    let noun = edited.noun();
+    if job.dry_run {
+        let summary = format!("would edit {noun}{}: {words}{why}", channel_words(&target));
+        return Ok(job.would(summary, Some(&target)));
+    }
+    let reason = reason.as_deref();
+    let answer = match edited {
+        Edited::Channel => {
+            job.writer
+                .edit_channel(target.id, &change.body, reason)
+                .await?
+        }
+        Edited::Thread => {
+            job.writer
+                .edit_thread(target.id, &change.body, reason)
+                .await?
+        }
+    };
+    let edited_ref = channel_ref(&answer);
+    let summary = format!("edited {noun}{}: {words}{why}", channel_words(&edited_ref));
+    Ok(done_with_channel(job, guild, summary, &edited_ref))
 }

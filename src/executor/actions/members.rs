@@ -1,23 +1,19 @@
 //! add_role, remove_role, create_role, edit_role, delete_role, set_nickname, timeout_member,
 //! remove_timeout, kick_member, ban_member, unban_member.
 
-use axum::http::{HeaderMap, HeaderValue};
 use serde_json::{json, Map, Value};
-use serenity::all::{GuildId, UserId};
-use serenity::http::{LightMethod, Request, Route};
 
 use super::render::{cut, quote, render_color};
-use super::values::{ban_delete_seconds, percent_encode, timeout_length, timeout_until};
+use super::values::{ban_delete_seconds, timeout_length, timeout_until};
 use super::{Job, Performed, RoleRef};
 use crate::discord::CallError;
 use crate::events::{ActionKind, RoleSettings, MAX_NICKNAME_CHARS, MAX_ROLE_NAME_CHARS};
 use crate::lang::duration::format_duration;
 use crate::lang::templates::Lookup;
-use crate::pacing::Route as Pace;
 
 pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed, CallError> {
-    let http = job.discord.http.clone();
     let guild = job.guild;
+    let writer = job.writer;
     match job.kind {
         ActionKind::AddRole { user, role, reason }
         | ActionKind::RemoveRole { user, role, reason } => {
@@ -35,18 +31,15 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
             if job.dry_run {
                 return Ok(job.would(format!("would {verb} {words}"), None));
             }
+            let reason = reason.as_deref();
             if adding {
-                job.write(
-                    Pace::new("PUT", "member_roles", guild.get()),
-                    http.add_member_role(guild, user.id, role.id, reason.as_deref()),
-                )
-                .await?;
+                writer
+                    .add_member_role(guild, user.id, role.id, reason)
+                    .await?;
             } else {
-                job.write(
-                    Pace::new("DELETE", "member_roles", guild.get()),
-                    http.remove_member_role(guild, user.id, role.id, reason.as_deref()),
-                )
-                .await?;
+                writer
+                    .remove_member_role(guild, user.id, role.id, reason)
+                    .await?;
             }
             let output = vec![
                 ("user_id", user.id.to_string()),
@@ -68,12 +61,7 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
                 let summary = format!("would create role {}{why}", words.join(", "));
                 return Ok(job.would(summary, None));
             }
-            let created = job
-                .write(
-                    Pace::new("POST", "roles", guild.get()),
-                    http.create_role(guild, &Value::Object(body), reason.as_deref()),
-                )
-                .await?;
+            let created = writer.create_role(guild, &body, reason.as_deref()).await?;
             let role = RoleRef {
                 id: created.id,
                 name: created.name.clone(),
@@ -100,11 +88,8 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
                 let summary = format!("would edit role {role}: {}{why}", words.join(", "));
                 return Ok(job.would(summary, None));
             }
-            let edited = job
-                .write(
-                    Pace::new("PATCH", "roles", guild.get()),
-                    http.edit_role(guild, role.id, &Value::Object(body), reason.as_deref()),
-                )
+            let edited = writer
+                .edit_role(guild, role.id, &body, reason.as_deref())
                 .await?;
             let edited = RoleRef {
                 id: edited.id,
@@ -125,12 +110,7 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
             if job.dry_run {
                 return Ok(job.would(format!("would delete role {role}{why}"), None));
             }
-            let deleted = job
-                .write(
-                    Pace::new("DELETE", "roles", guild.get()),
-                    http.delete_role(guild, role.id, reason.as_deref()),
-                )
-                .await;
+            let deleted = writer.delete_role(guild, role.id, reason.as_deref()).await;
             match deleted {
                 // Gone already (this run deleted it before a crash or a retry): as asked.
                 Err(CallError::Discord { code: 10011, .. }) if job.repeat => {}
@@ -161,22 +141,9 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
             if job.dry_run {
                 return Ok(job.would(format!("would {verb} {words}"), None));
             }
-            let route = Pace::new("PATCH", "members", guild.get());
-            if user.id.get() == job.discord.bot_id() {
-                // Discord lets a bot change its own nickname only through `members/@me`.
-                job.write(
-                    route,
-                    http.edit_nickname(guild, nickname.as_deref(), reason.as_deref()),
-                )
+            writer
+                .set_nickname(guild, user.id, nickname.as_deref(), reason.as_deref())
                 .await?;
-            } else {
-                let body = json!({ "nick": nickname });
-                job.write(
-                    route,
-                    http.edit_member(guild, user.id, &body, reason.as_deref()),
-                )
-                .await?;
-            }
             let output = vec![("user_id", user.id.to_string())];
             Ok(job.done(format!("{past} {words}"), output, None))
         }
@@ -194,12 +161,9 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
             if job.dry_run {
                 return Ok(job.would(format!("would time out {words}"), None));
             }
-            let body = json!({ "communication_disabled_until": until });
-            job.write(
-                Pace::new("PATCH", "members", guild.get()),
-                http.edit_member(guild, user.id, &body, reason.as_deref()),
-            )
-            .await?;
+            writer
+                .set_timeout(guild, user.id, Some(&until), reason.as_deref())
+                .await?;
             let output = vec![("user_id", user.id.to_string()), ("until", until.clone())];
             Ok(job.done(format!("timed out {words}"), output, None))
         }
@@ -229,27 +193,10 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
             let reason = reason.as_deref();
             match job.kind {
                 ActionKind::RemoveTimeout { .. } => {
-                    let body = json!({ "communication_disabled_until": null });
-                    job.write(
-                        Pace::new("PATCH", "members", guild.get()),
-                        http.edit_member(guild, user.id, &body, reason),
-                    )
-                    .await?;
+                    writer.set_timeout(guild, user.id, None, reason).await?
                 }
-                ActionKind::KickMember { .. } => {
-                    job.write(
-                        Pace::new("DELETE", "members", guild.get()),
-                        http.kick_member(guild, user.id, reason),
-                    )
-                    .await?
-                }
-                _ => {
-                    job.write(
-                        Pace::new("DELETE", "bans", guild.get()),
-                        http.remove_ban(guild, user.id, reason),
-                    )
-                    .await?
-                }
+                ActionKind::KickMember { .. } => writer.kick_member(guild, user.id, reason).await?,
+                _ => writer.unban_member(guild, user.id, reason).await?,
             }
             let output = vec![("user_id", user.id.to_string())];
             Ok(job.done(did, output, None))
@@ -276,17 +223,9 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
             if job.dry_run {
                 return Ok(job.would(format!("would ban {user}{deleting}{why}"), None));
             }
-            job.write(
-                Pace::new("PUT", "bans", guild.get()),
-                ban(
-                    job.discord,
-                    guild,
-                    user.id,
-                    delete_seconds,
-                    reason.as_deref(),
-                ),
-            )
-            .await?;
+            writer
+                .ban_member(guild, user.id, delete_seconds, reason.as_deref())
+                .await?;
             let output = vec![("user_id", user.id.to_string())];
             Ok(job.done(format!("banned {user}{deleting}{why}"), output, None))
         }
@@ -295,41 +234,6 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
             other.name()
         ))),
     }
-}
-
-/// `PUT /guilds/{guild}/bans/{user}` with `delete_message_seconds` in the body, as Discord
-/// documents it (serenity's `ban_user` only counts whole days, in the query).
-async fn ban(
-    discord: &crate::discord::Discord,
-    guild: GuildId,
-    user: UserId,
-    delete_seconds: Option<u64>,
-    reason: Option<&str>,
-) -> Result<(), CallError> {
-    let body = delete_seconds
-        .map(|seconds| serde_json::to_vec(&json!({ "delete_message_seconds": seconds })))
-        .transpose()
-        .map_err(|e| CallError::Invalid(e.to_string()))?;
-    let headers = reason
-        .map(|reason| -> Result<HeaderMap, CallError> {
-            let mut headers = HeaderMap::new();
-            let value = HeaderValue::from_str(&percent_encode(reason))
-                .map_err(|e| CallError::Invalid(format!("the reason cannot be sent: {e}")))?;
-            headers.insert("X-Audit-Log-Reason", value);
-            Ok(headers)
-        })
-        .transpose()?;
-    let request = Request::new(
-        Route::GuildBan {
-            guild_id: guild,
-            user_id: user,
-        },
-        LightMethod::Put,
-    )
-    .body(body)
-    .headers(headers);
-    discord.http.request(request).await?;
-    Ok(())
 }
 
 /// The body of a role create or edit, and its settings in words for the summary.

@@ -10,13 +10,11 @@ use super::{channel_words, discord_link, Job, Performed};
 use crate::discord::{CallError, ChannelRef};
 use crate::events::ActionKind;
 use crate::lang::templates::Lookup;
-use crate::pacing::Route;
 
 const EMPTY_MESSAGE: &str =
     "the message is empty after filling in the variables (no content and no embed); nothing was sent";
 
 pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed, CallError> {
-    let http = job.discord.http.clone();
     let guild = Some(job.guild);
     match job.kind {
         ActionKind::SendMessage {
@@ -59,12 +57,7 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
                 return Ok(job.would(summary, Some(&channel)));
             }
             add_nonce(&mut body, job.nonce);
-            let sent = job
-                .write(
-                    Route::message_send(channel.id.get()),
-                    job.discord.post_message(channel.id, &Value::Object(body)),
-                )
-                .await?;
+            let sent = job.writer.send_message(channel.id, &body).await?;
             let summary = format!("sent message {} to {channel}", sent.id);
             let output = message_output(guild, sent.channel_id, sent.id);
             Ok(job.done(summary, output, Some(&channel)))
@@ -79,20 +72,10 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
                 let summary = format!("would send a DM to {user}: {}", rendered.describe());
                 return Ok(job.would(summary, None));
             }
-            let dm = job
-                .write(
-                    Route::new("POST", "dm_channels", user.id.get()),
-                    user.id.create_dm_channel(http.as_ref()),
-                )
-                .await?;
+            let dm = job.writer.open_dm(user.id).await?;
             let mut body = rendered.to_json();
             add_nonce(&mut body, job.nonce);
-            let sent = job
-                .write(
-                    Route::message_send(dm.id.get()),
-                    job.discord.post_message(dm.id, &Value::Object(body)),
-                )
-                .await?;
+            let sent = job.writer.send_message(dm.id, &body).await?;
             let name = format!("@{}", dm.recipient.name);
             let summary = format!("sent DM {} to {name} ({})", sent.id, user.id);
             let channel = ChannelRef {
@@ -126,15 +109,8 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
                 return Ok(job.would(summary, Some(&channel)));
             }
             let edited = job
-                .write(
-                    Route::new("PATCH", "messages", channel.id.get()),
-                    http.edit_message(
-                        channel.id,
-                        message_id,
-                        &Value::Object(rendered.to_json()),
-                        Vec::new(),
-                    ),
-                )
+                .writer
+                .edit_message(channel.id, message_id, &rendered.to_json())
                 .await?;
             let summary = format!("edited message {message_id} in {channel}");
             let output = message_output(guild, edited.channel_id, edited.id);
@@ -172,15 +148,10 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
                 return Ok(job.would(summary, Some(&channel)));
             }
             let reason = reason.as_deref();
-            let target = channel.id.get();
+            let writer = job.writer;
             match job.kind {
                 ActionKind::DeleteMessage { .. } => {
-                    let deleted = job
-                        .write(
-                            Route::new("DELETE", "messages", target),
-                            http.delete_message(channel.id, message_id, reason),
-                        )
-                        .await;
+                    let deleted = writer.delete_message(channel.id, message_id, reason).await;
                     match deleted {
                         // Deleted already: by this run before a crash or a retry, or by
                         // someone else. Either way the message is gone, as asked.
@@ -189,19 +160,9 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
                     }
                 }
                 ActionKind::PinMessage { .. } => {
-                    job.write(
-                        Route::new("PUT", "pins", target),
-                        http.pin_message(channel.id, message_id, reason),
-                    )
-                    .await?
+                    writer.pin_message(channel.id, message_id, reason).await?
                 }
-                _ => {
-                    job.write(
-                        Route::new("DELETE", "pins", target),
-                        http.unpin_message(channel.id, message_id, reason),
-                    )
-                    .await?
-                }
+                _ => writer.unpin_message(channel.id, message_id, reason).await?,
             }
             let summary = format!("{past} message {message_id} {preposition} {channel}{why}");
             let output = target_output(channel.id, message_id);
@@ -236,11 +197,7 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
                 );
                 return Ok(job.would(summary, Some(&channel)));
             }
-            job.write(
-                Route::new("PUT", "reactions", channel.id.get()),
-                http.create_reaction(channel.id, message_id, &reaction),
-            )
-            .await?;
+            job.writer.react(channel.id, message_id, &reaction).await?;
             let summary = format!("reacted with {emoji} to message {message_id} in {channel}");
             let output = target_output(channel.id, message_id);
             Ok(job.done(summary, output, Some(&channel)))
@@ -258,12 +215,7 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
                 );
                 return Ok(job.would(summary, Some(&channel)));
             }
-            let published = job
-                .write(
-                    Route::new("POST", "crosspost", channel.id.get()),
-                    http.crosspost_message(channel.id, message_id),
-                )
-                .await?;
+            let published = job.writer.crosspost(channel.id, message_id).await?;
             let summary = format!("published message {message_id} of {channel}");
             let output = message_output(guild, published.channel_id, published.id);
             Ok(job.done(summary, output, Some(&channel)))

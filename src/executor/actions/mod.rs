@@ -1,9 +1,10 @@
 //! The actions that talk to Discord: one entry point, [`perform`], for every one of them.
 //!
 //! Each action renders its templates, checks every rendered value, resolves the channels,
-//! users and roles it names (from the cache, else with read-only look-ups), and only then
-//! makes its write request, with the rendered `reason` as the audit-log reason. In a dry run it
-//! stops before the write and says what it would have done.
+//! users and roles it names (from the cache, else with read-only look-ups), and only then asks
+//! [`crate::discord`]'s [`Writer`] to write, with the rendered `reason` as the audit-log reason:
+//! no action calls serenity itself. In a dry run it stops before the write and says what it
+//! would have done.
 
 mod channels;
 mod members;
@@ -17,10 +18,9 @@ mod sandbox_tests;
 use serde_json::{Map, Value};
 use serenity::all::{CreateAllowedMentions, GuildId, RoleId, UserId};
 
-use crate::discord::{CallError, ChannelRef, Discord};
+use crate::discord::{CallError, ChannelRef, Discord, Pacer, Writer};
 use crate::events::{ActionKind, AllowedMentions};
 use crate::lang::templates::{Lookup, Template};
-use crate::pacing::{Pacer, Route};
 
 pub use render::truncate;
 
@@ -31,7 +31,7 @@ pub struct ActionContext<'a> {
     pub guild: GuildId,
     /// Render, resolve and check, but make no write request.
     pub dry_run: bool,
-    /// The outbound governor every write call asks first.
+    /// The outbound governor every write call asks first (one per process).
     pub pacer: &'a Pacer,
     /// For message sends: the `nonce` Discord drops a repeated send by (at most 25
     /// characters, stable across retries and restarts).
@@ -68,7 +68,7 @@ pub async fn perform(
         discord: ctx.discord,
         guild: ctx.guild,
         dry_run: ctx.dry_run,
-        pacer: ctx.pacer,
+        writer: ctx.discord.writer(ctx.pacer),
         nonce: ctx.nonce.as_deref(),
         repeat: ctx.repeat,
         vars,
@@ -173,7 +173,8 @@ pub(crate) struct Job<'a, L> {
     pub discord: &'a Discord,
     pub guild: GuildId,
     pub dry_run: bool,
-    pub pacer: &'a Pacer,
+    /// Every write goes through it: paced, with the audit-log reason.
+    pub writer: Writer<'a>,
     pub nonce: Option<&'a str>,
     pub repeat: bool,
     pub vars: &'a L,
@@ -182,18 +183,6 @@ pub(crate) struct Job<'a, L> {
 }
 
 impl<L: Lookup> Job<'_, L> {
-    /// One write call to Discord, paced by the governor, which hears Discord's answer.
-    pub async fn write<T, E>(
-        &self,
-        route: Route,
-        call: impl std::future::Future<Output = Result<T, E>>,
-    ) -> Result<T, CallError>
-    where
-        CallError: From<E>,
-    {
-        paced(self.pacer, route, call).await
-    }
-
     pub fn render(&self, template: &Template) -> String {
         template.render(self.vars)
     }
@@ -314,43 +303,6 @@ impl<L: Lookup> Job<'_, L> {
             channel: channel.map(channel_pair),
         }
     }
-}
-
-/// Asks `pacer` before `call` (a future, so nothing is sent until it is polled) and tells it
-/// Discord's answer after.
-pub(crate) async fn paced<T, E>(
-    pacer: &Pacer,
-    route: Route,
-    call: impl std::future::Future<Output = Result<T, E>>,
-) -> Result<T, CallError>
-where
-    CallError: From<E>,
-{
-    if let Err(deferred) = pacer.before(&route).await {
-        return Err(CallError::Paused {
-            message: format!(
-                "{}; trying again in {} s",
-                deferred.reason,
-                deferred.wait.as_secs_f64().ceil() as u64
-            ),
-            retry_after_ms: deferred.wait.as_millis() as u64,
-        });
-    }
-    let result = call.await.map_err(CallError::from);
-    match &result {
-        Ok(_) => pacer.after(&route, Some(200), None),
-        Err(CallError::Discord {
-            status,
-            retry_after_ms,
-            ..
-        }) => pacer.after(
-            &route,
-            Some(*status),
-            retry_after_ms.map(std::time::Duration::from_millis),
-        ),
-        Err(_) => pacer.after(&route, None, None),
-    }
-    result
 }
 
 fn channel_pair(channel: &ChannelRef) -> (u64, String) {

@@ -200,19 +200,6 @@ pub(crate) fn parse_emoji(text: &str) -> Result<EmojiRef, CallError> {
     Err(invalid())
 }
 
-/// `text` percent-encoded for a header, as Discord wants the audit-log reason.
-pub(crate) fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,11 +298,5 @@ mod tests {
         );
         assert!(snowflake("0", "x").is_err());
         assert!(snowflake("99999999999999999999", "x").is_err());
-    }
-
-    #[test]
-    fn reasons_are_percent_encoded() {
-        assert_eq!(percent_encode("spam bot!"), "spam%20bot%21");
-        assert_eq!(percent_encode("é"), "%C3%A9");
     }
 }

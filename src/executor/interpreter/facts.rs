@@ -73,6 +73,6 @@ async fn member_has_role(
     if let Some(holds) = cached {
         return Ok(holds);
     }
-    let member = discord.http.get_member(guild, user).await?;
+    let member = discord.member(guild, user).await?;
     Ok(member.roles.contains(&role))
 }

@@ -8,12 +8,12 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::discord::Discord;
+use crate::discord::Pacer;
 use crate::events::Event;
 use crate::executor::retry::RetryPolicy;
 use crate::executor::scope::{Locals, LoopFrame, Persistent, Scope};
 use crate::lang::request::RequestVariables;
 use crate::lang::templates::{Template, Variables};
-use crate::pacing::Pacer;
 use crate::run::{ActionError, Run, RunFailure, Step};
 use crate::store::Store;
 
