@@ -23,12 +23,11 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::engine::{RunFilter, Store, StoreError, VariableScope};
 use crate::events::Event;
-use crate::executor::queue::{RequeueError, RunFilter};
-use crate::executor::RunQueue;
 use crate::keys;
+use crate::queue::{Queue, RequeueError};
 use crate::run::{Run, RunId, Step};
-use crate::store::{Store, StoreError, VariableScope};
 
 /// The admin socket of the database at `database`: beside it, named after it.
 pub fn socket_path(database: &Path) -> PathBuf {
@@ -242,8 +241,8 @@ pub mod ops {
         Ok(NewKey { key })
     }
 
-    pub fn runs(store: &Store, query: &RunsQuery) -> Result<Vec<Run>, StoreError> {
-        crate::executor::queue::list(
+    pub async fn runs(store: &Store, query: &RunsQuery) -> Result<Vec<Run>, StoreError> {
+        crate::queue::list(
             store,
             &RunFilter {
                 event: query.event.clone(),
@@ -251,27 +250,29 @@ pub mod ops {
                 limit: query.limit.unwrap_or(50),
             },
         )
+        .await
     }
 
-    pub fn run(store: &Store, id: RunId) -> Result<Option<RunDetail>, StoreError> {
-        let Some(run) = store.run(id)? else {
+    pub async fn run(store: &Store, id: RunId) -> Result<Option<RunDetail>, StoreError> {
+        let Some(run) = store.run(id).await? else {
             return Ok(None);
         };
         Ok(Some(RunDetail {
             run,
-            steps: store.steps(id)?,
+            steps: store.steps(id).await?,
         }))
     }
 
     pub async fn retry(store: &Store, id: RunId) -> Result<Run, RequeueError> {
-        let run = crate::executor::queue::requeue(store, id, now_ms()).await?;
+        let run = crate::queue::requeue(store, id, now_ms()).await?;
         store.flush().await?;
         Ok(run)
     }
 
-    pub fn revisions(store: &Store, id: &str) -> Result<Vec<RevisionInfo>, StoreError> {
+    pub async fn revisions(store: &Store, id: &str) -> Result<Vec<RevisionInfo>, StoreError> {
         Ok(store
-            .event_revisions(id)?
+            .event_revisions(id)
+            .await?
             .into_iter()
             .map(|r| RevisionInfo {
                 revision: r.revision,
@@ -280,16 +281,17 @@ pub mod ops {
             .collect())
     }
 
-    pub fn export(store: &Store) -> Result<StoreExport, StoreError> {
+    pub async fn export(store: &Store) -> Result<StoreExport, StoreError> {
         let variables = store
-            .variables()?
+            .variables()
+            .await?
             .into_iter()
             .map(|(scope, name, value)| ExportedVariable::new(&scope, name, value))
             .collect();
         Ok(StoreExport {
             settings: ExportedSettings {
-                api_key_hash: store.api_key_hash()?.map(hex),
-                bot_id: store.bot_id()?.map(|id| id.to_string()),
+                api_key_hash: store.api_key_hash().await?.map(hex),
+                bot_id: store.bot_id().await?.map(|id| id.to_string()),
             },
             variables,
         })
@@ -318,11 +320,11 @@ pub mod ops {
             None => None,
         };
         for (scope, name, value) in &variables {
-            store.set_variable(scope, name, value)?;
+            store.set_variable(scope, name, value).await?;
         }
         let bot_id_set = match bot_id {
-            Some(id) if store.bot_id()?.is_none() => {
-                store.set_bot_id(id)?;
+            Some(id) if store.bot_id().await?.is_none() => {
+                store.set_bot_id(id).await?;
                 true
             }
             _ => false,
@@ -370,7 +372,7 @@ pub enum ImportError {
 #[derive(Clone)]
 pub struct AdminState {
     pub store: Store,
-    pub queue: RunQueue,
+    pub queue: Queue,
     pub bot_id: u64,
     pub base_url: String,
 }
@@ -557,7 +559,7 @@ async fn rotate_key(State(state): State<AdminState>) -> Response {
 }
 
 async fn runs(State(state): State<AdminState>, Query(query): Query<RunsQuery>) -> Response {
-    match ops::runs(&state.store, &query) {
+    match ops::runs(&state.store, &query).await {
         Ok(runs) => Json(runs).into_response(),
         Err(e) => internal(e),
     }
@@ -567,7 +569,7 @@ async fn run(State(state): State<AdminState>, UrlPath(id): UrlPath<String>) -> R
     let Some(id) = RunId::parse(&id) else {
         return bad_run_id(&id);
     };
-    match ops::run(&state.store, id) {
+    match ops::run(&state.store, id).await {
         Ok(Some(detail)) => Json(detail).into_response(),
         Ok(None) => error(
             StatusCode::NOT_FOUND,
@@ -597,7 +599,7 @@ async fn retry(State(state): State<AdminState>, UrlPath(id): UrlPath<String>) ->
 }
 
 async fn event(State(state): State<AdminState>, UrlPath(id): UrlPath<String>) -> Response {
-    let event = match state.store.event(&id) {
+    let event = match state.store.event(&id).await {
         Ok(Some(event)) => event,
         Ok(None) => {
             return error(
@@ -608,7 +610,7 @@ async fn event(State(state): State<AdminState>, UrlPath(id): UrlPath<String>) ->
         }
         Err(e) => return internal(e),
     };
-    match ops::revisions(&state.store, &id) {
+    match ops::revisions(&state.store, &id).await {
         Ok(revisions) => Json(EventInfo {
             event: (*event).clone(),
             revisions,
@@ -619,7 +621,7 @@ async fn event(State(state): State<AdminState>, UrlPath(id): UrlPath<String>) ->
 }
 
 async fn export(State(state): State<AdminState>) -> Response {
-    match ops::export(&state.store) {
+    match ops::export(&state.store).await {
         Ok(data) => Json(data).into_response(),
         Err(e) => internal(e),
     }
@@ -688,16 +690,16 @@ impl Backend {
                 }
                 c.get(&path).await
             }
-            Backend::Local(store) => Ok(ops::runs(store, query)?),
+            Backend::Local(store) => Ok(ops::runs(store, query).await?),
         }
     }
 
     pub async fn run(&self, id: RunId) -> anyhow::Result<RunDetail> {
         match self {
             Backend::Remote(c) => c.get(&format!("/runs/{id}")).await,
-            Backend::Local(store) => {
-                ops::run(store, id)?.ok_or_else(|| anyhow::anyhow!("no run {id} in the database"))
-            }
+            Backend::Local(store) => ops::run(store, id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no run {id} in the database")),
         }
     }
 
@@ -714,7 +716,7 @@ impl Backend {
     pub async fn export(&self) -> anyhow::Result<StoreExport> {
         match self {
             Backend::Remote(c) => c.get("/export").await,
-            Backend::Local(store) => Ok(ops::export(store)?),
+            Backend::Local(store) => Ok(ops::export(store).await?),
         }
     }
 

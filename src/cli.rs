@@ -7,10 +7,10 @@ use anyhow::Context;
 
 use crate::admin::{self, Backend};
 use crate::config::Config;
+use crate::engine::{Store, StoreError};
 use crate::events;
 use crate::http::webhook;
 use crate::lang::shell::shell_quote;
-use crate::store::Store;
 
 /// `hookbot run`: until SIGINT or SIGTERM.
 pub async fn run(config_path: &Path, sandbox: bool) -> anyhow::Result<()> {
@@ -87,7 +87,7 @@ async fn url_base(config: &Config) -> (String, Option<u64>) {
     }
     (
         config.public_base_url(config.http.listen),
-        known_bot_id(config),
+        known_bot_id(config).await,
     )
 }
 
@@ -141,21 +141,24 @@ pub async fn event_list(config_path: &Path, out: &mut impl Write) -> anyhow::Res
 
 /// The bot's user id without asking Discord: remembered by the last `hookbot run`, or read from
 /// the token, whose first part is the id in base64.
-fn remembered_or_token_bot_id(config: &Config) -> Option<u64> {
+async fn remembered_or_token_bot_id(config: &Config) -> Option<u64> {
     // Opening creates a database; a command that only reads must not leave one behind.
-    let remembered = config
+    let store = config
         .storage
         .path
         .exists()
         .then(|| Store::open(&config.storage.path).ok())
-        .flatten()
-        .and_then(|store| store.bot_id().ok().flatten());
+        .flatten();
+    let remembered = match store {
+        Some(store) => store.bot_id().await.ok().flatten(),
+        None => None,
+    };
     remembered.or_else(|| config.discord.token.as_deref().and_then(bot_id_from_token))
 }
 
 /// [`remembered_or_token_bot_id`], saying on stderr how to fill in `{bot_id}` when unknown.
-fn known_bot_id(config: &Config) -> Option<u64> {
-    let id = remembered_or_token_bot_id(config);
+async fn known_bot_id(config: &Config) -> Option<u64> {
+    let id = remembered_or_token_bot_id(config).await;
     if id.is_none() {
         eprintln!(
             "note: the bot's user id is not known yet; `hookbot run` learns it from Discord \
@@ -205,11 +208,11 @@ pub async fn event_test(
     let store = match Store::open(&crate::server::database_path(&config)) {
         Ok(store) => store,
         // A dry run changes nothing, so it can borrow an empty database while hookbot runs.
-        Err(crate::store::StoreError::Locked(_)) if dry_run => {
+        Err(StoreError::Locked(_)) if dry_run => {
             eprintln!("note: hookbot is running and holds the database; persistent variables read as unset in this dry run");
             Store::temporary()?
         }
-        Err(error @ crate::store::StoreError::Locked(_)) => {
+        Err(error @ StoreError::Locked(_)) => {
             return Err(anyhow::anyhow!(error).context(
                 "a live test records its run in the database; stop hookbot first, or use --dry-run",
             ))
@@ -218,7 +221,7 @@ pub async fn event_test(
     };
     let stand_in = if sandbox {
         let fixture = crate::sandbox_world::fixture_for(&loaded.events);
-        Some(crate::sandbox::Sandbox::start(fixture, crate::sandbox_world::SANDBOX_TOKEN).await?)
+        Some(discord_stand_in::Sandbox::start(fixture, crate::sandbox_world::SANDBOX_TOKEN).await?)
     } else {
         None
     };
@@ -282,7 +285,7 @@ pub fn rfc3339(unix_ms: u64) -> String {
 
 /// `succeeded`, `failed`, `dead-lettered (8 attempts)`, `pending (attempt 2 failed; next at …)`.
 fn status_words(run: &crate::run::Run) -> String {
-    let word = crate::executor::queue::status_word(run);
+    let word = crate::queue::status_word(run);
     match (run.status, run.attempts) {
         (crate::run::RunStatus::Pending, 0) => word.to_owned(),
         (crate::run::RunStatus::Pending, attempts) => {
@@ -410,7 +413,7 @@ pub async fn event_show(config_path: &Path, id: &str, out: &mut impl Write) -> a
                 .await?;
             (info.event, info.revisions)
         }
-        None => local_event(&config, id)?,
+        None => local_event(&config, id).await?,
     };
     let (base, bot_id) = url_base(&config).await;
     let url = webhook::url(&base, bot_id, &event.id);
@@ -468,7 +471,7 @@ pub async fn event_show(config_path: &Path, id: &str, out: &mut impl Write) -> a
 
 /// The event from its file, or as stored when its file does not load; its revisions from the
 /// database when there is one.
-fn local_event(
+async fn local_event(
     config: &Config,
     id: &str,
 ) -> anyhow::Result<(events::Event, Vec<admin::RevisionInfo>)> {
@@ -476,7 +479,7 @@ fn local_event(
     let store = if config.storage.path.exists() {
         match Store::open(&config.storage.path) {
             Ok(store) => Some(store),
-            Err(crate::store::StoreError::Locked(path)) => anyhow::bail!(
+            Err(StoreError::Locked(path)) => anyhow::bail!(
                 "hookbot is running and holds the database at {}, but its admin socket does not answer; stop it and run this again",
                 path.display()
             ),
@@ -487,7 +490,7 @@ fn local_event(
     };
     let loaded = events::load_dir(&config.events.dir);
     let stored = match &store {
-        Some(store) => store.event(id)?.map(|e| (*e).clone()),
+        Some(store) => store.event(id).await?.map(|e| (*e).clone()),
         None => None,
     };
     let event = match loaded.events.into_iter().find(|e| e.id == id) {
@@ -505,7 +508,7 @@ fn local_event(
         }
     };
     let revisions = match &store {
-        Some(store) => admin::ops::revisions(store, id)?,
+        Some(store) => admin::ops::revisions(store, id).await?,
         None => Vec::new(),
     };
     Ok((event, revisions))

@@ -2,17 +2,21 @@
 //!
 //! # Layout
 //!
-//! A webhook's path through the house: `http::webhook` accepts it and stores a run, the
-//! `executor` takes the run and carries out its actions, which reach Discord through `discord`.
+//! A webhook's path through the house: `http::webhook` accepts it and enqueues a run on the
+//! `queue`, the `executor` claims the run and carries out its actions, which reach Discord
+//! through `discord`.
 //!
 //! * `server`: the process's life: `start`, `Running`, `stop`, `run` around a shutdown signal.
 //! * `http`: every HTTP route: the webhook listener (`http::webhook`) and `/healthz`, `/readyz`,
 //!   `/metrics` (`http::health`).
-//! * `executor`: takes queued runs, interprets their actions, retries and dead-letters them;
+//! * `queue`: a run's whole life: enqueue (backpressure, durable write, wake-up), claim, the
+//!   retry schedule, finish, requeue, list.
+//! * `executor`: claims due runs, interprets their actions, and reports each outcome to the queue;
 //!   its `conditions` also decide the listener's `[[when]]` filters.
 //! * `discord`: the one door to Discord: the client and the bot's identity, name resolution,
 //!   the outbound pacer, and every write call, paced and carrying its audit-log reason.
-//! * `store`: the sled database: events, runs and their journals, the queue, variables, keys.
+//! * `engine`: storage behind one trait (`Engine`, held as a `Store`): definitions, settings,
+//!   variables, runs and their journals, the pending queue, idempotency keys.
 //! * `run`: a run: its variables, its request, and its journal of steps.
 //! * `events`: event files: the model, parsing with positions, loading a folder.
 //! * `reload`: watches the events folder; broken files keep their last good version.
@@ -25,14 +29,15 @@
 //! * `cli`: one function per subcommand.
 //! * `config`: `config.toml`.
 //! * `problem`: a problem in a file, with its position, as every check reports it.
-//! * `sandbox`, `sandbox_world`: the local Discord stand-in for `--sandbox`, and its servers
-//!   built from the event files.
+//! * `sandbox_world`: the servers of the local Discord stand-in that `--sandbox` runs (the
+//!   `discord-stand-in` crate), built from the event files.
 #![forbid(unsafe_code)]
 
 pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod discord;
+pub mod engine;
 pub mod events;
 pub mod executor;
 pub mod http;
@@ -40,12 +45,11 @@ pub mod keys;
 pub mod lang;
 pub mod metrics;
 pub mod problem;
+pub mod queue;
 pub mod reload;
 pub mod retention;
 pub mod run;
-pub mod sandbox;
 pub mod sandbox_world;
 pub mod server;
-pub mod store;
 
 pub use server::{run, start, Running, StartError};

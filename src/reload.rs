@@ -8,8 +8,8 @@ use std::time::Duration;
 use notify::{RecursiveMode, Watcher};
 use tokio_util::sync::CancellationToken;
 
+use crate::engine::{Store, StoreError};
 use crate::events::{load_dir, Event, LoadedEvents};
-use crate::store::{Store, StoreError};
 
 /// How long the folder must be quiet before it is read again: an editor's save is often several
 /// writes (a temporary file, a rename), and reading in between would see half of it.
@@ -50,9 +50,14 @@ pub fn with_last_good(previous: &[Event], loaded: LoadedEvents) -> Reloaded {
 }
 
 /// Reads the folder and replaces the served definitions, logging every problem.
-pub fn reload(dir: &Path, store: &Store) -> Result<Reloaded, StoreError> {
-    let previous = store.events()?;
-    let reloaded = with_last_good(&previous, load_dir(dir));
+pub async fn reload(dir: &Path, store: &Store) -> Result<Reloaded, StoreError> {
+    serve(load_dir(dir), store).await
+}
+
+/// Serves what was read from the folder, logging every problem.
+async fn serve(loaded: LoadedEvents, store: &Store) -> Result<Reloaded, StoreError> {
+    let previous = store.events().await?;
+    let reloaded = with_last_good(&previous, loaded);
     for problem in &reloaded.loaded.problems {
         tracing::error!("{problem}");
     }
@@ -65,7 +70,7 @@ pub fn reload(dir: &Path, store: &Store) -> Result<Reloaded, StoreError> {
     for id in &reloaded.kept {
         tracing::warn!(event = %id, "its file has problems; the last good version keeps serving");
     }
-    let changed = store.replace_events(&reloaded.events)?;
+    let changed = store.replace_events(&reloaded.events).await?;
     for id in &changed.added_or_changed {
         tracing::info!(event = %id, "event definition is live");
     }
@@ -111,12 +116,17 @@ pub async fn watch(dir: PathBuf, store: Store, shutdown: CancellationToken) {
                 _ = shutdown.cancelled() => return,
             }
         }
-        let (dir, store) = (dir.clone(), store.clone());
-        let reloaded = tokio::task::spawn_blocking(move || reload(&dir, &store)).await;
-        match reloaded {
-            Ok(Ok(_)) => {}
-            Ok(Err(error)) => tracing::error!(%error, "cannot store the reloaded events"),
-            Err(error) => tracing::error!(%error, "reloading the events failed"),
+        // Reading the folder is blocking file I/O: off the async threads.
+        let folder = dir.clone();
+        let loaded = match tokio::task::spawn_blocking(move || load_dir(&folder)).await {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                tracing::error!(%error, "reloading the events failed");
+                continue;
+            }
+        };
+        if let Err(error) = serve(loaded, &store).await {
+            tracing::error!(%error, "cannot store the reloaded events");
         }
     }
 }

@@ -13,7 +13,7 @@ pub fn unix_now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// A run's identity: sled's persistent monotonic id, so runs sort in arrival order.
+/// A run's identity: the engine's persistent monotonic id, so runs sort in arrival order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct RunId(pub u64);

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use crate::events::{caller_names, walk_actions, Event};
 use crate::lang::shell::shell_quote;
-use crate::sandbox::{Fixture, FixtureGuild};
+use discord_stand_in::{Fixture, FixtureGuild};
 
 /// The sandbox bot's user id.
 pub const SANDBOX_BOT_ID: u64 = 1_300_000_000_000_000_001;

@@ -11,17 +11,18 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use discord_stand_in::Sandbox;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::discord::Discord;
+use crate::engine::{Store, StoreError};
 use crate::events::{Event, LoadedEvents};
-use crate::executor::{self, RunQueue, RunWatch};
+use crate::executor;
 use crate::http::{self, webhook, AppState, Probe, Serving};
-use crate::sandbox::Sandbox;
-use crate::store::{Store, StoreError};
+use crate::queue::Queue;
 use crate::{admin, discord, keys, metrics, reload, retention, sandbox_world};
 
 /// Why hookbot could not start.
@@ -97,7 +98,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     // Installed before anything is counted.
     metrics::prometheus();
     let store = Store::open(&database_path(&config))?;
-    let loaded = load_events(&config, &store)?;
+    let loaded = load_events(&config, &store).await?;
     // Bound before Discord is asked anything, so a taken port fails at once; connections wait
     // in the backlog until the listener serves.
     let (listener, addr) = bind(config.http.listen).await?;
@@ -128,10 +129,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let discord = Arc::new(Discord::connect(&token, api_url.as_deref()).await?);
     let bot_id = discord.bot_id();
     if !config.sandbox {
-        store.set_bot_id(bot_id)?;
+        store.set_bot_id(bot_id).await?;
     }
     // Made once everything else is up, so a start that fails never eats a key nobody saw.
-    let new_api_key = if config.sandbox || store.api_key_hash()?.is_none() {
+    let new_api_key = if config.sandbox || store.api_key_hash().await?.is_none() {
         let key = keys::generate_key();
         store.set_api_key_hash(keys::hash_key(&key)).await?;
         Some(key)
@@ -140,13 +141,11 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     };
 
     let shutdown = CancellationToken::new();
-    let queue = RunQueue::new();
-    let watch = RunWatch::new();
+    let queue = Queue::new(store.clone(), config.delivery.max_pending_runs);
     let executor = tokio::spawn(executor::run_executor(
         store.clone(),
-        discord.clone(),
         queue.clone(),
-        watch.clone(),
+        discord.clone(),
         shutdown.clone(),
         config.delivery.clone(),
     ));
@@ -155,9 +154,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         bot_id,
         config.http.max_body_bytes,
         config.limits.per_event_per_minute,
-        config.delivery.max_pending_runs,
         queue.clone(),
-        watch,
     )
     .trusting_proxies(config.http.trusted_proxies.clone());
     let retention = tokio::spawn(retention::prune_until_shutdown(
@@ -273,8 +270,8 @@ pub fn database_path(config: &Config) -> PathBuf {
 
 /// The events folder into the store. A file broken since the last run keeps serving the
 /// version stored then.
-fn load_events(config: &Config, store: &Store) -> Result<LoadedEvents, StoreError> {
-    let reloaded = reload::reload(&config.events.dir, store)?;
+async fn load_events(config: &Config, store: &Store) -> Result<LoadedEvents, StoreError> {
+    let reloaded = reload::reload(&config.events.dir, store).await?;
     if !reloaded.loaded.problems.is_empty() {
         tracing::warn!(
             "{} problem(s) in the event files; those files are not loaded, or keep their last good version (`hookbot check` lists them)",

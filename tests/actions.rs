@@ -348,19 +348,11 @@ content = "by display name"
 async fn a_channel_id_from_another_server_is_refused() {
     const OTHER_SERVER: u64 = 123_456_789_012_345_999;
     const ELSEWHERE: u64 = 200_000_000_000_000_999;
-    let event = r##"
-id = "relay"
-server = "123456789012345678"
-
-[[actions]]
-type = "send_message"
-channel = "{channel}"
-content = "hello"
-"##;
+    let event = message_event("relay", "{channel}", "hello");
     let fixture = fixture().guild(
-        hookbot::sandbox::FixtureGuild::new(OTHER_SERVER, "Other").channel(ELSEWHERE, "elsewhere"),
+        discord_stand_in::FixtureGuild::new(OTHER_SERVER, "Other").channel(ELSEWHERE, "elsewhere"),
     );
-    let h = Harness::start_with(fixture, &[("relay.toml", event)], "", "").await;
+    let h = Harness::start_with(fixture, &[("relay.toml", &event)], "", "").await;
     let run = h
         .trigger("relay", &[("channel", json!(ELSEWHERE.to_string()))])
         .await;

@@ -1,5 +1,5 @@
-//! Issue 5: every admin command works with hookbot stopped (the store opened directly) and
-//! running (through the admin socket beside the database, mode 0600).
+//! CONTRACT §6 "Operating it": every admin command works with hookbot stopped (the store opened
+//! directly) and running (through the admin socket beside the database, mode 0600).
 
 mod common;
 
@@ -7,20 +7,14 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use common::*;
+use discord_stand_in::Failure;
+use hookbot::engine::VariableScope;
 use hookbot::run::{Run, RunId, RunStatus};
-use hookbot::sandbox::Failure;
-use hookbot::store::VariableScope;
 use serde_json::{json, Value};
 
-const NOTIFY: &str = r##"id = "notify"
-name = "Notify"
-server = "123456789012345678"
-
-[[actions]]
-type = "send_message"
-channel = "#deploys"
-content = "deploy {service} by {user}"
-"##;
+fn notify() -> String {
+    message_event("notify", "#deploys", "deploy {service} by {user}")
+}
 
 fn socket(h: &Harness) -> PathBuf {
     h.dir.path().join("db.sock")
@@ -103,7 +97,7 @@ async fn failed_run(h: &Harness) -> Run {
 
 #[tokio::test]
 async fn the_socket_is_0600_answers_only_while_running_and_is_removed_at_stop() {
-    let mut h = Harness::start(&[("notify.toml", NOTIFY)]).await;
+    let mut h = Harness::start(&[("notify.toml", &notify())]).await;
     let path = socket(&h);
     let mode = std::fs::metadata(&path).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600, "mode {mode:o}");
@@ -126,7 +120,7 @@ async fn the_socket_is_0600_answers_only_while_running_and_is_removed_at_stop() 
 
 #[tokio::test]
 async fn key_rotate_while_running_replaces_the_key_at_once_and_while_stopped_too() {
-    let mut h = Harness::start(&[("notify.toml", NOTIFY)]).await;
+    let mut h = Harness::start(&[("notify.toml", &notify())]).await;
     let old = h.key.clone();
     assert_eq!(h.post("notify", json!({})).await.status, 200);
 
@@ -152,7 +146,7 @@ async fn key_rotate_while_running_replaces_the_key_at_once_and_while_stopped_too
 
 #[tokio::test]
 async fn runs_list_show_and_retry_while_running_and_while_stopped() {
-    let mut h = Harness::start(&[("notify.toml", NOTIFY)]).await;
+    let mut h = Harness::start(&[("notify.toml", &notify())]).await;
     let config = h.config_path();
     let failed = failed_run(&h).await;
     let ok = h.trigger("notify", &[("service", json!("fine"))]).await;
@@ -200,7 +194,7 @@ async fn runs_list_show_and_retry_while_running_and_while_stopped() {
 
 #[tokio::test]
 async fn event_show_and_list_while_running_and_while_stopped() {
-    let mut h = Harness::start(&[("notify.toml", NOTIFY)]).await;
+    let mut h = Harness::start(&[("notify.toml", &notify())]).await;
     let config = h.config_path();
     let shown = event_show(&config, "notify").await;
     // The running process knows the port it bound (the config says 0) and its bot id.
@@ -261,7 +255,7 @@ async fn event_show_and_list_while_running_and_while_stopped() {
 
 #[tokio::test]
 async fn event_new_while_running_prints_a_url_that_works() {
-    let h = Harness::start(&[("notify.toml", NOTIFY)]).await;
+    let h = Harness::start(&[("notify.toml", &notify())]).await;
     let mut out = Vec::new();
     hookbot::cli::event_new(&h.config_path(), "Fresh", &SERVER.to_string(), &mut out)
         .await
@@ -282,14 +276,16 @@ fn scoped(variables: &[(VariableScope, String, String)]) -> Vec<(VariableScope, 
 
 #[tokio::test]
 async fn export_then_import_into_a_fresh_folder_round_trips_variables_key_and_events() {
-    let mut h = Harness::start(&[("notify.toml", NOTIFY)]).await;
+    let mut h = Harness::start(&[("notify.toml", &notify())]).await;
     {
         let store = &h.running.as_ref().unwrap().store;
         store
             .set_variable(&VariableScope::Global, "count", "41")
+            .await
             .unwrap();
         store
             .set_variable(&VariableScope::Server(SERVER), "motd", "hi 'there'")
+            .await
             .unwrap();
         store
             .set_variable(
@@ -300,19 +296,20 @@ async fn export_then_import_into_a_fresh_folder_round_trips_variables_key_and_ev
                 "xp",
                 "9",
             )
+            .await
             .unwrap();
     }
     let exported = export(&h.config_path()).await;
     assert_eq!(exported["version"], 1);
     assert_eq!(exported["settings"]["bot_id"], BOT_ID.to_string());
     assert_eq!(exported["events"][0]["file"], "notify.toml");
-    assert_eq!(exported["events"][0]["text"], NOTIFY);
+    assert_eq!(exported["events"][0]["text"], notify());
     assert_eq!(exported["variables"].as_array().unwrap().len(), 3);
     let document = exported.to_string();
     assert!(!document.contains(&h.key), "never a key");
     let hash = exported["settings"]["api_key_hash"].as_str().unwrap();
     assert_eq!(hash.len(), 64);
-    let variables = scoped(&h.running.as_ref().unwrap().store.variables().unwrap());
+    let variables = scoped(&h.running.as_ref().unwrap().store.variables().await.unwrap());
 
     // The same document from the store opened directly.
     h.halt().await;
@@ -333,18 +330,18 @@ async fn export_then_import_into_a_fresh_folder_round_trips_variables_key_and_ev
     assert!(said.contains("1 event file(s) written"), "{said}");
     assert_eq!(
         std::fs::read_to_string(fresh.path().join("events/notify.toml")).unwrap(),
-        NOTIFY
+        notify()
     );
-    let store = hookbot::store::Store::open(&fresh.path().join("db")).unwrap();
-    assert_eq!(scoped(&store.variables().unwrap()), variables);
+    let store = hookbot::engine::Store::open(&fresh.path().join("db")).unwrap();
+    assert_eq!(scoped(&store.variables().await.unwrap()), variables);
     assert_eq!(
-        store.api_key_hash().unwrap(),
+        store.api_key_hash().await.unwrap(),
         Some(hookbot::keys::hash_key(&h.key))
     );
     drop(store);
 
     // Into a running hookbot: the old key works there at once; existing files are kept.
-    let mine = NOTIFY.replace("Notify", "Mine");
+    let mine = notify().replace("deploy {service}", "mine {service}");
     let mut other = Harness::start(&[("notify.toml", &mine)]).await;
     let own_key = std::mem::replace(&mut other.key, h.key.clone());
     other
@@ -364,7 +361,7 @@ async fn export_then_import_into_a_fresh_folder_round_trips_variables_key_and_ev
         .await
         .assert_error(401, "unauthorized");
     let store = &other.running.as_ref().unwrap().store;
-    assert_eq!(scoped(&store.variables().unwrap()), variables);
+    assert_eq!(scoped(&store.variables().await.unwrap()), variables);
     other.stop().await;
     h.stop().await;
 }

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use serde_json::json;
@@ -35,19 +35,13 @@ fn folder_with(events: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
-const GOOD: &str = r##"id = "good"
-name = "Good"
-server = "123456789012345678"
-
-[[actions]]
-type = "send_message"
-channel = "#deploys"
-content = "hello {name}"
-"##;
+fn good() -> String {
+    message_event("good", "#deploys", "hello {name}")
+}
 
 #[test]
 fn check_passes_good_files() {
-    let dir = folder_with(&[("good.toml", GOOD)]);
+    let dir = folder_with(&[("good.toml", &good())]);
     let out = hookbot(dir.path(), &["check"]);
     assert!(
         out.status.success(),
@@ -64,9 +58,9 @@ fn check_prints_every_problem_with_its_position_and_exits_1() {
     let also_broken = "id = \"other\"\nserver = \"123456789012345678\"\n\n[[actions]]\ntype = \"add_role\"\nuser = \"1\"\n";
     let dir = folder_with(&[
         ("a.toml", broken),
-        ("b.toml", GOOD),
+        ("b.toml", &good()),
         ("c.toml", also_broken),
-        ("d.toml", GOOD),
+        ("d.toml", &good()),
     ]);
     let out = hookbot(dir.path(), &["check"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
@@ -143,7 +137,7 @@ fn a_missing_config_is_one_clear_line_and_exit_1() {
 
 #[test]
 fn event_new_writes_a_valid_file_and_list_shows_it() {
-    let dir = folder_with(&[("good.toml", GOOD)]);
+    let dir = folder_with(&[("good.toml", &good())]);
     let out = hookbot(
         dir.path(),
         &[
@@ -197,7 +191,7 @@ fn event_new_writes_a_valid_file_and_list_shows_it() {
 
 #[tokio::test]
 async fn key_rotate_replaces_the_key_at_once() {
-    let mut h = Harness::start(&[("good.toml", GOOD)]).await;
+    let mut h = Harness::start(&[("good.toml", &good())]).await;
     let old = h.key.clone();
     assert_eq!(h.post("good", json!({})).await.status, 200);
     h.halt().await;
@@ -219,13 +213,31 @@ async fn key_rotate_replaces_the_key_at_once() {
     h.stop().await;
 }
 
+/// The first line of a child's output (arriving on `lines`) that `wanted` accepts; every line
+/// read goes to `seen`, which a failure shows.
+async fn line_where(
+    lines: &mpsc::Receiver<String>,
+    seen: &mut Vec<String>,
+    awaited: &str,
+    wanted: impl Fn(&str) -> bool,
+) -> String {
+    eventually(Duration::from_secs(20), awaited, || {
+        let found = lines.try_iter().find_map(|line| {
+            seen.push(line.clone());
+            wanted(&line).then_some(line)
+        });
+        std::future::ready(found.ok_or_else(|| format!("output so far:\n{}", seen.join("\n"))))
+    })
+    .await
+}
+
 /// `hookbot run --sandbox` in a fresh folder: prints a working URL, key and curl line, logs what
-/// reached Discord in plain words, and exits 0 soon after SIGTERM.
-#[test]
-fn run_sandbox_works_without_a_token_and_stops_on_sigterm() {
+/// reached Discord in plain words, and exits 0 within 10 s of SIGTERM.
+#[tokio::test]
+async fn run_sandbox_works_without_a_token_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("data/events")).unwrap();
-    std::fs::write(dir.path().join("data/events/good.toml"), GOOD).unwrap();
+    std::fs::write(dir.path().join("data/events/good.toml"), good()).unwrap();
     // Every default but the port: 8080 may be taken on a shared machine.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -265,22 +277,10 @@ fn run_sandbox_works_without_a_token_and_stops_on_sigterm() {
     });
 
     let mut seen = Vec::new();
-    let mut wait_for = |what: &dyn Fn(&str) -> bool| -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match lines.recv_timeout(left) {
-                Ok(line) => {
-                    seen.push(line.clone());
-                    if what(&line) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!("not seen in time; output so far:\n{}", seen.join("\n")),
-            }
-        }
-    };
-    let curl = wait_for(&|l| l.starts_with("curl "));
+    let curl = line_where(&lines, &mut seen, "the curl line", |l| {
+        l.starts_with("curl ")
+    })
+    .await;
     // The printed line, run as pasted by a shell.
     let out = Command::new("sh")
         .arg("-c")
@@ -292,31 +292,28 @@ fn run_sandbox_works_without_a_token_and_stops_on_sigterm() {
         "200",
         "the printed curl line works: {curl}"
     );
-    let said = wait_for(&|l| l.contains("sent to #deploys"));
+    let said = line_where(&lines, &mut seen, "the message logged", |l| {
+        l.contains("sent to #deploys")
+    })
+    .await;
     assert!(said.contains("hello example name"), "{said}");
 
-    let started = Instant::now();
     let kill = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "exited within 10 s of SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    // CONTRACT §1's own bound: "exit 0 within 10 s".
+    let status = eventually(Duration::from_secs(10), "exit after SIGTERM", || {
+        std::future::ready(child.try_wait().unwrap())
+    })
+    .await;
     assert!(status.success(), "exit 0 after SIGTERM: {status}");
 }
 
 #[tokio::test]
 async fn the_token_can_come_from_the_environment_and_overrides_the_file() {
-    let sandbox = hookbot::sandbox::Sandbox::start(fixture(), TOKEN)
+    let sandbox = discord_stand_in::Sandbox::start(fixture(), TOKEN)
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -337,13 +334,13 @@ async fn the_token_can_come_from_the_environment_and_overrides_the_file() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let identified = sandbox
-        .wait_until(DEADLINE, |s| s.gateway_identified() >= 1)
-        .await;
-    assert!(
-        identified,
-        "the gateway accepted the token from the environment"
-    );
+    let stand_in = &sandbox;
+    eventually(
+        DEADLINE,
+        "the gateway to accept the token from the environment",
+        || async move { stand_in.gateway_identified() >= 1 },
+    )
+    .await;
     let me = sandbox
         .requests()
         .into_iter()

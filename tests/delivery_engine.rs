@@ -1,6 +1,7 @@
-//! Delivery guarantees (issue 4): transient failures retried with backoff, permanent ones not,
-//! dead letters listed and retried by hand, runs waiting to retry resumed after a restart, and
-//! every accepted webhook delivered exactly once across a `kill -9`.
+//! CONTRACT §5 "Delivery", the engine half: transient failures retried with backoff, permanent
+//! ones not, dead letters listed and retried by hand (§6's `hookbot runs`), runs waiting to retry
+//! resumed after a restart, and every accepted webhook delivered exactly once across a `kill -9`
+//! (§4: a 200 means the run will execute).
 
 mod common;
 
@@ -10,29 +11,17 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
+use discord_stand_in::{Failure, FixtureGuild, Sandbox};
 use hookbot::run::{Run, RunId, RunStatus, StepOutcome};
-use hookbot::sandbox::{Failure, FixtureGuild, Sandbox};
 use serde_json::{json, Value};
 
-const NOTIFY: &str = r##"id = "notify"
-name = "Notify"
-server = "123456789012345678"
+fn notify() -> String {
+    message_event("notify", "#deploys", "deploy {n}")
+}
 
-[[actions]]
-type = "send_message"
-channel = "#deploys"
-content = "deploy {n}"
-"##;
-
-const LOCKED_EVENT: &str = r##"id = "locked"
-name = "Locked"
-server = "123456789012345678"
-
-[[actions]]
-type = "send_message"
-channel = "#locked"
-content = "nobody reads this {n}"
-"##;
+fn locked() -> String {
+    message_event("locked", "#locked", "nobody reads this {n}")
+}
 
 /// Retries take seconds (backoff from 1 s): longer than [`DEADLINE`].
 const RETRY_DEADLINE: Duration = Duration::from_secs(30);
@@ -48,20 +37,14 @@ async fn accept(h: &Harness, event: &str, n: &str) -> RunId {
 /// The run once `done` holds for its record, within `deadline`.
 async fn wait_for(h: &Harness, id: RunId, deadline: Duration, done: impl Fn(&Run) -> bool) -> Run {
     let store = &h.running.as_ref().expect("hookbot running").store;
-    let until = tokio::time::Instant::now() + deadline;
-    loop {
-        if let Some(run) = store.run(id).expect("store readable") {
-            if done(&run) {
-                return run;
-            }
+    let done = &done;
+    eventually(deadline, format!("run {id} to get there"), || async move {
+        match store.run(id).await.expect("store readable") {
+            Some(run) if done(&run) => Ok(run),
+            other => Err(format!("{other:?}")),
         }
-        assert!(
-            tokio::time::Instant::now() < until,
-            "run {id} did not get there in time: {:?}",
-            store.run(id)
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await
 }
 
 async fn wait_finished(h: &Harness, id: RunId) -> Run {
@@ -89,7 +72,7 @@ fn sends_to(sandbox: &Sandbox, path: &str) -> usize {
 
 #[tokio::test]
 async fn transient_503s_are_retried_and_every_run_is_delivered_exactly_once() {
-    let h = Harness::start(&[("notify.toml", NOTIFY)]).await;
+    let h = Harness::start(&[("notify.toml", &notify())]).await;
     h.sandbox.inject(Failure::new("/messages", 503).times(4));
     let mut ids = Vec::new();
     for n in 0..3 {
@@ -129,13 +112,13 @@ async fn transient_503s_are_retried_and_every_run_is_delivered_exactly_once() {
 
 #[tokio::test]
 async fn a_429_is_retried_after_discords_retry_after() {
-    let h = Harness::start(&[("notify.toml", NOTIFY)]).await;
+    let h = Harness::start(&[("notify.toml", &notify())]).await;
     h.sandbox.inject(Failure::rate_limited("/messages", 1.5));
     let id = accept(&h, "notify", "limited").await;
     let run = wait_finished(&h, id).await;
     assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
     let store = &h.running.as_ref().unwrap().store;
-    let steps = store.steps(id).unwrap();
+    let steps = store.steps(id).await.unwrap();
     assert_eq!(steps.len(), 1);
     let waited = steps[0].started_at_ms - run.received_at_ms;
     assert!(
@@ -149,7 +132,7 @@ async fn a_429_is_retried_after_discords_retry_after() {
 
 #[tokio::test]
 async fn a_permanent_403_is_not_retried() {
-    let h = Harness::start(&[("locked.toml", LOCKED_EVENT)]).await;
+    let h = Harness::start(&[("locked.toml", &locked())]).await;
     let id = accept(&h, "locked", "x").await;
     let run = wait_finished(&h, id).await;
     assert_eq!(run.status, RunStatus::Failed);
@@ -169,7 +152,7 @@ async fn a_permanent_403_is_not_retried() {
 async fn dead_letters_are_listed_and_delivered_after_a_retry_by_hand() {
     let mut h = Harness::start_with(
         fixture(),
-        &[("notify.toml", NOTIFY)],
+        &[("notify.toml", &notify())],
         "",
         "[delivery]\nmax_attempts = 2\n",
     )
@@ -220,7 +203,7 @@ async fn dead_letters_are_listed_and_delivered_after_a_retry_by_hand() {
     assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
     assert!(!run.dead_lettered);
     assert_eq!(contents(&h.sandbox, DEPLOYS), ["deploy dead"]);
-    let steps = h.running.as_ref().unwrap().store.steps(id).unwrap();
+    let steps = h.running.as_ref().unwrap().store.steps(id).await.unwrap();
     assert_eq!(steps.len(), 1, "the failed step was replaced: {steps:?}");
     assert!(matches!(steps[0].outcome, StepOutcome::Done { .. }));
     h.stop().await;
@@ -230,7 +213,7 @@ async fn dead_letters_are_listed_and_delivered_after_a_retry_by_hand() {
 /// (tests/admin.rs covers every admin command both ways).
 #[tokio::test]
 async fn runs_commands_work_while_hookbot_holds_the_database() {
-    let h = Harness::start(&[("notify.toml", NOTIFY)]).await;
+    let h = Harness::start(&[("notify.toml", &notify())]).await;
     let id = accept(&h, "notify", "listed").await;
     wait_finished(&h, id).await;
     let mut listed = Vec::new();
@@ -244,7 +227,7 @@ async fn runs_commands_work_while_hookbot_holds_the_database() {
 
 #[tokio::test]
 async fn a_restarted_hookbot_resumes_a_run_waiting_for_its_retry() {
-    let mut h = Harness::start(&[("notify.toml", NOTIFY)]).await;
+    let mut h = Harness::start(&[("notify.toml", &notify())]).await;
     h.sandbox.inject(Failure::rate_limited("/messages", 3.0));
     let id = accept(&h, "notify", "later").await;
     let waiting = wait_for(&h, id, DEADLINE, |run| run.next_attempt_at_ms.is_some()).await;
@@ -255,7 +238,7 @@ async fn a_restarted_hookbot_resumes_a_run_waiting_for_its_retry() {
     h.boot().await;
     let run = wait_finished(&h, id).await;
     assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
-    let steps = h.running.as_ref().unwrap().store.steps(id).unwrap();
+    let steps = h.running.as_ref().unwrap().store.steps(id).await.unwrap();
     assert!(
         steps[0].started_at_ms >= due,
         "not taken up before it was due"
@@ -265,16 +248,6 @@ async fn a_restarted_hookbot_resumes_a_run_waiting_for_its_retry() {
 }
 
 // --- kill -9 while webhooks stream in ---
-
-const FANOUT: &str = r##"id = "fanout"
-name = "Fanout"
-server = "123456789012345678"
-
-[[actions]]
-type = "send_message"
-channel = "{ch}"
-content = "msg {n}"
-"##;
 
 const CHANNELS: u64 = 40;
 const WEBHOOKS: usize = 200;
@@ -298,29 +271,22 @@ fn spawn_hookbot(dir: &Path, log: &str) -> tokio::process::Child {
 }
 
 async fn wait_listening(base: &str) {
-    let client = reqwest::Client::new();
-    let until = tokio::time::Instant::now() + DEADLINE;
-    while client.get(base).send().await.is_err() {
-        assert!(
-            tokio::time::Instant::now() < until,
-            "hookbot listens at {base}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let client = &reqwest::Client::new();
+    eventually(
+        DEADLINE,
+        format!("hookbot to listen at {base}"),
+        || async move { client.get(base).send().await.is_ok() },
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn every_accepted_webhook_is_delivered_exactly_once_across_kill_9() {
-    let mut guild = FixtureGuild::new(SERVER, "Test Server");
+    let mut guild = FixtureGuild::new(SERVER, SERVER_NAME);
     for c in 0..CHANNELS {
         guild = guild.channel(FIRST_CHANNEL + c, format!("c{c}"));
     }
-    let sandbox = Sandbox::start(
-        hookbot::sandbox::Fixture::new(BOT_ID, "hookbot-test").guild(guild),
-        TOKEN,
-    )
-    .await
-    .unwrap();
+    let sandbox = Sandbox::start(bot_in(guild), TOKEN).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -338,10 +304,14 @@ async fn every_accepted_webhook_is_delivered_exactly_once_across_kill_9() {
         .replace("127.0.0.1:0", &format!("127.0.0.1:{port}"));
     std::fs::write(dir.path().join("config.toml"), config).unwrap();
     std::fs::create_dir_all(dir.path().join("events")).unwrap();
-    std::fs::write(dir.path().join("events/fanout.toml"), FANOUT).unwrap();
+    std::fs::write(
+        dir.path().join("events/fanout.toml"),
+        message_event("fanout", "{ch}", "msg {n}"),
+    )
+    .unwrap();
     {
         // The key is set before the first start, so no start prints one.
-        let store = hookbot::store::Store::open(&dir.path().join("db")).unwrap();
+        let store = hookbot::engine::Store::open(&dir.path().join("db")).unwrap();
         store
             .set_api_key_hash(hookbot::keys::hash_key(API_KEY))
             .await
@@ -383,19 +353,20 @@ async fn every_accepted_webhook_is_delivered_exactly_once_across_kill_9() {
         });
     }
     // Mid-stream: some messages are out, many runs are still queued or in flight.
-    let delivered_some = sandbox
-        .wait_until(RETRY_DEADLINE, |s| {
-            (0..CHANNELS)
-                .map(|c| s.messages_in(FIRST_CHANNEL + c).len())
-                .sum::<usize>()
-                >= 30
-        })
-        .await;
-    assert!(
-        delivered_some,
-        "messages started to go out; log: {}",
-        std::fs::read_to_string(dir.path().join("first.log")).unwrap_or_default()
-    );
+    let stand_in = &sandbox;
+    let first_log = &dir.path().join("first.log");
+    eventually(RETRY_DEADLINE, "30 messages to go out", || async move {
+        let sent: usize = (0..CHANNELS)
+            .map(|c| stand_in.messages_in(FIRST_CHANNEL + c).len())
+            .sum();
+        if sent >= 30 {
+            Ok(())
+        } else {
+            let log = std::fs::read_to_string(first_log).unwrap_or_default();
+            Err(format!("{sent} sent; log: {log}"))
+        }
+    })
+    .await;
     first.start_kill().expect("SIGKILL");
     first.wait().await.unwrap();
 
@@ -423,25 +394,29 @@ async fn every_accepted_webhook_is_delivered_exactly_once_across_kill_9() {
         }
         counts
     };
-    let everything_out = sandbox
-        .wait_until(Duration::from_secs(60), |s| {
-            let counts = count_of(s);
-            accepted
+    let accepted = &accepted;
+    let logs = &dir.path().display();
+    eventually(
+        Duration::from_secs(60),
+        "every accepted webhook to be delivered",
+        || async move {
+            let counts = count_of(stand_in);
+            let lost: Vec<_> = accepted
                 .iter()
-                .all(|n| counts.contains_key(&format!("msg {n}")))
-        })
-        .await;
+                .filter(|n| !counts.contains_key(&format!("msg {n}")))
+                .collect();
+            if lost.is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{} accepted webhook(s) lost: {lost:?}; logs in {logs}",
+                    lost.len()
+                ))
+            }
+        },
+    )
+    .await;
     let counts = count_of(&sandbox);
-    let lost: Vec<_> = accepted
-        .iter()
-        .filter(|n| !counts.contains_key(&format!("msg {n}")))
-        .collect();
-    assert!(
-        everything_out,
-        "{} accepted webhook(s) lost: {lost:?}; logs in {}",
-        lost.len(),
-        dir.path().display()
-    );
     let repeated: Vec<_> = counts.iter().filter(|(_, count)| **count > 1).collect();
     assert!(repeated.is_empty(), "sent more than once: {repeated:?}");
     second.start_kill().unwrap();
@@ -454,27 +429,17 @@ async fn every_accepted_webhook_is_delivered_exactly_once_across_kill_9() {
 /// paces itself instead of hammering Discord.
 #[tokio::test]
 async fn discords_rate_limits_are_respected_under_a_burst() {
-    use hookbot::sandbox::{RateLimits, SandboxOptions};
+    use discord_stand_in::{RateLimits, SandboxOptions};
     const BURST_CHANNELS: u64 = 10;
     const PER_CHANNEL: usize = 7;
-    let mut guild = hookbot::sandbox::FixtureGuild::new(SERVER, "Test Server");
+    let mut guild = FixtureGuild::new(SERVER, SERVER_NAME);
     for index in 0..BURST_CHANNELS {
         guild = guild.channel(FIRST_CHANNEL + index, format!("burst-{index}"));
     }
-    let fixture = hookbot::sandbox::Fixture::new(BOT_ID, "hookbot-test").guild(guild);
-    let event = r##"
-id = "burst"
-server = "123456789012345678"
-
-[[actions]]
-type = "send_message"
-channel = "{ch}"
-content = "msg {n}"
-"##;
     let h = Harness::start_with_options(
-        fixture,
+        bot_in(guild),
         SandboxOptions::default().discord_rate_limits(RateLimits::DISCORD),
-        &[("burst.toml", event)],
+        &[("burst.toml", &message_event("burst", "{ch}", "msg {n}"))],
         "",
         "[limits]\nper_event_per_minute = 0\n",
     )
@@ -490,18 +455,22 @@ content = "msg {n}"
     for answer in futures::future::join_all(posts).await {
         assert_eq!(answer.status, 200, "{}", answer.body);
     }
-    let delivered = |s: &hookbot::sandbox::Sandbox| {
-        (0..BURST_CHANNELS)
-            .map(|i| s.messages_in(FIRST_CHANNEL + i).len())
-            .sum::<usize>()
-    };
-    assert!(
-        h.sandbox
-            .wait_until(Duration::from_secs(30), |s| delivered(s) >= total)
-            .await,
-        "all delivered: {} of {total}",
-        delivered(&h.sandbox)
-    );
+    let stand_in = &h.sandbox;
+    eventually(
+        Duration::from_secs(30),
+        format!("all {total} messages to be delivered"),
+        || async move {
+            let delivered: usize = (0..BURST_CHANNELS)
+                .map(|i| stand_in.messages_in(FIRST_CHANNEL + i).len())
+                .sum();
+            if delivered >= total {
+                Ok(())
+            } else {
+                Err(format!("{delivered} of {total} delivered"))
+            }
+        },
+    )
+    .await;
     let mut seen = std::collections::HashSet::new();
     for index in 0..BURST_CHANNELS {
         for message in h.sandbox.messages_in(FIRST_CHANNEL + index) {

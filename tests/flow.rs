@@ -1,29 +1,20 @@
-//! The action language's flow and rules, end to end: conditions, loops, `on_error`, `save_as`,
+//! CONTRACT §3's actions as a language, end to end: conditions, loops, `on_error`, `save_as`,
 //! persistent variables across a restart, `http_request`, truncation, the run budget, and a run
 //! resumed from its journal. Each test starts the real program against the Discord stand-in.
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
+use discord_stand_in::Fixture;
 use hookbot::run::{RunStatus, Step, StepOutcome};
-use hookbot::sandbox::{
-    Fixture, FixtureChannel, FixtureGuild, FixtureMember, FixtureRole, FixtureUser,
-};
 use serde_json::{json, Value};
 
 /// The harness's server, with alice holding the Deployer role.
 fn fixture_with_roles() -> Fixture {
-    Fixture::new(BOT_ID, "hookbot-test").guild(
-        FixtureGuild::new(SERVER, "Test Server")
-            .channel(DEPLOYS, "deploys")
-            .channel(GENERAL, "general")
-            .add_channel(FixtureChannel::text(LOCKED, "locked").bot_cannot_send())
-            .role(DEPLOYER, "Deployer")
-            .add_role(FixtureRole::new(ADMIN_ROLE, "Admin").bot_cannot_manage())
-            .add_member(FixtureMember::new(FixtureUser::new(ALICE, "alice")).role(DEPLOYER))
-            .add_member(FixtureMember::new(FixtureUser::new(BOB, "bob"))),
+    bot_in(
+        server()
+            .add_member(alice().role(DEPLOYER))
+            .add_member(bob()),
     )
 }
 
@@ -35,8 +26,14 @@ fn contents(h: &Harness, channel: u64) -> Vec<String> {
         .collect()
 }
 
-fn steps(h: &Harness, run: &hookbot::run::Run) -> Vec<Step> {
-    h.running.as_ref().unwrap().store.steps(run.id).unwrap()
+async fn steps(h: &Harness, run: &hookbot::run::Run) -> Vec<Step> {
+    h.running
+        .as_ref()
+        .unwrap()
+        .store
+        .steps(run.id)
+        .await
+        .unwrap()
 }
 
 /// An `if` that records which branch it took as the run variable `{NAME}`: 1 or 0. One
@@ -275,7 +272,7 @@ content = "next action ran"
     );
     assert_eq!(contents(&h, DEPLOYS), ["next action ran"]);
     assert!(contents(&h, LOCKED).is_empty());
-    let journal = steps(&h, &run);
+    let journal = steps(&h, &run).await;
     let StepOutcome::Failed { error, handled } = &journal[0].outcome else {
         panic!("first step: {:?}", journal[0]);
     };
@@ -457,7 +454,7 @@ title = "{text}"
     assert!(content.ends_with('…'));
     let title = message["embeds"][0]["title"].as_str().unwrap();
     assert_eq!(title.chars().count(), 256);
-    let journal = steps(&h, &run);
+    let journal = steps(&h, &run).await;
     assert!(
         journal[0].warnings.len() >= 2,
         "a warning per cut text: {:?}",
@@ -571,14 +568,14 @@ content = "three"
     h.halt().await;
     // What a crash after the `if` would leave: the run queued, its first two steps journaled.
     {
-        let store = hookbot::store::Store::open(&h.dir.path().join("db")).unwrap();
+        let store = hookbot::engine::Store::open(&h.dir.path().join("db")).unwrap();
         let run = hookbot::run::Run::new(
-            store.next_run_id().unwrap(),
+            store.next_run_id().await.unwrap(),
             "resume".into(),
             Default::default(),
             1,
         );
-        store.accept_run(&run).await.unwrap();
+        store.accept_run(&run, None).await.unwrap();
         let done = |path: &str, action: &str, output: Value| Step {
             path: path.into(),
             action: action.into(),
@@ -602,19 +599,20 @@ content = "three"
                     json!({"id": "111", "channel_id": DEPLOYS.to_string(), "url": "u"}),
                 ),
             )
+            .await
             .unwrap();
         store
             .append_step(run.id, 1, &done("2", "if", json!({"branch": "then"})))
+            .await
             .unwrap();
         store.flush().await.unwrap();
     }
     h.boot().await;
-    assert!(
-        h.sandbox
-            .wait_until(DEADLINE, |s| s.messages_in(GENERAL).len() == 2)
-            .await,
-        "the run resumed"
-    );
+    let sandbox = &h.sandbox;
+    eventually(DEADLINE, "the run to resume", || async move {
+        sandbox.messages_in(GENERAL).len() == 2
+    })
+    .await;
     // Not sent again, and the recorded branch and result were used.
     assert!(contents(&h, DEPLOYS).is_empty());
     assert_eq!(contents(&h, GENERAL), ["two after 111", "three"]);
@@ -645,15 +643,16 @@ content = "after"
     let mut h = Harness::start(&[("pause.toml", event)]).await;
     let answer = h.post("pause", json!({})).await;
     assert_eq!(answer.status, 200);
-    assert!(
-        h.sandbox
-            .wait_until(DEADLINE, |s| s.messages_in(GENERAL).len() == 1)
-            .await
-    );
-    let stopping = tokio::time::Instant::now();
+    let sandbox = &h.sandbox;
+    eventually(DEADLINE, "the message before the wait", || async move {
+        sandbox.messages_in(GENERAL).len() == 1
+    })
+    .await;
     h.halt().await;
-    assert!(
-        stopping.elapsed() < Duration::from_secs(2),
+    // Had shutdown waited for the wait to end, the run would have gone on to send "after".
+    assert_eq!(
+        contents(&h, GENERAL),
+        ["before"],
         "shutdown does not wait for the wait"
     );
     h.boot().await;
@@ -667,27 +666,19 @@ content = "after"
 /// step with a clear error, instead of going on.
 #[tokio::test]
 async fn a_run_past_its_time_budget_ends() {
-    let event = r##"
-id = "late"
-server = "123456789012345678"
-
-[[actions]]
-type = "send_message"
-channel = "#general"
-content = "too late"
-"##;
-    let mut h = Harness::start(&[("late.toml", event)]).await;
+    let event = message_event("late", "#general", "too late");
+    let mut h = Harness::start(&[("late.toml", &event)]).await;
     h.halt().await;
     let id = {
-        let store = hookbot::store::Store::open(&h.dir.path().join("db")).unwrap();
+        let store = hookbot::engine::Store::open(&h.dir.path().join("db")).unwrap();
         let mut run = hookbot::run::Run::new(
-            store.next_run_id().unwrap(),
+            store.next_run_id().await.unwrap(),
             "late".into(),
             Default::default(),
             1,
         );
         run.started_at_ms = Some(1);
-        store.accept_run(&run).await.unwrap();
+        store.accept_run(&run, None).await.unwrap();
         run.id
     };
     h.boot().await;

@@ -1,4 +1,6 @@
-//! Running it for real: event files edited while hookbot runs.
+//! CONTRACT §6 "Operating it", running it for real: event files edited while hookbot runs (a
+//! valid change is live within a second, an invalid one leaves the last good version serving, a
+//! deleted file's event answers 404).
 
 mod common;
 
@@ -50,39 +52,51 @@ fn keep_posting(h: &Harness, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<V
 }
 
 /// Waits until the served definition of `id` has `name`.
-async fn serves(h: &Harness, id: &str, name: &str) -> bool {
+async fn serves(h: &Harness, id: &str, name: &str) {
     let store = &h.running.as_ref().unwrap().store;
-    let deadline = tokio::time::Instant::now() + RELOAD_DEADLINE;
-    loop {
-        if store.event(id).unwrap().is_some_and(|e| e.name == name) {
-            return true;
-        }
-        if tokio::time::Instant::now() > deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    eventually(
+        RELOAD_DEADLINE,
+        format!("{id} to serve {name:?}"),
+        || async move {
+            match store.event(id).await.unwrap() {
+                Some(event) if event.name == name => Ok(()),
+                other => Err(format!("{:?}", other.map(|event| event.name.clone()))),
+            }
+        },
+    )
+    .await;
 }
 
-fn run_message_id(h: &Harness, run: &hookbot::run::Run) -> u64 {
-    let steps = h.running.as_ref().unwrap().store.steps(run.id).unwrap();
+async fn run_message_id(h: &Harness, run: &hookbot::run::Run) -> u64 {
+    let steps = h
+        .running
+        .as_ref()
+        .unwrap()
+        .store
+        .steps(run.id)
+        .await
+        .unwrap();
     let hookbot::run::StepOutcome::Done { output, .. } = &steps[0].outcome else {
         panic!("{steps:?}");
     };
     output["id"].as_str().unwrap().parse().unwrap()
 }
 
-async fn answers_with(h: &Harness, status: u16) -> bool {
-    let deadline = tokio::time::Instant::now() + RELOAD_DEADLINE;
-    loop {
-        if h.post("live", json!({})).await.status == status {
-            return true;
-        }
-        if tokio::time::Instant::now() > deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+/// Waits until the `live` event answers `status`.
+async fn answers_with(h: &Harness, status: u16) {
+    eventually(
+        RELOAD_DEADLINE,
+        format!("live to answer {status}"),
+        || async move {
+            let answer = h.post("live", json!({})).await;
+            if answer.status == status {
+                Ok(())
+            } else {
+                Err(format!("{} {}", answer.status, answer.body))
+            }
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -100,11 +114,11 @@ async fn event_files_reload_while_requests_flow() {
 
     // A valid change is live within a second.
     std::fs::write(&file, version(2)).unwrap();
-    assert!(serves(&h, "live", "Live v2").await, "version 2 went live");
+    serves(&h, "live", "Live v2").await;
     let run = h.trigger("live", &[]).await;
     let sent = h
         .sandbox
-        .message(GENERAL, run_message_id(&h, &run))
+        .message(GENERAL, run_message_id(&h, &run).await)
         .unwrap();
     assert_eq!(sent["content"], "version 2");
 
@@ -116,22 +130,17 @@ async fn event_files_reload_while_requests_flow() {
         version(9).replace("\"live\"", "\"marker\""),
     )
     .unwrap();
-    assert!(
-        serves(&h, "marker", "Live v9").await,
-        "the folder was read again"
-    );
-    assert!(
-        serves(&h, "live", "Live v2").await,
-        "the last good version serves"
-    );
+    serves(&h, "marker", "Live v9").await;
+    // The folder was read again, and the last good version still serves.
+    serves(&h, "live", "Live v2").await;
     let problems = hookbot::events::load_dir(&h.dir.path().join("events")).problems;
     assert_eq!(problems.len(), 1, "`hookbot check` shows it: {problems:?}");
 
     // A deleted file's event answers 404; restored, it serves again.
     std::fs::remove_file(&file).unwrap();
-    assert!(answers_with(&h, 404).await, "deleted: 404");
+    answers_with(&h, 404).await;
     std::fs::write(&file, version(4)).unwrap();
-    assert!(answers_with(&h, 200).await, "restored: 200");
+    answers_with(&h, 200).await;
 
     stop.store(true, Ordering::Relaxed);
     let statuses = posting.await.unwrap();
@@ -163,6 +172,7 @@ async fn event_files_reload_while_requests_flow() {
         .unwrap()
         .store
         .event_revisions("live")
+        .await
         .unwrap();
     let names: Vec<&str> = revisions.iter().map(|r| r.event.name.as_str()).collect();
     assert_eq!(

@@ -6,16 +6,10 @@ mod common;
 use common::*;
 use serde_json::json;
 
-const EVENT: &str = r##"
-id = "deploy"
-name = "Deploy finished"
-server = "123456789012345678"
-
-[[actions]]
-type = "send_message"
-channel = "#deploys"
-content = "{service} {version} is live"
-"##;
+/// One message naming both variables of CONTRACT §4's example body.
+fn deploy() -> String {
+    message_event("deploy", "#deploys", "{service} {version} is live")
+}
 
 const DISABLED: &str = r##"
 id = "off"
@@ -29,7 +23,7 @@ content = "never"
 "##;
 
 async fn harness() -> Harness {
-    Harness::start(&[("deploy.toml", EVENT), ("off.toml", DISABLED)]).await
+    Harness::start(&[("deploy.toml", &deploy()), ("off.toml", DISABLED)]).await
 }
 
 #[tokio::test]
@@ -246,7 +240,7 @@ async fn numbers_and_booleans_are_used_as_json_writes_them_and_the_later_duplica
 async fn a_body_over_the_limit_is_413_after_auth_and_event_checks() {
     let h = Harness::start_with(
         fixture(),
-        &[("deploy.toml", EVENT)],
+        &[("deploy.toml", &deploy())],
         "max_body_bytes = 100",
         "",
     )
@@ -293,7 +287,7 @@ async fn a_body_over_the_limit_is_413_after_auth_and_event_checks() {
 async fn the_per_event_limit_answers_429_with_retry_after() {
     let h = Harness::start_with(
         fixture(),
-        &[("deploy.toml", EVENT)],
+        &[("deploy.toml", &deploy())],
         "",
         "[limits]\nper_event_per_minute = 3\n",
     )
@@ -377,9 +371,10 @@ async fn a_200_means_the_run_is_on_disk() {
     h.wait_run(&run_id).await;
     h.halt().await;
     // Reopen the database as a new process would.
-    let store = hookbot::store::Store::open(&h.config().storage.path).unwrap();
+    let store = hookbot::engine::Store::open(&h.config().storage.path).unwrap();
     let run = store
         .run(hookbot::run::RunId::parse(&run_id).unwrap())
+        .await
         .unwrap()
         .expect("the run survives a restart");
     assert_eq!(run.event_id, "deploy");
@@ -393,13 +388,13 @@ async fn a_run_accepted_before_a_stop_executes_on_the_next_start() {
     let mut h = harness().await;
     h.halt().await;
     // What a crash right after answering 200 leaves behind: a recorded, queued run.
-    let store = hookbot::store::Store::open(&h.config().storage.path).unwrap();
+    let store = hookbot::engine::Store::open(&h.config().storage.path).unwrap();
     let mut variables = hookbot::lang::templates::Variables::new();
     variables.insert("service", "queued");
     variables.insert("version", "1.0");
-    let id = store.next_run_id().unwrap();
+    let id = store.next_run_id().await.unwrap();
     let run = hookbot::run::Run::new(id, "deploy".into(), variables, 0);
-    store.accept_run(&run).await.unwrap();
+    store.accept_run(&run, None).await.unwrap();
     drop(store);
 
     h.boot().await;
@@ -423,7 +418,7 @@ async fn the_bot_id_comes_from_ready_when_users_me_is_not_served() {
     h.halt().await;
     // A minimal proxy or stand-in that does not serve GET /users/@me.
     h.sandbox
-        .inject(hookbot::sandbox::Failure::new("/users/@me", 404).times(1));
+        .inject(discord_stand_in::Failure::new("/users/@me", 404).times(1));
     h.boot().await;
     assert_eq!(h.running.as_ref().unwrap().bot_id, BOT_ID);
     let answer = h

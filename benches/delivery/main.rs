@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::routing::post;
 use axum::{Json, Router};
-use hookbot::sandbox::{RateLimits, Sandbox, SandboxOptions};
+use discord_stand_in::{RateLimits, Sandbox, SandboxOptions};
 use serde::Deserialize;
 
 use load::{closed_loop, open_loop, quantile, Target};

@@ -8,11 +8,11 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use discord_stand_in::{Failure, Sandbox};
 use futures::{StreamExt, TryStreamExt};
+use hookbot::engine::Store;
 use hookbot::lang::templates::Variables;
 use hookbot::run::Run;
-use hookbot::sandbox::{Failure, Sandbox};
-use hookbot::store::Store;
 
 use crate::world::{self, EVENT};
 
@@ -28,7 +28,7 @@ pub struct Sample {
 pub struct Memory {
     pub idle: Sample,
     pub queued: Sample,
-    /// How long queueing 100k runs through `Store::accept_run` took.
+    /// How long queueing 100k runs through `Engine::accept_run` took.
     pub fill_time: Duration,
     /// Sends the stand-in refused while the queued sample was taken: runs the executor picked up.
     pub sends_tried: usize,
@@ -84,8 +84,8 @@ async fn fill(db: &Path, count: u64) {
                 let mut variables = Variables::new();
                 variables.insert("channel", world::channel(seq).to_string());
                 variables.insert("seq", seq.to_string());
-                let run = Run::new(store.next_run_id()?, EVENT.to_owned(), variables, now);
-                store.accept_run(&run).await
+                let run = Run::new(store.next_run_id().await?, EVENT.to_owned(), variables, now);
+                store.accept_run(&run, None).await.map(drop)
             }
         })
         .buffer_unordered(512)

@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use discord_stand_in::{Fixture, FixtureGuild, Sandbox, SandboxOptions};
 use hookbot::config::Config;
-use hookbot::sandbox::{Fixture, FixtureGuild, Sandbox, SandboxOptions};
 
 pub const TOKEN: &str = "test-token";
 pub const BOT_ID: u64 = 900_000_000_000_000_001;

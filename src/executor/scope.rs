@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::engine::{Store, VariableScope};
 use crate::lang::request::RequestVariables;
 use crate::lang::templates::{json_path, Lookup, Variables};
 use crate::run::ActionError;
-use crate::store::{Store, VariableScope};
 
 /// One level of `loop`: `{loop.index}` counts from 0, `{loop.count}` from 1.
 #[derive(Debug, Clone, Copy)]
@@ -36,7 +36,14 @@ impl Persistent<'_> {
     /// `{var.NAME}` (the server's, else the global one), `{var.global.NAME}`,
     /// `{var.server.NAME}`, `{var.user.ID.NAME}`, `{var.channel.ID.NAME}`.
     fn lookup(&self, rest: &str) -> Option<String> {
-        let read = |scope: VariableScope, name: &str| match self.store.variable(&scope, name) {
+        // Templates render synchronously, so the read is driven to completion here. The
+        // embedded engine answers from memory without waiting: its future is ready on the first
+        // poll and no async thread is held. An engine that waits on a server must not be read
+        // this way; for it the interpreter reads the `{var.…}` names (`Template::names`) before
+        // rendering.
+        let read = |scope: VariableScope, name: &str| match futures::executor::block_on(
+            self.store.variable(&scope, name),
+        ) {
             Ok(value) => value,
             Err(error) => {
                 tracing::warn!(%error, "cannot read the persistent variable {name:?}");
@@ -201,24 +208,29 @@ mod tests {
         );
     }
 
-    #[test]
-    fn persistent_variables_by_scope() {
+    #[tokio::test]
+    async fn persistent_variables_by_scope() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("db")).unwrap();
         store
             .set_variable(&VariableScope::Global, "motd", "hello")
+            .await
             .unwrap();
         store
             .set_variable(&VariableScope::Server(7), "count", "3")
+            .await
             .unwrap();
         store
             .set_variable(&VariableScope::Global, "count", "global")
+            .await
             .unwrap();
         store
             .set_variable(&VariableScope::User { server: 7, user: 5 }, "points", "10")
+            .await
             .unwrap();
         store
             .set_variable(&VariableScope::Channel(8), "topic", "t")
+            .await
             .unwrap();
         let empty = Variables::new();
         let locals = Locals::default();

@@ -5,10 +5,10 @@ use tokio_util::sync::CancellationToken;
 use super::builtins::builtins;
 use super::interpreter::{self, RunContext};
 use crate::discord::Discord;
+use crate::engine::{Store, StoreError};
 use crate::events::Event;
 use crate::lang::templates::Variables;
 use crate::run::{Run, RunId, Step};
-use crate::store::{Store, StoreError};
 
 /// Runs `event` as if a webhook had brought `variables`. Live, the run is recorded like any
 /// other (so `hookbot run` would finish it if this process died); as a dry run nothing is
@@ -24,11 +24,11 @@ pub async fn trial(
     let id = if dry_run {
         RunId(0)
     } else {
-        store.next_run_id()?
+        store.next_run_id().await?
     };
     let mut run = Run::new(id, event.id.clone(), variables, now_ms);
     if !dry_run {
-        store.accept_run(&run).await?;
+        store.accept_run(&run, None).await?;
     }
     let context = RunContext {
         store,
@@ -42,7 +42,7 @@ pub async fn trial(
     let vars = builtins(event, &run, discord).await;
     let (steps, _) = interpreter::execute(context, event, &mut run, Vec::new(), vars).await?;
     if !dry_run {
-        store.finish_run(&run)?;
+        store.finish_run(&run).await?;
         store.flush().await?;
     }
     Ok((run, steps))

@@ -14,8 +14,8 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use crate::discord::Discord;
+use crate::engine::Store;
 use crate::metrics::{prometheus, EVENTS_LOADED, GATEWAY_CONNECTED, PENDING_RUNS};
-use crate::store::Store;
 
 /// How long `/readyz` waits for the store's test write.
 pub const STORE_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -79,10 +79,10 @@ async fn readyz(State(probe): State<Probe>) -> Response {
 }
 
 async fn metrics_page(State(probe): State<Probe>) -> Response {
-    metrics::gauge!(PENDING_RUNS).set(probe.store.pending_count() as f64);
-    let store = probe.store.clone();
-    let events = tokio::task::spawn_blocking(move || store.events()).await;
-    if let Ok(Ok(events)) = events {
+    if let Ok(pending) = probe.store.pending_count().await {
+        metrics::gauge!(PENDING_RUNS).set(pending as f64);
+    }
+    if let Ok(events) = probe.store.events().await {
         let enabled = events.iter().filter(|event| event.enabled).count();
         metrics::gauge!(EVENTS_LOADED).set(enabled as f64);
     }

@@ -1,55 +1,27 @@
-//! The harness every integration test uses: a Discord stand-in, a temporary folder with a
-//! config and event files, and hookbot started on port 0 against the stand-in.
+//! The one fixture module of the integration tests: [`Harness`] (a Discord stand-in, a temporary
+//! folder with a config and event files, hookbot started on port 0 against the stand-in), the
+//! world it holds (`fixture.rs`), and [`eventually`], the one way a test waits.
 // Each test binary uses a different part of this module.
 #![allow(dead_code)]
 
+mod eventually;
+mod fixture;
 pub mod openapi;
+pub mod signing;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use discord_stand_in::{Fixture, Sandbox, SandboxOptions};
 use hookbot::config::Config;
 use hookbot::run::{Run, RunId, RunStatus};
-use hookbot::sandbox::{
-    Fixture, FixtureChannel, FixtureGuild, FixtureMember, FixtureRole, FixtureUser, Sandbox,
-    SandboxOptions,
-};
 use serde_json::Value;
 
-pub const TOKEN: &str = "test-token";
-pub const BOT_ID: u64 = 900_000_000_000_000_001;
-pub const SERVER: u64 = 123_456_789_012_345_678;
-pub const DEPLOYS: u64 = 200_000_000_000_000_001;
-pub const GENERAL: u64 = 200_000_000_000_000_002;
-/// A channel the bot may not send to: Discord answers 403 Missing Permissions.
-pub const LOCKED: u64 = 200_000_000_000_000_003;
-pub const DEPLOYER: u64 = 300_000_000_000_000_001;
-/// A role above the bot's: Discord answers 403 Missing Permissions.
-pub const ADMIN_ROLE: u64 = 300_000_000_000_000_002;
-pub const ALICE: u64 = 400_000_000_000_000_001;
-/// A member whose DMs are closed: Discord answers 403 "Cannot send messages to this user".
-pub const BOB: u64 = 400_000_000_000_000_002;
+pub use eventually::eventually;
+pub use fixture::*;
 
 /// How long a test waits for something that should take milliseconds.
 pub const DEADLINE: Duration = Duration::from_secs(10);
-
-/// The server the tests' events run in.
-pub fn fixture() -> Fixture {
-    Fixture::new(BOT_ID, "hookbot-test").guild(
-        FixtureGuild::new(SERVER, "Test Server")
-            .channel(DEPLOYS, "deploys")
-            .channel(GENERAL, "general")
-            .add_channel(FixtureChannel::text(LOCKED, "locked").bot_cannot_send())
-            .role(DEPLOYER, "Deployer")
-            .add_role(FixtureRole::new(ADMIN_ROLE, "Admin").bot_cannot_manage())
-            .add_member(FixtureMember::new(
-                FixtureUser::new(ALICE, "alice").global_name("Alice A."),
-            ))
-            .add_member(FixtureMember::new(
-                FixtureUser::new(BOB, "bob").dms_closed(),
-            )),
-    )
-}
 
 pub struct Harness {
     pub dir: tempfile::TempDir,
@@ -171,6 +143,25 @@ impl Harness {
         self.post_raw(event_id, &body.to_string()).await
     }
 
+    /// POSTs `body` as given to `event_id` (with `query`, e.g. `?a=b`), with exactly these
+    /// headers: no key unless they hold one, as a provider signing its deliveries sends them.
+    pub async fn send(
+        &self,
+        event_id: &str,
+        query: &str,
+        body: &[u8],
+        headers: &[(&str, String)],
+    ) -> Answer {
+        let mut request = self
+            .http
+            .post(format!("{}{query}", self.webhook_url(event_id)))
+            .body(body.to_vec());
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        Answer::from(request.send().await.expect("request sent")).await
+    }
+
     /// Triggers `event_id` with `variables` (name → value) and waits for the run to finish.
     pub async fn trigger(&self, event_id: &str, variables: &[(&str, Value)]) -> Run {
         let answer = self.post(event_id, variables_body(variables)).await;
@@ -179,23 +170,29 @@ impl Harness {
         self.wait_run(&run).await
     }
 
+    /// The run a 200 started, once finished, checked to have succeeded.
+    pub async fn succeeded(&self, answer: &Answer) -> Run {
+        assert_eq!(answer.status, 200, "accepted: {}", answer.body);
+        let id = answer.body["run"]
+            .as_str()
+            .unwrap_or_else(|| panic!("a run: {}", answer.body));
+        let run = self.wait_run(id).await;
+        assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
+        run
+    }
+
     /// Waits until the run has finished, with a deadline.
     pub async fn wait_run(&self, run_id: &str) -> Run {
         let id = RunId::parse(run_id).expect("run id parses");
         let store = &self.running.as_ref().expect("hookbot running").store;
-        let deadline = tokio::time::Instant::now() + DEADLINE;
-        loop {
-            if let Some(run) = store.run(id).expect("store readable") {
-                if run.status != RunStatus::Pending {
-                    return run;
-                }
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "run {run_id} did not finish in time"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        eventually(DEADLINE, format!("run {run_id} to finish"), || async move {
+            store
+                .run(id)
+                .await
+                .expect("store readable")
+                .filter(|run| run.status != RunStatus::Pending)
+        })
+        .await
     }
 
     /// Every request body the bot sent to the stand-in, checked against Discord's OpenAPI spec.
@@ -285,7 +282,7 @@ dir = "events"
 }
 
 /// Logs of a failing test help; `RUST_LOG=debug cargo test` shows more.
-fn init_logs() {
+pub fn init_logs() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

@@ -14,7 +14,7 @@ use crate::events::{
     RoleSettings,
 };
 use crate::lang::templates::{Template, Variables};
-use crate::sandbox::{
+use discord_stand_in::{
     ChannelKind, Failure, Fixture, FixtureChannel, FixtureGuild, FixtureMember, FixtureRole,
     FixtureUser, Sandbox,
 };

@@ -8,6 +8,7 @@ use crate::discord::CallError;
 use crate::events::Action;
 use crate::executor::retry::{self, Class};
 use crate::lang::duration::format_duration;
+use crate::queue::retry::backoff;
 use crate::run::{unix_now_ms as now_ms, ActionError, RunFailure};
 
 impl Interpreter<'_> {
@@ -58,7 +59,7 @@ impl Interpreter<'_> {
             return Some(Flow::Failed(failure));
         }
         let wait = retry_after
-            .unwrap_or_else(|| retry::backoff(attempts.max(1), self.rng.random_range(-1.0..=1.0)));
+            .unwrap_or_else(|| backoff(attempts.max(1), self.rng.random_range(-1.0..=1.0)));
         let at = now.saturating_add(wait.as_millis() as u64).min(give_up_at);
         self.run.attempts = attempts;
         self.run.retry_waited_ms = self.run.retry_waited_ms.saturating_add(at - now);

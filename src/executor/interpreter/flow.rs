@@ -10,12 +10,12 @@ use serde_json::{json, Value};
 
 use super::failure::{failure_of, invalid};
 use super::state::{Flow, Interpreter};
+use crate::engine::StoreError;
 use crate::events::{Action, ActionKind, MAX_LOOP_COUNT, MAX_WAIT};
 use crate::executor::scope::LoopFrame;
 use crate::lang::duration::{format_duration, parse_duration};
 use crate::lang::templates::Template;
 use crate::run::{unix_now_ms as now_ms, ActionError, StepOutcome};
-use crate::store::StoreError;
 
 /// Waits shorter than this keep the run's slot; longer ones give it to other runs meanwhile.
 const SLOT_RELEASE_WAIT: Duration = Duration::from_secs(1);
@@ -69,7 +69,8 @@ impl<'a> Interpreter<'a> {
                 let holds = verdict.holds;
                 let branch = if holds { "then" } else { "else" };
                 let summary = format!("{}: {branch}", verdict.explained);
-                self.record_done(action, &path, started, summary, json!({ "branch": branch }))?;
+                self.record_done(action, &path, started, summary, json!({ "branch": branch }))
+                    .await?;
                 let list = if holds { then } else { otherwise };
                 self.exec_list(list, format!("{path}.{branch}")).await
             }
@@ -86,7 +87,8 @@ impl<'a> Interpreter<'a> {
                     ticket -= weight;
                 }
                 let summary = format!("picked branch {} of {}", chosen + 1, branches.len());
-                self.record_done(action, &path, started, summary, json!({ "branch": chosen }))?;
+                self.record_done(action, &path, started, summary, json!({ "branch": chosen }))
+                    .await?;
                 match branches.get(chosen) {
                     Some(branch) => {
                         self.exec_list(&branch.actions, format!("{path}.branch[{}]", chosen + 1))
@@ -107,15 +109,18 @@ impl<'a> Interpreter<'a> {
                     }
                     _ => format!("loop {count} times"),
                 };
-                self.record_done(action, &path, started, summary, json!({ "count": count }))?;
+                self.record_done(action, &path, started, summary, json!({ "count": count }))
+                    .await?;
                 self.exec_loop(body, &path, count, delay).await
             }
             ActionKind::StopLoop => {
-                self.record_done(action, &path, started, "left the loop".into(), json!({}))?;
+                self.record_done(action, &path, started, "left the loop".into(), json!({}))
+                    .await?;
                 Ok(Flow::BreakLoop)
             }
             ActionKind::Stop => {
-                self.record_done(action, &path, started, "stopped the run".into(), json!({}))?;
+                self.record_done(action, &path, started, "stopped the run".into(), json!({}))
+                    .await?;
                 Ok(Flow::Stop)
             }
             ActionKind::Wait { duration } => {
@@ -125,7 +130,8 @@ impl<'a> Interpreter<'a> {
                 };
                 if self.ctx.dry_run {
                     let summary = format!("would wait {}", format_duration(duration));
-                    self.record_done(action, &path, started, summary, json!({}))?;
+                    self.record_done(action, &path, started, summary, json!({}))
+                        .await?;
                     return Ok(Flow::Next);
                 }
                 let until_ms = started + duration.as_millis() as u64;
@@ -138,13 +144,15 @@ impl<'a> Interpreter<'a> {
                     started,
                     StepOutcome::Waiting { until_ms },
                     vec![],
-                )?;
+                )
+                .await?;
                 Ok(self.sleep_until(until_ms).await)
             }
             _ => match self.perform_once(action).await {
                 Ok(performed) => {
                     self.run.attempts = 0;
-                    self.record_performed(action, &path, started, performed)?;
+                    self.record_performed(action, &path, started, performed)
+                        .await?;
                     Ok(Flow::Next)
                 }
                 Err(error) => self.failed(action, path, started, error).await,
@@ -269,7 +277,7 @@ impl<'a> Interpreter<'a> {
                     error,
                     handled: false,
                 };
-                self.record(action, &path, started, outcome, vec![])?;
+                self.record(action, &path, started, outcome, vec![]).await?;
                 return Ok(Flow::Failed(failure));
             }
             return Ok(flow);
@@ -279,7 +287,7 @@ impl<'a> Interpreter<'a> {
             error: error.clone(),
             handled,
         };
-        self.record(action, &path, started, outcome, vec![])?;
+        self.record(action, &path, started, outcome, vec![]).await?;
         match &action.on_error {
             Some(on_error) => {
                 tracing::warn!(run = %self.run.id, event = %self.event.id, action = %path, code = %error.code,

@@ -5,10 +5,10 @@
 use serde_json::{Map, Value};
 
 use super::state::Interpreter;
+use crate::engine::StoreError;
 use crate::events::{Action, ActionKind, Event};
 use crate::executor::actions::Performed;
 use crate::run::{unix_now_ms as now_ms, Run, RunFailure, Step, StepOutcome};
-use crate::store::StoreError;
 
 impl Interpreter<'_> {
     /// True while the walk is still inside the journal of an earlier execution.
@@ -78,7 +78,7 @@ impl Interpreter<'_> {
     }
 
     /// Journals what an action carried out, and leaves its output to the actions after it.
-    pub(super) fn record_performed(
+    pub(super) async fn record_performed(
         &mut self,
         action: &Action,
         path: &str,
@@ -95,7 +95,7 @@ impl Interpreter<'_> {
         let mut step = self.step(action, path, started, StepOutcome::Done { summary, output });
         step.warnings = warnings;
         step.channel = channel;
-        self.push_step(step)
+        self.push_step(step).await
     }
 
     /// A step for `action`, timed from `started` to now.
@@ -113,7 +113,7 @@ impl Interpreter<'_> {
     }
 
     /// Journals a finished flow step whose output the actions after it may read.
-    pub(super) fn record_done(
+    pub(super) async fn record_done(
         &mut self,
         action: &Action,
         path: &str,
@@ -133,10 +133,11 @@ impl Interpreter<'_> {
             StepOutcome::Done { summary, output },
             vec![],
         )
+        .await
     }
 
     /// Journals a step with this outcome.
-    pub(super) fn record(
+    pub(super) async fn record(
         &mut self,
         action: &Action,
         path: &str,
@@ -146,14 +147,17 @@ impl Interpreter<'_> {
     ) -> Result<(), StoreError> {
         let mut step = self.step(action, path, started, outcome);
         step.warnings = warnings;
-        self.push_step(step)
+        self.push_step(step).await
     }
 
     /// Journals a step: after this, a restart replays it instead of acting again.
-    fn push_step(&mut self, step: Step) -> Result<(), StoreError> {
+    async fn push_step(&mut self, step: Step) -> Result<(), StoreError> {
         let index = self.steps.len() as u32;
         if !self.ctx.dry_run {
-            self.ctx.store.append_step(self.run.id, index, &step)?;
+            self.ctx
+                .store
+                .append_step(self.run.id, index, &step)
+                .await?;
             metrics::histogram!(crate::metrics::ACTION_SECONDS, "action" => step.action.clone())
                 .record(step.duration_ms as f64 / 1000.0);
             if matches!(step.outcome, StepOutcome::Failed { .. }) {

@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 use super::budget::ACTION_TIMEOUT;
 use super::failure::{action_error, invalid};
 use super::state::Interpreter;
+use crate::engine::VariableScope;
 use crate::events::{Action, ActionKind, HttpBodySpec, VariableScopeSpec};
 use crate::executor::actions::{self, ActionContext, Performed};
 use crate::executor::http_request::{self, HttpBody, HttpCall};
@@ -16,7 +17,6 @@ use crate::executor::retry;
 use crate::lang::duration::{format_duration, parse_duration};
 use crate::lang::templates::Template;
 use crate::run::ActionError;
-use crate::store::VariableScope;
 
 impl Interpreter<'_> {
     /// [`perform`](Self::perform), noting that this execution has acted.
@@ -52,6 +52,7 @@ impl Interpreter<'_> {
                 self.ctx
                     .store
                     .set_variable(&scope, name, &value)
+                    .await
                     .map_err(|e| invalid(e.to_string()))?;
                 Ok(performed(
                     format!("set {name} ({scope}) to {value:?}"),
@@ -70,6 +71,7 @@ impl Interpreter<'_> {
                     .ctx
                     .store
                     .delete_variable(&scope, name)
+                    .await
                     .map_err(|e| invalid(e.to_string()))?;
                 let summary = if deleted {
                     format!("deleted {name} ({scope})")
@@ -89,6 +91,7 @@ impl Interpreter<'_> {
                     .ctx
                     .store
                     .variable(&scope, name)
+                    .await
                     .map_err(|e| invalid(e.to_string()))?;
                 let (value, summary) = match stored {
                     Some(value) => {

@@ -26,10 +26,10 @@ mod state;
 
 use rand::SeedableRng;
 
+use crate::engine::StoreError;
 use crate::events::Event;
 use crate::lang::templates::Variables;
 use crate::run::{unix_now_ms as now_ms, Run, RunStatus, Step};
-use crate::store::StoreError;
 use state::{Flow, Interpreter, RunValues};
 
 pub use budget::{ACTION_TIMEOUT, MAX_RUN_TIME, MAX_STEPS_PER_RUN};

@@ -9,13 +9,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::discord::Discord;
 use crate::discord::Pacer;
+use crate::engine::Store;
 use crate::events::Event;
-use crate::executor::retry::RetryPolicy;
 use crate::executor::scope::{Locals, LoopFrame, Persistent, Scope};
 use crate::lang::request::RequestVariables;
 use crate::lang::templates::{Template, Variables};
+use crate::queue::retry::RetryPolicy;
 use crate::run::{ActionError, Run, RunFailure, Step};
-use crate::store::Store;
 
 /// What a run needs besides its event and record.
 pub struct RunContext<'a> {

@@ -1,6 +1,6 @@
 //! The POST handler's path, in the contract's order: method and bot id, authentication, the
 //! event and its rate limit, the body, the run's variables and its `[[when]]` filters, the
-//! idempotency key, backpressure, then the durable write that wakes the executor.
+//! idempotency key, then the queue's one call: backpressure, the durable write, the wake-up.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -13,8 +13,9 @@ use super::error::{WebhookError, UNAVAILABLE_RETRY_AFTER_SECS};
 use super::receive::receive_body;
 use super::request_vars::IncomingRequest;
 use super::state::AppState;
+use crate::engine::{IdempotencyKey, MAX_IDEMPOTENCY_KEY_BYTES};
+use crate::queue::{EnqueueError, Enqueued};
 use crate::run::unix_now_ms;
-use crate::store::{Accepted, IdempotencyKey, MAX_IDEMPOTENCY_KEY_BYTES};
 
 /// The contract's checks, in the contract's order, then the durable write.
 pub(super) async fn accept(
@@ -34,7 +35,11 @@ pub(super) async fn accept(
             inner.bot_id
         )));
     }
-    let event = inner.store.event(event_id)?.filter(|event| event.enabled);
+    let event = inner
+        .store
+        .event(event_id)
+        .await?
+        .filter(|event| event.enabled);
     let wait = wants_wait(request.uri().query());
     let (parts, body) = request.into_parts();
     // The event's own [auth] when it has one, else the bot's key.
@@ -86,50 +91,37 @@ pub(super) async fn accept(
         event_id: &event.id,
         key,
     });
-    // A repeated key needs no room in the queue: answer it before the backpressure check.
-    if let Some(key) = key {
-        if let Some(record) = inner.store.idempotency_record(key, now_ms)? {
-            // The first request may still be on its way to the disk.
-            inner.store.flush().await?;
-            return Ok(Triggered::Replay(record));
-        }
-    }
-    let pending = inner.store.pending_count();
-    if pending >= inner.max_pending_runs {
-        return Err(WebhookError::Unavailable {
-            message: format!(
-                "{pending} runs are waiting to be carried out (delivery.max_pending_runs is {}); nothing was accepted, retry in {UNAVAILABLE_RETRY_AFTER_SECS} s",
-                inner.max_pending_runs
-            ),
-            retry_after_secs: UNAVAILABLE_RETRY_AFTER_SECS,
-        });
-    }
-
-    let run = incoming.into_run(inner.store.next_run_id()?, event.id.clone(), now_ms);
     // Subscribed before the run is queued, so its end cannot be missed.
-    let finished = wait.then(|| inner.watch.subscribe());
-    let first_answer = if wait {
-        pending_answer(run.id)
-    } else {
-        accepted_answer(run.id)
+    let finished = wait.then(|| inner.queue.subscribe());
+    let build = |id| {
+        let answer = if wait {
+            pending_answer(id)
+        } else {
+            accepted_answer(id)
+        };
+        (incoming.into_run(id, event.id.clone(), now_ms), answer)
     };
-    match inner
-        .store
-        .accept_run_once(&run, key, &first_answer)
-        .await?
-    {
-        Accepted::Replay(record) => Ok(Triggered::Replay(record)),
-        Accepted::New => {
+    // One call: a repeated key's first answer, or backpressure, or the durable write and the
+    // executor's wake-up.
+    match inner.queue.enqueue(key, now_ms, build).await {
+        Ok(Enqueued::Replay(record)) => Ok(Triggered::Replay(record)),
+        Ok(Enqueued::New(run)) => {
             if let Some(claim) = claim {
                 claim.commit();
             }
-            inner.queue.wake();
             Ok(Triggered::New {
                 key: key.map(|key| key.key.to_vec()),
-                run: Box::new(run),
+                run,
                 wait: finished,
             })
         }
+        Err(EnqueueError::Full { waiting, max }) => Err(WebhookError::Unavailable {
+            message: format!(
+                "{waiting} runs are waiting to be carried out (delivery.max_pending_runs is {max}); nothing was accepted, retry in {UNAVAILABLE_RETRY_AFTER_SECS} s"
+            ),
+            retry_after_secs: UNAVAILABLE_RETRY_AFTER_SECS,
+        }),
+        Err(EnqueueError::Store(error)) => Err(error.into()),
     }
 }
 

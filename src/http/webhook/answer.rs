@@ -11,8 +11,8 @@ use axum::Json;
 use serde_json::json;
 use tokio::sync::broadcast;
 
+use crate::engine::{IdempotencyKey, IdempotencyRecord, Store, StoreError, StoredAnswer};
 use crate::run::{Run, RunId, RunStatus, StepOutcome};
-use crate::store::{IdempotencyKey, IdempotencyRecord, Store, StoreError, StoredAnswer};
 
 /// How long a `?wait=true` request waits for its run before answering 202.
 pub const WAIT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -67,7 +67,7 @@ pub(super) async fn answer(store: &Store, event_id: &str, triggered: Triggered) 
                     event_id: &run.event_id,
                     key,
                 };
-                if let Err(error) = store.set_idempotent_answer(key, run.id, &answer) {
+                if let Err(error) = store.set_idempotent_answer(key, run.id, &answer).await {
                     tracing::warn!(run = %run.id, %error, "could not keep the final answer for the idempotency key");
                 }
             }
@@ -116,7 +116,7 @@ async fn wait_for_run(
     let deadline = tokio::time::Instant::now() + WAIT_TIMEOUT;
     loop {
         // Also right after subscribing: the run may have finished already.
-        match finished_answer(store, id) {
+        match finished_answer(store, id).await {
             Ok(Some(answer)) => return answer,
             Ok(None) => {}
             Err(error) => {
@@ -128,6 +128,7 @@ async fn wait_for_run(
             match tokio::time::timeout_at(deadline, finished.recv()).await {
                 Err(_) | Ok(Err(RecvError::Closed)) => {
                     return finished_answer(store, id)
+                        .await
                         .ok()
                         .flatten()
                         .unwrap_or_else(|| pending_answer(id));
@@ -142,8 +143,8 @@ async fn wait_for_run(
 }
 
 /// The answer for a finished run; `None` while it is pending.
-fn finished_answer(store: &Store, id: RunId) -> Result<Option<StoredAnswer>, StoreError> {
-    let Some(run) = store.run(id)? else {
+async fn finished_answer(store: &Store, id: RunId) -> Result<Option<StoredAnswer>, StoreError> {
+    let Some(run) = store.run(id).await? else {
         return Ok(None);
     };
     match run.status {
@@ -170,7 +171,8 @@ fn finished_answer(store: &Store, id: RunId) -> Result<Option<StoredAnswer>, Sto
         }
         RunStatus::Succeeded => {
             let results: Vec<serde_json::Value> = store
-                .steps(id)?
+                .steps(id)
+                .await?
                 .into_iter()
                 .filter_map(|step| match step.outcome {
                     StepOutcome::Done { summary, output } => {
@@ -204,9 +206,9 @@ mod tests {
         assert!(!wants_wait(None));
     }
 
-    fn queued_run(store: &Store) -> Run {
+    async fn queued_run(store: &Store) -> Run {
         Run::new(
-            store.next_run_id().unwrap(),
+            store.next_run_id().await.unwrap(),
             "e".into(),
             crate::lang::templates::Variables::new(),
             1,
@@ -217,8 +219,8 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn a_lagging_waiter_looks_in_the_store() {
         let store = Store::temporary().unwrap();
-        let mut run = queued_run(&store);
-        store.accept_run(&run).await.unwrap();
+        let mut run = queued_run(&store).await;
+        store.accept_run(&run, None).await.unwrap();
         let (sender, receiver) = broadcast::channel(1);
         let finisher = store.clone();
         let id = run.id;
@@ -238,9 +240,9 @@ mod tests {
                 warnings: vec![],
                 channel: None,
             };
-            finisher.append_step(id, 0, &step).unwrap();
+            finisher.append_step(id, 0, &step).await.unwrap();
             run.status = RunStatus::Succeeded;
-            finisher.finish_run(&run).unwrap();
+            finisher.finish_run(&run).await.unwrap();
             // Other runs' ends push this one's out of the channel.
             sender.send(id).unwrap();
             for other in 0..4 {
@@ -260,7 +262,7 @@ mod tests {
     #[tokio::test]
     async fn a_failed_run_answers_502_with_discords_words() {
         let store = Store::temporary().unwrap();
-        let mut run = queued_run(&store);
+        let mut run = queued_run(&store).await;
         run.status = RunStatus::Failed;
         run.error = Some(crate::run::RunFailure {
             path: "2".into(),
@@ -269,9 +271,9 @@ mod tests {
             discord_code: Some(50013),
             http_status: Some(403),
         });
-        store.accept_run(&run).await.unwrap();
-        store.finish_run(&run).unwrap();
-        let answer = finished_answer(&store, run.id).unwrap().unwrap();
+        store.accept_run(&run, None).await.unwrap();
+        store.finish_run(&run).await.unwrap();
+        let answer = finished_answer(&store, run.id).await.unwrap().unwrap();
         assert_eq!(answer.status, 502);
         assert_eq!(answer.body["error"], "run_failed");
         assert_eq!(answer.body["run"], run.id.to_text());

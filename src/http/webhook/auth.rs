@@ -61,7 +61,7 @@ pub(super) async fn authenticate(
         delivery: None,
     };
     let Some(event) = event else {
-        check_bot_key(inner, client, headers)?;
+        check_bot_key(inner, client, headers).await?;
         return Ok(unread(body));
     };
     if let Some(retry_after_secs) = inner.auth_failures.blocked_for(client) {
@@ -73,7 +73,7 @@ pub(super) async fn authenticate(
     };
     match &event.auth {
         EventAuth::ApiKey => {
-            check_bot_key(inner, client, headers)?;
+            check_bot_key(inner, client, headers).await?;
             Ok(unread(body))
         }
         EventAuth::Key {
@@ -86,7 +86,7 @@ pub(super) async fn authenticate(
                 return Ok(unread(body));
             }
             if *allow_bot_key {
-                check_bot_key(inner, client, headers)?;
+                check_bot_key(inner, client, headers).await?;
                 return Ok(unread(body));
             }
             Err(fail(match presented {
@@ -137,11 +137,15 @@ pub(super) async fn authenticate(
 }
 
 /// The bot's API key, with the failed-auth throttle around it.
-fn check_bot_key(inner: &Inner, client: IpAddr, headers: &HeaderMap) -> Result<(), WebhookError> {
+async fn check_bot_key(
+    inner: &Inner,
+    client: IpAddr,
+    headers: &HeaderMap,
+) -> Result<(), WebhookError> {
     if let Some(retry_after_secs) = inner.auth_failures.blocked_for(client) {
         return Err(too_many_failures(retry_after_secs));
     }
-    let stored = inner.store.api_key_hash()?;
+    let stored = inner.store.api_key_hash().await?;
     let failure = match (presented_key(headers), stored) {
         (Some(key), Some(hash)) if key_matches(key, &hash) => return Ok(()),
         (Some(_), Some(_)) => "the API key is wrong; send the key `hookbot key rotate` printed",

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use crate::store::StoreError;
+use crate::engine::StoreError;
 
 /// What a 503 tells the client to wait before retrying.
 pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;

@@ -1,4 +1,4 @@
-//! What every webhook request shares: the store and queue it writes to, the limits it is held
+//! What every webhook request shares: the store it reads and the queue it writes to, the limits it is held
 //! to, and the memory of failed keys and signed deliveries seen lately.
 
 use std::net::IpAddr;
@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use super::limits::{AuthFailureGuard, EventRateLimiter};
 use super::signatures::ReplayGuard;
-use crate::executor::{RunQueue, RunWatch};
-use crate::store::Store;
+use crate::engine::Store;
+use crate::queue::Queue;
 
 /// Everything the webhook routes share; cheap to clone.
 #[derive(Clone)]
@@ -24,12 +24,9 @@ pub(super) struct Inner {
     pub max_body_bytes: usize,
     /// `limits.per_event_per_minute`, quoted in the 429's message.
     pub per_event_per_minute: u32,
-    /// `delivery.max_pending_runs`: past it new requests are answered 503.
-    pub max_pending_runs: u64,
-    /// Woken once a run is stored, so the executor takes it without polling.
-    pub queue: RunQueue,
-    /// Tells `?wait=true` requests that their run finished.
-    pub watch: RunWatch,
+    /// Takes each run (refusing past `delivery.max_pending_runs`), wakes the executor, and
+    /// tells `?wait=true` requests that their run finished.
+    pub queue: Queue,
     /// One token bucket per event (`limits.per_event_per_minute`).
     pub event_limits: EventRateLimiter,
     /// Failed authentications per client address, so keys cannot be guessed at speed.
@@ -41,16 +38,14 @@ pub(super) struct Inner {
 }
 
 impl AppState {
-    /// `watch` tells `?wait=true` requests that their run finished; at `max_pending_runs`
-    /// queued runs new requests are answered 503.
+    /// `queue` takes the runs, tells `?wait=true` requests that theirs finished, and refuses
+    /// (503) when full.
     pub fn new(
         store: Store,
         bot_id: u64,
         max_body_bytes: usize,
         per_event_per_minute: u32,
-        max_pending_runs: u64,
-        queue: RunQueue,
-        watch: RunWatch,
+        queue: Queue,
     ) -> Self {
         AppState {
             inner: Arc::new(Inner {
@@ -58,9 +53,7 @@ impl AppState {
                 bot_id,
                 max_body_bytes,
                 per_event_per_minute,
-                max_pending_runs,
                 queue,
-                watch,
                 event_limits: EventRateLimiter::new(per_event_per_minute),
                 auth_failures: AuthFailureGuard::default(),
                 replays: ReplayGuard::default(),

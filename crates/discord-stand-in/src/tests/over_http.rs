@@ -1,0 +1,76 @@
+//! The stand-in over real HTTP with a plain client: Discord's rate-limit headers and 429s, and
+//! an injected outage window.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::bench::{fixture, DEPLOYS};
+use crate::{Failure, RateLimits, Sandbox, SandboxOptions};
+
+/// Over HTTP: the headers reach a client, refused sends create nothing, 429s are counted,
+/// and every created message has its arrival time.
+#[tokio::test]
+async fn the_stand_in_enforces_them_when_asked() {
+    let limits = RateLimits {
+        global_per_second: 1000,
+        messages_per_channel: 2,
+        per_seconds: 60,
+    };
+    let options = SandboxOptions::default().discord_rate_limits(limits);
+    let sandbox = Sandbox::start_with(fixture(), "t", options).await.unwrap();
+    let http = reqwest::Client::new();
+    let url = format!("{}/api/v10/channels/{DEPLOYS}/messages", sandbox.api_url());
+    let send = || {
+        http.post(&url)
+            .header("Authorization", "Bot t")
+            .json(&json!({"content": "hi"}))
+            .send()
+    };
+    let before = Instant::now();
+    for remaining in ["1", "0"] {
+        let answer = send().await.unwrap();
+        assert_eq!(answer.status(), 200);
+        assert_eq!(answer.headers()["x-ratelimit-remaining"], remaining);
+        assert_eq!(answer.headers()["x-ratelimit-limit"], "2");
+    }
+    let refused = send().await.unwrap();
+    assert_eq!(refused.status(), 429);
+    assert_eq!(refused.headers()["x-ratelimit-scope"], "user");
+    let retry_after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((59..=60).contains(&retry_after), "{retry_after}");
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["global"], json!(false));
+    assert_eq!(sandbox.rate_limited_count(), 1);
+    let times = sandbox.message_times(DEPLOYS);
+    assert_eq!(times.len(), 2);
+    assert!(times[0] >= before && times[0] <= times[1] && times[1] <= Instant::now());
+    assert_eq!(sandbox.timed_messages(DEPLOYS)[1].1["content"], "hi");
+
+    // An outage window: every matching request fails until its deadline.
+    sandbox.inject(Failure::new("/users/@me", 503).for_duration(Duration::from_millis(300)));
+    let me = format!("{}/api/v10/users/@me", sandbox.api_url());
+    for _ in 0..3 {
+        let answer = http
+            .get(&me)
+            .header("Authorization", "Bot t")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 503);
+    }
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let answer = http
+        .get(&me)
+        .header("Authorization", "Bot t")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(sandbox.rate_limited_count(), 1);
+    sandbox.shutdown().await;
+}

@@ -1,0 +1,162 @@
+//! The one trait every storage engine implements, in domain words.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::error::StoreError;
+use super::records::{
+    Accepted, EventRevision, Idempotency, IdempotencyKey, IdempotencyRecord, Pruned,
+    ReplacedEvents, RunFilter, StoredAnswer, VariableScope,
+};
+use crate::events::Event;
+use crate::run::{Run, RunId, Step};
+
+/// A storage engine. Methods are async because a networked engine waits on its server;
+/// `async_trait` keeps the trait object-safe, so the engine is chosen at start, not compiled in.
+///
+/// Every write a caller relies on as one thing is one call: a run, its queue entry and its
+/// idempotency key are one commit ([`accept_run`](Engine::accept_run)).
+#[async_trait::async_trait]
+pub trait Engine: Send + Sync {
+    // --- durability ---
+
+    /// Waits until everything written so far is durable. Concurrent callers may share the work.
+    async fn flush(&self) -> Result<(), StoreError>;
+
+    /// Whether the database takes writes now: a write, removed and made durable (`/readyz`).
+    async fn check_writable(&self) -> Result<(), StoreError>;
+
+    // --- event definitions and their revisions ---
+
+    /// Makes `events` the whole set of served definitions, at once for every reader, and keeps
+    /// each new or changed definition as a new revision (at most [`MAX_REVISIONS_PER_EVENT`](super::MAX_REVISIONS_PER_EVENT)).
+    async fn replace_events(&self, events: &[Event]) -> Result<ReplacedEvents, StoreError>;
+
+    /// An event definition, shared: a run does not decode it or recompile its regexes again.
+    async fn event(&self, id: &str) -> Result<Option<Arc<Event>>, StoreError>;
+
+    /// Every served definition.
+    async fn events(&self) -> Result<Vec<Event>, StoreError>;
+
+    /// An event's accepted versions, oldest first.
+    async fn event_revisions(&self, id: &str) -> Result<Vec<EventRevision>, StoreError>;
+
+    // --- settings ---
+
+    async fn api_key_hash(&self) -> Result<Option<[u8; 32]>, StoreError>;
+
+    /// Replaces the key hash, durably, so a printed key is never lost.
+    async fn set_api_key_hash(&self, hash: [u8; 32]) -> Result<(), StoreError>;
+
+    /// The bot's id, remembered for commands that run without Discord.
+    async fn bot_id(&self) -> Result<Option<u64>, StoreError>;
+
+    async fn set_bot_id(&self, id: u64) -> Result<(), StoreError>;
+
+    // --- variables (set_variable, delete_variable and {var.NAME}) ---
+    //
+    // Writes are not made durable one by one: the run that made them checkpoints, and that
+    // flush takes them along.
+
+    async fn variable(
+        &self,
+        scope: &VariableScope,
+        name: &str,
+    ) -> Result<Option<String>, StoreError>;
+
+    /// Sets a variable, checked against the limits ([`check_variable`](super::check_variable)).
+    async fn set_variable(
+        &self,
+        scope: &VariableScope,
+        name: &str,
+        value: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Removes a variable; false when there was none.
+    async fn delete_variable(&self, scope: &VariableScope, name: &str) -> Result<bool, StoreError>;
+
+    /// Every variable, ordered by scope (global, servers, users, channels) and then name.
+    async fn variables(&self) -> Result<Vec<(VariableScope, String, String)>, StoreError>;
+
+    // --- runs and the pending queue ---
+
+    /// A new run id, larger than every id handed out before: ids order runs by arrival.
+    async fn next_run_id(&self) -> Result<RunId, StoreError>;
+
+    /// Records a run and queues it, durably, unless `once`'s key was seen for the run's event
+    /// within [`IDEMPOTENCY_WINDOW`](super::IDEMPOTENCY_WINDOW): then nothing is written and the first record comes back.
+    /// The key's record is written in the same commit as the run, so two requests with one key
+    /// never both start a run. Either way, when this returns Ok what it answers is durable.
+    async fn accept_run(
+        &self,
+        run: &Run,
+        once: Option<Idempotency<'_>>,
+    ) -> Result<Accepted, StoreError>;
+
+    async fn run(&self, id: RunId) -> Result<Option<Run>, StoreError>;
+
+    /// Checkpoints a run in progress. A queued run's next attempt time is kept with its queue
+    /// entry, so the retry schedule is rebuilt from the queue alone.
+    async fn save_run(&self, run: &Run) -> Result<(), StoreError>;
+
+    /// Saves a finished run and takes it off the queue.
+    async fn finish_run(&self, run: &Run) -> Result<(), StoreError>;
+
+    /// Takes a run off the queue without touching its record.
+    async fn forget_pending(&self, id: RunId) -> Result<(), StoreError>;
+
+    /// Queued runs, oldest first, at most `limit`.
+    async fn pending_runs(&self, limit: usize) -> Result<Vec<RunId>, StoreError>;
+
+    /// Runs accepted and not finished.
+    async fn pending_count(&self) -> Result<u64, StoreError>;
+
+    /// The queued runs waiting for a retry, with the time (unix ms) of their next attempt.
+    async fn pending_retry_times(&self) -> Result<Vec<(RunId, u64)>, StoreError>;
+
+    /// Runs newest first, as `filter` asks.
+    async fn runs_newest_first(&self, filter: &RunFilter) -> Result<Vec<Run>, StoreError>;
+
+    // --- a run's journal ---
+
+    /// Journals a run's step `index` (0-based). Not durable by itself: the run's own
+    /// checkpoint is.
+    async fn append_step(&self, id: RunId, index: u32, step: &Step) -> Result<(), StoreError>;
+
+    /// A run's journal, in order.
+    async fn steps(&self, id: RunId) -> Result<Vec<Step>, StoreError>;
+
+    /// Drops a run's journal from step `index` (0-based) on.
+    async fn drop_steps_from(&self, id: RunId, index: u32) -> Result<(), StoreError>;
+
+    // --- idempotency keys ---
+
+    /// The record of an idempotency key seen within [`IDEMPOTENCY_WINDOW`](super::IDEMPOTENCY_WINDOW) before `now_ms`.
+    async fn idempotency_record(
+        &self,
+        key: IdempotencyKey<'_>,
+        now_ms: u64,
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
+
+    /// Replaces the answer a key's request got (a `?wait=true` request's final answer), if the
+    /// key still stands for `run`. Not durable by itself: losing it costs only a less precise
+    /// replay.
+    async fn set_idempotent_answer(
+        &self,
+        key: IdempotencyKey<'_>,
+        run: RunId,
+        answer: &StoredAnswer,
+    ) -> Result<(), StoreError>;
+
+    // --- retention ---
+
+    /// Deletes finished runs (with their journals) that finished more than `keep_for` before
+    /// `now_ms` or are beyond the newest `keep_count` finished runs, and idempotency keys older
+    /// than [`IDEMPOTENCY_WINDOW`](super::IDEMPOTENCY_WINDOW). A queued run is never deleted.
+    async fn prune(
+        &self,
+        keep_for: Duration,
+        keep_count: u64,
+        now_ms: u64,
+    ) -> Result<Pruned, StoreError>;
+}

@@ -1,0 +1,347 @@
+//! The embedded engine: one sled database, a tree per kind of record, and the only module of
+//! hookbot that names sled.
+//!
+//! Each kind of record has its file (`definitions`, `settings`, `variables`, `runs`, `pending`,
+//! `idempotency`, `prune`, and `commit` for the shared flush); each holds synchronous methods on
+//! [`SledEngine`], and the [`Engine`] implementation here hands every call to the method of the
+//! same name. sled answers from memory or its page cache in microseconds, so those calls run on
+//! the caller's task; only a flush waits, and a prune (which walks whole trees) moves to a
+//! blocking thread.
+
+mod commit;
+mod definitions;
+mod idempotency;
+mod pending;
+mod prune;
+mod runs;
+mod settings;
+#[cfg(test)]
+mod testing;
+mod variables;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+
+use crate::engine::error::StoreError;
+use crate::engine::interface::Engine;
+use crate::engine::records::{
+    Accepted, EventRevision, Idempotency, IdempotencyKey, IdempotencyRecord, Pruned,
+    ReplacedEvents, RunFilter, StoredAnswer, VariableScope,
+};
+use crate::events::Event;
+use crate::run::{Run, RunId, Step};
+use commit::GroupCommit;
+
+const EVENTS_TREE: &str = "events";
+/// Every accepted version of each event: key = event id, 0x00, revision (4 bytes, big-endian).
+const REVISIONS_TREE: &str = "event_revisions";
+const RUNS_TREE: &str = "runs";
+/// The queue: key = run id (8 bytes, big-endian); value = empty, or the unix ms of the run's
+/// next attempt (8 bytes, big-endian) when it waits for a retry.
+const PENDING_TREE: &str = "pending";
+/// A run's journal: key = run id (8 bytes, big-endian) + step index (4 bytes, big-endian).
+const STEPS_TREE: &str = "steps";
+const META_TREE: &str = "meta";
+const VARIABLES_TREE: &str = "variables";
+/// Idempotency keys: key = event id + 0 + the caller's key; value = an [`IdempotencyRecord`].
+const IDEMPOTENCY_TREE: &str = "idempotency";
+
+/// sled's page cache. Its default (1 GiB) lets every record ever read stay in memory, and a
+/// restart with a long queue reads every queued run once; 16 MiB keeps hookbot small while the
+/// hot records (events, the newest runs) stay cached.
+pub const CACHE_BYTES: u64 = 16 * 1024 * 1024;
+
+impl From<sled::Error> for StoreError {
+    fn from(error: sled::Error) -> Self {
+        StoreError::Engine(Box::new(error))
+    }
+}
+
+/// A cheap-to-clone handle on one sled database.
+#[derive(Clone)]
+pub struct SledEngine {
+    db: sled::Db,
+    events: sled::Tree,
+    revisions: sled::Tree,
+    runs: sled::Tree,
+    pending: sled::Tree,
+    steps: sled::Tree,
+    meta: sled::Tree,
+    variables: sled::Tree,
+    idempotency: sled::Tree,
+    /// Decoded event definitions, shared by every clone of the handle.
+    loaded_events: Arc<RwLock<HashMap<String, Arc<Event>>>>,
+    /// Runs in the `pending` tree, counted once at open and kept up to date by every writer.
+    pending_count: Arc<AtomicU64>,
+    commit: Arc<GroupCommit>,
+}
+
+impl SledEngine {
+    /// Opens (or creates) the database, failing clearly when another process holds it.
+    pub fn open(path: &Path) -> Result<SledEngine, StoreError> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| StoreError::Open {
+                path: path.to_owned(),
+                source: Box::new(e),
+            })?;
+        }
+        let open_error = |source: sled::Error| match &source {
+            // sled reports the failed file lock only in its message.
+            sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+                StoreError::Locked(path.to_owned())
+            }
+            sled::Error::Io(io)
+                if matches!(
+                    io.kind(),
+                    std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData
+                ) =>
+            {
+                StoreError::Unreadable {
+                    path: path.to_owned(),
+                    detail: io.to_string(),
+                }
+            }
+            // Corrupted segments, a garbled `conf` file, or one from another sled version.
+            sled::Error::Corruption { .. }
+            | sled::Error::Unsupported(_)
+            | sled::Error::ReportableBug(_) => StoreError::Unreadable {
+                path: path.to_owned(),
+                detail: source.to_string(),
+            },
+            _ => StoreError::Open {
+                path: path.to_owned(),
+                source: Box::new(source),
+            },
+        };
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(CACHE_BYTES)
+            .open()
+            .map_err(open_error)?;
+        SledEngine::from_db(db).map_err(open_error)
+    }
+
+    /// A database that lives in memory and is gone when dropped.
+    pub fn temporary() -> Result<SledEngine, StoreError> {
+        let db = sled::Config::new().temporary(true).open()?;
+        Ok(SledEngine::from_db(db)?)
+    }
+
+    fn from_db(db: sled::Db) -> Result<SledEngine, sled::Error> {
+        let pending = db.open_tree(PENDING_TREE)?;
+        // Walks the tree once; every writer keeps the count from here on.
+        let mut pending_count = 0u64;
+        for key in pending.iter().keys() {
+            key?;
+            pending_count += 1;
+        }
+        Ok(SledEngine {
+            events: db.open_tree(EVENTS_TREE)?,
+            revisions: db.open_tree(REVISIONS_TREE)?,
+            runs: db.open_tree(RUNS_TREE)?,
+            pending,
+            steps: db.open_tree(STEPS_TREE)?,
+            meta: db.open_tree(META_TREE)?,
+            variables: db.open_tree(VARIABLES_TREE)?,
+            idempotency: db.open_tree(IDEMPOTENCY_TREE)?,
+            loaded_events: Arc::default(),
+            pending_count: Arc::new(AtomicU64::new(pending_count)),
+            commit: Arc::default(),
+            db,
+        })
+    }
+}
+
+impl SledEngine {
+    /// Waits until everything written so far is on disk. Concurrent callers share flushes: each
+    /// waits for the next flush that starts after its call, and one of them does it for all.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.commit.flush(&self.db).await
+    }
+
+    /// How many flushes this database has done since it was opened.
+    #[cfg(test)]
+    fn flush_count(&self) -> u64 {
+        self.commit
+            .flushes
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+fn get_json<T: DeserializeOwned>(tree: &sled::Tree, key: &[u8]) -> Result<Option<T>, StoreError> {
+    match tree.get(key)? {
+        Some(bytes) => Ok(Some(serde_json::from_slice(&bytes)?)),
+        None => Ok(None),
+    }
+}
+
+fn decode_run_key(key: &[u8]) -> u64 {
+    let mut bytes = [0u8; 8];
+    let n = key.len().min(8);
+    bytes[8 - n..].copy_from_slice(&key[key.len() - n..]);
+    u64::from_be_bytes(bytes)
+}
+
+// Each method names the synchronous method of the same name on `SledEngine` (inherent methods
+// win over trait methods), which lives in the file for its kind of record.
+#[async_trait::async_trait]
+impl Engine for SledEngine {
+    async fn flush(&self) -> Result<(), StoreError> {
+        SledEngine::flush(self).await
+    }
+
+    async fn check_writable(&self) -> Result<(), StoreError> {
+        SledEngine::check_writable(self).await
+    }
+
+    async fn replace_events(&self, events: &[Event]) -> Result<ReplacedEvents, StoreError> {
+        SledEngine::replace_events(self, events)
+    }
+
+    async fn event(&self, id: &str) -> Result<Option<Arc<Event>>, StoreError> {
+        SledEngine::event(self, id)
+    }
+
+    async fn events(&self) -> Result<Vec<Event>, StoreError> {
+        SledEngine::events(self)
+    }
+
+    async fn event_revisions(&self, id: &str) -> Result<Vec<EventRevision>, StoreError> {
+        SledEngine::event_revisions(self, id)
+    }
+
+    async fn api_key_hash(&self) -> Result<Option<[u8; 32]>, StoreError> {
+        SledEngine::api_key_hash(self)
+    }
+
+    async fn set_api_key_hash(&self, hash: [u8; 32]) -> Result<(), StoreError> {
+        SledEngine::set_api_key_hash(self, hash).await
+    }
+
+    async fn bot_id(&self) -> Result<Option<u64>, StoreError> {
+        SledEngine::bot_id(self)
+    }
+
+    async fn set_bot_id(&self, id: u64) -> Result<(), StoreError> {
+        SledEngine::set_bot_id(self, id)
+    }
+
+    async fn variable(
+        &self,
+        scope: &VariableScope,
+        name: &str,
+    ) -> Result<Option<String>, StoreError> {
+        SledEngine::variable(self, scope, name)
+    }
+
+    async fn set_variable(
+        &self,
+        scope: &VariableScope,
+        name: &str,
+        value: &str,
+    ) -> Result<(), StoreError> {
+        SledEngine::set_variable(self, scope, name, value)
+    }
+
+    async fn delete_variable(&self, scope: &VariableScope, name: &str) -> Result<bool, StoreError> {
+        SledEngine::delete_variable(self, scope, name)
+    }
+
+    async fn variables(&self) -> Result<Vec<(VariableScope, String, String)>, StoreError> {
+        SledEngine::variables(self)
+    }
+
+    async fn next_run_id(&self) -> Result<RunId, StoreError> {
+        SledEngine::next_run_id(self)
+    }
+
+    async fn accept_run(
+        &self,
+        run: &Run,
+        once: Option<Idempotency<'_>>,
+    ) -> Result<Accepted, StoreError> {
+        SledEngine::accept_run(self, run, once).await
+    }
+
+    async fn run(&self, id: RunId) -> Result<Option<Run>, StoreError> {
+        SledEngine::run(self, id)
+    }
+
+    async fn save_run(&self, run: &Run) -> Result<(), StoreError> {
+        SledEngine::save_run(self, run)
+    }
+
+    async fn finish_run(&self, run: &Run) -> Result<(), StoreError> {
+        SledEngine::finish_run(self, run)
+    }
+
+    async fn forget_pending(&self, id: RunId) -> Result<(), StoreError> {
+        SledEngine::forget_pending(self, id)
+    }
+
+    async fn pending_runs(&self, limit: usize) -> Result<Vec<RunId>, StoreError> {
+        SledEngine::pending_runs(self, limit)
+    }
+
+    async fn pending_count(&self) -> Result<u64, StoreError> {
+        Ok(SledEngine::pending_count(self))
+    }
+
+    async fn pending_retry_times(&self) -> Result<Vec<(RunId, u64)>, StoreError> {
+        SledEngine::pending_retry_times(self)
+    }
+
+    async fn runs_newest_first(&self, filter: &RunFilter) -> Result<Vec<Run>, StoreError> {
+        SledEngine::runs_newest_first(self, filter)
+    }
+
+    async fn append_step(&self, id: RunId, index: u32, step: &Step) -> Result<(), StoreError> {
+        SledEngine::append_step(self, id, index, step)
+    }
+
+    async fn steps(&self, id: RunId) -> Result<Vec<Step>, StoreError> {
+        SledEngine::steps(self, id)
+    }
+
+    async fn drop_steps_from(&self, id: RunId, index: u32) -> Result<(), StoreError> {
+        SledEngine::drop_steps_from(self, id, index)
+    }
+
+    async fn idempotency_record(
+        &self,
+        key: IdempotencyKey<'_>,
+        now_ms: u64,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        SledEngine::idempotency_record(self, key, now_ms)
+    }
+
+    async fn set_idempotent_answer(
+        &self,
+        key: IdempotencyKey<'_>,
+        run: RunId,
+        answer: &StoredAnswer,
+    ) -> Result<(), StoreError> {
+        SledEngine::set_idempotent_answer(self, key, run, answer)
+    }
+
+    async fn prune(
+        &self,
+        keep_for: Duration,
+        keep_count: u64,
+        now_ms: u64,
+    ) -> Result<Pruned, StoreError> {
+        // Walks whole trees: off the async threads.
+        let engine = self.clone();
+        tokio::task::spawn_blocking(move || engine.prune(keep_for, keep_count, now_ms))
+            .await
+            .map_err(|error| StoreError::Engine(Box::new(error)))?
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,58 @@
+//! Settings kept beside the records: the API key's hash, the bot's id, and the probe that tells
+//! whether the database takes writes.
+
+use super::SledEngine;
+use crate::engine::error::StoreError;
+
+const API_KEY_HASH: &str = "api_key_sha256";
+const BOT_ID: &str = "bot_id";
+/// Written and removed again by [`SledEngine::check_writable`].
+const WRITE_PROBE: &str = "write_probe";
+
+impl SledEngine {
+    /// Whether the database takes writes now: a key written, removed and flushed (`/readyz`).
+    pub(super) async fn check_writable(&self) -> Result<(), StoreError> {
+        self.meta.insert(WRITE_PROBE, &[1u8][..])?;
+        self.meta.remove(WRITE_PROBE)?;
+        self.flush().await
+    }
+
+    pub(super) fn api_key_hash(&self) -> Result<Option<[u8; 32]>, StoreError> {
+        Ok(self
+            .meta
+            .get(API_KEY_HASH)?
+            .and_then(|v| <[u8; 32]>::try_from(v.as_ref()).ok()))
+    }
+
+    /// Replaces the key hash and waits until it is on disk, so a printed key is never lost.
+    pub(super) async fn set_api_key_hash(&self, hash: [u8; 32]) -> Result<(), StoreError> {
+        self.meta.insert(API_KEY_HASH, &hash[..])?;
+        self.flush().await
+    }
+
+    pub(super) fn bot_id(&self) -> Result<Option<u64>, StoreError> {
+        Ok(self
+            .meta
+            .get(BOT_ID)?
+            .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+            .map(u64::from_be_bytes))
+    }
+
+    pub(super) fn set_bot_id(&self, id: u64) -> Result<(), StoreError> {
+        self.meta.insert(BOT_ID, &id.to_be_bytes())?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::temp_engine;
+
+    #[tokio::test]
+    async fn api_key_hash_roundtrip() {
+        let (_dir, store) = temp_engine();
+        assert_eq!(store.api_key_hash().unwrap(), None);
+        store.set_api_key_hash([7; 32]).await.unwrap();
+        assert_eq!(store.api_key_hash().unwrap(), Some([7; 32]));
+    }
+}

@@ -1,0 +1,241 @@
+//! A run's whole life between the webhook and the executor: enqueue (backpressure, the durable
+//! write with its idempotency key, and the executor's wake-up, in one call), claiming due runs,
+//! the retry schedule, finishing (dead-lettered runs included), requeueing and listing.
+//!
+//! The producer is the webhook listener ([`Queue::enqueue`]); the consumer is the executor,
+//! which [claims](Queue::claim) due runs and reports how each went ([`Queue::finish`],
+//! [`Queue::retry_later`], [`Queue::pause`], [`Queue::release`]). Storage is the engine's; the
+//! queue keeps what is only true while this process runs: which runs are in progress, when each
+//! waiting run is due, and who waits for a run to finish.
+
+mod admission;
+mod manage;
+pub mod retry;
+mod schedule;
+mod watch;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::futures::Notified;
+use tokio::sync::Notify;
+
+pub use manage::{list, requeue, status_word, RequeueError};
+
+use crate::engine::{
+    Accepted, Idempotency, IdempotencyKey, IdempotencyRecord, Store, StoreError, StoredAnswer,
+};
+use crate::run::{Run, RunId};
+use admission::Admission;
+use schedule::Schedule;
+use watch::RunWatch;
+
+/// A cheap-to-clone handle on the queue, shared by the webhook listener, the executor and the
+/// admin socket.
+#[derive(Clone)]
+pub struct Queue {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    /// `delivery.max_pending_runs`: past it, enqueue refuses.
+    max_pending_runs: u64,
+    admission: Admission,
+    /// Wakes the consumer when a run was queued.
+    wake: Notify,
+    watch: RunWatch,
+    claims: Mutex<Claims>,
+}
+
+/// The consumer's side, in memory: runs in progress and when waiting runs are due.
+#[derive(Default)]
+struct Claims {
+    in_flight: HashSet<RunId>,
+    schedule: Schedule,
+}
+
+/// What [`Queue::enqueue`] did.
+#[derive(Debug)]
+pub enum Enqueued {
+    /// The run is recorded and queued, durably, and the executor is woken.
+    New(Box<Run>),
+    /// The idempotency key was seen within its window: no run was started; this is the first
+    /// request's record.
+    Replay(IdempotencyRecord),
+}
+
+/// Why [`Queue::enqueue`] accepted nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum EnqueueError {
+    #[error("{waiting} runs are waiting to be carried out (delivery.max_pending_runs is {max})")]
+    Full { waiting: u64, max: u64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Queue {
+    pub fn new(store: Store, max_pending_runs: u64) -> Queue {
+        Queue {
+            inner: Arc::new(Inner {
+                store,
+                max_pending_runs,
+                admission: Admission::default(),
+                wake: Notify::new(),
+                watch: RunWatch::default(),
+                claims: Mutex::default(),
+            }),
+        }
+    }
+
+    /// Hears of each run's end; subscribe before enqueueing, so the end cannot be missed.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<RunId> {
+        self.inner.watch.subscribe()
+    }
+
+    // --- the producer ---
+
+    /// Queues the run `build` makes from its new id, durably, and wakes the executor; `build`
+    /// also gives the answer an idempotency key keeps. A `key` seen within its window answers
+    /// with the first request's record instead, before any room in the queue is asked for, and
+    /// starts nothing. When this returns Ok, what it returns is durable.
+    pub async fn enqueue(
+        &self,
+        key: Option<IdempotencyKey<'_>>,
+        now_ms: u64,
+        build: impl FnOnce(RunId) -> (Run, StoredAnswer) + Send,
+    ) -> Result<Enqueued, EnqueueError> {
+        let inner = &*self.inner;
+        let store = &inner.store;
+        if let Some(key) = key {
+            if let Some(record) = store.idempotency_record(key, now_ms).await? {
+                // The first request may still be on its way to the disk.
+                store.flush().await?;
+                return Ok(Enqueued::Replay(record));
+            }
+        }
+        let max = inner.max_pending_runs;
+        let _place = inner
+            .admission
+            .reserve(max, store.pending_count())
+            .await?
+            .map_err(|waiting| EnqueueError::Full { waiting, max })?;
+        let (run, answer) = build(store.next_run_id().await?);
+        let once = key.map(|key| Idempotency {
+            key,
+            answer: &answer,
+        });
+        match store.accept_run(&run, once).await? {
+            Accepted::Replay(record) => Ok(Enqueued::Replay(record)),
+            Accepted::New => {
+                inner.wake.notify_one();
+                Ok(Enqueued::New(Box::new(run)))
+            }
+        }
+    }
+
+    /// Wakes the consumer: a run was queued by other means (`hookbot runs retry`).
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    // --- the consumer ---
+
+    /// Completes when a run was queued after this call. Enable it before [`claim`](Self::claim)
+    /// so a run queued meanwhile is not missed.
+    pub fn woken(&self) -> Notified<'_> {
+        self.inner.wake.notified()
+    }
+
+    /// Rebuilds the retry schedule from the queue: each run whose next attempt is still ahead.
+    /// (A run is checked against its own record again when it is taken up, so an entry from an
+    /// older version that lacks the time only means the run is looked at early.) Returns how
+    /// many runs wait.
+    pub async fn restore_schedule(&self, now_ms: u64) -> Result<usize, StoreError> {
+        let waiting = self.inner.store.pending_retry_times().await?;
+        let mut claims = self.claims();
+        for (id, at) in waiting {
+            if at > now_ms {
+                claims.schedule.insert(id, at);
+            }
+        }
+        Ok(claims.schedule.len())
+    }
+
+    /// Queued runs due now and not in progress, oldest first, at most `room`; each is in
+    /// progress until [`release`](Self::release)d.
+    pub async fn claim(&self, room: usize, now_ms: u64) -> Result<Vec<RunId>, StoreError> {
+        if room == 0 {
+            return Ok(Vec::new());
+        }
+        let skip = {
+            let claims = self.claims();
+            claims.in_flight.len() + claims.schedule.len()
+        };
+        let queued = self.inner.store.pending_runs(room + skip).await?;
+        let mut claims = self.claims();
+        let Claims {
+            in_flight,
+            schedule,
+        } = &mut *claims;
+        let due: Vec<RunId> = queued
+            .into_iter()
+            .filter(|id| !in_flight.contains(id) && !schedule.waiting(*id, now_ms))
+            .take(room)
+            .collect();
+        in_flight.extend(&due);
+        Ok(due)
+    }
+
+    /// When the earliest run waiting for a retry is due (unix ms).
+    pub fn next_due(&self) -> Option<u64> {
+        self.claims().schedule.earliest()
+    }
+
+    /// The run is no longer in progress here (finished, waiting, paused, or not taken up).
+    pub fn release(&self, id: RunId) {
+        self.claims().in_flight.remove(&id);
+    }
+
+    /// Saves a run that ended (succeeded, failed, or dead-lettered after its last attempt),
+    /// takes it off the queue, durably, and tells whoever waits for it.
+    pub async fn finish(&self, run: &Run) -> Result<(), StoreError> {
+        let store = &self.inner.store;
+        store.finish_run(run).await?;
+        store.flush().await?;
+        self.inner.watch.finished(run.id);
+        Ok(())
+    }
+
+    /// Keeps a run queued until `at_ms` (unix ms), durably: after a restart the schedule is
+    /// rebuilt from its queue entry.
+    pub async fn retry_later(&self, run: &Run, at_ms: u64) -> Result<(), StoreError> {
+        let store = &self.inner.store;
+        store.save_run(run).await?;
+        store.flush().await?;
+        self.not_before(run.id, at_ms);
+        Ok(())
+    }
+
+    /// A run taken up before its time (queued again by a restart) waits until `at_ms`.
+    pub fn not_before(&self, id: RunId, at_ms: u64) {
+        self.claims().schedule.insert(id, at_ms);
+    }
+
+    /// Checkpoints a run stopped by shutdown: it stays queued and resumes on the next start.
+    pub async fn pause(&self, run: &Run) -> Result<(), StoreError> {
+        self.inner.store.save_run(run).await
+    }
+
+    /// Drops a queued run that has no record.
+    pub async fn forget(&self, id: RunId) -> Result<(), StoreError> {
+        self.inner.store.forget_pending(id).await
+    }
+
+    fn claims(&self) -> std::sync::MutexGuard<'_, Claims> {
+        self.inner.claims.lock().expect("queue claims lock")
+    }
+}
+
+#[cfg(test)]
+mod tests;

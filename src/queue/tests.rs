@@ -1,0 +1,72 @@
+//! The queue's promises: one call to enqueue, backpressure, replays, and claims that skip runs
+//! in progress or waiting for their time.
+
+use super::*;
+use crate::lang::templates::Variables;
+
+fn queue(max_pending_runs: u64) -> Queue {
+    Queue::new(Store::temporary().unwrap(), max_pending_runs)
+}
+
+fn build(id: RunId) -> (Run, StoredAnswer) {
+    let run = Run::new(id, "e".into(), Variables::new(), 1);
+    let answer = StoredAnswer {
+        status: 200,
+        body: serde_json::json!({ "run": id.0 }),
+    };
+    (run, answer)
+}
+
+fn new_run(enqueued: Enqueued) -> Run {
+    match enqueued {
+        Enqueued::New(run) => *run,
+        Enqueued::Replay(record) => panic!("expected a new run, got a replay of {}", record.run),
+    }
+}
+
+#[tokio::test]
+async fn enqueue_refuses_past_max_pending_runs_and_a_replay_needs_no_room() {
+    let queue = queue(1);
+    let key = IdempotencyKey {
+        event_id: "e",
+        key: b"k",
+    };
+    let first = new_run(queue.enqueue(Some(key), 1, build).await.unwrap());
+    match queue.enqueue(None, 1, build).await {
+        Err(EnqueueError::Full { waiting: 1, max: 1 }) => {}
+        other => panic!("expected a full queue, got {other:?}"),
+    }
+    match queue.enqueue(Some(key), 2, build).await.unwrap() {
+        Enqueued::Replay(record) => assert_eq!(record.run, first.id),
+        Enqueued::New(run) => panic!("a repeated key started run {}", run.id),
+    }
+    queue.finish(&first).await.unwrap();
+    new_run(queue.enqueue(None, 3, build).await.unwrap());
+}
+
+#[tokio::test]
+async fn claims_skip_runs_in_progress_and_runs_waiting_for_their_time() {
+    let queue = queue(10);
+    let a = new_run(queue.enqueue(None, 1, build).await.unwrap());
+    let b = new_run(queue.enqueue(None, 1, build).await.unwrap());
+    let c = new_run(queue.enqueue(None, 1, build).await.unwrap());
+    assert_eq!(queue.claim(1, 0).await.unwrap(), vec![a.id]);
+    queue.not_before(b.id, 500);
+    assert_eq!(queue.claim(10, 0).await.unwrap(), vec![c.id]);
+    assert_eq!(queue.next_due(), Some(500));
+    assert!(queue.claim(10, 0).await.unwrap().is_empty());
+    queue.release(a.id);
+    assert_eq!(queue.claim(10, 500).await.unwrap(), vec![a.id, b.id]);
+    assert_eq!(queue.next_due(), None);
+}
+
+#[tokio::test]
+async fn finishing_tells_the_waiter_and_empties_the_queue() {
+    let queue = queue(10);
+    let mut finished = queue.subscribe();
+    let mut run = new_run(queue.enqueue(None, 1, build).await.unwrap());
+    run.status = crate::run::RunStatus::Succeeded;
+    queue.finish(&run).await.unwrap();
+    assert_eq!(finished.recv().await.unwrap(), run.id);
+    assert!(queue.claim(10, 0).await.unwrap().is_empty());
+}
