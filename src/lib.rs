@@ -25,9 +25,10 @@
 //!   the BotGhost `variables` array, exact arithmetic, written durations, shell quoting.
 //! * `keys`: API keys: made at random, stored as a hash, compared in constant time.
 //! * `metrics`: the metric names and the Prometheus recorder.
-//! * `admin`: the local admin socket the CLI uses while hookbot runs.
-//! * `cli`: one function per subcommand.
-//! * `config`: `config.toml`.
+//! * `admin`: the local admin socket the CLI uses while hookbot runs: protocol, server, client,
+//!   one error.
+//! * `cli`: one function per subcommand, and how their output is written.
+//! * `config`: `config.toml`: the model and defaults, reading, checking with positions.
 //! * `problem`: a problem in a file, with its position, as every check reports it.
 //! * `sandbox_world`: the servers of the local Discord stand-in that `--sandbox` runs (the
 //!   `discord-stand-in` crate), built from the event files.

@@ -1,13 +1,11 @@
 //! The `hookbot` command line: parses arguments and hands each subcommand to `hookbot::cli`.
 #![forbid(unsafe_code)]
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use hookbot::config::LogFormat;
-use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
 #[command(
@@ -152,7 +150,7 @@ fn main() -> ExitCode {
         } => "warn,hookbot::sandbox=info",
         _ => "warn",
     };
-    init_logs(&cli, default_filter);
+    hookbot::cli::init_logs(&cli.config, cli.log_format, default_filter);
     match execute(cli) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
@@ -160,24 +158,6 @@ fn main() -> ExitCode {
             eprintln!("hookbot: {error:#}");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// Logs on stderr: `--log-format`, else `[log] format` of a config file that loads, else text.
-fn init_logs(cli: &Cli, default_filter: &str) {
-    let format = cli.log_format.unwrap_or_else(|| {
-        hookbot::config::Config::load(&cli.config, false)
-            .map(|config| config.log.format)
-            .unwrap_or_default()
-    });
-    let logs = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter)),
-        );
-    match format {
-        LogFormat::Json => logs.json().flatten_event(true).init(),
-        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
     }
 }
 

@@ -74,7 +74,7 @@ pub struct Running {
     /// The stand-in, when running with `--sandbox`; shut down after everything that calls it.
     pub sandbox: Option<Sandbox>,
     /// The local admin socket, when it could be served.
-    pub admin: Option<admin::AdminServer>,
+    pub admin: Option<admin::server::AdminServer>,
     /// Cancelled once to stop every task below (and the listeners and the admin socket).
     shutdown: CancellationToken,
     /// The webhook listener and, with `http.metrics_listen`, the operator's.
@@ -186,14 +186,14 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let base_url = config.public_base_url(addr);
     tracing::info!(listen = %addr, bot_id, "webhook listener ready");
     // The admin commands reach this process through it while it holds the database.
-    let admin_path = admin::socket_path(&database_path(&config));
-    let admin_state = admin::AdminState {
+    let admin_path = admin::protocol::socket_path(&database_path(&config));
+    let admin_state = admin::server::AdminState {
         store: store.clone(),
         queue,
         bot_id,
         base_url: base_url.clone(),
     };
-    let admin = match admin::serve(&admin_path, admin_state, shutdown.clone()).await {
+    let admin = match admin::server::serve(&admin_path, admin_state, shutdown.clone()).await {
         Ok(server) => {
             tracing::info!(socket = %admin_path.display(), "admin socket ready");
             Some(server)

@@ -2,16 +2,23 @@
 //! writing a fresh one.
 
 pub mod action;
+mod action_refs;
+mod caller_names;
+pub mod condition;
 mod load;
+pub mod message;
 pub mod model;
 pub mod names;
 mod new_file;
 mod parse;
 
 pub use action::*;
+pub use caller_names::caller_names;
+pub use condition::*;
 pub use load::{load_dir, LoadedEvents};
+pub use message::*;
 pub use model::*;
-pub use names::{caller_names, BUILTIN_NAMES, RESERVED_PREFIXES};
+pub use names::{BUILTIN_NAMES, RESERVED_PREFIXES};
 pub use new_file::{slugify, write_new_event, NewEventError};
 pub use parse::limits::*;
 pub use parse::{

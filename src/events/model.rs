@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::action::{Action, Condition};
+use super::action::Action;
+use super::condition::Condition;
 use crate::lang::templates::Template;
 
 /// One custom event, as loaded from `<events.dir>/<file>.toml`.
@@ -177,106 +178,4 @@ pub enum MappingValue {
         separator: String,
         limit: usize,
     },
-}
-
-/// The body of a message: at least one of `content` and `embeds` (checked at load).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct MessageSpec {
-    pub content: Option<Template>,
-    pub embeds: Vec<EmbedSpec>,
-    pub allowed_mentions: AllowedMentions,
-}
-
-/// Which kinds of mention a message may ping. Empty by default: caller-supplied text pings no one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct AllowedMentions {
-    pub users: bool,
-    pub roles: bool,
-    pub everyone: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct EmbedSpec {
-    pub title: Option<Template>,
-    pub description: Option<Template>,
-    pub url: Option<Template>,
-    pub color: Option<ColorSpec>,
-    /// RFC 3339 after rendering.
-    pub timestamp: Option<Template>,
-    pub footer: Option<EmbedFooterSpec>,
-    pub author: Option<EmbedAuthorSpec>,
-    pub image: Option<Template>,
-    pub thumbnail: Option<Template>,
-    pub fields: Vec<EmbedFieldSpec>,
-}
-
-/// An integer written in the file, or a template that must render to `#rrggbb` or an integer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ColorSpec {
-    Fixed(u32),
-    Template(Template),
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EmbedFooterSpec {
-    pub text: Template,
-    pub icon_url: Option<Template>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EmbedAuthorSpec {
-    pub name: Template,
-    pub url: Option<Template>,
-    pub icon_url: Option<Template>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EmbedFieldSpec {
-    pub name: Template,
-    pub value: Template,
-    pub inline: bool,
-}
-
-impl MessageSpec {
-    pub fn templates(&self) -> Vec<&Template> {
-        let mut all: Vec<&Template> = self.content.iter().collect();
-        for embed in &self.embeds {
-            all.extend(embed.templates());
-        }
-        all
-    }
-}
-
-impl EmbedSpec {
-    pub fn templates(&self) -> Vec<&Template> {
-        let mut all: Vec<&Template> = [
-            &self.title,
-            &self.description,
-            &self.url,
-            &self.timestamp,
-            &self.image,
-            &self.thumbnail,
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        if let Some(ColorSpec::Template(t)) = &self.color {
-            all.push(t);
-        }
-        if let Some(footer) = &self.footer {
-            all.push(&footer.text);
-            all.extend(&footer.icon_url);
-        }
-        if let Some(author) = &self.author {
-            all.push(&author.name);
-            all.extend(&author.url);
-            all.extend(&author.icon_url);
-        }
-        for field in &self.fields {
-            all.push(&field.name);
-            all.push(&field.value);
-        }
-        all
-    }
 }

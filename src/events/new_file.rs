@@ -144,7 +144,9 @@ content = "{{message}}"
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::{load_dir, ActionKind, MessageSpec};
+    use crate::events::action::ActionKind;
+    use crate::events::load::load_dir;
+    use crate::events::message::MessageSpec;
     use crate::lang::templates::Template;
 
     #[test]

@@ -4,9 +4,9 @@
 use toml::de::DeValue;
 use toml::Spanned;
 
+use super::ctx::Ctx;
 use super::fields::{parse_float, read_target, required_value_text, ROLE, USER};
-use super::Ctx;
-use crate::events::action::{CompareOp, Condition, Pattern, CONDITION_OPS};
+use crate::events::condition::{CompareOp, Condition, Pattern, CONDITION_OPS};
 use crate::lang::templates::Template;
 use crate::problem::{describe, integer_value, Checked, TableReader};
 

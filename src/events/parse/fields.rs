@@ -5,13 +5,29 @@ use std::time::Duration;
 use toml::de::DeValue;
 use toml::Spanned;
 
-use super::limits::{MAX_COLOR, MAX_REASON_CHARS, MAX_RUN_NAME_CHARS};
-use super::Ctx;
-use crate::events::model::ColorSpec;
+use super::ctx::Ctx;
+use super::limits::{MAX_COLOR, MAX_EVENT_ID_CHARS, MAX_REASON_CHARS, MAX_RUN_NAME_CHARS};
+use crate::events::message::ColorSpec;
 use crate::events::names::{BUILTIN_NAMES, RESERVED_PREFIXES};
 use crate::lang::duration::{format_duration, parse_duration};
 use crate::lang::templates::Template;
 use crate::problem::{describe, integer_value, Checked, TableReader};
+
+/// True for 1-64 of `[A-Za-z0-9_-]`.
+pub fn is_valid_event_id(id: &str) -> bool {
+    (1..=MAX_EVENT_ID_CHARS).contains(&id.len())
+        && id
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-')
+}
+
+/// A Discord id (snowflake) written in decimal digits: positive and fitting a u64.
+pub fn parse_snowflake(text: &str) -> Option<u64> {
+    if text.is_empty() || !text.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    text.parse::<u64>().ok().filter(|&id| id > 0)
+}
 
 /// An optional array of tables (`[[key]]`), each read by `read_item`; `None` when absent. Every
 /// item is read, so the problems of all of them are reported.
@@ -408,4 +424,24 @@ pub fn parse_hex_color(text: &str) -> Option<u32> {
         return None;
     }
     u32::from_str_radix(hex, 16).ok()
+}
+
+/// Reports a table that sets none of `keys` (an edit that would change nothing).
+pub(super) fn need_one_of(t: &TableReader<'_, '_>, kind: &str, keys: &[&str]) -> Checked<()> {
+    if keys.iter().any(|key| t.contains(key)) {
+        return Ok(());
+    }
+    Err(t.report(
+        t.span(),
+        format!("{kind} needs at least one of: {}", keys.join(", ")),
+    ))
+}
+
+pub(super) fn required_duration(
+    ctx: &Ctx<'_, '_>,
+    t: &mut TableReader<'_, '_>,
+    key: &'static str,
+    rule: DurationRule,
+) -> Checked<Template> {
+    optional_duration(ctx, t, key, rule)?.ok_or_else(|| t.report_missing(key))
 }

@@ -3,14 +3,17 @@
 use toml::de::DeValue;
 use toml::value::Datetime;
 
+use super::ctx::Ctx;
 use super::fields::{check_count, optional_text, read_color, read_list, required_text};
 use super::limits::*;
-use super::{Ctx, MENTION_KINDS};
-use crate::events::model::{
+use crate::events::message::{
     AllowedMentions, EmbedAuthorSpec, EmbedFieldSpec, EmbedFooterSpec, EmbedSpec, MessageSpec,
 };
 use crate::lang::templates::Template;
 use crate::problem::{describe, Checked, TableReader};
+
+/// The `allowed_mentions` entries, as Discord names its `parse` values.
+pub const MENTION_KINDS: [&str; 3] = ["users", "roles", "everyone"];
 
 /// `content`, `embeds` and `allowed_mentions` of a `send_message` or `send_dm`.
 pub(super) fn read_message(

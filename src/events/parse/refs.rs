@@ -1,7 +1,8 @@
 //! The checks that need the whole file: `{NAME.field}` against the `save_as` names (errors), and
 //! placeholders that nothing could fill (warnings).
 
-use super::{Ctx, Save, Use};
+use super::ctx::{Ctx, Save, Use};
+use super::fields::parse_snowflake;
 use crate::events::names::{ERROR_FIELDS, LOOP_FIELDS};
 use crate::lang::templates::Template;
 
@@ -157,7 +158,7 @@ fn is_valid_var(rest: Option<&str>) -> bool {
                 .bytes()
                 .all(|byte| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-')
     };
-    let id_ok = |id: &str| crate::events::parse_snowflake(id).is_some();
+    let id_ok = |id: &str| parse_snowflake(id).is_some();
     match parts.as_slice() {
         [name] => name_ok(name),
         ["global" | "server", name] => name_ok(name),

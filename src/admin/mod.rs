@@ -1,0 +1,19 @@
+//! The local admin endpoint: HTTP with JSON bodies over a Unix socket beside the database, so
+//! the admin commands work while `hookbot run` holds the database (sled lets one process open
+//! it).
+//!
+//! The socket is `<database>.sock` (`data/db.sock`; the sandbox's `data/db-sandbox.sock`),
+//! mode 0600, and answers only connections from the user that runs hookbot. It is never served on
+//! the public listener.
+//!
+//! - [`protocol`]: where the socket is and the documents that cross it;
+//! - [`server`]: the socket inside the running hookbot;
+//! - [`client`]: the CLI's side, and [`client::Backend`], the running hookbot or the database;
+//! - [`ops`]: the operations both sides run, so commands print the same whichever served them;
+//! - [`error`]: the one error of the boundary, mapped to HTTP statuses once.
+
+pub mod client;
+pub mod error;
+pub mod ops;
+pub mod protocol;
+pub mod server;

@@ -1,0 +1,210 @@
+//! What the admin socket speaks: where the socket is, the JSON documents of each request and
+//! answer, and the error body. Both sides of the socket use these types and nothing else.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::VariableScope;
+use crate::events::Event;
+use crate::run::{Run, Step};
+
+/// The admin socket of the database at `database`: beside it, named after it.
+pub fn socket_path(database: &Path) -> PathBuf {
+    let mut name = database
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| "db".into());
+    name.push(".sock");
+    database.with_file_name(name)
+}
+
+/// Who is running: `GET /status`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Status {
+    /// As text: JSON numbers past 2^53 lose digits in many readers.
+    pub bot_id: Option<String>,
+    /// The base of webhook URLs (`http.public_url`, or the bound listener).
+    pub base_url: String,
+}
+
+impl Status {
+    pub fn bot_id(&self) -> Option<u64> {
+        self.bot_id.as_deref().and_then(|id| id.parse().ok())
+    }
+}
+
+/// `POST /key/rotate`: the new key, the only time it exists outside the caller.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewKey {
+    pub key: String,
+}
+
+/// `GET /runs?event=&failed=&limit=`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RunsQuery {
+    pub event: Option<String>,
+    #[serde(default)]
+    pub failed: bool,
+    pub limit: Option<usize>,
+}
+
+/// `GET /runs/{id}`: a run and its steps.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunDetail {
+    pub run: Run,
+    pub steps: Vec<Step>,
+}
+
+/// `POST /runs/{id}/retry`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Retried {
+    pub run: Run,
+    /// True when a running hookbot took it up at once.
+    pub running: bool,
+}
+
+/// One accepted version of an event: `hookbot event show` lists them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RevisionInfo {
+    pub revision: u32,
+    pub accepted_at_ms: u64,
+}
+
+/// `GET /events/{id}`: the event as served, and its revisions.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EventInfo {
+    pub event: Event,
+    pub revisions: Vec<RevisionInfo>,
+}
+
+/// A persistent variable in an export: the scope's ids as text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportedVariable {
+    /// `global`, `server`, `user` or `channel`.
+    pub scope: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    pub name: String,
+    pub value: String,
+}
+
+impl ExportedVariable {
+    pub(super) fn new(scope: &VariableScope, name: String, value: String) -> Self {
+        let mut v = ExportedVariable {
+            scope: String::new(),
+            server: None,
+            user: None,
+            channel: None,
+            name,
+            value,
+        };
+        v.scope = match scope {
+            VariableScope::Global => "global",
+            VariableScope::Server(server) => {
+                v.server = Some(server.to_string());
+                "server"
+            }
+            VariableScope::User { server, user } => {
+                v.server = Some(server.to_string());
+                v.user = Some(user.to_string());
+                "user"
+            }
+            VariableScope::Channel(channel) => {
+                v.channel = Some(channel.to_string());
+                "channel"
+            }
+        }
+        .to_owned();
+        v
+    }
+
+    /// The scope the ids name; an explanation naming the variable when they name none.
+    pub(super) fn scope(&self) -> Result<VariableScope, String> {
+        let id = |field: &Option<String>, what: &str| -> Result<u64, String> {
+            field
+                .as_deref()
+                .ok_or_else(|| {
+                    format!(
+                        "variable {:?}: a {} scope needs \"{what}\"",
+                        self.name, self.scope
+                    )
+                })?
+                .parse()
+                .map_err(|_| format!("variable {:?}: \"{what}\" is not an id", self.name))
+        };
+        Ok(match self.scope.as_str() {
+            "global" => VariableScope::Global,
+            "server" => VariableScope::Server(id(&self.server, "server")?),
+            "user" => VariableScope::User {
+                server: id(&self.server, "server")?,
+                user: id(&self.user, "user")?,
+            },
+            "channel" => VariableScope::Channel(id(&self.channel, "channel")?),
+            other => {
+                return Err(format!(
+                    "variable {:?}: unknown scope {other:?} (global, server, user or channel)",
+                    self.name
+                ))
+            }
+        })
+    }
+}
+
+/// Settings in an export. The API key is only ever its hash.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExportedSettings {
+    /// Lower-case hex SHA-256 of the API key.
+    pub api_key_hash: Option<String>,
+    pub bot_id: Option<String>,
+}
+
+/// What the store contributes to an export: `GET /export`, and the body of `POST /import`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StoreExport {
+    pub settings: ExportedSettings,
+    pub variables: Vec<ExportedVariable>,
+}
+
+/// What `POST /import` restored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoreImported {
+    pub variables: usize,
+    pub api_key_hash: bool,
+    pub bot_id: bool,
+}
+
+/// An event file in an export: its name in the events folder and its text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportedEvent {
+    pub file: String,
+    pub text: String,
+}
+
+/// `hookbot export`'s document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Export {
+    /// 1: this shape.
+    pub version: u32,
+    pub exported_at: String,
+    pub settings: ExportedSettings,
+    pub variables: Vec<ExportedVariable>,
+    pub events: Vec<ExportedEvent>,
+}
+
+/// The `version` of the [`Export`] this hookbot writes, and the only one it imports.
+pub const EXPORT_VERSION: u32 = 1;
+
+/// An answer that is not 2xx: `{"ok":false,"error":…,"message":…}`.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct ErrorBody {
+    pub ok: bool,
+    /// A stable code (`bad_request`, `not_found`, …) for scripts.
+    pub error: String,
+    /// What a person reads: the CLI prints it as it is.
+    pub message: String,
+}

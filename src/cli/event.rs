@@ -1,0 +1,241 @@
+//! `hookbot event new`, `event list` and `event show`: event files and how to call them.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+
+use super::bot_url::url_base;
+use super::format::rfc3339;
+use crate::admin::client::Client;
+use crate::admin::ops;
+use crate::admin::protocol::{socket_path, EventInfo, RevisionInfo};
+use crate::config::Config;
+use crate::engine::{Store, StoreError};
+use crate::events;
+use crate::http::webhook;
+use crate::lang::shell::shell_quote;
+
+/// `hookbot event new NAME --server ID`: writes the file and prints its webhook URL.
+pub async fn event_new(
+    config_path: &Path,
+    name: &str,
+    server: &str,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let config = Config::load(config_path, false)?;
+    let (event, path) = events::write_new_event(&config.events.dir, name, server)?;
+    eprintln!("wrote {} (event id {})", path.display(), event.id);
+    let (base, bot_id) = url_base(&config).await;
+    writeln!(out, "{}", webhook::url(&base, bot_id, &event.id))?;
+    Ok(())
+}
+
+/// `hookbot event list`: id, name, server and webhook URL of every event, one per line.
+pub async fn event_list(config_path: &Path, out: &mut impl Write) -> anyhow::Result<()> {
+    let config = Config::load(config_path, false)?;
+    let loaded = events::load_dir(&config.events.dir);
+    for problem in &loaded.problems {
+        eprintln!("{problem}");
+    }
+    let (base, bot_id) = url_base(&config).await;
+    let rows: Vec<[String; 4]> = loaded
+        .events
+        .iter()
+        .map(|e| {
+            let name = if e.enabled {
+                e.name.clone()
+            } else {
+                format!("{} (disabled)", e.name)
+            };
+            [
+                e.id.clone(),
+                name,
+                e.server.to_string(),
+                webhook::url(&base, bot_id, &e.id),
+            ]
+        })
+        .collect();
+    let header = ["ID", "NAME", "SERVER", "WEBHOOK URL"].map(str::to_owned);
+    let mut widths = [0usize; 4];
+    for row in std::iter::once(&header).chain(&rows) {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(&header).chain(&rows) {
+        let line = format!(
+            "{:<w0$}  {:<w1$}  {:<w2$}  {}",
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2]
+        );
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+/// `hookbot event show ID`: the webhook URL, the headers, an example body with the variables the
+/// event's templates use, a ready-to-paste `curl` line, and the event's revisions.
+///
+/// While hookbot runs it shows the version being served; when stopped, the file's (or, for a
+/// file that does not load, the version stored at the last run).
+pub async fn event_show(config_path: &Path, id: &str, out: &mut impl Write) -> anyhow::Result<()> {
+    let config = Config::load(config_path, false)?;
+    let socket = socket_path(&config.storage.path);
+    let (event, revisions) = match Client::connect(&socket).await? {
+        Some(client) => {
+            let info: EventInfo = client
+                .get(&format!(
+                    "/events/{}",
+                    form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>()
+                ))
+                .await?;
+            (info.event, info.revisions)
+        }
+        None => local_event(&config, id).await?,
+    };
+    let (base, bot_id) = url_base(&config).await;
+    let url = webhook::url(&base, bot_id, &event.id);
+    let variables = crate::sandbox_world::example_variables(&event);
+    let body = example_body(&variables);
+    let (auth_header, pasteable) = auth_header(&event.auth);
+    writeln!(out, "event     {} ({})", event.id, event.name)?;
+    writeln!(out, "server    {}", event.server)?;
+    writeln!(
+        out,
+        "enabled   {}",
+        if event.enabled { "yes" } else { "no" }
+    )?;
+    writeln!(out, "file      {}", event.file)?;
+    writeln!(out, "url       POST {url}")?;
+    writeln!(out, "headers")?;
+    writeln!(out, "  {auth_header}")?;
+    writeln!(out, "  Content-Type: application/json")?;
+    writeln!(out, "example body")?;
+    for line in serde_json::to_string_pretty(&body)?.lines() {
+        writeln!(out, "  {line}")?;
+    }
+    writeln!(out, "curl")?;
+    if pasteable {
+        writeln!(out, "  export HOOKBOT_API_KEY='<your API key>'")?;
+    }
+    writeln!(
+        out,
+        "  curl -X POST {} -H {} -H 'Content-Type: application/json' -d {}",
+        shell_quote(&url),
+        if pasteable {
+            format!("\"{auth_header}\"").replace("<API key>", "$HOOKBOT_API_KEY")
+        } else {
+            shell_quote(&auth_header)
+        },
+        shell_quote(&body.to_string())
+    )?;
+    writeln!(out, "revisions")?;
+    if revisions.is_empty() {
+        writeln!(
+            out,
+            "  (none yet: `hookbot run` stores each accepted version)"
+        )?;
+    }
+    for revision in &revisions {
+        writeln!(
+            out,
+            "  {:<4} {}",
+            revision.revision,
+            rfc3339(revision.accepted_at_ms)
+        )?;
+    }
+    Ok(())
+}
+
+/// The event from its file, or as stored when its file does not load; its revisions from the
+/// database when there is one.
+async fn local_event(
+    config: &Config,
+    id: &str,
+) -> anyhow::Result<(events::Event, Vec<RevisionInfo>)> {
+    // Opening creates a database; a command that only reads must not leave one behind.
+    let store = if config.storage.path.exists() {
+        match Store::open(&config.storage.path) {
+            Ok(store) => Some(store),
+            Err(StoreError::Locked(path)) => anyhow::bail!(
+                "hookbot is running and holds the database at {}, but its admin socket does not answer; stop it and run this again",
+                path.display()
+            ),
+            Err(other) => return Err(other.into()),
+        }
+    } else {
+        None
+    };
+    let loaded = events::load_dir(&config.events.dir);
+    let stored = match &store {
+        Some(store) => store.event(id).await?.map(|e| (*e).clone()),
+        None => None,
+    };
+    let event = match loaded.events.into_iter().find(|e| e.id == id) {
+        Some(event) => event,
+        None => {
+            for problem in &loaded.problems {
+                eprintln!("{problem}");
+            }
+            stored.with_context(|| {
+                format!(
+                    "no event has the id {id:?} in {}",
+                    config.events.dir.display()
+                )
+            })?
+        }
+    };
+    let revisions = match &store {
+        Some(store) => ops::revisions(store, id).await?,
+        None => Vec::new(),
+    };
+    Ok((event, revisions))
+}
+
+/// `{"variables":[{"name","variable","value"}…]}`, as BotGhost sends it.
+fn example_body(variables: &[(String, String)]) -> serde_json::Value {
+    let items: Vec<serde_json::Value> = variables
+        .iter()
+        .map(|(name, value)| {
+            serde_json::json!({"name": name, "variable": format!("{{{name}}}"), "value": value})
+        })
+        .collect();
+    serde_json::json!({ "variables": items })
+}
+
+/// The header that authenticates a request to an event, and whether a `curl` line can carry it
+/// (a key can be pasted; a signature must be computed over the body by the sender).
+fn auth_header(auth: &events::EventAuth) -> (String, bool) {
+    use events::EventAuth;
+    match auth {
+        EventAuth::ApiKey => ("Authorization: <API key>".to_owned(), true),
+        EventAuth::Key { .. } => ("Authorization: <this event's key>".to_owned(), false),
+        EventAuth::Github { .. } => (
+            "X-Hub-Signature-256: sha256=<HMAC-SHA256 of the body, hex>".to_owned(),
+            false,
+        ),
+        EventAuth::Stripe { .. } => (
+            "Stripe-Signature: t=<unix time>,v1=<HMAC-SHA256 of t.body, hex>".to_owned(),
+            false,
+        ),
+        EventAuth::StandardWebhooks { .. } => (
+            "webhook-signature: v1,<HMAC-SHA256 of id.timestamp.body, base64> (with webhook-id and webhook-timestamp)".to_owned(),
+            false,
+        ),
+        EventAuth::Hmac {
+            header, encoding, ..
+        } => (
+            format!(
+                "{header}: <HMAC-SHA256 of the body, {}>",
+                format!("{encoding:?}").to_lowercase()
+            ),
+            false,
+        ),
+    }
+}

@@ -1,0 +1,165 @@
+//! The configuration as hookbot uses it: one struct per section, and every default.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The whole configuration, every path already made absolute (relative paths are taken from the
+/// folder that holds the config file; with no file, from the working folder).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub discord: DiscordConfig,
+    pub http: HttpConfig,
+    pub storage: StorageConfig,
+    pub events: EventsConfig,
+    pub limits: LimitsConfig,
+    pub delivery: DeliveryConfig,
+    pub log: LogConfig,
+    /// `hookbot run --sandbox`: a local Discord stand-in plays Discord. Not a file key.
+    pub sandbox: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DiscordConfig {
+    /// The bot token, taken as given (`HOOKBOT_DISCORD_TOKEN` overrides the file). `None` when
+    /// neither gives a non-empty one.
+    pub token: Option<String>,
+    /// Base URL that replaces `https://discord.com` (no trailing slash). `None` when empty.
+    pub api_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpConfig {
+    pub listen: SocketAddr,
+    /// How the outside world reaches the listener, no trailing slash. `None` when empty.
+    pub public_url: Option<String>,
+    pub max_body_bytes: usize,
+    /// Reverse proxies whose `X-Forwarded-For` names the real client (for the failed-auth limit).
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Where `/healthz`, `/readyz` and `/metrics` are served instead of `listen`. `None` (the key
+    /// empty or absent): on `listen`, beside the webhooks.
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+/// `[log]`: how log lines are written (to stderr).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+}
+
+/// `log.format`; `--log-format` overrides it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!(
+                "the log format is \"text\" or \"json\", got {other:?}"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StorageConfig {
+    pub path: PathBuf,
+    /// Finished runs older than this are deleted.
+    pub keep_runs_for: Duration,
+    /// At most this many finished runs are kept, the newest.
+    pub keep_runs: u64,
+}
+
+/// How runs are delivered: the queue's bound, the workers, and when a run is given up on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryConfig {
+    /// Above this many pending runs, new webhooks get 503 with `Retry-After`.
+    pub max_pending_runs: u64,
+    /// Runs carried out at the same time.
+    pub workers: u64,
+    /// Attempts at an action that keeps failing transiently (5xx, timeout, 429) before the run is
+    /// dead-lettered.
+    pub max_attempts: u64,
+    /// A run still failing transiently this long after it was accepted is dead-lettered.
+    pub give_up_after: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventsConfig {
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LimitsConfig {
+    /// 0 turns the limit off.
+    pub per_event_per_minute: u32,
+}
+
+/// The largest `http.max_body_bytes` accepted: webhook bodies are small, and the listener holds a
+/// whole body in memory.
+pub const MAX_BODY_BYTES_LIMIT: usize = 64 * 1024 * 1024;
+
+/// Seconds in a day, for the defaults and bounds written in days.
+pub(super) const DAY: u64 = 24 * 60 * 60;
+
+/// The variable that overrides `discord.token`, so the token can stay out of the file.
+pub const TOKEN_ENV: &str = "HOOKBOT_DISCORD_TOKEN";
+
+impl Config {
+    /// Every default, with relative paths taken from `dir`.
+    pub fn defaults_in(dir: &Path) -> Config {
+        Config {
+            discord: DiscordConfig::default(),
+            http: HttpConfig {
+                listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+                public_url: None,
+                max_body_bytes: 65536,
+                trusted_proxies: Vec::new(),
+                metrics_listen: None,
+            },
+            storage: StorageConfig {
+                path: dir.join("data/db"),
+                keep_runs_for: Duration::from_secs(30 * DAY),
+                keep_runs: 100_000,
+            },
+            events: EventsConfig {
+                dir: dir.join("data/events"),
+            },
+            limits: LimitsConfig {
+                per_event_per_minute: 120,
+            },
+            delivery: DeliveryConfig {
+                max_pending_runs: 10_000,
+                workers: 8,
+                max_attempts: 8,
+                give_up_after: Duration::from_secs(DAY),
+            },
+            log: LogConfig::default(),
+            sandbox: false,
+        }
+    }
+
+    /// `http.public_url`, or `listen` made reachable from this machine (an unspecified address
+    /// becomes loopback), for the URLs hookbot prints.
+    pub fn public_base_url(&self, listen: SocketAddr) -> String {
+        if let Some(url) = &self.http.public_url {
+            return url.clone();
+        }
+        let ip = match listen.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        format!("http://{}", SocketAddr::new(ip, listen.port()))
+    }
+}
