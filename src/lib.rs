@@ -11,7 +11,8 @@
 //!   `/metrics` (`http::health`).
 //! * `queue`: a run's whole life: enqueue (backpressure, durable write, wake-up), claim, the
 //!   retry schedule, finish, requeue, list.
-//! * `executor`: claims due runs, interprets their actions, and reports each outcome to the queue.
+//! * `executor`: claims due runs, interprets their actions, and reports each outcome to the queue;
+//!   its `conditions` also decide the listener's `[[when]]` filters.
 //! * `discord`: the one door to Discord: the client and the bot's identity, name resolution,
 //!   the outbound pacer, and every write call, paced and carrying its audit-log reason.
 //! * `engine`: storage behind one trait (`Engine`, held as a `Store`): definitions, settings,
@@ -20,7 +21,8 @@
 //! * `events`: event files: the model, parsing with positions, loading a folder.
 //! * `reload`: watches the events folder; broken files keep their last good version.
 //! * `retention`: deletes old finished runs and idempotency keys.
-//! * `templates`, `math`, `duration`: `{name}` rendering, exact arithmetic, written durations.
+//! * `lang`: the event language, pure functions: `{name}` templates, the request's `{body…}`,
+//!   the BotGhost `variables` array, exact arithmetic, written durations, shell quoting.
 //! * `keys`: API keys: made at random, stored as a hash, compared in constant time.
 //! * `metrics`: the metric names and the Prometheus recorder.
 //! * `admin`: the local admin socket the CLI uses while hookbot runs: protocol, server, client,
@@ -36,13 +38,12 @@ pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod discord;
-pub mod duration;
 pub mod engine;
 pub mod events;
 pub mod executor;
 pub mod http;
 pub mod keys;
-pub mod math;
+pub mod lang;
 pub mod metrics;
 pub mod problem;
 pub mod queue;
@@ -51,6 +52,5 @@ pub mod retention;
 pub mod run;
 pub mod sandbox_world;
 pub mod server;
-pub mod templates;
 
 pub use server::{run, start, Running, StartError};

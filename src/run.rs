@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::templates::Variables;
+use crate::lang::templates::Variables;
 
 /// Unix time in milliseconds, as every time in a run, a step and the store is kept.
 pub fn unix_now_ms() -> u64 {

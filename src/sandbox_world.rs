@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::events::{caller_names, walk_actions, Event};
+use crate::lang::shell::shell_quote;
 use discord_stand_in::{Fixture, FixtureGuild};
 
 /// The sandbox bot's user id.
@@ -141,10 +142,6 @@ pub fn curl_line(url: &str, api_key: &str, variables: &[(String, String)]) -> St
     )
 }
 
-fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
-}
-
 fn mention_id(text: &str) -> Option<u64> {
     let inner = text
         .trim_start_matches(['<', '#', '@', '&', '!'])
@@ -177,7 +174,7 @@ impl IdSource {
 mod tests {
     use super::*;
     use crate::events::{Action, ActionKind, MessageSpec};
-    use crate::templates::Template;
+    use crate::lang::templates::Template;
 
     fn event(server: u64, actions: Vec<Action>) -> Event {
         Event {

@@ -11,9 +11,9 @@ use axum::routing::any;
 use discord_stand_in::Sandbox;
 use hookbot::discord::Discord;
 use hookbot::engine::Store;
+use hookbot::lang::templates::Variables;
 use hookbot::run::{RunStatus, StepOutcome};
 use hookbot::sandbox_world::{fixture_for, SANDBOX_MEMBERS, SANDBOX_TOKEN};
-use hookbot::templates::Variables;
 
 const DOC: &str = include_str!("../docs/actions.md");
 /// The examples call this made-up API; the test points it at a local server.

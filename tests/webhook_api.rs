@@ -389,7 +389,7 @@ async fn a_run_accepted_before_a_stop_executes_on_the_next_start() {
     h.halt().await;
     // What a crash right after answering 200 leaves behind: a recorded, queued run.
     let store = hookbot::engine::Store::open(&h.config().storage.path).unwrap();
-    let mut variables = hookbot::templates::Variables::new();
+    let mut variables = hookbot::lang::templates::Variables::new();
     variables.insert("service", "queued");
     variables.insert("version", "1.0");
     let id = store.next_run_id().await.unwrap();

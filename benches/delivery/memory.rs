@@ -11,8 +11,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use discord_stand_in::{Failure, Sandbox};
 use futures::{StreamExt, TryStreamExt};
 use hookbot::engine::Store;
+use hookbot::lang::templates::Variables;
 use hookbot::run::Run;
-use hookbot::templates::Variables;
 
 use crate::world::{self, EVENT};
 

@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::engine::{Store, StoreError};
 use crate::events;
 use crate::http::webhook;
+use crate::lang::shell::shell_quote;
 
 /// `hookbot event new NAME --server ID`: writes the file and prints its webhook URL.
 pub async fn event_new(
@@ -237,8 +238,4 @@ fn auth_header(auth: &events::EventAuth) -> (String, bool) {
             false,
         ),
     }
-}
-
-fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
 }

@@ -76,7 +76,7 @@ pub async fn event_test(
     };
     // Names resolve from the cache when the gateway has delivered the server.
     discord.wait_cache_ready(crate::executor::CACHE_WAIT).await;
-    let mut vars = crate::templates::Variables::new();
+    let mut vars = crate::lang::templates::Variables::new();
     for (name, value) in variables {
         vars.insert(name.clone(), value.clone());
     }

@@ -34,7 +34,7 @@ pub(super) fn describe_step(step: &Step) -> String {
         StepOutcome::Done { summary, .. } => summary.clone(),
         StepOutcome::Waiting { until_ms } => format!(
             "waited {}",
-            crate::duration::format_duration(std::time::Duration::from_millis(
+            crate::lang::duration::format_duration(std::time::Duration::from_millis(
                 until_ms.saturating_sub(step.started_at_ms)
             ))
         ),

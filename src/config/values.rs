@@ -40,7 +40,7 @@ pub(super) fn read_duration(
     min: Duration,
     max: Duration,
 ) -> Option<Duration> {
-    use crate::duration::{format_duration, parse_duration};
+    use crate::lang::duration::{format_duration, parse_duration};
     let value = table.optional_string(key).ok()??;
     let problem = match parse_duration(value.get_ref()) {
         Ok(duration) if (min..=max).contains(&duration) => return Some(duration),

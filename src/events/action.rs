@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::condition::Condition;
 use super::message::{ColorSpec, MessageSpec};
-use crate::templates::Template;
+use crate::lang::templates::Template;
 
 /// One action of an event, with what every action may carry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -3,7 +3,7 @@
 
 use super::action::{ActionKind, HttpBodySpec, VariableScopeSpec};
 use super::message::ColorSpec;
-use crate::templates::Template;
+use crate::lang::templates::Template;
 
 impl ActionKind {
     /// The references to Discord things an action names directly, by kind: `("channel", …)`,

@@ -3,7 +3,7 @@
 use super::action::{walk_actions, ActionKind, HttpBodySpec};
 use super::model::{Event, MappingValue};
 use super::names::{BUILTIN_NAMES, RESERVED_PREFIXES};
-use crate::templates::Template;
+use crate::lang::templates::Template;
 
 /// The names the event's caller is expected to send, in order of first use: every plain
 /// `{name}` (no `.`) of its templates that is not a built-in, not set by the run itself (a

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::templates::Template;
+use crate::lang::templates::Template;
 
 /// How two rendered texts are compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

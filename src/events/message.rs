@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::templates::Template;
+use crate::lang::templates::Template;
 
 /// The body of a message: at least one of `content` and `embeds` (checked at load).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::action::Action;
 use super::condition::Condition;
-use crate::templates::Template;
+use crate::lang::templates::Template;
 
 /// One custom event, as loaded from `<events.dir>/<file>.toml`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

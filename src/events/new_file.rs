@@ -147,7 +147,7 @@ mod tests {
     use crate::events::action::ActionKind;
     use crate::events::load::load_dir;
     use crate::events::message::MessageSpec;
-    use crate::templates::Template;
+    use crate::lang::templates::Template;
 
     #[test]
     fn slugs() {

@@ -5,8 +5,8 @@ use serenity::all::{GuildId, Timestamp};
 
 use crate::discord::Discord;
 use crate::events::{all_templates, Event};
+use crate::lang::templates::Variables;
 use crate::run::Run;
-use crate::templates::Variables;
 
 /// What `{random_number}` may be: a whole number from 1 to this, inclusive.
 pub const RANDOM_NUMBER_MAX: u32 = 100;

@@ -4,6 +4,7 @@
 
 mod actions;
 pub mod builtins;
+pub mod conditions;
 pub mod http_request;
 pub mod interpreter;
 pub mod retry;

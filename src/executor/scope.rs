@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::engine::{Store, VariableScope};
+use crate::lang::request::RequestVariables;
+use crate::lang::templates::{json_path, Lookup, Variables};
 use crate::run::ActionError;
-use crate::templates::{json_path, Lookup, RequestVariables, Variables};
 
 /// One level of `loop`: `{loop.index}` counts from 0, `{loop.count}` from 1.
 #[derive(Debug, Clone, Copy)]
@@ -128,7 +129,7 @@ impl Lookup for Scope<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::templates::Template;
+    use crate::lang::templates::Template;
     use serde_json::json;
 
     static NO_FIELDS: BTreeMap<String, String> = BTreeMap::new();

@@ -7,8 +7,8 @@ use super::interpreter::{self, RunContext};
 use crate::discord::Discord;
 use crate::engine::{Store, StoreError};
 use crate::events::Event;
+use crate::lang::templates::Variables;
 use crate::run::{Run, RunId, Step};
-use crate::templates::Variables;
 
 /// Runs `event` as if a webhook had brought `variables`. Live, the run is recorded like any
 /// other (so `hookbot run` would finish it if this process died); as a dry run nothing is

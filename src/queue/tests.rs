@@ -2,7 +2,7 @@
 //! in progress or waiting for their time.
 
 use super::*;
-use crate::templates::Variables;
+use crate::lang::templates::Variables;
 
 fn queue(max_pending_runs: u64) -> Queue {
     Queue::new(Store::temporary().unwrap(), max_pending_runs)

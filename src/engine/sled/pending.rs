@@ -126,7 +126,7 @@ impl SledEngine {
 mod tests {
     use super::super::testing::{new_run, temp_engine};
     use super::*;
-    use crate::templates::Variables;
+    use crate::lang::templates::Variables;
 
     #[tokio::test]
     async fn accepted_runs_are_pending_until_finished() {

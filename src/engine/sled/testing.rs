@@ -2,8 +2,8 @@
 
 use super::SledEngine;
 use crate::engine::records::{Idempotency, IdempotencyKey, StoredAnswer};
+use crate::lang::templates::Variables;
 use crate::run::Run;
-use crate::templates::Variables;
 
 pub fn temp_engine() -> (tempfile::TempDir, SledEngine) {
     let dir = tempfile::tempdir().unwrap();

@@ -5,10 +5,10 @@ use toml::de::DeValue;
 use super::ctx::Ctx;
 use super::fields::*;
 use super::limits::*;
-use crate::duration::{format_duration, parse_duration};
 use crate::events::action::{ActionKind, ChannelKind};
+use crate::lang::duration::{format_duration, parse_duration};
+use crate::lang::templates::Template;
 use crate::problem::{Checked, TableReader};
-use crate::templates::Template;
 
 pub(super) const THREAD: &str = "a thread id or text that renders to one";
 

@@ -7,8 +7,8 @@ use toml::Spanned;
 use super::ctx::Ctx;
 use super::fields::{parse_float, read_target, required_value_text, ROLE, USER};
 use crate::events::condition::{CompareOp, Condition, Pattern, CONDITION_OPS};
+use crate::lang::templates::Template;
 use crate::problem::{describe, integer_value, Checked, TableReader};
-use crate::templates::Template;
 
 /// The keys that combine conditions; a table has one of them or an `op`.
 const COMBINATORS: [&str; 3] = ["all", "any", "not"];

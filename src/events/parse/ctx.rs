@@ -4,8 +4,8 @@
 use std::cell::RefCell;
 use std::ops::Range;
 
+use crate::lang::templates::Template;
 use crate::problem::Checker;
-use crate::templates::Template;
 
 /// What the parser knows while it reads a file's actions: where it is, and every `save_as` and
 /// template it has met, for the checks that need the whole file.

@@ -7,11 +7,11 @@ use toml::Spanned;
 
 use super::ctx::Ctx;
 use super::limits::{MAX_COLOR, MAX_EVENT_ID_CHARS, MAX_REASON_CHARS, MAX_RUN_NAME_CHARS};
-use crate::duration::{format_duration, parse_duration};
 use crate::events::message::ColorSpec;
 use crate::events::names::{BUILTIN_NAMES, RESERVED_PREFIXES};
+use crate::lang::duration::{format_duration, parse_duration};
+use crate::lang::templates::Template;
 use crate::problem::{describe, integer_value, Checked, TableReader};
-use crate::templates::Template;
 
 /// True for 1-64 of `[A-Za-z0-9_-]`.
 pub fn is_valid_event_id(id: &str) -> bool {

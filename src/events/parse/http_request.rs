@@ -7,8 +7,8 @@ use super::ctx::Ctx;
 use super::fields::*;
 use super::limits::*;
 use crate::events::action::{ActionKind, HttpBodySpec};
+use crate::lang::templates::Template;
 use crate::problem::{describe, integer_value, Checked, Reported, TableReader};
-use crate::templates::Template;
 
 pub(super) fn read_http_request(
     ctx: &Ctx<'_, '_>,

@@ -6,8 +6,8 @@ use super::ctx::Ctx;
 use super::fields::*;
 use super::limits::*;
 use crate::events::action::RoleSettings;
+use crate::lang::templates::Template;
 use crate::problem::{describe, integer_value, Checked, TableReader};
-use crate::templates::Template;
 
 /// The settings `create_role` and `edit_role` share.
 pub(super) const ROLE_SETTINGS: [&str; 5] =

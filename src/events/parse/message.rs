@@ -9,8 +9,8 @@ use super::limits::*;
 use crate::events::message::{
     AllowedMentions, EmbedAuthorSpec, EmbedFieldSpec, EmbedFooterSpec, EmbedSpec, MessageSpec,
 };
+use crate::lang::templates::Template;
 use crate::problem::{describe, Checked, TableReader};
-use crate::templates::Template;
 
 /// The `allowed_mentions` entries, as Discord names its `parse` values.
 pub const MENTION_KINDS: [&str; 3] = ["users", "roles", "everyone"];

@@ -4,7 +4,7 @@
 use super::ctx::{Ctx, Save, Use};
 use super::fields::parse_snowflake;
 use crate::events::names::{ERROR_FIELDS, LOOP_FIELDS};
-use crate::templates::Template;
+use crate::lang::templates::Template;
 
 /// The fields of an `http_request` result that go deeper: `{NAME.json.a.b}`, `{NAME.headers.x}`.
 const DEEP_FIELDS: [&str; 2] = ["json", "headers"];

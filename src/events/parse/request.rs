@@ -14,8 +14,8 @@ use crate::events::model::{
     EventAuth, MappingValue, SecretSource, SignatureEncoding, VariableMapping,
 };
 use crate::events::names::{is_reserved, BUILTIN_NAMES, RESERVED_PREFIXES};
+use crate::lang::templates::Template;
 use crate::problem::{describe, Checked, TableReader};
-use crate::templates::Template;
 
 /// The most `[variables]` entries an event may have.
 pub const MAX_VARIABLE_MAPPINGS: usize = 64;

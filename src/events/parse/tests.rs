@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use crate::events::*;
+use crate::lang::templates::Template;
 use crate::problem::Problem;
-use crate::templates::Template;
 
 fn parse(text: &str) -> Result<Event, Vec<Problem>> {
     parse_event(Path::new("events/test.toml"), text)

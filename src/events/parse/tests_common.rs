@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use crate::events::*;
-use crate::templates::Template;
+use crate::lang::templates::Template;
 
 pub(super) const HEAD: &str = "id = \"a\"\nserver = 1\n";
 

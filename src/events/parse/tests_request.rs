@@ -169,7 +169,7 @@ fn variables_are_templates_or_joins() {
         commits.value,
         MappingValue::Join {
             each: "body.commits".into(),
-            item: crate::templates::Template::new("- {item.message}"),
+            item: crate::lang::templates::Template::new("- {item.message}"),
             separator: " | ".into(),
             limit: 5
         }

@@ -4,8 +4,8 @@ use super::ctx::Ctx;
 use super::fields::*;
 use super::limits::*;
 use crate::events::action::VariableScopeSpec;
+use crate::lang::templates::Template;
 use crate::problem::{Checked, TableReader};
-use crate::templates::Template;
 
 pub(super) fn read_scope(
     ctx: &Ctx<'_, '_>,
@@ -82,7 +82,7 @@ pub(super) fn read_expression(ctx: &Ctx<'_, '_>, t: &mut TableReader<'_, '_>) ->
     let text = t.required_string("expression")?;
     let template = checked_text(ctx, t, "expression", text.clone(), usize::MAX)?;
     if template.is_static() {
-        if let Err(error) = crate::math::evaluate(text.get_ref()) {
+        if let Err(error) = crate::lang::math::evaluate(text.get_ref()) {
             return Err(t.report(text.span(), format!("expression: {error}")));
         }
     }

@@ -7,9 +7,9 @@ use super::job::{channel_words, discord_link, Job, Performed};
 use super::render::{cut, quote};
 use super::values::{auto_archive_minutes, invite_max_age, invite_max_uses, snowflake};
 use crate::discord::{CallError, ChannelRef};
-use crate::duration::format_duration;
 use crate::events::{ActionKind, ChannelKind, MAX_CHANNEL_NAME_CHARS, MAX_TOPIC_CHARS};
-use crate::templates::{Lookup, Template};
+use crate::lang::duration::format_duration;
+use crate::lang::templates::{Lookup, Template};
 
 pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed, CallError> {
     let guild = job.guild;

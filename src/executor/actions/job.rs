@@ -7,7 +7,7 @@ use serenity::all::{GuildId, RoleId, UserId};
 use super::{render, values};
 use crate::discord::{CallError, ChannelRef, Discord, Writer};
 use crate::events::ActionKind;
-use crate::templates::{Lookup, Template};
+use crate::lang::templates::{Lookup, Template};
 
 /// What an action did (or, in a dry run, would do).
 #[derive(Debug, Clone, PartialEq)]

@@ -7,9 +7,9 @@ use super::job::{Job, Performed, RoleRef};
 use super::render::{cut, quote, render_color};
 use super::values::{ban_delete_seconds, timeout_length, timeout_until};
 use crate::discord::CallError;
-use crate::duration::format_duration;
 use crate::events::{ActionKind, RoleSettings, MAX_NICKNAME_CHARS, MAX_ROLE_NAME_CHARS};
-use crate::templates::Lookup;
+use crate::lang::duration::format_duration;
+use crate::lang::templates::Lookup;
 
 pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed, CallError> {
     let guild = job.guild;

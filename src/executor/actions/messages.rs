@@ -9,7 +9,7 @@ use super::render::render_message;
 use super::values::{parse_emoji, EmojiRef};
 use crate::discord::{CallError, ChannelRef};
 use crate::events::ActionKind;
-use crate::templates::Lookup;
+use crate::lang::templates::Lookup;
 
 const EMPTY_MESSAGE: &str =
     "the message is empty after filling in the variables (no content and no embed); nothing was sent";

@@ -20,7 +20,7 @@ use serenity::all::GuildId;
 
 use crate::discord::{CallError, Discord, Pacer};
 use crate::events::ActionKind;
-use crate::templates::Lookup;
+use crate::lang::templates::Lookup;
 
 use job::Job;
 

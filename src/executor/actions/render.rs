@@ -10,7 +10,7 @@ use crate::events::{
     MAX_DESCRIPTION_CHARS, MAX_EMBEDS, MAX_EMBED_FIELDS, MAX_EMBED_TOTAL_CHARS,
     MAX_FIELD_NAME_CHARS, MAX_FIELD_VALUE_CHARS, MAX_FOOTER_TEXT_CHARS, MAX_TITLE_CHARS,
 };
-use crate::templates::{Lookup, Template};
+use crate::lang::templates::{Lookup, Template};
 
 /// Explicit on every message: only the kinds the event's author listed may ping.
 pub fn allowed_mentions(kinds: AllowedMentions) -> CreateAllowedMentions {
@@ -439,7 +439,7 @@ pub(crate) fn quote(text: &str, max: usize) -> String {
 mod tests {
     use super::*;
     use crate::events::{EmbedFieldSpec, EmbedFooterSpec};
-    use crate::templates::Variables;
+    use crate::lang::templates::Variables;
 
     fn t(s: &str) -> Option<Template> {
         Some(Template::new(s))

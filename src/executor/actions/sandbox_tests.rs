@@ -14,7 +14,7 @@ use crate::events::{
     ActionKind, ChannelKind as Kind, ColorSpec, EmbedFieldSpec, EmbedSpec, MessageSpec,
     RoleSettings,
 };
-use crate::templates::{Template, Variables};
+use crate::lang::templates::{Template, Variables};
 use discord_stand_in::{
     ChannelKind, Failure, Fixture, FixtureChannel, FixtureGuild, FixtureMember, FixtureRole,
     FixtureUser, Sandbox,

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serenity::all::{EmojiId, ReactionType};
 
 use crate::discord::CallError;
-use crate::duration::{format_duration, parse_duration};
+use crate::lang::duration::{format_duration, parse_duration};
 
 pub(crate) use crate::events::{
     MAX_BAN_DELETE, MAX_INVITE_AGE, MAX_INVITE_USES, MAX_REASON_CHARS, MAX_TIMEOUT,

@@ -82,7 +82,7 @@ pub(super) async fn accept(
             .filter(|id| !id.is_empty() && id.len() <= MAX_IDEMPOTENCY_KEY_BYTES)
             .map(String::into_bytes)
     });
-    if !incoming.passes(&event.when) {
+    if !incoming.passes(&event.when).await {
         return Ok(Triggered::Skipped);
     }
 

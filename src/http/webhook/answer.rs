@@ -210,7 +210,7 @@ mod tests {
         Run::new(
             store.next_run_id().await.unwrap(),
             "e".into(),
-            crate::templates::Variables::new(),
+            crate::lang::templates::Variables::new(),
             1,
         )
     }

@@ -3,7 +3,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::templates::{Variables, MAX_NAME_CHARS};
+use crate::lang::botghost;
+use crate::lang::templates::Variables;
 
 /// What a body gave: the BotGhost variables (none unless it is BotGhost-shaped) and the document
 /// `{body…}` reads (`None` for an empty body).
@@ -32,7 +33,7 @@ pub fn read_body(body: &[u8], content_type: Option<&str>) -> Result<ReadBody, St
     let document: Value =
         serde_json::from_slice(body).map_err(|e| format!("the body is not valid JSON: {e}"))?;
     Ok(ReadBody {
-        variables: variables_from_document(&document)?,
+        variables: botghost::variables(&document)?,
         // A `null` document is no document, as an empty body is (and as the run stores it).
         payload: (!document.is_null()).then_some(document),
     })
@@ -67,110 +68,13 @@ fn form_document(body: &[u8]) -> Value {
     Value::Object(fields)
 }
 
-/// Reads the BotGhost `{"variables":[…]}` shape. Any other JSON document is accepted and gives no
-/// variables; only a `variables` key that breaks the rules is refused.
-#[cfg(test)]
-pub fn variables_from_body(body: &[u8]) -> Result<Variables, String> {
-    read_body(body, None).map(|read| read.variables)
-}
-
-/// The BotGhost variables of a parsed document.
-pub fn variables_from_document(document: &Value) -> Result<Variables, String> {
-    let mut variables = Variables::new();
-    let Some(items) = document.as_object().and_then(|o| o.get("variables")) else {
-        return Ok(variables);
-    };
-    let items = match items {
-        Value::Array(items) => items,
-        Value::Null => return Err(r#""variables" must be an array, not null"#.to_owned()),
-        other => {
-            return Err(format!(
-                r#""variables" must be an array, not {}"#,
-                json_kind(other)
-            ))
-        }
-    };
-    for (index, item) in items.iter().enumerate() {
-        let (name, value) = read_item(index, item)?;
-        variables.insert(name, value);
-    }
-    Ok(variables)
-}
-
-/// One `{"name", "variable", "value"}` item → (name between the braces, value as text).
-fn read_item(index: usize, item: &Value) -> Result<(String, String), String> {
-    let Value::Object(fields) = item else {
-        return Err(format!(
-            r#"variables[{index}] must be an object with "name", "variable" and "value", not {}"#,
-            json_kind(item)
-        ));
-    };
-    let field = |key: &str| {
-        fields
-            .get(key)
-            .ok_or_else(|| format!(r#"variables[{index}] has no "{key}""#))
-    };
-    match field("name")? {
-        Value::String(_) => {}
-        other => {
-            return Err(format!(
-                "variables[{index}].name must be a string, not {}",
-                json_kind(other)
-            ))
-        }
-    }
-    let variable = match field("variable")? {
-        Value::String(s) => s,
-        other => {
-            return Err(format!(
-                r#"variables[{index}].variable must be a string like "{{name}}", not {}"#,
-                json_kind(other)
-            ))
-        }
-    };
-    let name = placeholder_name(variable).ok_or_else(|| {
-        format!(
-            "variables[{index}].variable must be a name in braces like \"{{service}}\" \
-             (1-{MAX_NAME_CHARS} characters, no braces inside), got {}",
-            Value::String(variable.clone())
-        )
-    })?;
-    let value = match field("value")? {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        other => {
-            return Err(format!(
-                "variables[{index}].value must be a string, number or boolean, not {}",
-                json_kind(other)
-            ))
-        }
-    };
-    Ok((name.to_owned(), value))
-}
-
-/// `{name}` → `name`, when the braces hold 1-64 characters and none of them is a brace.
-fn placeholder_name(variable: &str) -> Option<&str> {
-    let inner = variable.strip_prefix('{')?.strip_suffix('}')?;
-    let chars = inner.chars().count();
-    let valid = (1..=MAX_NAME_CHARS).contains(&chars) && !inner.contains(['{', '}']);
-    valid.then_some(inner)
-}
-
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn variables_from_body(body: &[u8]) -> Result<Variables, String> {
+        read_body(body, None).map(|read| read.variables)
+    }
 
     fn ok(body: &str) -> Vec<(String, String)> {
         variables_from_body(body.as_bytes())
@@ -195,65 +99,11 @@ mod tests {
     }
 
     #[test]
-    fn values_become_text_as_json_writes_them() {
-        let vars = ok(r#"{"variables":[
-            {"name":"A","variable":"{a}","value":"x"},
-            {"name":"B","variable":"{b}","value":42},
-            {"name":"C","variable":"{c}","value":1.5},
-            {"name":"D","variable":"{d}","value":true}]}"#);
-        assert_eq!(
-            vars,
-            vec![
-                ("a".into(), "x".into()),
-                ("b".into(), "42".into()),
-                ("c".into(), "1.5".into()),
-                ("d".into(), "true".into())
-            ]
-        );
-    }
-
-    #[test]
-    fn the_later_duplicate_wins() {
-        let vars = ok(r#"{"variables":[
-            {"name":"A","variable":"{a}","value":"first"},
-            {"name":"A","variable":"{a}","value":"second"}]}"#);
-        assert_eq!(vars, vec![("a".into(), "second".into())]);
-    }
-
-    #[test]
-    fn each_rule_names_the_item() {
+    fn what_cannot_be_read_is_refused_with_the_reason() {
         assert!(err("{").starts_with("the body is not valid JSON"));
-        assert_eq!(
-            err(r#"{"variables":null}"#),
-            r#""variables" must be an array, not null"#
-        );
-        assert_eq!(
-            err(r#"{"variables":{}}"#),
-            r#""variables" must be an array, not an object"#
-        );
-        assert!(err(r#"{"variables":[1]}"#).starts_with("variables[0] must be an object"));
+        // The BotGhost rules are lang::botghost's; its message is the 400's.
         let missing_value = r#"{"variables":[{"name":"A","variable":"{a}","value":"x"},{"name":"B","variable":"{b}"}]}"#;
         assert_eq!(err(missing_value), r#"variables[1] has no "value""#);
-        assert_eq!(
-            err(r#"{"variables":[{"variable":"{a}","value":"x"}]}"#),
-            r#"variables[0] has no "name""#
-        );
-        assert!(
-            err(r#"{"variables":[{"name":1,"variable":"{a}","value":"x"}]}"#)
-                .starts_with("variables[0].name must be a string")
-        );
-        assert!(
-            err(r#"{"variables":[{"name":"A","variable":"a","value":"x"}]}"#)
-                .starts_with("variables[0].variable must be a name in braces")
-        );
-        assert!(
-            err(r#"{"variables":[{"name":"A","variable":"{a}","value":null}]}"#)
-                .starts_with("variables[0].value must be a string, number or boolean")
-        );
-        assert!(
-            err(r#"{"variables":[{"name":"A","variable":"{a}","value":[1]}]}"#)
-                .ends_with("not an array")
-        );
     }
 
     #[test]
@@ -292,17 +142,5 @@ mod tests {
         );
         let read = read_body(b"", Some("application/x-www-form-urlencoded")).unwrap();
         assert_eq!(read.payload, Some(serde_json::json!({})));
-    }
-
-    #[test]
-    fn placeholder_rules() {
-        assert_eq!(placeholder_name("{a}"), Some("a"));
-        assert_eq!(placeholder_name("{}"), None);
-        assert_eq!(placeholder_name("{a{b}"), None);
-        assert_eq!(placeholder_name("a}"), None);
-        let max = format!("{{{}}}", "é".repeat(64));
-        assert!(placeholder_name(&max).is_some());
-        let over = format!("{{{}}}", "é".repeat(65));
-        assert_eq!(placeholder_name(&over), None);
     }
 }

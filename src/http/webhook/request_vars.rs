@@ -9,9 +9,10 @@ use serde_json::Value;
 
 use super::body;
 use crate::events::{Condition, Event, EventAuth, MappingValue, VariableMapping};
-use crate::executor::interpreter::compare;
+use crate::executor::conditions::{self, Facts};
+use crate::lang::request::RequestVariables;
+use crate::lang::templates::{json_path, Layered, Lookup, Template, Variables};
 use crate::run::{Run, RunId};
-use crate::templates::{json_path, Layered, Lookup, RequestVariables, Template, Variables};
 
 /// Headers never kept, whatever their name says: credentials and signatures.
 const SECRET_HEADERS: [&str; 9] = [
@@ -106,14 +107,24 @@ impl IncomingRequest {
         }
     }
 
-    /// True when every `[[when]]` condition holds for this request.
-    pub fn passes(&self, when: &[Condition]) -> bool {
+    /// True when every `[[when]]` condition holds for this request. Never waits: everything
+    /// a filter may ask is in the request.
+    pub async fn passes(&self, when: &[Condition]) -> bool {
         let request = self.request_variables();
         let lookup = Layered {
             first: &request,
             second: &self.variables,
         };
-        when.iter().all(|condition| holds(condition, &lookup))
+        for condition in when {
+            let verdict = match conditions::evaluate(condition, &lookup, &mut AtTheDoor).await {
+                Ok(verdict) => verdict,
+                Err(never) => match never {},
+            };
+            if !verdict.holds {
+                return false;
+            }
+        }
+        true
     }
 
     /// The run to store, with what its templates read.
@@ -182,23 +193,19 @@ fn walk<'v>(document: &'v Value, path: &str) -> Option<&'v Value> {
         })
 }
 
-/// A condition over the request. `has_role` cannot be written in `[[when]]` (the parser
-/// refuses it) and would not hold.
-pub fn holds(condition: &Condition, vars: &impl Lookup) -> bool {
-    match condition {
-        Condition::Compare {
-            left,
-            op,
-            right,
-            ignore_case,
-        } => compare(&left.render(vars), *op, &right.render(vars), *ignore_case),
-        Condition::Matches { left, pattern } => pattern.regex().is_match(&left.render(vars)),
-        Condition::IsEmpty { left } => left.render(vars).trim().is_empty(),
-        Condition::HasRole { .. } => false,
-        Condition::Chance { percent } => rand::random::<f64>() * 100.0 < *percent,
-        Condition::All(list) => list.iter().all(|c| holds(c, vars)),
-        Condition::Any(list) => list.iter().any(|c| holds(c, vars)),
-        Condition::Not(inner) => !holds(inner, vars),
+/// What a `[[when]]` filter may ask beyond the request. `has_role` cannot be written there
+/// (the parser refuses it) and would not hold: the listener does not ask Discord.
+struct AtTheDoor;
+
+impl Facts for AtTheDoor {
+    type Error = std::convert::Infallible;
+
+    async fn has_role(&mut self, _user: &str, _role: &str) -> Result<bool, Self::Error> {
+        Ok(false)
+    }
+
+    fn roll(&mut self) -> f64 {
+        rand::random::<f64>() * 100.0
     }
 }
 
@@ -363,7 +370,7 @@ right = "Bot"
                 body.as_bytes(),
             )
             .unwrap();
-            request.passes(&e.when)
+            futures::executor::block_on(request.passes(&e.when))
         };
         assert!(check(
             "push",
@@ -454,7 +461,7 @@ right = "Bot"
                     }
                     match IncomingRequest::read(&e, &map, Some(&query), body) {
                         Ok(request) => {
-                            let _ = request.passes(&e.when);
+                            let _ = futures::executor::block_on(request.passes(&e.when));
                             let _ = Template::new("{body.a.0} {body}").render(&request.request_variables());
                             let run = request.into_run(RunId(1), "e".into(), 0);
                             let json = serde_json::to_string(&run).unwrap();

@@ -116,76 +116,6 @@ pub fn json_path<'v>(value: &'v serde_json::Value, path: &str) -> Option<Cow<'v,
     })
 }
 
-/// `{body}`, `{body.a.0.b}`, `{header.NAME}` and `{query.NAME}`: what the webhook request that
-/// started a run carried, as the run stores it. `{body}` is the whole document; header names
-/// are compared in lower case. In a BotGhost-shaped body (`{"variables":[…]}`),
-/// `{body.NAME}` is also the value of the variable `{NAME}` when the document has no such path.
-/// Anything else, or a path that leads nowhere, is `None`: the placeholder stays as written.
-#[derive(Debug, Clone, Copy)]
-pub struct RequestVariables<'a> {
-    pub payload: Option<&'a serde_json::Value>,
-    pub headers: &'a BTreeMap<String, String>,
-    pub query: &'a BTreeMap<String, String>,
-}
-
-impl<'a> RequestVariables<'a> {
-    pub fn new(
-        payload: Option<&'a serde_json::Value>,
-        headers: &'a BTreeMap<String, String>,
-        query: &'a BTreeMap<String, String>,
-    ) -> Self {
-        RequestVariables {
-            payload,
-            headers,
-            query,
-        }
-    }
-}
-
-impl Lookup for RequestVariables<'_> {
-    fn lookup(&self, name: &str) -> Option<Cow<'_, str>> {
-        if name == "body" {
-            return json_path(self.payload?, "");
-        }
-        if let Some(path) = name.strip_prefix("body.") {
-            let payload = self.payload?;
-            return json_path(payload, path).or_else(|| botghost_value(payload, path));
-        }
-        if let Some(header) = name.strip_prefix("header.") {
-            return self
-                .headers
-                .get(&header.to_ascii_lowercase())
-                .map(|value| Cow::Borrowed(value.as_str()));
-        }
-        if let Some(parameter) = name.strip_prefix("query.") {
-            return self
-                .query
-                .get(parameter)
-                .map(|value| Cow::Borrowed(value.as_str()));
-        }
-        None
-    }
-}
-
-/// The value of the BotGhost variable `{name}` in a `{"variables":[…]}` document (the last one
-/// wins, as when the run's variables were read).
-fn botghost_value<'v>(payload: &'v serde_json::Value, name: &str) -> Option<Cow<'v, str>> {
-    use serde_json::Value;
-    let items = payload.get("variables")?.as_array()?;
-    items.iter().rev().find_map(|item| {
-        let variable = item.get("variable")?.as_str()?;
-        let inner = variable.strip_prefix('{')?.strip_suffix('}')?;
-        if inner != name {
-            return None;
-        }
-        match item.get("value")? {
-            Value::String(text) => Some(Cow::Borrowed(text.as_str())),
-            value @ (Value::Number(_) | Value::Bool(_)) => Some(Cow::Owned(value.to_string())),
-            _ => None,
-        }
-    })
-}
-
 /// Looks in `first`, then in `second`: run values shadow nothing they should not, because the
 /// caller's layer is consulted after the built-ins.
 pub struct Layered<'a, A: Lookup, B: Lookup> {
@@ -260,36 +190,6 @@ mod tests {
         assert_eq!(json_path(&doc, "a.list.9"), None);
         assert_eq!(json_path(&doc, "a.missing"), None);
         assert_eq!(json_path(&doc, "s.deeper"), None);
-    }
-
-    #[test]
-    fn request_variables_read_body_headers_and_query() {
-        let doc = serde_json::json!({"ref": "refs/heads/main", "commits": [{"id": "a1"}],
-            "variables": [{"name": "S", "variable": "{service}", "value": "api"},
-                          {"name": "N", "variable": "{n}", "value": 3}]});
-        let headers = BTreeMap::from([("x-github-event".to_owned(), "push".to_owned())]);
-        let query = BTreeMap::from([("env".to_owned(), "prod x".to_owned())]);
-        let request = RequestVariables::new(Some(&doc), &headers, &query);
-        let out = Template::new(
-            "{body.ref} {body.commits.0.id} {body.commits.0} {header.x-github-event} \
-             {header.X-GitHub-Event} {query.env} {body.service} {body.n} {body.nope} {query.x} \
-             {header.x} {other}",
-        )
-        .render(&request);
-        assert_eq!(
-            out,
-            r#"refs/heads/main a1 {"id":"a1"} push push prod x api 3 {body.nope} {query.x} {header.x} {other}"#
-        );
-        assert_eq!(
-            request.lookup("body").unwrap(),
-            serde_json::to_string(&doc).unwrap()
-        );
-        let empty = BTreeMap::new();
-        let none = RequestVariables::new(None, &empty, &empty);
-        assert_eq!(
-            Template::new("{body} {body.a}").render(&none),
-            "{body} {body.a}"
-        );
     }
 
     #[test]

@@ -1,0 +1,244 @@
+//! The BotGhost `{"variables":[{"name","variable","value"}]}` shape, read by one set of rules:
+//! strictly when a webhook body arrives (a broken item is a 400 naming it), leniently when a
+//! template asks for `{body.NAME}` (a broken item is simply not a value).
+
+use std::borrow::Cow;
+
+use serde_json::Value;
+
+use super::templates::{Variables, MAX_NAME_CHARS};
+
+/// The BotGhost variables of a parsed document. Any document without a `variables` key gives
+/// none; a `variables` key that breaks the rules is refused with a message naming the item.
+/// A later item of the same name wins over an earlier one.
+pub fn variables(document: &Value) -> Result<Variables, String> {
+    let mut variables = Variables::new();
+    let Some(items) = document.as_object().and_then(|o| o.get("variables")) else {
+        return Ok(variables);
+    };
+    let items = match items {
+        Value::Array(items) => items,
+        Value::Null => return Err(r#""variables" must be an array, not null"#.to_owned()),
+        other => {
+            return Err(format!(
+                r#""variables" must be an array, not {}"#,
+                json_kind(other)
+            ))
+        }
+    };
+    for (index, item) in items.iter().enumerate() {
+        let Item { name, value } = read_item(index, item)?;
+        variables.insert(name, value);
+    }
+    Ok(variables)
+}
+
+/// The value of the variable `{name}` in a BotGhost-shaped document, as [`variables`] would
+/// read it (the last valid item of that name wins); `None` when there is none.
+pub fn value_of<'v>(document: &'v Value, name: &str) -> Option<Cow<'v, str>> {
+    let items = document.get("variables")?.as_array()?;
+    items.iter().enumerate().rev().find_map(|(index, item)| {
+        let item = read_item(index, item).ok()?;
+        (item.name == name).then_some(item.value)
+    })
+}
+
+/// One item, read: the name between the braces of `variable`, and the value as text.
+struct Item<'v> {
+    name: &'v str,
+    value: Cow<'v, str>,
+}
+
+/// One `{"name", "variable", "value"}` item, or why it is not one.
+fn read_item(index: usize, item: &Value) -> Result<Item<'_>, String> {
+    let Value::Object(fields) = item else {
+        return Err(format!(
+            r#"variables[{index}] must be an object with "name", "variable" and "value", not {}"#,
+            json_kind(item)
+        ));
+    };
+    let field = |key: &str| {
+        fields
+            .get(key)
+            .ok_or_else(|| format!(r#"variables[{index}] has no "{key}""#))
+    };
+    match field("name")? {
+        Value::String(_) => {}
+        other => {
+            return Err(format!(
+                "variables[{index}].name must be a string, not {}",
+                json_kind(other)
+            ))
+        }
+    }
+    let variable = match field("variable")? {
+        Value::String(s) => s,
+        other => {
+            return Err(format!(
+                r#"variables[{index}].variable must be a string like "{{name}}", not {}"#,
+                json_kind(other)
+            ))
+        }
+    };
+    let name = placeholder_name(variable).ok_or_else(|| {
+        format!(
+            "variables[{index}].variable must be a name in braces like \"{{service}}\" \
+             (1-{MAX_NAME_CHARS} characters, no braces inside), got {}",
+            Value::String(variable.clone())
+        )
+    })?;
+    let value = match field("value")? {
+        Value::String(s) => Cow::Borrowed(s.as_str()),
+        Value::Number(n) => Cow::Owned(n.to_string()),
+        Value::Bool(b) => Cow::Owned(b.to_string()),
+        other => {
+            return Err(format!(
+                "variables[{index}].value must be a string, number or boolean, not {}",
+                json_kind(other)
+            ))
+        }
+    };
+    Ok(Item { name, value })
+}
+
+/// `{name}` → `name`, when the braces hold 1-64 characters and none of them is a brace.
+fn placeholder_name(variable: &str) -> Option<&str> {
+    let inner = variable.strip_prefix('{')?.strip_suffix('}')?;
+    let chars = inner.chars().count();
+    let valid = (1..=MAX_NAME_CHARS).contains(&chars) && !inner.contains(['{', '}']);
+    valid.then_some(inner)
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn document(text: &str) -> Value {
+        serde_json::from_str(text).unwrap()
+    }
+
+    fn ok(text: &str) -> Vec<(String, String)> {
+        variables(&document(text))
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    }
+
+    fn err(text: &str) -> String {
+        variables(&document(text)).unwrap_err()
+    }
+
+    #[test]
+    fn documents_without_variables_have_none() {
+        assert!(ok("{}").is_empty());
+        assert!(ok(r#"{"other": 1}"#).is_empty());
+        assert!(ok("[1,2]").is_empty());
+        assert!(ok("null").is_empty());
+        assert!(ok(r#"{"variables": []}"#).is_empty());
+    }
+
+    #[test]
+    fn values_become_text_as_json_writes_them() {
+        let vars = ok(r#"{"variables":[
+            {"name":"A","variable":"{a}","value":"x"},
+            {"name":"B","variable":"{b}","value":42},
+            {"name":"C","variable":"{c}","value":1.5},
+            {"name":"D","variable":"{d}","value":true}]}"#);
+        assert_eq!(
+            vars,
+            vec![
+                ("a".into(), "x".into()),
+                ("b".into(), "42".into()),
+                ("c".into(), "1.5".into()),
+                ("d".into(), "true".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn the_later_duplicate_wins() {
+        let vars = ok(r#"{"variables":[
+            {"name":"A","variable":"{a}","value":"first"},
+            {"name":"A","variable":"{a}","value":"second"}]}"#);
+        assert_eq!(vars, vec![("a".into(), "second".into())]);
+    }
+
+    #[test]
+    fn each_rule_names_the_item() {
+        assert_eq!(
+            err(r#"{"variables":null}"#),
+            r#""variables" must be an array, not null"#
+        );
+        assert_eq!(
+            err(r#"{"variables":{}}"#),
+            r#""variables" must be an array, not an object"#
+        );
+        assert!(err(r#"{"variables":[1]}"#).starts_with("variables[0] must be an object"));
+        let missing_value = r#"{"variables":[{"name":"A","variable":"{a}","value":"x"},{"name":"B","variable":"{b}"}]}"#;
+        assert_eq!(err(missing_value), r#"variables[1] has no "value""#);
+        assert_eq!(
+            err(r#"{"variables":[{"variable":"{a}","value":"x"}]}"#),
+            r#"variables[0] has no "name""#
+        );
+        assert!(
+            err(r#"{"variables":[{"name":1,"variable":"{a}","value":"x"}]}"#)
+                .starts_with("variables[0].name must be a string")
+        );
+        assert!(
+            err(r#"{"variables":[{"name":"A","variable":"a","value":"x"}]}"#)
+                .starts_with("variables[0].variable must be a name in braces")
+        );
+        assert!(
+            err(r#"{"variables":[{"name":"A","variable":"{a}","value":null}]}"#)
+                .starts_with("variables[0].value must be a string, number or boolean")
+        );
+        assert!(
+            err(r#"{"variables":[{"name":"A","variable":"{a}","value":[1]}]}"#)
+                .ends_with("not an array")
+        );
+    }
+
+    #[test]
+    fn one_value_is_read_as_the_whole_list_would_be() {
+        let doc = document(
+            r#"{"variables":[
+            {"name":"A","variable":"{a}","value":"first"},
+            {"name":"N","variable":"{n}","value":3},
+            {"name":"A","variable":"{a}","value":"second"},
+            {"name":"B","variable":"{b}","value":null},
+            {"name":"C","variable":"{c}","value":"kept"},
+            {"variable":"{c}","value":"no name, not an item"}]}"#,
+        );
+        assert_eq!(value_of(&doc, "a").as_deref(), Some("second"));
+        assert_eq!(value_of(&doc, "n").as_deref(), Some("3"));
+        assert_eq!(value_of(&doc, "b"), None);
+        assert_eq!(value_of(&doc, "c").as_deref(), Some("kept"));
+        assert_eq!(value_of(&doc, "missing"), None);
+        assert_eq!(value_of(&document(r#"{"variables":"x"}"#), "x"), None);
+        assert_eq!(value_of(&document("[1]"), "x"), None);
+    }
+
+    #[test]
+    fn placeholder_rules() {
+        assert_eq!(placeholder_name("{a}"), Some("a"));
+        assert_eq!(placeholder_name("{}"), None);
+        assert_eq!(placeholder_name("{a{b}"), None);
+        assert_eq!(placeholder_name("a}"), None);
+        let max = format!("{{{}}}", "é".repeat(64));
+        assert!(placeholder_name(&max).is_some());
+        let over = format!("{{{}}}", "é".repeat(65));
+        assert_eq!(placeholder_name(&over), None);
+    }
+}
