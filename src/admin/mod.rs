@@ -1,6 +1,6 @@
 //! The local admin endpoint: HTTP with JSON bodies over a Unix socket beside the database, so
-//! the admin commands work while `hookbot run` holds the database (sled lets one process open
-//! it).
+//! the admin commands work while `hookbot run` holds the database (the embedded engine lets
+//! one process open it).
 //!
 //! The socket is `<database>.sock` (`data/db.sock`; the sandbox's `data/db-sandbox.sock`),
 //! mode 0600, and answers only connections from the user that runs hookbot. It is never served on

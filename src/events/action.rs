@@ -1,5 +1,6 @@
 //! The action language: every action type an event file may use, and its flow.
-//! Plain data, produced by the parser and stored in sled as JSON; the executor gives it meaning.
+//! Plain data, produced by the parser and stored by the engine as JSON; the executor gives it
+//! meaning.
 
 use serde::{Deserialize, Serialize};
 

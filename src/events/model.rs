@@ -1,4 +1,4 @@
-//! The event model: plain data, produced by the parser and stored in sled as JSON.
+//! The event model: plain data, produced by the parser and stored by the engine as JSON.
 
 use serde::{Deserialize, Serialize};
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-/// The longest event id: it is a URL path segment and a sled key.
+/// The longest event id: it is a URL path segment and a storage key.
 pub const MAX_EVENT_ID_CHARS: usize = 64;
 
 // Discord's limits on messages.
