@@ -17,9 +17,10 @@ const SERVER: u64 = 123_456_789_012_345_678;
 /// Runs `text` live once against the stand-in, with a store prepared by the caller.
 async fn run_live(store: &Store, text: &str) {
     let event: Event = parse_event(Path::new("vars.toml"), text).expect("the event parses");
-    let stand_in = discord_stand_in::Sandbox::start(fixture_for(&[event.clone()]), SANDBOX_TOKEN)
-        .await
-        .expect("the stand-in starts");
+    let stand_in =
+        discord_stand_in::Sandbox::start(fixture_for(std::slice::from_ref(&event)), SANDBOX_TOKEN)
+            .await
+            .expect("the stand-in starts");
     let discord = Discord::connect(SANDBOX_TOKEN, Some(&stand_in.api_url()))
         .await
         .expect("serenity connects to the stand-in");
