@@ -2,6 +2,7 @@
 //! checks at load time and the names the executor resolves.
 
 use super::action::{ActionKind, HttpBodySpec, VariableScopeSpec};
+use super::caller_names::collect_strings;
 use super::message::ColorSpec;
 use crate::lang::templates::Template;
 
@@ -58,6 +59,20 @@ impl ActionKind {
             refs.push(("channel", parent));
         }
         refs
+    }
+
+    /// Every text the action itself renders (not those of nested actions): its
+    /// [`templates`](Self::templates), and the strings of a JSON body, which render leaf by leaf.
+    pub fn texts(&self) -> Vec<&str> {
+        let mut texts: Vec<&str> = self.templates().into_iter().map(Template::as_str).collect();
+        if let ActionKind::HttpRequest {
+            body: Some(HttpBodySpec::Json(document)),
+            ..
+        } = self
+        {
+            collect_strings(document, &mut texts);
+        }
+        texts
     }
 
     /// Every template the action itself holds (not those of nested actions).
@@ -209,5 +224,54 @@ impl ActionKind {
             K::DeleteVariable { .. } | K::Random { .. } | K::StopLoop | K::Stop => {}
         }
         all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::events::parse::parse_event;
+    use std::path::Path;
+
+    /// What the executor reads before an action renders: every template, a JSON body's strings
+    /// and an `if`'s conditions, but not the actions nested inside.
+    #[test]
+    fn texts_cover_templates_json_bodies_and_conditions() {
+        let event = parse_event(
+            Path::new("texts.toml"),
+            r##"
+id = "texts"
+server = "123456789012345678"
+
+[[actions]]
+type = "http_request"
+method = "POST"
+url = "https://x.test/{var.path}"
+headers = { "x-n" = "{var.server.n}" }
+json = { list = ["{var.global.a}", { deep = "{var.user.5.b}" }] }
+
+[[actions]]
+type = "if"
+condition = { all = [{ left = "{var.channel.8.c}", op = "equals", right = "x" }, { left = "{d}", op = "is_empty" }] }
+
+[[actions.then]]
+type = "math"
+expression = "{var.nested}"
+variable = "n"
+"##,
+        )
+        .unwrap();
+        let http = event.actions[0].kind.texts();
+        for text in [
+            "https://x.test/{var.path}",
+            "{var.server.n}",
+            "{var.global.a}",
+            "{var.user.5.b}",
+        ] {
+            assert!(http.contains(&text), "{text} not in {http:?}");
+        }
+        let condition = event.actions[1].kind.texts();
+        assert!(condition.contains(&"{var.channel.8.c}"), "{condition:?}");
+        assert!(condition.contains(&"{d}"), "{condition:?}");
+        assert!(!condition.contains(&"{var.nested}"), "{condition:?}");
     }
 }

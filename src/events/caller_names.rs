@@ -1,6 +1,6 @@
 //! The names an event expects its caller to send, for example requests.
 
-use super::action::{walk_actions, ActionKind, HttpBodySpec};
+use super::action::{walk_actions, ActionKind};
 use super::model::{Event, MappingValue};
 use super::names::{BUILTIN_NAMES, RESERVED_PREFIXES};
 use crate::lang::templates::Template;
@@ -26,17 +26,13 @@ pub fn caller_names(event: &Event) -> Vec<String> {
     texts.extend(request_templates.into_iter().map(Template::as_str));
     walk_actions(&event.actions, &mut |action| {
         run_names.extend(action.save_as.as_deref());
-        texts.extend(action.kind.templates().into_iter().map(Template::as_str));
+        texts.extend(action.kind.texts());
         match &action.kind {
             ActionKind::Math { variable, .. } => run_names.push(variable),
             ActionKind::GetVariable {
                 variable: Some(variable),
                 ..
             } => run_names.push(variable),
-            ActionKind::HttpRequest {
-                body: Some(HttpBodySpec::Json(json)),
-                ..
-            } => collect_strings(json, &mut texts),
             _ => {}
         }
     });

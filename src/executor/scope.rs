@@ -1,5 +1,6 @@
 //! What a run's templates can see, and in which order: built-ins, `{loop.…}`, `{error.…}`,
-//! `{var.…}`, the run's own variables and saved results, then the caller's variables.
+//! `{var.…}` (read from the engine before the render), the run's own variables and saved
+//! results, then the caller's variables.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -26,47 +27,66 @@ pub struct Locals {
     pub saved: BTreeMap<String, Value>,
 }
 
-/// Persistent variables for `{var.…}`, read live from the store in the event's server.
-pub struct Persistent<'a> {
-    pub store: &'a Store,
-    pub server: u64,
+/// Persistent variables for `{var.…}`: the values one action's renders may use, read from the
+/// engine before it renders ([`Persistent::read`]), so a render never waits on storage.
+#[derive(Debug, Default)]
+pub struct Persistent {
+    /// By what follows `var.` (`count`, `user.5.points`); `None`: not set, or unreadable.
+    values: BTreeMap<String, Option<String>>,
 }
 
-impl Persistent<'_> {
-    /// `{var.NAME}` (the server's, else the global one), `{var.global.NAME}`,
-    /// `{var.server.NAME}`, `{var.user.ID.NAME}`, `{var.channel.ID.NAME}`.
-    fn lookup(&self, rest: &str) -> Option<String> {
-        // Templates render synchronously, so the read is driven to completion here. The
-        // embedded engine answers from memory without waiting: its future is ready on the first
-        // poll and no async thread is held. An engine that waits on a server must not be read
-        // this way; for it the interpreter reads the `{var.…}` names (`Template::names`) before
-        // rendering.
-        let read = |scope: VariableScope, name: &str| match futures::executor::block_on(
-            self.store.variable(&scope, name),
-        ) {
-            Ok(value) => value,
-            Err(error) => {
-                tracing::warn!(%error, "cannot read the persistent variable {name:?}");
-                None
+impl Persistent {
+    /// Reads, with the event's `server`, every `{var.…}` among `names` (the names between the
+    /// braces, as [`Template::names`](crate::lang::templates::Template::names) gives them);
+    /// other names are passed over.
+    pub async fn read(store: &Store, server: u64, names: &[&str]) -> Persistent {
+        let mut values = BTreeMap::new();
+        for name in names {
+            let Some(rest) = name.strip_prefix("var.") else {
+                continue;
+            };
+            if !values.contains_key(rest) {
+                let value = resolve(store, server, rest).await;
+                values.insert(rest.to_owned(), value);
             }
-        };
-        let mut parts = rest.splitn(3, '.');
-        let first = parts.next()?;
-        match (first, parts.next(), parts.next()) {
-            ("global", Some(name), None) => read(VariableScope::Global, name),
-            ("server", Some(name), None) => read(VariableScope::Server(self.server), name),
-            ("user", Some(id), Some(name)) => read(
-                VariableScope::User {
-                    server: self.server,
-                    user: id.parse().ok()?,
-                },
-                name,
-            ),
-            ("channel", Some(id), Some(name)) => {
-                read(VariableScope::Channel(id.parse().ok()?), name)
-            }
-            _ => read(VariableScope::Server(self.server), rest)
-                .or_else(|| read(VariableScope::Global, rest)),
+        }
+        Persistent { values }
+    }
+
+    fn lookup(&self, rest: &str) -> Option<&str> {
+        self.values.get(rest)?.as_deref()
+    }
+}
+
+/// `{var.NAME}` (the server's, else the global one), `{var.global.NAME}`,
+/// `{var.server.NAME}`, `{var.user.ID.NAME}`, `{var.channel.ID.NAME}`.
+async fn resolve(store: &Store, server: u64, rest: &str) -> Option<String> {
+    let mut parts = rest.splitn(3, '.');
+    let first = parts.next()?;
+    match (first, parts.next(), parts.next()) {
+        ("global", Some(name), None) => read(store, VariableScope::Global, name).await,
+        ("server", Some(name), None) => read(store, VariableScope::Server(server), name).await,
+        ("user", Some(id), Some(name)) => {
+            let user = id.parse().ok()?;
+            read(store, VariableScope::User { server, user }, name).await
+        }
+        ("channel", Some(id), Some(name)) => {
+            read(store, VariableScope::Channel(id.parse().ok()?), name).await
+        }
+        _ => match read(store, VariableScope::Server(server), rest).await {
+            Some(value) => Some(value),
+            None => read(store, VariableScope::Global, rest).await,
+        },
+    }
+}
+
+/// One variable; a read error is logged and reads as unset, so the placeholder stays as written.
+async fn read(store: &Store, scope: VariableScope, name: &str) -> Option<String> {
+    match store.variable(&scope, name).await {
+        Ok(value) => value,
+        Err(error) => {
+            tracing::warn!(%error, "cannot read the persistent variable {name:?}");
+            None
         }
     }
 }
@@ -77,7 +97,8 @@ pub struct Scope<'a> {
     pub loops: &'a [LoopFrame],
     pub loop_counts: &'a [u64],
     pub errors: &'a [ActionError],
-    pub persistent: Option<Persistent<'a>>,
+    /// `{var.…}`, as read before the render.
+    pub persistent: Option<&'a Persistent>,
     pub locals: &'a Locals,
     /// `{body…}`, `{header.…}`, `{query.…}` of the request that started the run.
     pub request: RequestVariables<'a>,
@@ -107,7 +128,7 @@ impl Lookup for Scope<'_> {
             };
         }
         if let Some(rest) = name.strip_prefix("var.") {
-            return self.persistent.as_ref()?.lookup(rest).map(Cow::Owned);
+            return self.persistent?.lookup(rest).map(Cow::Borrowed);
         }
         if let Some(value) = self.locals.plain.get(name) {
             return Some(Cow::Borrowed(value));
@@ -232,6 +253,10 @@ mod tests {
             .set_variable(&VariableScope::Channel(8), "topic", "t")
             .await
             .unwrap();
+        let text = "{var.count} {var.motd} {var.global.count} {var.server.count} {var.user.5.points} {var.channel.8.topic} {var.none}";
+        let template = Template::new(text);
+        let names: Vec<&str> = template.names().collect();
+        let persistent = Persistent::read(&store, 7, &names).await;
         let empty = Variables::new();
         let locals = Locals::default();
         let scope = Scope {
@@ -239,10 +264,40 @@ mod tests {
             loops: &[],
             loop_counts: &[],
             errors: &[],
-            persistent: Some(Persistent {
-                store: &store,
-                server: 7,
-            }),
+            persistent: Some(&persistent),
+            locals: &locals,
+            request: RequestVariables::new(None, &NO_FIELDS, &NO_FIELDS),
+            caller: &empty,
+        };
+        assert_eq!(render(&scope, text), "3 hello global 3 10 t {var.none}");
+    }
+
+    /// The snapshot holds what was asked for, as it was when read: a name it was not asked for
+    /// stays as written, a later write is not seen, and names outside `var.` are not read.
+    #[tokio::test]
+    async fn a_snapshot_holds_only_what_was_read_when_it_was_read() {
+        let store = Store::temporary().unwrap();
+        for (name, value) in [("a", "1"), ("b", "2"), ("motd", "hi")] {
+            store
+                .set_variable(&VariableScope::Global, name, value)
+                .await
+                .unwrap();
+        }
+        let names = ["var.a", "motd", "var.user.someone.a", "var.channel.8"];
+        let persistent = Persistent::read(&store, 7, &names).await;
+        assert_eq!(persistent.values.len(), 3, "{persistent:?}");
+        store
+            .set_variable(&VariableScope::Global, "a", "changed")
+            .await
+            .unwrap();
+        let empty = Variables::new();
+        let locals = Locals::default();
+        let scope = Scope {
+            builtins: &empty,
+            loops: &[],
+            loop_counts: &[],
+            errors: &[],
+            persistent: Some(&persistent),
             locals: &locals,
             request: RequestVariables::new(None, &NO_FIELDS, &NO_FIELDS),
             caller: &empty,
@@ -250,9 +305,9 @@ mod tests {
         assert_eq!(
             render(
                 &scope,
-                "{var.count} {var.motd} {var.global.count} {var.server.count} {var.user.5.points} {var.channel.8.topic} {var.none}"
+                "{var.a} {var.b} {var.user.someone.a} {var.channel.8}"
             ),
-            "3 hello global 3 10 t {var.none}"
+            "1 {var.b} {var.user.someone.a} {var.channel.8}"
         );
     }
 }

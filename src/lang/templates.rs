@@ -45,15 +45,20 @@ impl Template {
 
     /// The names of the placeholders, in order of appearance.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        PLACEHOLDER
-            .captures_iter(&self.0)
-            .map(|caps| caps.get(1).map_or("", |m| m.as_str()))
+        names_in(&self.0)
     }
 
     /// True when rendering cannot change the text.
     pub fn is_static(&self) -> bool {
         !PLACEHOLDER.is_match(&self.0)
     }
+}
+
+/// The names of the placeholders in `text`, read as a template, in order of appearance.
+pub fn names_in(text: &str) -> impl Iterator<Item = &str> {
+    PLACEHOLDER
+        .captures_iter(text)
+        .map(|caps| caps.get(1).map_or("", |m| m.as_str()))
 }
 
 /// Named values for one run: the caller's variables and the built-ins, keyed by the name between

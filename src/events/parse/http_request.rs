@@ -118,7 +118,7 @@ fn read_headers(
     let mut read = Vec::new();
     let mut outcome = Ok(());
     for (name, value) in headers.into_entries() {
-        if axum::http::HeaderName::from_bytes(name.get_ref().as_bytes()).is_err() {
+        if http::HeaderName::from_bytes(name.get_ref().as_bytes()).is_err() {
             outcome = Err(t.report(
                 name.span(),
                 format!(
@@ -137,9 +137,8 @@ fn read_headers(
             DeValue::Boolean(flag) => Some(Template::new(flag.to_string())),
             _ => None,
         };
-        let valid = text.filter(|text| {
-            !text.is_static() || axum::http::HeaderValue::from_str(text.as_str()).is_ok()
-        });
+        let valid = text
+            .filter(|text| !text.is_static() || http::HeaderValue::from_str(text.as_str()).is_ok());
         match valid {
             Some(text) => read.push((name.get_ref().to_string(), text)),
             None => {

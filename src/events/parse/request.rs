@@ -173,7 +173,7 @@ pub(super) fn read_auth(root: &mut TableReader<'_, '_>, file: &Path) -> Checked<
                         .to_owned(),
                 ));
             };
-            if axum::http::HeaderName::from_bytes(header.get_ref().as_bytes()).is_err() {
+            if http::HeaderName::from_bytes(header.get_ref().as_bytes()).is_err() {
                 return Err(report(
                     header.span(),
                     format!(

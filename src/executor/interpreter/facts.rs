@@ -41,13 +41,12 @@ impl Interpreter<'_> {
         let guild = self.guild();
         let Interpreter {
             ctx,
-            event,
             run,
             values,
             rng,
             ..
         } = self;
-        let scope = scope_of(values, ctx.store, event.server, run);
+        let scope = scope_of(values, run);
         let mut facts = ServerFacts {
             discord: ctx.discord,
             guild,

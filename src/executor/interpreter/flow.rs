@@ -56,6 +56,7 @@ impl<'a> Interpreter<'a> {
             return Ok(Flow::Failed(failure));
         }
         let started = now_ms();
+        self.read_persistent(&action.kind.texts()).await;
         match &action.kind {
             ActionKind::If {
                 condition,
@@ -194,6 +195,8 @@ impl<'a> Interpreter<'a> {
                     }
                     ActionKind::Loop { body, delay, .. } => {
                         let count = output.get("count").and_then(Value::as_u64).unwrap_or(0);
+                        let texts: Vec<&str> = delay.iter().map(Template::as_str).collect();
+                        self.read_persistent(&texts).await;
                         let delay = delay
                             .as_ref()
                             .and_then(|d| parse_duration(&self.render(d)).ok());

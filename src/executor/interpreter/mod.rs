@@ -23,6 +23,8 @@ mod flow;
 mod journal;
 mod local;
 mod state;
+#[cfg(test)]
+mod tests;
 
 use rand::SeedableRng;
 

@@ -13,7 +13,7 @@ use crate::engine::Store;
 use crate::events::Event;
 use crate::executor::scope::{Locals, LoopFrame, Persistent, Scope};
 use crate::lang::request::RequestVariables;
-use crate::lang::templates::{Template, Variables};
+use crate::lang::templates::{names_in, Template, Variables};
 use crate::queue::retry::RetryPolicy;
 use crate::run::{ActionError, Run, RunFailure, Step};
 
@@ -69,6 +69,9 @@ pub(super) struct RunValues {
     pub loop_counts: Vec<u64>,
     /// The errors whose `on_error` lists the walk is inside, innermost last.
     pub errors: Vec<ActionError>,
+    /// The `{var.…}` values of the action being carried out, read before it renders
+    /// ([`Interpreter::read_persistent`]).
+    pub persistent: Persistent,
 }
 
 /// One run of one event, in progress.
@@ -93,7 +96,15 @@ pub(super) struct Interpreter<'a> {
 
 impl Interpreter<'_> {
     pub fn scope(&self) -> Scope<'_> {
-        scope_of(&self.values, self.ctx.store, self.event.server, self.run)
+        scope_of(&self.values, self.run)
+    }
+
+    /// Reads from the engine the `{var.…}` values that `texts` use, for the renders that follow
+    /// until the next read. Called before each action renders, so it sees what the actions
+    /// before it (an earlier loop iteration's too) have written.
+    pub async fn read_persistent(&mut self, texts: &[&str]) {
+        let names: Vec<&str> = texts.iter().flat_map(|text| names_in(text)).collect();
+        self.values.persistent = Persistent::read(self.ctx.store, self.event.server, &names).await;
     }
 
     pub fn render(&self, template: &Template) -> String {
@@ -107,18 +118,13 @@ impl Interpreter<'_> {
 
 /// Everything a template of the run can read, from the parts of the interpreter that hold it,
 /// so a caller can borrow the rest (the dice) mutably meanwhile.
-pub(super) fn scope_of<'s>(
-    values: &'s RunValues,
-    store: &'s Store,
-    server: u64,
-    run: &'s Run,
-) -> Scope<'s> {
+pub(super) fn scope_of<'s>(values: &'s RunValues, run: &'s Run) -> Scope<'s> {
     Scope {
         builtins: &values.builtins,
         loops: &values.loops,
         loop_counts: &values.loop_counts,
         errors: &values.errors,
-        persistent: Some(Persistent { store, server }),
+        persistent: Some(&values.persistent),
         locals: &values.locals,
         request: RequestVariables::new(run.payload.as_ref(), &run.headers, &run.query),
         caller: &run.variables,
