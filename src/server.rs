@@ -245,6 +245,9 @@ impl Running {
         if let Err(error) = self.store.flush().await {
             tracing::error!(%error, "could not flush the database at shutdown");
         }
+        // The last handle: dropping it waits until sled has let go of the database, so a start
+        // right after this stop (in this process too) can open it.
+        drop(self.store);
         if let Some(sandbox) = self.sandbox {
             sandbox.shutdown().await;
         }

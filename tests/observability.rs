@@ -128,7 +128,20 @@ async fn metrics_count_a_known_sequence_of_requests() {
         .to_str()
         .unwrap()
         .starts_with("text/plain"));
-    let after = response.text().await.unwrap();
+    // A run's record says Succeeded as soon as it is saved; the executor counts the outcome only
+    // once the queue has also flushed it, so the count may trail the record for a moment. Wait
+    // for it, then check every delta exactly on that page.
+    let succeeded = r#"hookbot_runs_total{outcome="succeeded"}"#;
+    let (metrics_url, before_page) = (&metrics, &before);
+    let after = eventually(DEADLINE, "both runs to be counted", || async move {
+        let (_, page) = get(metrics_url).await;
+        if sample(&page, succeeded) - sample(before_page, succeeded) >= 2.0 {
+            Ok(page)
+        } else {
+            Err(page)
+        }
+    })
+    .await;
     let delta = |series: &str| sample(&after, series) - sample(&before, series);
     assert_eq!(
         delta(r#"hookbot_webhooks_total{status="200"}"#),

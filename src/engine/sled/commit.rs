@@ -48,6 +48,16 @@ impl Drop for LeaderGuard<'_> {
 impl GroupCommit {
     /// Waits until everything written before this call is on disk.
     pub(super) async fn flush(&self, db: &sled::Db) -> Result<(), StoreError> {
+        self.flush_with(|| db.flush_async()).await
+    }
+
+    /// [`flush`](Self::flush), with the disk flush as `flush_disk`, so a test can hold a
+    /// leader's flush and force a batch.
+    pub(super) async fn flush_with<F, Fut>(&self, flush_disk: F) -> Result<(), StoreError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<usize, sled::Error>>,
+    {
         let ticket = {
             let mut state = self.state.lock().expect("commit lock");
             state.issued += 1;
@@ -93,7 +103,7 @@ impl GroupCommit {
                 armed: true,
             };
             self.flushes.fetch_add(1, Ordering::Relaxed);
-            let result = db.flush_async().await;
+            let result = flush_disk().await;
             guard.armed = false;
             {
                 let mut state = self.state.lock().expect("commit lock");
@@ -110,5 +120,11 @@ impl GroupCommit {
             self.done.notify_waiters();
             return result.map(|_| ()).map_err(StoreError::from);
         }
+    }
+
+    /// The last ticket the flush in progress covers, if one is in progress.
+    #[cfg(test)]
+    pub(super) fn in_flight(&self) -> Option<u64> {
+        self.state.lock().expect("commit lock").flushing
     }
 }

@@ -6,7 +6,8 @@
 //! [`SledEngine`], and the [`Engine`] implementation here hands every call to the method of the
 //! same name. sled answers from memory or its page cache in microseconds, so those calls run on
 //! the caller's task; only a flush waits, and a prune (which walks whole trees) moves to a
-//! blocking thread.
+//! blocking thread. Dropping the last handle waits until sled has let go of the database
+//! (`Release`), so it can be opened again at once.
 
 mod commit;
 mod definitions;
@@ -20,7 +21,7 @@ mod testing;
 mod variables;
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -79,6 +80,9 @@ pub struct SledEngine {
     /// Runs in the `pending` tree, counted once at open and kept up to date by every writer.
     pending_count: Arc<AtomicU64>,
     commit: Arc<GroupCommit>,
+    /// Last, so it drops after this handle's share of the database: when the last handle goes,
+    /// it waits until the database can be opened again.
+    _release: Arc<Release>,
 }
 
 impl SledEngine {
@@ -123,16 +127,16 @@ impl SledEngine {
             .cache_capacity(CACHE_BYTES)
             .open()
             .map_err(open_error)?;
-        SledEngine::from_db(db).map_err(open_error)
+        SledEngine::from_db(db, Some(path.to_owned())).map_err(open_error)
     }
 
     /// A database that lives in memory and is gone when dropped.
     pub fn temporary() -> Result<SledEngine, StoreError> {
         let db = sled::Config::new().temporary(true).open()?;
-        Ok(SledEngine::from_db(db)?)
+        Ok(SledEngine::from_db(db, None)?)
     }
 
-    fn from_db(db: sled::Db) -> Result<SledEngine, sled::Error> {
+    fn from_db(db: sled::Db, path: Option<PathBuf>) -> Result<SledEngine, sled::Error> {
         let pending = db.open_tree(PENDING_TREE)?;
         // Walks the tree once; every writer keeps the count from here on.
         let mut pending_count = 0u64;
@@ -152,6 +156,7 @@ impl SledEngine {
             loaded_events: Arc::default(),
             pending_count: Arc::new(AtomicU64::new(pending_count)),
             commit: Arc::default(),
+            _release: Arc::new(Release { path }),
             db,
         })
     }
@@ -170,6 +175,57 @@ impl SledEngine {
         self.commit
             .flushes
             .load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// How long dropping the last handle waits for sled to let go of the database.
+const RELEASE_DEADLINE: Duration = Duration::from_secs(10);
+/// How often it looks at sled's file lock again meanwhile.
+const RELEASE_POLL: Duration = Duration::from_millis(1);
+
+/// Dropped with the last handle on a database, after that handle's sled trees: waits until the
+/// database can be opened again, so that dropping a store and opening it again (a restart in
+/// the same process, an admin command run in-process, a test) never finds it locked.
+///
+/// sled's own drop is not enough: it flushes, but its I/O threads keep their share of the
+/// database, and with it the `flock` on its `db` file, until they have finished the write
+/// that flush waited for, which is a moment after the flush saw the write land. Under load that
+/// moment is long enough for an open to fail with [`StoreError::Locked`].
+struct Release {
+    /// The database's folder; `None` for a temporary one, which nobody opens again.
+    path: Option<PathBuf>,
+}
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        let Some(path) = &self.path else {
+            return;
+        };
+        if let Err(error) = wait_released(path) {
+            tracing::warn!(database = %path.display(), %error, "the database is still locked after it was closed");
+        }
+    }
+}
+
+/// Waits until sled's lock on the database at `path` is free, by taking it for a moment:
+/// sled holds an exclusive `flock` on the `db` file for as long as anything holds the database.
+/// Blocks, like sled's own drop (which flushes and syncs); normally for microseconds.
+fn wait_released(path: &Path) -> std::io::Result<()> {
+    use fs2::FileExt;
+    let until = std::time::Instant::now() + RELEASE_DEADLINE;
+    loop {
+        let probe = match std::fs::File::open(path.join("db")) {
+            Ok(probe) => probe,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(error) => return Err(error),
+        };
+        match probe.try_lock_exclusive() {
+            // Closing the probe lets go of the lock again.
+            Ok(()) => return Ok(()),
+            Err(error) if error.kind() != fs2::lock_contended_error().kind() => return Err(error),
+            Err(contended) if std::time::Instant::now() >= until => return Err(contended),
+            Err(_) => std::thread::sleep(RELEASE_POLL),
+        }
     }
 }
 
