@@ -187,7 +187,7 @@ async fn local_event(
             stored.with_context(|| {
                 format!(
                     "no event has the id {} in {}",
-                    quoted(&id),
+                    quoted(id),
                     config.events.dir.display()
                 )
             })?
