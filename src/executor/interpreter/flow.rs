@@ -375,17 +375,6 @@ impl<'a> Interpreter<'a> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_count_from_one() {
-        assert_eq!(child_path("", 0), "1");
-        assert_eq!(child_path("3.then", 1), "3.then.2");
-    }
-}
-
 /// A `wait`'s result: `seconds`, the time it waited as the event asked for it (`90` for
 /// "90s", `0.5` for "500ms").
 fn wait_result(started_ms: u64, until_ms: u64) -> Map<String, Value> {
@@ -398,4 +387,15 @@ fn wait_result(started_ms: u64, until_ms: u64) -> Map<String, Value> {
     let mut output = Map::new();
     output.insert("seconds".to_owned(), seconds);
     output
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_count_from_one() {
+        assert_eq!(child_path("", 0), "1");
+        assert_eq!(child_path("3.then", 1), "3.then.2");
+    }
 }
