@@ -487,3 +487,42 @@ async fn discords_rate_limits_are_respected_under_a_burst() {
     );
     h.stop().await;
 }
+
+/// Issue 14 point 6: a wiped database hands out run ids again from its start; the nonces of its
+/// messages still differ from those Discord saw from the old one, so Discord sends the new
+/// message instead of answering with the earlier one. A retried send keeps its nonce.
+#[tokio::test]
+async fn a_wiped_database_sends_new_messages_with_new_nonces() {
+    let mut h = Harness::start(&[("notify.toml", &notify())]).await;
+    let first = accept(&h, "notify", "one").await;
+    assert_eq!(wait_finished(&h, first).await.status, RunStatus::Succeeded);
+    h.halt().await;
+    std::fs::remove_dir_all(h.dir.path().join("db")).unwrap();
+    h.boot().await;
+    h.sandbox.inject(Failure::new("/messages", 503));
+    let second = accept(&h, "notify", "two").await;
+    assert_ne!(first, second, "a fresh database hands out other run ids");
+    let run = wait_finished(&h, second).await;
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
+    assert_eq!(contents(&h.sandbox, DEPLOYS), ["deploy one", "deploy two"]);
+    let nonces: Vec<String> = h
+        .sandbox
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path == MESSAGES_PATH)
+        .map(|r| {
+            r.body.expect("a body")["nonce"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        nonces.len(),
+        3,
+        "one send, then a 503 and its retry: {nonces:?}"
+    );
+    assert_ne!(nonces[0], nonces[1], "another install, another nonce");
+    assert_eq!(nonces[1], nonces[2], "the retry keeps its nonce");
+    h.stop().await;
+}

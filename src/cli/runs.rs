@@ -43,7 +43,7 @@ pub async fn runs_list(
 fn parse_run_id(text: &str) -> anyhow::Result<RunId> {
     RunId::parse(text.trim()).with_context(|| {
         format!(
-            "{} is not a run id; they look like run_0000000000000001 (`hookbot runs` lists them)",
+            "{} is not a run id; they look like run_8c3f1a0000000001 (`hookbot runs` lists them)",
             quoted(text)
         )
     })

@@ -53,6 +53,11 @@ pub trait Engine: Send + Sync {
 
     async fn set_bot_id(&self, id: u64) -> Result<(), StoreError>;
 
+    /// This install's id: random, made when the database was created and kept in its settings.
+    /// Run ids and message nonces carry it, so a fresh database (or a second install with the
+    /// same token) never repeats the nonces that Discord saw from another one.
+    fn install_id(&self) -> u128;
+
     // --- variables (set_variable, delete_variable and {var.NAME}) ---
     //
     // Writes are not made durable one by one: the run that made them checkpoints, and that

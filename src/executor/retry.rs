@@ -48,11 +48,24 @@ pub fn classify(error: &ActionError) -> Class {
     }
 }
 
-/// The nonce of the message send at journal index `step` of `run`: the same on every attempt
-/// and after a restart, different for every send. At most 25 characters, as Discord requires
-/// (16 + 1 + 8 hex digits).
-pub fn nonce(run: RunId, step: usize) -> String {
-    format!("{:x}.{:x}", run.0, step as u32)
+/// The nonce of the message send at journal index `step` of `run` in the install `install_id`
+/// ([`Engine::install_id`](crate::engine::Engine::install_id)): the same on every attempt and
+/// after a restart, different for every send, and different from every other install's (a
+/// wiped database hands out the same run ids again, and Discord would answer a repeated nonce
+/// with the earlier message instead of sending the new one). 25 hex digits of a SHA-256 of the
+/// three, as long as Discord allows.
+pub fn nonce(install_id: u128, run: RunId, step: usize) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(install_id.to_be_bytes());
+    hash.update(run.0.to_be_bytes());
+    hash.update((step as u64).to_be_bytes());
+    let hex: String = hash
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    hex[..25].to_owned()
 }
 
 #[cfg(test)]
@@ -124,10 +137,12 @@ mod tests {
 
     #[test]
     fn nonces_fit_discord_and_are_stable_and_distinct() {
-        let longest = nonce(RunId(u64::MAX), u32::MAX as usize);
+        let longest = nonce(u128::MAX, RunId(u64::MAX), u32::MAX as usize);
         assert!(longest.len() <= 25, "{longest}");
-        assert_eq!(nonce(RunId(7), 3), nonce(RunId(7), 3));
-        assert_ne!(nonce(RunId(7), 3), nonce(RunId(7), 4));
-        assert_ne!(nonce(RunId(7), 3), nonce(RunId(8), 3));
+        assert_eq!(nonce(1, RunId(7), 3), nonce(1, RunId(7), 3));
+        assert_ne!(nonce(1, RunId(7), 3), nonce(1, RunId(7), 4));
+        assert_ne!(nonce(1, RunId(7), 3), nonce(1, RunId(8), 3));
+        // Another install (a wiped database) with the same run id and step.
+        assert_ne!(nonce(1, RunId(7), 3), nonce(2, RunId(7), 3));
     }
 }

@@ -75,6 +75,8 @@ pub struct SledEngine {
     meta: sled::Tree,
     variables: sled::Tree,
     idempotency: sled::Tree,
+    /// Made once per database and kept in `meta` (see [`Engine::install_id`]).
+    install_id: u128,
     /// Decoded event definitions, shared by every clone of the handle.
     loaded_events: Arc<RwLock<HashMap<String, Arc<Event>>>>,
     /// Runs in the `pending` tree, counted once at open and kept up to date by every writer.
@@ -144,13 +146,16 @@ impl SledEngine {
             key?;
             pending_count += 1;
         }
+        let meta = db.open_tree(META_TREE)?;
+        let install_id = settings::load_install_id(&meta)?;
         Ok(SledEngine {
+            install_id,
             events: db.open_tree(EVENTS_TREE)?,
             revisions: db.open_tree(REVISIONS_TREE)?,
             runs: db.open_tree(RUNS_TREE)?,
             pending,
             steps: db.open_tree(STEPS_TREE)?,
-            meta: db.open_tree(META_TREE)?,
+            meta,
             variables: db.open_tree(VARIABLES_TREE)?,
             idempotency: db.open_tree(IDEMPOTENCY_TREE)?,
             loaded_events: Arc::default(),
@@ -310,6 +315,10 @@ impl Engine for SledEngine {
 
     async fn variables(&self) -> Result<Vec<(VariableScope, String, String)>, StoreError> {
         SledEngine::variables(self)
+    }
+
+    fn install_id(&self) -> u128 {
+        self.install_id
     }
 
     async fn next_run_id(&self) -> Result<RunId, StoreError> {

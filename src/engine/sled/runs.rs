@@ -6,8 +6,11 @@ use crate::engine::records::RunFilter;
 use crate::run::{Run, RunId, RunStatus, Step};
 
 impl SledEngine {
+    /// The next run id: the top 24 bits come from the install id (highest bit set, so every
+    /// new id sorts after those of databases made before install ids existed), the low 40 bits
+    /// count up. Two databases thus hand out different ids, and ids still sort by age.
     pub(super) fn next_run_id(&self) -> Result<RunId, StoreError> {
-        Ok(RunId(self.db.generate_id()?))
+        Ok(run_id(self.install_id, self.db.generate_id()?))
     }
 
     pub(super) fn run(&self, id: RunId) -> Result<Option<Run>, StoreError> {
@@ -78,6 +81,13 @@ fn step_key(id: RunId, index: u32) -> [u8; 12] {
     key[..8].copy_from_slice(&id.0.to_be_bytes());
     key[8..].copy_from_slice(&index.to_be_bytes());
     key
+}
+
+/// See [`SledEngine::next_run_id`].
+fn run_id(install_id: u128, counter: u64) -> RunId {
+    const COUNTER_BITS: u32 = 40;
+    let prefix = (install_id as u64 & 0x7f_ffff) | 0x80_0000;
+    RunId((prefix << COUNTER_BITS) | (counter & ((1 << COUNTER_BITS) - 1)))
 }
 
 #[cfg(test)]

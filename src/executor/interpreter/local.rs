@@ -190,7 +190,11 @@ impl Interpreter<'_> {
             guild: self.guild(),
             dry_run: self.ctx.dry_run,
             pacer: self.ctx.pacer,
-            nonce: Some(retry::nonce(self.run.id, self.steps.len())),
+            nonce: Some(retry::nonce(
+                self.ctx.store.install_id(),
+                self.run.id,
+                self.steps.len(),
+            )),
             repeat: self.resumed && !self.acted,
         };
         let scope = self.scope();
