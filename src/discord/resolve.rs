@@ -121,11 +121,21 @@ impl Discord {
         let reference = reference.trim();
         if let Some(id) = parse_id(reference, &["<@&"], ">") {
             let id = RoleId::new(id);
-            let name = self
+            let cached = self
                 .cache
                 .guild(guild)
-                .and_then(|g| g.roles.get(&id).map(|r| r.name.clone()))
-                .unwrap_or_else(|| id.to_string());
+                .and_then(|g| g.roles.get(&id).map(|r| r.name.clone()));
+            let name = match cached {
+                Some(name) => name,
+                // A role made a moment ago may not have reached the cache through the gateway
+                // yet: Discord's own list names it. The id stands in only when that fails too.
+                None => guild
+                    .roles(&self.http)
+                    .await
+                    .ok()
+                    .and_then(|roles| roles.get(&id).map(|r| r.name.clone()))
+                    .unwrap_or_else(|| id.to_string()),
+            };
             return Ok((id, name));
         }
         let wanted = reference.strip_prefix('@').unwrap_or(reference);

@@ -245,6 +245,17 @@ impl Sandbox {
             .unwrap_or_default()
     }
 
+    /// Adds a role to a guild the way a change the gateway has not reported yet looks: REST
+    /// answers with it, the bot's cache does not know it (no `GUILD_ROLE_CREATE` is sent).
+    pub fn add_role_unannounced(&self, guild_id: u64, id: u64, name: &str) {
+        let mut world = self.shared.world();
+        if let Some(guild) = world.guild_mut(guild_id) {
+            // The lowest place, so the bot may manage it.
+            let role = crate::FixtureRole::new(id, name).position(1);
+            guild.guild.roles.push(role);
+        }
+    }
+
     /// The role with this exact name, as Discord's role object.
     pub fn role_named(&self, guild_id: u64, name: &str) -> Option<Value> {
         self.roles(guild_id)

@@ -230,3 +230,23 @@ async fn role_and_member_actions_change_the_stand_in() {
     }
     bot.stop().await;
 }
+
+/// Issue 14 point 15: a role the gateway has not reported yet (made a moment earlier) is named
+/// by its name, asked of Discord, not by its id.
+#[tokio::test]
+async fn delete_role_names_a_role_the_cache_does_not_know_yet() {
+    let bot = Bot::start().await;
+    const FRESH: u64 = 900_000_000_000_000_042;
+    bot.sandbox.add_role_unannounced(GUILD, FRESH, "just made");
+    let deleted = bot
+        .run(ActionKind::DeleteRole {
+            role: t(&FRESH.to_string()),
+            reason: None,
+        })
+        .await
+        .expect("delete_role");
+    assert_eq!(out(&deleted, "name"), "just made");
+    assert!(deleted.summary.contains("just made"), "{}", deleted.summary);
+    assert!(bot.sandbox.role_named(GUILD, "just made").is_none());
+    bot.stop().await;
+}
