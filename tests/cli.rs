@@ -529,3 +529,39 @@ fn import_validates_every_event_file_first_and_writes_nothing_on_error() {
     assert!(said.contains(r#"its "version" is 2)"#), "{said}");
     assert!(!said.contains("Some("), "{said}");
 }
+
+/// Issue 14 point 10: the database folder is private (0700, its files 0600) whatever the umask
+/// hookbot was started with.
+#[test]
+fn the_database_is_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = folder_with(&[]);
+    let out = Command::new("sh")
+        .args(["-c", "umask 000; exec \"$0\" key rotate"])
+        .arg(env!("CARGO_BIN_EXE_hookbot"))
+        .current_dir(dir.path())
+        .env_remove("HOOKBOT_CONFIG")
+        .env_remove("HOOKBOT_DISCORD_TOKEN")
+        .output()
+        .expect("hookbot runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let db = dir.path().join("db");
+    let mode = std::fs::metadata(&db).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "the database folder: {mode:o}");
+    let mut folders = vec![db];
+    let mut files = 0;
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(folder).unwrap() {
+            let entry = entry.unwrap();
+            let meta = entry.metadata().unwrap();
+            let mode = meta.permissions().mode() & 0o777;
+            assert_eq!(mode & 0o077, 0, "{}: {mode:o}", entry.path().display());
+            if meta.is_dir() {
+                folders.push(entry.path());
+            } else {
+                files += 1;
+            }
+        }
+    }
+    assert!(files > 0, "sled wrote its files");
+}

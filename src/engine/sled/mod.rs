@@ -16,11 +16,43 @@ mod pending;
 mod prune;
 mod runs;
 mod settings;
+/// Creates the database folder readable by its owner only (0700) whatever the umask: it holds
+/// the API key's hash, the variables and every run's data.
+fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if path.exists() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new().mode(0o700).create(path)?;
+    // `mode` is filtered by the umask, which could only remove bits; set it whole anyway.
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+}
+
+/// Takes group and other permissions off what sled made in the database folder (its files are
+/// created 0666 less the umask): files 0600, folders 0700.
+fn tighten(path: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(path)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        let mode = meta.permissions().mode();
+        if meta.is_dir() {
+            if mode & 0o077 != 0 {
+                std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o700))?;
+            }
+            tighten(&entry.path())?;
+        } else if meta.is_file() && mode & 0o077 != 0 {
+            std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod testing;
 mod variables;
 
 use std::collections::HashMap;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, RwLock};
@@ -124,11 +156,17 @@ impl SledEngine {
                 source: Box::new(source),
             },
         };
+        let private = |source: std::io::Error| StoreError::Open {
+            path: path.to_owned(),
+            source: Box::new(source),
+        };
+        create_private_dir(path).map_err(private)?;
         let db = sled::Config::new()
             .path(path)
             .cache_capacity(CACHE_BYTES)
             .open()
             .map_err(open_error)?;
+        tighten(path).map_err(private)?;
         SledEngine::from_db(db, Some(path.to_owned())).map_err(open_error)
     }
 
