@@ -92,13 +92,20 @@ type = "send_message"
 channel = "#general"
 content = "roles may ping: {text}"
 allowed_mentions = ["roles"]
-"##;
-    let h = Harness::start(&[("say.toml", event)]).await;
+
+[[actions]]
+type = "send_message"
+channel = "#general"
+content = "one role may ping: {text}"
+allowed_mentions = { roles = ["DEPLOYER"] }
+"##
+    .replace("DEPLOYER", &DEPLOYER.to_string());
+    let h = Harness::start(&[("say.toml", &event)]).await;
     let hostile = format!("@everyone @here <@&{DEPLOYER}> <@{ALICE}>");
     let run = h.trigger("say", &[("text", json!(hostile))]).await;
     assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
     let sent = h.sandbox.messages_in(GENERAL);
-    assert_eq!(sent.len(), 2);
+    assert_eq!(sent.len(), 3);
     assert_eq!(
         sent[0]["content"], hostile,
         "text is sent verbatim, not escaped"
@@ -107,6 +114,13 @@ allowed_mentions = ["roles"]
     assert_eq!(sent[0]["allowed_mentions"]["users"], json!([]));
     assert_eq!(sent[0]["allowed_mentions"]["roles"], json!([]));
     assert_eq!(sent[1]["allowed_mentions"]["parse"], json!(["roles"]));
+    // By id (issue 14 point 10): that role alone, as Discord's `roles` array.
+    assert_eq!(sent[2]["allowed_mentions"]["parse"], json!([]));
+    assert_eq!(
+        sent[2]["allowed_mentions"]["roles"],
+        json!([DEPLOYER.to_string()])
+    );
+    assert_eq!(sent[2]["allowed_mentions"]["users"], json!([]));
     // Every request that creates a message carries allowed_mentions.
     for request in h
         .sandbox

@@ -13,12 +13,20 @@ pub struct MessageSpec {
     pub allowed_mentions: AllowedMentions,
 }
 
-/// Which kinds of mention a message may ping. Empty by default: caller-supplied text pings no one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// Which mentions a message may ping. Empty by default: caller-supplied text pings no one.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct AllowedMentions {
+    /// Every user mention (Discord's `parse: ["users"]`).
     pub users: bool,
+    /// Every role mention (`parse: ["roles"]`).
     pub roles: bool,
     pub everyone: bool,
+    /// Only these users (Discord's `allowed_mentions.users`); empty when `users` is set.
+    #[serde(default)]
+    pub user_ids: Vec<u64>,
+    /// Only these roles (Discord's `allowed_mentions.roles`); empty when `roles` is set.
+    #[serde(default)]
+    pub role_ids: Vec<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

@@ -4,7 +4,9 @@ use toml::de::DeValue;
 use toml::value::Datetime;
 
 use super::ctx::Ctx;
-use super::fields::{check_count, optional_text, read_color, read_list, required_text};
+use super::fields::{
+    check_count, optional_text, parse_snowflake, read_color, read_list, required_text,
+};
 use super::limits::*;
 use crate::events::message::{
     AllowedMentions, EmbedAuthorSpec, EmbedFieldSpec, EmbedFooterSpec, EmbedSpec, MessageSpec,
@@ -14,6 +16,9 @@ use crate::problem::{describe, Checked, TableReader};
 
 /// The `allowed_mentions` entries, as Discord names its `parse` values.
 pub const MENTION_KINDS: [&str; 3] = ["users", "roles", "everyone"];
+
+/// Discord takes at most 100 ids in each of `allowed_mentions.users` and `.roles`.
+pub const MAX_MENTION_IDS: usize = 100;
 
 /// `content`, `embeds` and `allowed_mentions` of a `send_message` or `send_dm`.
 pub(super) fn read_message(
@@ -79,6 +84,11 @@ fn static_embed_chars(embed: &EmbedSpec) -> usize {
 
 fn read_allowed_mentions(table: &mut TableReader<'_, '_>) -> Checked<AllowedMentions> {
     let mut allowed = AllowedMentions::default();
+    if let Some(value) = table.optional("allowed_mentions") {
+        if matches!(value.get_ref(), DeValue::Table(_)) {
+            return read_mentions_by_id(table, allowed);
+        }
+    }
     let Some(entries) = table.optional_array("allowed_mentions")? else {
         return Ok(allowed);
     };
@@ -100,6 +110,60 @@ fn read_allowed_mentions(table: &mut TableReader<'_, '_>) -> Checked<AllowedMent
             }
         }
     }
+    outcome.map(|()| allowed)
+}
+
+/// `allowed_mentions = { users = ["…"], roles = ["…"], everyone = false }`: only the listed
+/// users and roles may be pinged. Each id is checked here, with its position.
+fn read_mentions_by_id(
+    table: &mut TableReader<'_, '_>,
+    mut allowed: AllowedMentions,
+) -> Checked<AllowedMentions> {
+    let Some(mut mentions) = table.optional_table("allowed_mentions", "allowed_mentions")? else {
+        return Ok(allowed);
+    };
+    let mut outcome = Ok(());
+    for key in ["users", "roles"] {
+        let ids = match mentions.optional_array(key) {
+            Ok(Some(ids)) => ids,
+            Ok(None) => continue,
+            Err(reported) => {
+                outcome = Err(reported);
+                continue;
+            }
+        };
+        if ids.get_ref().len() > MAX_MENTION_IDS {
+            outcome = Err(mentions.report(
+                ids.span(),
+                format!("allowed_mentions.{key} lists more than {MAX_MENTION_IDS} ids (Discord's limit)"),
+            ));
+        }
+        for entry in ids.get_ref().iter() {
+            match entry.get_ref() {
+                DeValue::String(text) if parse_snowflake(text).is_some() => {
+                    let id = parse_snowflake(text).unwrap_or_default();
+                    match key {
+                        "users" => allowed.user_ids.push(id),
+                        _ => allowed.role_ids.push(id),
+                    }
+                }
+                other => {
+                    outcome = Err(mentions.report(
+                        entry.span(),
+                        format!(
+                            "allowed_mentions.{key} takes ids in quotes, like \"223456789012345678\"; {} is not one",
+                            describe(other)
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    match mentions.optional_bool("everyone") {
+        Ok(everyone) => allowed.everyone = everyone.unwrap_or(false),
+        Err(reported) => outcome = Err(reported),
+    }
+    mentions.finish();
     outcome.map(|()| allowed)
 }
 

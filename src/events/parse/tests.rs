@@ -194,6 +194,7 @@ role = "{role}"
                     users: true,
                     roles: true,
                     everyone: true,
+                    ..AllowedMentions::default()
                 },
             },
         }

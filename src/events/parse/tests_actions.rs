@@ -420,3 +420,41 @@ fn discord_limits_on_fixed_texts() {
         ]
     );
 }
+
+/// Issue 14 point 10: `allowed_mentions` by id, checked at load with positions.
+#[test]
+fn allowed_mentions_by_id() {
+    let ActionKind::SendMessage { message, .. } = kind(
+        r#"[[actions]]
+type = "send_message"
+channel = "general"
+content = "<@&223456789012345678> {monitor}"
+allowed_mentions = { roles = ["223456789012345678"], users = ["5"] }
+"#,
+    ) else {
+        panic!("a send_message")
+    };
+    assert_eq!(
+        message.allowed_mentions,
+        AllowedMentions {
+            role_ids: vec![223456789012345678],
+            user_ids: vec![5],
+            ..AllowedMentions::default()
+        }
+    );
+    assert_eq!(
+        errors(
+            r#"[[actions]]
+type = "send_message"
+channel = "general"
+content = "hi"
+allowed_mentions = { roles = ["@oncall", 5], user = ["5"] }
+"#
+        ),
+        [
+            r#"7:31: allowed_mentions.roles takes ids in quotes, like "223456789012345678"; "@oncall" is not one"#,
+            r#"7:42: allowed_mentions.roles takes ids in quotes, like "223456789012345678"; 5 is not one"#,
+            r#"7:46: unknown key "user" in allowed_mentions; expected one of: users, roles, everyone"#,
+        ]
+    );
+}

@@ -13,11 +13,29 @@ use crate::events::{
 use crate::lang::templates::{Lookup, Template};
 
 /// Explicit on every message: only the kinds the event's author listed may ping.
-pub fn allowed_mentions(kinds: AllowedMentions) -> CreateAllowedMentions {
-    CreateAllowedMentions::new()
+/// Ids listed by the event go as Discord's `users` / `roles` arrays: those alone may be pinged.
+pub fn allowed_mentions(kinds: &AllowedMentions) -> CreateAllowedMentions {
+    let mut allowed = CreateAllowedMentions::new()
         .all_users(kinds.users)
         .all_roles(kinds.roles)
-        .everyone(kinds.everyone)
+        .everyone(kinds.everyone);
+    if !kinds.user_ids.is_empty() {
+        allowed = allowed.users(
+            kinds
+                .user_ids
+                .iter()
+                .map(|&id| serenity::all::UserId::new(id)),
+        );
+    }
+    if !kinds.role_ids.is_empty() {
+        allowed = allowed.roles(
+            kinds
+                .role_ids
+                .iter()
+                .map(|&id| serenity::all::RoleId::new(id)),
+        );
+    }
+    allowed
 }
 
 /// A field's name or value that renders empty: Discord refuses empty ones.
@@ -81,7 +99,7 @@ pub(crate) fn render_message(
         embeds.truncate(MAX_EMBEDS);
     }
     fit_embed_total(&mut embeds, warnings);
-    let allowed_mentions = serde_json::to_value(allowed_mentions(spec.allowed_mentions))
+    let allowed_mentions = serde_json::to_value(allowed_mentions(&spec.allowed_mentions))
         .unwrap_or_else(|_| json!({ "parse": [] }));
     Ok(RenderedMessage {
         content,
@@ -610,14 +628,24 @@ mod tests {
 
     #[test]
     fn allowed_mentions_are_explicit_and_empty_by_default() {
-        let json = serde_json::to_value(allowed_mentions(AllowedMentions::default())).unwrap();
+        let json = serde_json::to_value(allowed_mentions(&AllowedMentions::default())).unwrap();
         assert_eq!(json["parse"], serde_json::json!([]));
-        let json = serde_json::to_value(allowed_mentions(AllowedMentions {
+        let json = serde_json::to_value(allowed_mentions(&AllowedMentions {
             users: true,
-            roles: false,
             everyone: true,
+            ..AllowedMentions::default()
         }))
         .unwrap();
         assert_eq!(json["parse"], serde_json::json!(["users", "everyone"]));
+        // Listed ids go as Discord's arrays: those alone may be pinged.
+        let json = serde_json::to_value(allowed_mentions(&AllowedMentions {
+            role_ids: vec![223456789012345678],
+            user_ids: vec![5],
+            ..AllowedMentions::default()
+        }))
+        .unwrap();
+        assert_eq!(json["parse"], serde_json::json!([]));
+        assert_eq!(json["roles"], serde_json::json!(["223456789012345678"]));
+        assert_eq!(json["users"], serde_json::json!(["5"]));
     }
 }
