@@ -124,7 +124,6 @@ type = "send_message"
 channel = "#general"    # a channel id, "#name", or text that renders to either
 content = "{{message}}"
 # allowed_mentions = ["users"]   # who may be pinged: users, roles, everyone; default: no one
-# allowed_mentions = { roles = ["223456789012345678"] }   # or only these roles / users (ids)
 
 # An embed, with or instead of content:
 # [[actions.embeds]]
