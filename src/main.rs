@@ -178,7 +178,13 @@ fn execute(cli: Cli) -> anyhow::Result<bool> {
         Command::Event {
             command: EventCommand::New { name, server },
         } => runtime
-            .block_on(hookbot::cli::event_new(config, sandbox, &name, &server, &mut stdout))
+            .block_on(hookbot::cli::event_new(
+                config,
+                sandbox,
+                &name,
+                &server,
+                &mut stdout,
+            ))
             .map(|()| true),
         Command::Event {
             command: EventCommand::List,

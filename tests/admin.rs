@@ -26,7 +26,9 @@ fn text(bytes: Vec<u8>) -> String {
 
 async fn key_rotate(config: &Path) -> String {
     let mut out = Vec::new();
-    hookbot::cli::key_rotate(config, false, &mut out).await.unwrap();
+    hookbot::cli::key_rotate(config, false, &mut out)
+        .await
+        .unwrap();
     let out = text(out);
     assert_eq!(out.lines().count(), 1, "the key alone: {out:?}");
     out.trim().to_owned()
@@ -66,7 +68,9 @@ async fn event_show(config: &Path, id: &str) -> String {
 
 async fn event_list(config: &Path) -> String {
     let mut out = Vec::new();
-    hookbot::cli::event_list(config, false, &mut out).await.unwrap();
+    hookbot::cli::event_list(config, false, &mut out)
+        .await
+        .unwrap();
     text(out)
 }
 
@@ -78,7 +82,9 @@ async fn export(config: &Path) -> Value {
 
 async fn import(config: &Path, file: &Path) -> String {
     let mut out = Vec::new();
-    hookbot::cli::import(config, false, file, &mut out).await.unwrap();
+    hookbot::cli::import(config, false, file, &mut out)
+        .await
+        .unwrap();
     text(out)
 }
 
@@ -257,9 +263,15 @@ async fn event_show_and_list_while_running_and_while_stopped() {
 async fn event_new_while_running_prints_a_url_that_works() {
     let h = Harness::start(&[("notify.toml", &notify())]).await;
     let mut out = Vec::new();
-    hookbot::cli::event_new(&h.config_path(), false, "Fresh", &SERVER.to_string(), &mut out)
-        .await
-        .unwrap();
+    hookbot::cli::event_new(
+        &h.config_path(),
+        false,
+        "Fresh",
+        &SERVER.to_string(),
+        &mut out,
+    )
+    .await
+    .unwrap();
     let url = text(out).trim().to_owned();
     assert!(
         url.starts_with(&format!("{}/webhook/{BOT_ID}/", h.base)),

@@ -554,7 +554,9 @@ fn check_reports_a_missing_token_as_run_would() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let said = text(&out.stdout);
     assert!(
-        said.starts_with("config.toml:2:9: no Discord token: set discord.token, or HOOKBOT_DISCORD_TOKEN"),
+        said.starts_with(
+            "config.toml:2:9: no Discord token: set discord.token, or HOOKBOT_DISCORD_TOKEN"
+        ),
         "{said}"
     );
     assert!(!text(&out.stderr).contains("config.toml: ok"));

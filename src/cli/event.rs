@@ -18,7 +18,8 @@ use crate::lang::shell::shell_quote;
 
 /// `hookbot event new NAME --server ID`: writes the file and prints its webhook URL.
 pub async fn event_new(
-    config_path: &Path, sandbox: bool,
+    config_path: &Path,
+    sandbox: bool,
     name: &str,
     server: &str,
     out: &mut impl Write,
@@ -32,7 +33,11 @@ pub async fn event_new(
 }
 
 /// `hookbot event list`: id, name, server and webhook URL of every event, one per line.
-pub async fn event_list(config_path: &Path, sandbox: bool, out: &mut impl Write) -> anyhow::Result<()> {
+pub async fn event_list(
+    config_path: &Path,
+    sandbox: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     let config = Config::load(config_path, sandbox)?;
     let loaded = events::load_dir(&config.events.dir);
     for problem in &loaded.problems {
@@ -91,7 +96,12 @@ pub async fn event_list(config_path: &Path, sandbox: bool, out: &mut impl Write)
 ///
 /// While hookbot runs it shows the version being served; when stopped, the file's (or, for a
 /// file that does not load, the version stored at the last run).
-pub async fn event_show(config_path: &Path, sandbox: bool, id: &str, out: &mut impl Write) -> anyhow::Result<()> {
+pub async fn event_show(
+    config_path: &Path,
+    sandbox: bool,
+    id: &str,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     let config = Config::load(config_path, sandbox)?;
     let socket = socket_path(&config.database_path());
     let (event, revisions) = match Client::connect(&socket).await? {

@@ -13,7 +13,8 @@ use crate::run::{RunId, RunStatus, StepOutcome};
 
 /// `hookbot runs [--event ID] [--failed] [--limit N]`: newest first, one line each.
 pub async fn runs_list(
-    config_path: &Path, sandbox: bool,
+    config_path: &Path,
+    sandbox: bool,
     event: Option<&str>,
     failed: bool,
     limit: usize,
@@ -29,7 +30,11 @@ pub async fn runs_list(
     let runs = backend.runs(&query).await?;
     if runs.is_empty() {
         // On stderr, so a script reading stdout still sees an empty list.
-        let which = if config.sandbox { "the sandbox's" } else { "this" };
+        let which = if config.sandbox {
+            "the sandbox's"
+        } else {
+            "this"
+        };
         let filtered = if event.is_some() || failed {
             " that match"
         } else {
@@ -68,7 +73,12 @@ fn parse_run_id(text: &str) -> anyhow::Result<RunId> {
 }
 
 /// `hookbot runs show RUN`: when, event, variables and every step.
-pub async fn runs_show(config_path: &Path, sandbox: bool, run: &str, out: &mut impl Write) -> anyhow::Result<()> {
+pub async fn runs_show(
+    config_path: &Path,
+    sandbox: bool,
+    run: &str,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     let config = Config::load(config_path, sandbox)?;
     let id = parse_run_id(run)?;
     let backend = Backend::connect(&config).await?;
@@ -110,7 +120,12 @@ pub async fn runs_show(config_path: &Path, sandbox: bool, run: &str, out: &mut i
 
 /// `hookbot runs retry RUN`: a failed or dead-lettered run goes back in the queue, to resume
 /// at the action that failed: at once when hookbot runs, else the next time it starts.
-pub async fn runs_retry(config_path: &Path, sandbox: bool, run: &str, out: &mut impl Write) -> anyhow::Result<()> {
+pub async fn runs_retry(
+    config_path: &Path,
+    sandbox: bool,
+    run: &str,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     let config = Config::load(config_path, sandbox)?;
     let id = parse_run_id(run)?;
     let backend = Backend::connect(&config).await?;

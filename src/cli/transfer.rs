@@ -55,7 +55,12 @@ pub async fn export(config_path: &Path, sandbox: bool, out: &mut impl Write) -> 
 /// `hookbot import FILE` (`-` for stdin): restores the persistent variables (each one set,
 /// others left alone), the API key's hash and, when none is known, the bot id; writes each event
 /// file that does not exist yet, skipping a file whose name or event id is taken.
-pub async fn import(config_path: &Path, sandbox: bool, file: &Path, out: &mut impl Write) -> anyhow::Result<()> {
+pub async fn import(
+    config_path: &Path,
+    sandbox: bool,
+    file: &Path,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     let config = Config::load(config_path, sandbox)?;
     let text = if file == Path::new("-") {
         std::io::read_to_string(std::io::stdin()).context("cannot read stdin")?
