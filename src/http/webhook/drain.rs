@@ -14,6 +14,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
+use http_body_util::BodyExt;
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use tokio::sync::oneshot;
 
@@ -76,11 +77,27 @@ async fn drained(headers: &HeaderMap, body: Body, read: usize, limit: usize) -> 
     if expects_continue && read == 0 {
         return false;
     }
-    let room = limit.saturating_sub(read);
     matches!(
-        tokio::time::timeout(DRAIN_TIMEOUT, axum::body::to_bytes(body, room)).await,
-        Ok(Ok(_))
+        tokio::time::timeout(DRAIN_TIMEOUT, discard(body, read, limit)).await,
+        Ok(true)
     )
+}
+
+/// Reads `body` to its end, keeping none of it; `false` when the bytes read in all pass `limit`
+/// or the body fails.
+async fn discard(mut body: Body, mut read: usize, limit: usize) -> bool {
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return false;
+        };
+        if let Some(data) = frame.data_ref() {
+            read = read.saturating_add(data.len());
+            if read > limit {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// The request's body as the handler sees it; dropped unfinished, it goes back to
