@@ -494,3 +494,38 @@ fn event_test_names_the_events_there_are() {
         "{stderr}"
     );
 }
+
+/// Issue 14 point 16: an import that `check` would reject writes nothing and exits non-zero,
+/// naming the problem's position; messages carry no Rust debug text.
+#[test]
+fn import_validates_every_event_file_first_and_writes_nothing_on_error() {
+    let dir = folder_with(&[]);
+    let backup = dir.path().join("backup.json");
+    let document = json!({
+        "version": 1, "exported_at": "x", "settings": {},
+        "variables": [{"scope": "global", "name": "count", "value": "41"}],
+        "events": [
+            {"file": "good.toml", "text": good()},
+            {"file": "bad.toml", "text": "id = \"bad\"\nserver = \"123456789012345678\"\n\n[[actions]]\ntype = \"send_mesage\"\n"}
+        ]
+    });
+    std::fs::write(&backup, document.to_string()).unwrap();
+    let out = hookbot(dir.path(), &["import", "backup.json"]);
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("bad.toml:5:8"), "{said}");
+    assert!(said.contains("nothing was written"), "{said}");
+    assert!(!dir.path().join("events/good.toml").exists(), "{said}");
+    assert!(!dir.path().join("events/bad.toml").exists(), "{said}");
+    let out = hookbot(dir.path(), &["export"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let exported: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(exported["variables"], json!([]), "no variable was stored");
+
+    std::fs::write(&backup, r#"{"version":2}"#).unwrap();
+    let out = hookbot(dir.path(), &["import", "backup.json"]);
+    let said = text(&out.stderr);
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains(r#"its "version" is 2)"#), "{said}");
+    assert!(!said.contains("Some("), "{said}");
+}

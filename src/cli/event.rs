@@ -15,6 +15,7 @@ use crate::engine::{Store, StoreError};
 use crate::events;
 use crate::http::webhook;
 use crate::lang::shell::shell_quote;
+use crate::problem::quoted;
 
 /// `hookbot event new NAME --server ID`: writes the file and prints its webhook URL.
 pub async fn event_new(
@@ -185,7 +186,8 @@ async fn local_event(
             }
             stored.with_context(|| {
                 format!(
-                    "no event has the id {id:?} in {}",
+                    "no event has the id {} in {}",
+                    quoted(id),
                     config.events.dir.display()
                 )
             })?
@@ -233,7 +235,7 @@ fn auth_header(auth: &events::EventAuth) -> (String, bool) {
         } => (
             format!(
                 "{header}: <HMAC-SHA256 of the body, {}>",
-                format!("{encoding:?}").to_lowercase()
+                encoding.name()
             ),
             false,
         ),

@@ -9,6 +9,7 @@ use super::format::{describe_step, rfc3339, status_words};
 use crate::admin::client::Backend;
 use crate::admin::protocol::{RunDetail, RunsQuery};
 use crate::config::Config;
+use crate::problem::quoted;
 use crate::run::{RunId, RunStatus, StepOutcome};
 
 /// `hookbot runs [--event ID] [--failed] [--limit N]`: newest first, one line each.
@@ -41,7 +42,10 @@ pub async fn runs_list(
 
 fn parse_run_id(text: &str) -> anyhow::Result<RunId> {
     RunId::parse(text.trim()).with_context(|| {
-        format!("{text:?} is not a run id; they look like run_0000000000000001 (`hookbot runs` lists them)")
+        format!(
+            "{} is not a run id; they look like run_0000000000000001 (`hookbot runs` lists them)",
+            quoted(text)
+        )
     })
 }
 
@@ -68,7 +72,7 @@ pub async fn runs_show(config_path: &Path, run: &str, out: &mut impl Write) -> a
     }
     writeln!(out, "variables")?;
     for (name, value) in run.variables.iter() {
-        writeln!(out, "  {name} = {value:?}")?;
+        writeln!(out, "  {name} = {}", quoted(value))?;
     }
     writeln!(out, "steps")?;
     for step in &steps {
