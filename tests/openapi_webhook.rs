@@ -111,6 +111,16 @@ async fn the_listener_answers_as_docs_openapi_yaml_says() {
     check("?wait=true, failed", answer, 502);
     let answer = h.post_raw("bad", r#"{"variables": null}"#).await;
     check("variables null", answer, 400);
+    let answer = Answer::from(
+        h.http
+            .post(format!("{}/webhook/{BOT_ID}/%ff", h.base))
+            .header("Authorization", &h.key)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    check("an event id that is not UTF-8", answer, 400);
     let answer = h.send("good", "", b"", &[]).await;
     check("no key", answer, 401);
     let answer = Answer::from(
