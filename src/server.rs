@@ -47,9 +47,15 @@ pub enum StartError {
     Sandbox(std::io::Error),
 }
 
-/// Runs hookbot until `shutdown` completes, then stops it gracefully.
-/// A token Discord refuses ends it too, with that error: no retry can fix it.
-pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
+/// Runs hookbot until `shutdown` completes, then stops it gracefully, unless `now` completes
+/// first (a second signal): then it flushes the store and returns at once, leaving runs in
+/// progress queued for the next start. A token Discord refuses ends it too, with that error:
+/// no retry can fix it.
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+    now: impl Future<Output = ()>,
+) -> Result<(), StartError> {
     tokio::pin!(shutdown);
     // A start that waits for Discord to say the bot's id still ends at a signal.
     let running = tokio::select! {
@@ -68,8 +74,19 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         refused = discord.refused() => Err(StartError::Discord(refused)),
     };
     drop(discord);
-    tracing::info!("shutting down");
-    running.stop().await;
+    tracing::info!("shutting down; a second SIGINT or SIGTERM stops at once");
+    let store = running.store.clone();
+    tokio::select! {
+        () = running.stop() => {}
+        () = now => {
+            // Every accepted run is already durable; what a run in progress has not journaled
+            // is done again from its last recorded step at the next start.
+            tracing::warn!("stopping at once; runs in progress stay queued and resume on the next start");
+            if let Err(error) = store.flush().await {
+                tracing::error!(%error, "could not flush the database");
+            }
+        }
+    }
     outcome
 }
 
