@@ -4,13 +4,14 @@
 use crate::admin::client::Client;
 use crate::admin::protocol::socket_path;
 use crate::config::Config;
+use crate::discord::bot_id_from_token;
 use crate::engine::Store;
 
 /// The base of webhook URLs and the bot's id: from the running hookbot when its admin socket
 /// answers (it knows the address it bound and asked Discord who it is), else from the config,
 /// the database and the token.
 pub(super) async fn url_base(config: &Config) -> (String, Option<u64>) {
-    let socket = socket_path(&config.storage.path);
+    let socket = socket_path(&config.database_path());
     if let Some(status) = Client::status_at(&socket).await {
         return (status.base_url.clone(), status.bot_id());
     }
@@ -24,11 +25,10 @@ pub(super) async fn url_base(config: &Config) -> (String, Option<u64>) {
 /// the token, whose first part is the id in base64.
 async fn remembered_or_token_bot_id(config: &Config) -> Option<u64> {
     // Opening creates a database; a command that only reads must not leave one behind.
-    let store = config
-        .storage
-        .path
+    let database = config.database_path();
+    let store = database
         .exists()
-        .then(|| Store::open(&config.storage.path).ok())
+        .then(|| Store::open(&database).ok())
         .flatten();
     let remembered = match store {
         Some(store) => store.bot_id().await.ok().flatten(),
@@ -47,26 +47,4 @@ async fn known_bot_id(config: &Config) -> Option<u64> {
         );
     }
     id
-}
-
-fn bot_id_from_token(token: &str) -> Option<u64> {
-    use base64::Engine;
-    let first = token.trim().trim_start_matches("Bot ").split('.').next()?;
-    let decoded = base64::engine::general_purpose::STANDARD_NO_PAD
-        .decode(first.trim_end_matches('='))
-        .ok()?;
-    std::str::from_utf8(&decoded).ok()?.parse().ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bot_id_comes_from_the_token() {
-        // "123456789012345678" in base64, as Discord puts it in front of a token.
-        let token = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GhIjKl.abcdefghijklmnopqrstuvwxyz";
-        assert_eq!(bot_id_from_token(token), Some(123456789012345678));
-        assert_eq!(bot_id_from_token("not a token"), None);
-    }
 }

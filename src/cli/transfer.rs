@@ -15,8 +15,8 @@ use crate::problem::quoted;
 
 /// `hookbot export`: one JSON document on stdout (see [`Export`]): the event files'
 /// text, the persistent variables, the API key's hash (never a key) and the bot id.
-pub async fn export(config_path: &Path, out: &mut impl Write) -> anyhow::Result<()> {
-    let config = Config::load(config_path, false)?;
+pub async fn export(config_path: &Path, sandbox: bool, out: &mut impl Write) -> anyhow::Result<()> {
+    let config = Config::load(config_path, sandbox)?;
     let backend = Backend::connect(&config).await?;
     let stored = backend.export().await?;
     let mut files: Vec<PathBuf> = match std::fs::read_dir(&config.events.dir) {
@@ -56,8 +56,13 @@ pub async fn export(config_path: &Path, out: &mut impl Write) -> anyhow::Result<
 /// `hookbot import FILE` (`-` for stdin): restores the persistent variables (each one set,
 /// others left alone), the API key's hash and, when none is known, the bot id; writes each event
 /// file that does not exist yet, skipping a file whose name or event id is taken.
-pub async fn import(config_path: &Path, file: &Path, out: &mut impl Write) -> anyhow::Result<()> {
-    let config = Config::load(config_path, false)?;
+pub async fn import(
+    config_path: &Path,
+    sandbox: bool,
+    file: &Path,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let config = Config::load(config_path, sandbox)?;
     let text = if file == Path::new("-") {
         std::io::read_to_string(std::io::stdin()).context("cannot read stdin")?
     } else {

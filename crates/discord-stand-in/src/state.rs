@@ -210,6 +210,9 @@ pub(crate) struct World {
     pub pins: Vec<(u64, u64, String)>,
     pub requests: Vec<RecordedRequest>,
     pub failures: Vec<Failure>,
+    /// While set, an outage: every REST request and every new gateway connection is answered
+    /// with this status ([`crate::Sandbox::begin_outage`]).
+    pub outage: Option<u16>,
     /// Discord's rate limits, when the stand-in was asked to enforce them.
     pub limiter: Option<Limiter>,
     /// Requests answered 429, by the limiter or an injected failure.
@@ -260,6 +263,7 @@ impl World {
             pins: Vec::new(),
             requests: Vec::new(),
             failures: Vec::new(),
+            outage: None,
             limiter: rate_limits.map(Limiter::new),
             rate_limited: 0,
             gateway_sessions_started: 0,
