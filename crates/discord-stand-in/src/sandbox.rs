@@ -251,7 +251,7 @@ impl Sandbox {
         let mut world = self.shared.world();
         if let Some(guild) = world.guild_mut(guild_id) {
             // The lowest place, so the bot may manage it.
-            let role = crate::FixtureRole::new(id, name).position(1);
+            let role = crate::fixture::FixtureRole::new(id, name).position(1);
             guild.guild.roles.push(role);
         }
     }

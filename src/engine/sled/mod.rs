@@ -16,6 +16,25 @@ mod pending;
 mod prune;
 mod runs;
 mod settings;
+/// 16 random bytes in `meta`, made when the database is first opened.
+const INSTALL_ID: &str = "install_id";
+
+/// The database's install id, made (random) and kept the first time it is opened.
+fn load_install_id(meta: &sled::Tree) -> Result<u128, sled::Error> {
+    let read = |bytes: &[u8]| <[u8; 16]>::try_from(bytes).ok().map(u128::from_be_bytes);
+    if let Some(id) = meta.get(INSTALL_ID)?.as_deref().and_then(read) {
+        return Ok(id);
+    }
+    let fresh: u128 = rand::random();
+    // Only the first writer's id counts, should two handles race on a new database.
+    let _ = meta.compare_and_swap(INSTALL_ID, None::<&[u8]>, Some(&fresh.to_be_bytes()[..]))?;
+    Ok(meta
+        .get(INSTALL_ID)?
+        .as_deref()
+        .and_then(read)
+        .unwrap_or(fresh))
+}
+
 /// Creates the database folder readable by its owner only (0700) whatever the umask: it holds
 /// the API key's hash, the variables and every run's data.
 fn create_private_dir(path: &Path) -> std::io::Result<()> {
@@ -185,7 +204,7 @@ impl SledEngine {
             pending_count += 1;
         }
         let meta = db.open_tree(META_TREE)?;
-        let install_id = settings::load_install_id(&meta)?;
+        let install_id = load_install_id(&meta)?;
         Ok(SledEngine {
             install_id,
             events: db.open_tree(EVENTS_TREE)?,

@@ -6,26 +6,8 @@ use crate::engine::error::StoreError;
 
 const API_KEY_HASH: &str = "api_key_sha256";
 const BOT_ID: &str = "bot_id";
-/// 16 random bytes, made when the database is first opened.
-const INSTALL_ID: &str = "install_id";
 /// Written and removed again by [`SledEngine::check_writable`].
 const WRITE_PROBE: &str = "write_probe";
-
-/// The database's install id, made (random) and kept the first time it is opened.
-pub(super) fn load_install_id(meta: &sled::Tree) -> Result<u128, sled::Error> {
-    let read = |bytes: &[u8]| <[u8; 16]>::try_from(bytes).ok().map(u128::from_be_bytes);
-    if let Some(id) = meta.get(INSTALL_ID)?.as_deref().and_then(read) {
-        return Ok(id);
-    }
-    let fresh: u128 = rand::random();
-    // Only the first writer's id counts, should two handles race on a new database.
-    let _ = meta.compare_and_swap(INSTALL_ID, None::<&[u8]>, Some(&fresh.to_be_bytes()[..]))?;
-    Ok(meta
-        .get(INSTALL_ID)?
-        .as_deref()
-        .and_then(read)
-        .unwrap_or(fresh))
-}
 
 impl SledEngine {
     /// Whether the database takes writes now: a key written, removed and flushed (`/readyz`).
