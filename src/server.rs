@@ -21,7 +21,7 @@ use crate::discord::Discord;
 use crate::engine::{Store, StoreError};
 use crate::events::{Event, LoadedEvents};
 use crate::executor;
-use crate::http::{self, webhook, AppState, Probe, Serving};
+use crate::http::{self, webhook, AppState, Limits, Probe, Serving};
 use crate::queue::Queue;
 use crate::{admin, discord, keys, metrics, reload, retention, sandbox_world};
 
@@ -99,6 +99,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     metrics::prometheus();
     let store = Store::open(&database_path(&config))?;
     let loaded = load_events(&config, &store).await?;
+    // Before anything holds descriptors: the connection cap is fitted to the limit in force.
+    let descriptors = http::listener::raise_descriptor_limit();
     // Bound before Discord is asked anything, so a taken port fails at once; connections wait
     // in the backlog until the listener serves.
     let (listener, addr) = bind(config.http.listen).await?;
@@ -176,11 +178,18 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     if let Some(operator_addr) = metrics_addr {
         tracing::info!(listen = %operator_addr, "health and metrics listener ready");
     }
+    let limits = Limits {
+        max_connections: config.http.max_connections,
+        header_read_timeout: config.http.header_read_timeout,
+        idle_timeout: config.http.idle_timeout,
+    }
+    .within_descriptors(descriptors, operator_listener.is_some());
     let http = http::serve(
         listener,
         operator_listener.map(|(listener, _)| listener),
         state,
         probe,
+        limits,
         shutdown.clone(),
     );
     let base_url = config.public_base_url(addr);

@@ -39,6 +39,14 @@ pub struct HttpConfig {
     /// Where `/healthz`, `/readyz` and `/metrics` are served instead of `listen`. `None` (the key
     /// empty or absent): on `listen`, beside the webhooks.
     pub metrics_listen: Option<SocketAddr>,
+    /// Connections open at once on the webhook listener; past it the one idle longest is closed
+    /// to make room, or, with none idle, new ones wait. Lowered at start to fit the open-files
+    /// limit.
+    pub max_connections: usize,
+    /// A connection must send its whole first request head within this long of opening.
+    pub header_read_timeout: Duration,
+    /// A keep-alive connection is closed after this long without a new request.
+    pub idle_timeout: Duration,
 }
 
 /// `[log]`: how log lines are written (to stderr).
@@ -126,6 +134,9 @@ impl Config {
                 max_body_bytes: 65536,
                 trusted_proxies: Vec::new(),
                 metrics_listen: None,
+                max_connections: 512,
+                header_read_timeout: Duration::from_secs(10),
+                idle_timeout: Duration::from_secs(60),
             },
             storage: StorageConfig {
                 path: dir.join("data/db"),

@@ -106,6 +106,19 @@ pub(super) fn read_config(
                 }
             }
         }
+        if let Some(count) = read_count(&mut http, "max_connections", 1, 1_000_000) {
+            config.http.max_connections = usize::try_from(count).unwrap_or(usize::MAX);
+        }
+        // The contract bounds the head's timeout at 30 s; a slow client gets no more.
+        let second = Duration::from_secs(1);
+        if let Some(timeout) =
+            read_duration(&mut http, "header_read_timeout", second, 30 * second)
+        {
+            config.http.header_read_timeout = timeout;
+        }
+        if let Some(timeout) = read_duration(&mut http, "idle_timeout", second, 3600 * second) {
+            config.http.idle_timeout = timeout;
+        }
         http.finish();
     }
 
