@@ -195,9 +195,11 @@ async fn silent_and_idle_keep_alive_connections_are_closed() {
         std::future::ready(answer.starts_with(b"HTTP/1.1 200"))
     })
     .await;
-    eventually(DEADLINE, "the idle keep-alive connection to be closed", || {
-        std::future::ready(closed(&kept))
-    })
+    eventually(
+        DEADLINE,
+        "the idle keep-alive connection to be closed",
+        || std::future::ready(closed(&kept)),
+    )
     .await;
 
     // The listener serves as before.
@@ -251,7 +253,11 @@ async fn flood(addr: &str) -> (Vec<TcpStream>, Arc<AtomicBool>) {
             let Ok(mut stream) = TcpStream::connect(&addr).await else {
                 return;
             };
-            if stream.write_all(b"GET /healthz HTTP/1.1\r\nX-Slow: ").await.is_err() {
+            if stream
+                .write_all(b"GET /healthz HTTP/1.1\r\nX-Slow: ")
+                .await
+                .is_err()
+            {
                 return;
             }
             // At most 60 s of bytes, until the test says stop or the server closes it.
@@ -280,21 +286,29 @@ async fn a_flood_of_idle_and_trickling_sockets_leaves_webhooks_answered_and_stop
 
     let (idle, stop) = flood(&hookbot.addr).await;
     for service in ["during-1", "during-2", "during-3"] {
-        assert_eq!(hookbot.webhook(service, patience).await, Ok(200), "{service}");
+        assert_eq!(
+            hookbot.webhook(service, patience).await,
+            Ok(200),
+            "{service}"
+        );
     }
     let stand_in = &hookbot.sandbox;
-    eventually(DEADLINE, "the runs accepted during the flood to be sent", || {
-        std::future::ready(stand_in.messages_in(DEPLOYS).len() >= 3)
-    })
+    eventually(
+        DEADLINE,
+        "the runs accepted during the flood to be sent",
+        || std::future::ready(stand_in.messages_in(DEPLOYS).len() >= 3),
+    )
     .await;
 
     // The flood ends: everything answers as before.
     stop.store(true, Ordering::Relaxed);
     drop(idle);
     assert_eq!(hookbot.webhook("after", patience).await, Ok(200));
-    eventually(DEADLINE, "the run accepted after the flood to be sent", || {
-        std::future::ready(stand_in.messages_in(DEPLOYS).len() >= 4)
-    })
+    eventually(
+        DEADLINE,
+        "the run accepted after the flood to be sent",
+        || std::future::ready(stand_in.messages_in(DEPLOYS).len() >= 4),
+    )
     .await;
     let log = hookbot.log();
     assert!(

@@ -111,8 +111,7 @@ pub(super) fn read_config(
         }
         // The contract bounds the head's timeout at 30 s; a slow client gets no more.
         let second = Duration::from_secs(1);
-        if let Some(timeout) =
-            read_duration(&mut http, "header_read_timeout", second, 30 * second)
+        if let Some(timeout) = read_duration(&mut http, "header_read_timeout", second, 30 * second)
         {
             config.http.header_read_timeout = timeout;
         }

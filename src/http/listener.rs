@@ -127,7 +127,8 @@ pub async fn serve(
             Ok(accepted) => accepted,
             Err(error) => {
                 let out_of_descriptors = is_out_of_descriptors(&error);
-                if last_error_logged.is_none_or(|at| at.elapsed() >= ACCEPT_ERROR_LOG_INTERVAL) {
+                if !matches!(last_error_logged, Some(at) if at.elapsed() < ACCEPT_ERROR_LOG_INTERVAL)
+                {
                     tracing::warn!(%error, "{name}: cannot accept a connection; pausing");
                     last_error_logged = Some(Instant::now());
                 }
@@ -180,7 +181,10 @@ fn is_out_of_descriptors(error: &io::Error) -> bool {
     const ENFILE: i32 = 23;
     const EMFILE: i32 = 24;
     const ENOBUFS: i32 = 105;
-    matches!(error.raw_os_error(), Some(ENFILE | EMFILE | ENOBUFS | ENOMEM))
+    matches!(
+        error.raw_os_error(),
+        Some(ENFILE | EMFILE | ENOBUFS | ENOMEM)
+    )
 }
 
 /// The connections open without a request in progress, the longest waiting first, so the accept
@@ -218,7 +222,9 @@ impl IdleConnections {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, IdleInner> {
         // A panic while holding this lock leaves only a map of tokens behind; still usable.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -338,6 +344,9 @@ impl Connection {
                 break;
             }
         }
+        // A request the client gave up on may end only when `connection` is dropped below: it
+        // must not file this closed connection as idle again.
+        close.cancel();
         let place = lock(&activity).idle_place.take();
         if let Some(place) = place {
             idle.leave(place);
@@ -390,4 +399,55 @@ fn lock(activity: &Mutex<Activity>) -> std::sync::MutexGuard<'_, Activity> {
     activity
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(max_connections: usize) -> Limits {
+        Limits {
+            max_connections,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+        }
+    }
+
+    #[test]
+    fn the_cap_leaves_descriptors_for_the_rest() {
+        let cap = |configured, descriptors, metrics| {
+            limits(configured)
+                .within_descriptors(descriptors, metrics)
+                .max_connections
+        };
+        assert_eq!(cap(512, Some(65536), false), 512);
+        assert_eq!(cap(512, None, false), 512);
+        assert_eq!(cap(1024, Some(1024), false), 768);
+        assert_eq!(cap(1024, Some(1024), true), 768 - OPERATOR_MAX_CONNECTIONS);
+        // A small limit keeps half for the rest.
+        assert_eq!(cap(512, Some(256), false), 128);
+        assert_eq!(cap(512, Some(1), true), 1);
+    }
+
+    #[test]
+    fn the_connection_idle_longest_is_closed_first() {
+        let idle = IdleConnections::default();
+        let (first, second, third) = (
+            CancellationToken::new(),
+            CancellationToken::new(),
+            CancellationToken::new(),
+        );
+        let first_place = idle.enter(&first);
+        idle.enter(&second);
+        idle.enter(&third);
+        // The first one began a request: it is no longer idle.
+        idle.leave(first_place);
+        idle.close_longest_waiting();
+        assert!(!first.is_cancelled() && second.is_cancelled() && !third.is_cancelled());
+        idle.close_longest_waiting();
+        assert!(third.is_cancelled());
+        // Nothing idle: nothing to close.
+        idle.close_longest_waiting();
+        assert!(!first.is_cancelled());
+    }
 }
