@@ -21,6 +21,7 @@ use crate::discord::Discord;
 use crate::engine::{Store, StoreError};
 use crate::events::{Event, LoadedEvents};
 use crate::executor;
+use crate::executor::http_request::Destination;
 use crate::http::{self, webhook, AppState, Probe, Serving};
 use crate::queue::Queue;
 use crate::{admin, discord, keys, metrics, reload, retention, sandbox_world};
@@ -140,6 +141,14 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         None
     };
 
+    // In the sandbox, `http_request` goes to the stand-in's echo unless the config opts in: the
+    // banner promises that nothing leaves the machine.
+    let http_destination = match &sandbox {
+        Some(stand_in) if !config.sandbox_options.real_http => {
+            Destination::Echo(stand_in.echo_url())
+        }
+        _ => Destination::Network,
+    };
     let shutdown = CancellationToken::new();
     let queue = Queue::new(store.clone(), config.delivery.max_pending_runs);
     let executor = tokio::spawn(executor::run_executor(
@@ -148,6 +157,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         discord.clone(),
         shutdown.clone(),
         config.delivery.clone(),
+        http_destination,
     ));
     let state = AppState::new(
         store.clone(),
@@ -314,9 +324,13 @@ fn banner(
             "hookbot made its API key (shown only this once; `hookbot key rotate` makes a new one):\n{key}"
         ));
     }
-    let mut text = String::from(
-        "hookbot sandbox: a local Discord stand-in plays Discord; nothing leaves this machine.\n",
-    );
+    let mut text = String::from(if config.sandbox_options.real_http {
+        "hookbot sandbox: a local Discord stand-in plays Discord; nothing goes to Discord.\n\
+         http_request calls the URLs the events name ([sandbox] real_http = true): those calls leave this machine.\n"
+    } else {
+        "hookbot sandbox: a local Discord stand-in plays Discord; nothing leaves this machine.\n\
+         http_request calls go to a local echo that logs and answers them ([sandbox] real_http = true makes them for real).\n"
+    });
     text.push_str(&format!("API key (new at every sandbox start): {key}\n"));
     if events.is_empty() {
         text.push_str(&format!(

@@ -197,6 +197,18 @@ per_event_per_minute = -1
     );
 }
 
+/// `[sandbox] real_http`: off unless set, and a boolean.
+#[test]
+fn sandbox_real_http() {
+    assert!(!load("").unwrap().sandbox_options.real_http);
+    let config = load("[sandbox]\nreal_http = true\n").unwrap();
+    assert!(config.sandbox_options.real_http);
+    let found = problems("[sandbox]\nreal_http = \"yes\"\n");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("2:"), "{found:?}");
+    assert!(found[0].contains("real_http"), "{found:?}");
+}
+
 #[test]
 fn metrics_listen_and_log_format() {
     let config =
