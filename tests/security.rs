@@ -107,12 +107,7 @@ impl Sandboxed {
             .to_owned();
         let url = banner
             .lines()
-            .find_map(|line| {
-                line.trim()
-                    .split_whitespace()
-                    .next()?
-                    .strip_prefix("http://")
-            })
+            .find_map(|line| line.split_whitespace().next()?.strip_prefix("http://"))
             .expect("a webhook URL in the banner");
         let webhooks = format!("http://{}/", url.rsplit_once('/').unwrap().0);
         Sandboxed {
@@ -145,7 +140,7 @@ impl Sandboxed {
                 .lines()
                 .find(|line| parts.iter().all(|part| line.contains(part)))
                 .map(str::to_owned);
-            std::future::ready(found.ok_or_else(|| text))
+            std::future::ready(found.ok_or(text))
         })
         .await
     }

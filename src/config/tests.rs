@@ -143,12 +143,12 @@ fn unknown_keys_and_tables() {
         problems("[http]\nlisen = \"x\"\n[htp]\nlisten = 1\n"),
         [
             "2:1: unknown key \"lisen\" in [http]; expected one of: listen, metrics_listen, public_url, max_body_bytes, trusted_proxies",
-            "3:2: unknown key \"htp\" in config file; expected one of: discord, http, storage, delivery, events, limits, log",
+            "3:2: unknown key \"htp\" in config file; expected one of: discord, http, storage, delivery, events, limits, log, sandbox",
         ]
     );
     assert_eq!(
         problems("token = \"x\"\n"),
-        ["1:1: unknown key \"token\" in config file; expected one of: discord, http, storage, delivery, events, limits, log"]
+        ["1:1: unknown key \"token\" in config file; expected one of: discord, http, storage, delivery, events, limits, log, sandbox"]
     );
 }
 
