@@ -25,6 +25,11 @@ struct Cli {
     /// How log lines on stderr look: text, or json (one object a line); overrides [log] format.
     #[arg(long, global = true, value_name = "text|json")]
     log_format: Option<LogFormat>,
+    /// Without a Discord token: a local Discord stand-in plays Discord, and hookbot keeps its
+    /// own database beside the configured one (`data/db-sandbox`). The other commands take it
+    /// too, to read and change that database: `hookbot runs --sandbox`.
+    #[arg(long, global = true)]
+    sandbox: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -32,11 +37,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the bot and the webhook listener until SIGINT or SIGTERM.
-    Run {
-        /// Without a Discord token: a local Discord stand-in plays Discord.
-        #[arg(long)]
-        sandbox: bool,
-    },
+    Run,
     /// Validate the config and every event file; print each problem as FILE:LINE:COL: message.
     Check,
     /// The webhook API key.
@@ -121,9 +122,6 @@ enum EventCommand {
         /// Change nothing anywhere: print what each action would do.
         #[arg(long)]
         dry_run: bool,
-        /// Against a local Discord stand-in instead of Discord (no token needed).
-        #[arg(long)]
-        sandbox: bool,
     },
 }
 
@@ -143,11 +141,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // serenity narrates every shard step at info; hookbot logs the connection itself.
     let default_filter = match &cli.command {
-        Command::Run { .. } => "info,serenity=warn",
+        Command::Run => "info,serenity=warn",
         // The stand-in says in plain words what reached "Discord".
         Command::Event {
-            command: EventCommand::Test { sandbox: true, .. },
-        } => "warn,hookbot::sandbox=info",
+            command: EventCommand::Test { .. },
+        } if cli.sandbox => "warn,hookbot::sandbox=info",
         _ => "warn",
     };
     hookbot::cli::init_logs(&cli.config, cli.log_format, default_filter);
@@ -166,30 +164,37 @@ fn execute(cli: Cli) -> anyhow::Result<bool> {
     let runtime = tokio::runtime::Runtime::new()?;
     let mut stdout = std::io::stdout().lock();
     let config = cli.config.as_path();
+    let sandbox = cli.sandbox;
     match cli.command {
-        Command::Run { sandbox } => runtime
+        Command::Run => runtime
             .block_on(hookbot::cli::run(config, sandbox))
             .map(|()| true),
-        Command::Check => hookbot::cli::check(config, &mut stdout),
+        Command::Check => hookbot::cli::check(config, sandbox, &mut stdout),
         Command::Key {
             command: KeyCommand::Rotate,
         } => runtime
-            .block_on(hookbot::cli::key_rotate(config, &mut stdout))
+            .block_on(hookbot::cli::key_rotate(config, sandbox, &mut stdout))
             .map(|()| true),
         Command::Event {
             command: EventCommand::New { name, server },
         } => runtime
-            .block_on(hookbot::cli::event_new(config, &name, &server, &mut stdout))
+            .block_on(hookbot::cli::event_new(
+                config,
+                sandbox,
+                &name,
+                &server,
+                &mut stdout,
+            ))
             .map(|()| true),
         Command::Event {
             command: EventCommand::List,
         } => runtime
-            .block_on(hookbot::cli::event_list(config, &mut stdout))
+            .block_on(hookbot::cli::event_list(config, sandbox, &mut stdout))
             .map(|()| true),
         Command::Event {
             command: EventCommand::Show { id },
         } => runtime
-            .block_on(hookbot::cli::event_show(config, &id, &mut stdout))
+            .block_on(hookbot::cli::event_show(config, sandbox, &id, &mut stdout))
             .map(|()| true),
         Command::Event {
             command:
@@ -197,7 +202,6 @@ fn execute(cli: Cli) -> anyhow::Result<bool> {
                     id,
                     variables,
                     dry_run,
-                    sandbox,
                 },
         } => runtime.block_on(hookbot::cli::event_test(
             config,
@@ -215,6 +219,7 @@ fn execute(cli: Cli) -> anyhow::Result<bool> {
         } => runtime
             .block_on(hookbot::cli::runs_list(
                 config,
+                sandbox,
                 event.as_deref(),
                 failed,
                 limit,
@@ -225,19 +230,19 @@ fn execute(cli: Cli) -> anyhow::Result<bool> {
             command: Some(RunsCommand::Show { run }),
             ..
         } => runtime
-            .block_on(hookbot::cli::runs_show(config, &run, &mut stdout))
+            .block_on(hookbot::cli::runs_show(config, sandbox, &run, &mut stdout))
             .map(|()| true),
         Command::Runs {
             command: Some(RunsCommand::Retry { run }),
             ..
         } => runtime
-            .block_on(hookbot::cli::runs_retry(config, &run, &mut stdout))
+            .block_on(hookbot::cli::runs_retry(config, sandbox, &run, &mut stdout))
             .map(|()| true),
         Command::Export => runtime
-            .block_on(hookbot::cli::export(config, &mut stdout))
+            .block_on(hookbot::cli::export(config, sandbox, &mut stdout))
             .map(|()| true),
         Command::Import { file } => runtime
-            .block_on(hookbot::cli::import(config, &file, &mut stdout))
+            .block_on(hookbot::cli::import(config, sandbox, &file, &mut stdout))
             .map(|()| true),
     }
 }

@@ -507,6 +507,12 @@ impl<'a, 't> TableReader<'a, 't> {
     }
 }
 
+/// `text` in double quotes for a message, escaped as JSON escapes it (`"a\"b"`, `"\u001b"`), so
+/// no message shows Rust's debug notation (`\u{1b}`) to a user.
+pub fn quoted(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_else(|_| format!("\"{text}\""))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

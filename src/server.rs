@@ -8,7 +8,6 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use discord_stand_in::Sandbox;
@@ -98,7 +97,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     };
     // Installed before anything is counted.
     metrics::prometheus();
-    let store = Store::open(&database_path(&config))?;
+    let store = Store::open(&config.database_path())?;
     let loaded = load_events(&config, &store).await?;
     // Bound before Discord is asked anything, so a taken port fails at once; connections wait
     // in the backlog until the listener serves.
@@ -196,7 +195,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let base_url = config.public_base_url(addr);
     tracing::info!(listen = %addr, bot_id, "webhook listener ready");
     // The admin commands reach this process through it while it holds the database.
-    let admin_path = admin::protocol::socket_path(&database_path(&config));
+    let admin_path = admin::protocol::socket_path(&config.database_path());
     let admin_state = admin::server::AdminState {
         store: store.clone(),
         queue,
@@ -263,22 +262,6 @@ impl Running {
         }
         tracing::info!("stopped");
     }
-}
-
-/// The sandbox keeps its own database beside the configured one, so trying things out never
-/// touches a real bot's key, runs or events.
-pub fn database_path(config: &Config) -> PathBuf {
-    if !config.sandbox {
-        return config.storage.path.clone();
-    }
-    let mut name = config
-        .storage
-        .path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_else(|| "db".into());
-    name.push("-sandbox");
-    config.storage.path.with_file_name(name)
 }
 
 /// The events folder into the store. A file broken since the last run keeps serving the

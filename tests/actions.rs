@@ -369,3 +369,45 @@ async fn a_channel_id_from_another_server_is_refused() {
     assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
     h.stop().await;
 }
+
+/// docs/actions.md's table of `{error.code}`: an `http_request` that gets no answer in time fails
+/// with `http_error` (every failure of the outside call has that code, and none is retried:
+/// the call may not be safe to repeat); `timeout` is a Discord call's.
+#[tokio::test]
+async fn a_timed_out_http_request_gives_http_error() {
+    // Accepts connections (the backlog does) and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap();
+    let event = format!(
+        r##"
+id = "outside"
+server = "123456789012345678"
+
+[[actions]]
+type = "http_request"
+url = "http://{addr}/slow"
+timeout = "1s"
+save_as = "api"
+
+[[actions.on_error]]
+type = "send_message"
+channel = "#general"
+content = "{{error.code}}: {{error.message}}"
+"##
+    );
+    let h = Harness::start(&[("outside.toml", &event)]).await;
+    let run = h.trigger("outside", &[]).await;
+    assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
+    let said: Vec<String> = h
+        .sandbox
+        .messages_in(GENERAL)
+        .iter()
+        .map(|m| m["content"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        said,
+        [format!("http_error: {addr} did not answer within 1s")]
+    );
+    drop(silent);
+    h.stop().await;
+}

@@ -26,7 +26,9 @@ fn text(bytes: Vec<u8>) -> String {
 
 async fn key_rotate(config: &Path) -> String {
     let mut out = Vec::new();
-    hookbot::cli::key_rotate(config, &mut out).await.unwrap();
+    hookbot::cli::key_rotate(config, false, &mut out)
+        .await
+        .unwrap();
     let out = text(out);
     assert_eq!(out.lines().count(), 1, "the key alone: {out:?}");
     out.trim().to_owned()
@@ -34,7 +36,7 @@ async fn key_rotate(config: &Path) -> String {
 
 async fn runs_list(config: &Path, event: Option<&str>, failed: bool) -> String {
     let mut out = Vec::new();
-    hookbot::cli::runs_list(config, event, failed, 50, &mut out)
+    hookbot::cli::runs_list(config, false, event, failed, 50, &mut out)
         .await
         .unwrap();
     text(out)
@@ -42,7 +44,7 @@ async fn runs_list(config: &Path, event: Option<&str>, failed: bool) -> String {
 
 async fn runs_show(config: &Path, run: RunId) -> String {
     let mut out = Vec::new();
-    hookbot::cli::runs_show(config, &run.to_text(), &mut out)
+    hookbot::cli::runs_show(config, false, &run.to_text(), &mut out)
         .await
         .unwrap();
     text(out)
@@ -50,7 +52,7 @@ async fn runs_show(config: &Path, run: RunId) -> String {
 
 async fn runs_retry(config: &Path, run: RunId) -> String {
     let mut out = Vec::new();
-    hookbot::cli::runs_retry(config, &run.to_text(), &mut out)
+    hookbot::cli::runs_retry(config, false, &run.to_text(), &mut out)
         .await
         .unwrap();
     text(out)
@@ -58,7 +60,7 @@ async fn runs_retry(config: &Path, run: RunId) -> String {
 
 async fn event_show(config: &Path, id: &str) -> String {
     let mut out = Vec::new();
-    hookbot::cli::event_show(config, id, &mut out)
+    hookbot::cli::event_show(config, false, id, &mut out)
         .await
         .unwrap();
     text(out)
@@ -66,19 +68,23 @@ async fn event_show(config: &Path, id: &str) -> String {
 
 async fn event_list(config: &Path) -> String {
     let mut out = Vec::new();
-    hookbot::cli::event_list(config, &mut out).await.unwrap();
+    hookbot::cli::event_list(config, false, &mut out)
+        .await
+        .unwrap();
     text(out)
 }
 
 async fn export(config: &Path) -> Value {
     let mut out = Vec::new();
-    hookbot::cli::export(config, &mut out).await.unwrap();
+    hookbot::cli::export(config, false, &mut out).await.unwrap();
     serde_json::from_slice(&out).expect("the export is one JSON document")
 }
 
 async fn import(config: &Path, file: &Path) -> String {
     let mut out = Vec::new();
-    hookbot::cli::import(config, file, &mut out).await.unwrap();
+    hookbot::cli::import(config, false, file, &mut out)
+        .await
+        .unwrap();
     text(out)
 }
 
@@ -175,7 +181,7 @@ async fn runs_list_show_and_retry_while_running_and_while_stopped() {
     assert!(said.contains("now"), "{said}");
     let run = h.wait_run(&failed.id.to_text()).await;
     assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
-    let error = hookbot::cli::runs_retry(&config, &failed.id.to_text(), &mut Vec::new())
+    let error = hookbot::cli::runs_retry(&config, false, &failed.id.to_text(), &mut Vec::new())
         .await
         .unwrap_err()
         .to_string();
@@ -245,10 +251,10 @@ async fn event_show_and_list_while_running_and_while_stopped() {
         "revisions from the store: {stopped}"
     );
     assert!(event_list(&config).await.contains("notify"));
-    let missing = hookbot::cli::event_show(&config, "nope", &mut Vec::new()).await;
+    let missing = hookbot::cli::event_show(&config, false, "nope", &mut Vec::new()).await;
     assert!(missing.is_err());
     h.boot().await;
-    let missing = hookbot::cli::event_show(&config, "nope", &mut Vec::new()).await;
+    let missing = hookbot::cli::event_show(&config, false, "nope", &mut Vec::new()).await;
     assert!(missing.unwrap_err().to_string().contains("no event"));
     h.stop().await;
 }
@@ -257,9 +263,15 @@ async fn event_show_and_list_while_running_and_while_stopped() {
 async fn event_new_while_running_prints_a_url_that_works() {
     let h = Harness::start(&[("notify.toml", &notify())]).await;
     let mut out = Vec::new();
-    hookbot::cli::event_new(&h.config_path(), "Fresh", &SERVER.to_string(), &mut out)
-        .await
-        .unwrap();
+    hookbot::cli::event_new(
+        &h.config_path(),
+        false,
+        "Fresh",
+        &SERVER.to_string(),
+        &mut out,
+    )
+    .await
+    .unwrap();
     let url = text(out).trim().to_owned();
     assert!(
         url.starts_with(&format!("{}/webhook/{BOT_ID}/", h.base)),
@@ -375,7 +387,7 @@ async fn import_refuses_file_names_that_leave_the_events_folder() {
         "events": [{"file": "../config.toml", "text": "boom"}]
     });
     std::fs::write(&file, document.to_string()).unwrap();
-    let error = hookbot::cli::import(&h.config_path(), &file, &mut Vec::new())
+    let error = hookbot::cli::import(&h.config_path(), false, &file, &mut Vec::new())
         .await
         .unwrap_err()
         .to_string();

@@ -297,6 +297,24 @@ async fn run_sandbox_works_without_a_token_and_stops_on_sigterm() {
     })
     .await;
     assert!(said.contains("hello example name"), "{said}");
+    // The run the pasted line made is the sandbox's: `runs --sandbox` shows it, through the
+    // running hookbot's admin socket.
+    let runs = hookbot(dir.path(), &["runs", "--sandbox"]);
+    assert!(runs.status.success(), "{}", text(&runs.stderr));
+    let listed = text(&runs.stdout);
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    assert!(listed.contains("  good  "), "{listed}");
+    let run_id = listed.split_whitespace().next().unwrap().to_owned();
+    let shown = hookbot(dir.path(), &["runs", "show", &run_id, "--sandbox"]);
+    assert!(shown.status.success(), "{}", text(&shown.stderr));
+    assert!(text(&shown.stdout).contains("event     good"));
+    // The real bot's database has none, and says so and where the sandbox's are.
+    let real = hookbot(dir.path(), &["runs"]);
+    assert!(real.status.success(), "{}", text(&real.stderr));
+    assert_eq!(text(&real.stdout), "");
+    let said = text(&real.stderr);
+    assert!(said.starts_with("no runs yet in this database"), "{said}");
+    assert!(said.contains("hookbot runs --sandbox"), "{said}");
 
     let kill = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -309,6 +327,34 @@ async fn run_sandbox_works_without_a_token_and_stops_on_sigterm() {
     })
     .await;
     assert!(status.success(), "exit 0 after SIGTERM: {status}");
+    // Stopped, the sandbox's database is read directly.
+    let runs = hookbot(dir.path(), &["runs", "--sandbox"]);
+    assert!(runs.status.success(), "{}", text(&runs.stderr));
+    assert_eq!(text(&runs.stdout), listed);
+}
+
+/// An empty list says so in one line, rather than printing nothing.
+#[test]
+fn empty_lists_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "http://127.0.0.1:9", "", "");
+    let runs = hookbot(dir.path(), &["runs", "--sandbox"]);
+    assert!(runs.status.success(), "{}", text(&runs.stderr));
+    assert_eq!(text(&runs.stdout), "");
+    assert!(
+        text(&runs.stderr).starts_with("no runs yet in the sandbox's database"),
+        "{}",
+        text(&runs.stderr)
+    );
+    std::fs::create_dir_all(dir.path().join("events")).unwrap();
+    let events = hookbot(dir.path(), &["event", "list"]);
+    assert!(events.status.success(), "{}", text(&events.stderr));
+    assert_eq!(text(&events.stdout), "");
+    assert!(
+        text(&events.stderr).starts_with("no events in "),
+        "{}",
+        text(&events.stderr)
+    );
 }
 
 #[tokio::test]
@@ -501,4 +547,92 @@ fn event_test_names_the_events_there_are() {
         stderr.contains("no event has the id \"nope\"") && stderr.contains("testable"),
         "{stderr}"
     );
+}
+
+/// `check` reports the token `run` would refuse to start without, unless the environment or
+/// `--sandbox` supplies one, as `run` does.
+#[test]
+fn check_reports_a_missing_token_as_run_would() {
+    let dir = folder_with(&[("good.toml", &good())]);
+    let config = std::fs::read_to_string(dir.path().join("config.toml")).unwrap();
+    let empty_token = config.replacen(&format!("token = \"{TOKEN}\""), "token = \"\"", 1);
+    std::fs::write(dir.path().join("config.toml"), empty_token).unwrap();
+
+    let out = hookbot(dir.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(
+        said.starts_with(
+            "config.toml:2:9: no Discord token: set discord.token, or HOOKBOT_DISCORD_TOKEN"
+        ),
+        "{said}"
+    );
+    assert!(!text(&out.stderr).contains("config.toml: ok"));
+
+    let with_env = Command::new(env!("CARGO_BIN_EXE_hookbot"))
+        .arg("check")
+        .current_dir(dir.path())
+        .env_remove("HOOKBOT_CONFIG")
+        .env("HOOKBOT_DISCORD_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    assert!(with_env.status.success(), "{}", text(&with_env.stdout));
+    let sandboxed = hookbot(dir.path(), &["check", "--sandbox"]);
+    assert!(sandboxed.status.success(), "{}", text(&sandboxed.stdout));
+}
+
+/// An unclosed `{name` and an event with no actions load, but are almost surely slips: warnings
+/// at their place, exit 0.
+#[test]
+fn check_warns_about_an_unclosed_placeholder_and_an_event_without_actions() {
+    let unclosed = message_event("unclosed", "#deploys", "hello {name");
+    let idle = "id = \"idle\"\nserver = \"123456789012345678\"\n";
+    let dir = folder_with(&[("unclosed.toml", &unclosed), ("idle.toml", idle)]);
+    let out = hookbot(dir.path(), &["check"]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    let events = dir.path().join("events");
+    assert_eq!(
+        text(&out.stdout),
+        format!(
+            "{}:1:1: warning: the event has no actions: a webhook to it does nothing (add [[actions]])\n\
+             {}:7:11: warning: \"{{name\" has no closing \"}}\"; it would be sent as written\n",
+            events.join("idle.toml").display(),
+            events.join("unclosed.toml").display(),
+        )
+    );
+}
+
+/// Issue 14 point 16: an import that `check` would reject writes nothing and exits non-zero,
+/// naming the problem's position; messages carry no Rust debug text.
+#[test]
+fn import_validates_every_event_file_first_and_writes_nothing_on_error() {
+    let dir = folder_with(&[]);
+    let backup = dir.path().join("backup.json");
+    let document = json!({
+        "version": 1, "exported_at": "x", "settings": {},
+        "variables": [{"scope": "global", "name": "count", "value": "41"}],
+        "events": [
+            {"file": "good.toml", "text": good()},
+            {"file": "bad.toml", "text": "id = \"bad\"\nserver = \"123456789012345678\"\n\n[[actions]]\ntype = \"send_mesage\"\n"}
+        ]
+    });
+    std::fs::write(&backup, document.to_string()).unwrap();
+    let out = hookbot(dir.path(), &["import", "backup.json"]);
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("bad.toml:5:8"), "{said}");
+    assert!(said.contains("nothing was written"), "{said}");
+    assert!(!dir.path().join("events/good.toml").exists(), "{said}");
+    assert!(!dir.path().join("events/bad.toml").exists(), "{said}");
+    let out = hookbot(dir.path(), &["export"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let exported: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(exported["variables"], json!([]), "no variable was stored");
+
+    std::fs::write(&backup, r#"{"version":2}"#).unwrap();
+    let out = hookbot(dir.path(), &["import", "backup.json"]);
+    let said = text(&out.stderr);
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains(r#"its "version" is 2)"#), "{said}");
+    assert!(!said.contains("Some("), "{said}");
 }

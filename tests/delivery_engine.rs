@@ -175,7 +175,7 @@ async fn dead_letters_are_listed_and_delivered_after_a_retry_by_hand() {
     h.halt().await;
     let config = h.config_path();
     let mut listed = Vec::new();
-    hookbot::cli::runs_list(&config, None, true, 50, &mut listed)
+    hookbot::cli::runs_list(&config, false, None, true, 50, &mut listed)
         .await
         .unwrap();
     let listed = String::from_utf8(listed).unwrap();
@@ -186,7 +186,7 @@ async fn dead_letters_are_listed_and_delivered_after_a_retry_by_hand() {
     assert!(line.contains("notify"), "{line}");
     assert!(line.contains("dead-lettered"), "{line}");
     let mut shown = Vec::new();
-    hookbot::cli::runs_show(&config, &id.to_text(), &mut shown)
+    hookbot::cli::runs_show(&config, false, &id.to_text(), &mut shown)
         .await
         .unwrap();
     let shown = String::from_utf8(shown).unwrap();
@@ -195,7 +195,7 @@ async fn dead_letters_are_listed_and_delivered_after_a_retry_by_hand() {
     assert!(shown.contains("HTTP 503"), "{shown}");
 
     let mut said = Vec::new();
-    hookbot::cli::runs_retry(&config, &id.to_text(), &mut said)
+    hookbot::cli::runs_retry(&config, false, &id.to_text(), &mut said)
         .await
         .unwrap();
     h.boot().await;
@@ -217,7 +217,7 @@ async fn runs_commands_work_while_hookbot_holds_the_database() {
     let id = accept(&h, "notify", "listed").await;
     wait_finished(&h, id).await;
     let mut listed = Vec::new();
-    hookbot::cli::runs_list(&h.config_path(), None, false, 10, &mut listed)
+    hookbot::cli::runs_list(&h.config_path(), false, None, false, 10, &mut listed)
         .await
         .unwrap();
     let listed = String::from_utf8(listed).unwrap();

@@ -634,11 +634,12 @@ content = "before"
 [[actions]]
 type = "wait"
 duration = "2s"
+save_as = "pause"
 
 [[actions]]
 type = "send_message"
 channel = "#general"
-content = "after"
+content = "after {pause.seconds}s"
 "##;
     let mut h = Harness::start(&[("pause.toml", event)]).await;
     let answer = h.post("pause", json!({})).await;
@@ -658,7 +659,32 @@ content = "after"
     h.boot().await;
     let run = h.wait_run(answer.body["run"].as_str().unwrap()).await;
     assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
-    assert_eq!(contents(&h, GENERAL), ["before", "after"]);
+    // The wait's result comes from its journaled step, so the resumed run has it too.
+    assert_eq!(contents(&h, GENERAL), ["before", "after 2s"]);
+    h.stop().await;
+}
+
+/// `wait`'s result is `{NAME.seconds}`: the time it waited, as the event asked for it.
+#[tokio::test]
+async fn a_wait_gives_its_seconds() {
+    let event = r##"
+id = "short"
+server = "123456789012345678"
+
+[[actions]]
+type = "wait"
+duration = "{pause}"
+save_as = "nap"
+
+[[actions]]
+type = "send_message"
+channel = "#general"
+content = "waited {nap.seconds}"
+"##;
+    let h = Harness::start(&[("short.toml", event)]).await;
+    let run = h.trigger("short", &[("pause", json!("1s"))]).await;
+    assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
+    assert_eq!(contents(&h, GENERAL), ["waited 1"]);
     h.stop().await;
 }
 

@@ -738,7 +738,7 @@ async fn an_event_whose_secret_cannot_be_read_is_not_loaded_and_check_says_why()
         .await
         .assert_error(404, "not_found");
     let mut out = Vec::new();
-    let ok = hookbot::cli::check(&h.config_path(), &mut out).unwrap();
+    let ok = hookbot::cli::check(&h.config_path(), false, &mut out).unwrap();
     let out = String::from_utf8(out).unwrap();
     assert!(!ok);
     assert!(

@@ -28,11 +28,11 @@ pub enum Backend {
 impl Backend {
     /// The running hookbot when its socket answers; otherwise the database, opened here.
     pub async fn connect(config: &Config) -> Result<Backend, AdminError> {
-        let socket = socket_path(&config.storage.path);
+        let socket = socket_path(&config.database_path());
         if let Some(client) = Client::connect(&socket).await? {
             return Ok(Backend::Remote(client));
         }
-        match Store::open(&config.storage.path) {
+        match Store::open(&config.database_path()) {
             Ok(store) => Ok(Backend::Local(store)),
             Err(StoreError::Locked(database)) => Err(AdminError::NotAnswering { database, socket }),
             Err(other) => Err(other.into()),

@@ -9,6 +9,7 @@ use super::protocol::{
 };
 use crate::engine::{RunFilter, Store, StoreError};
 use crate::keys;
+use crate::problem::quoted;
 use crate::run::{unix_now_ms, Run, RunId};
 
 /// A new key; its hash replaces the old one on disk before the key is returned.
@@ -87,14 +88,15 @@ pub async fn import(store: &Store, data: &StoreExport) -> Result<StoreImported, 
     let hash = match &data.settings.api_key_hash {
         Some(text) => Some(unhex(text).ok_or_else(|| {
             AdminError::BadRequest(format!(
-                "settings.api_key_hash {text:?} is not 64 hex digits"
+                "settings.api_key_hash {} is not 64 hex digits",
+                quoted(text)
             ))
         })?),
         None => None,
     };
     let bot_id = match &data.settings.bot_id {
         Some(text) => Some(text.parse::<u64>().map_err(|_| {
-            AdminError::BadRequest(format!("settings.bot_id {text:?} is not an id"))
+            AdminError::BadRequest(format!("settings.bot_id {} is not an id", quoted(text)))
         })?),
         None => None,
     };

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::VariableScope;
 use crate::events::Event;
+use crate::problem::quoted;
 use crate::run::{Run, Step};
 
 /// The admin socket of the database at `database`: beside it, named after it.
@@ -130,12 +131,13 @@ impl ExportedVariable {
                 .as_deref()
                 .ok_or_else(|| {
                     format!(
-                        "variable {:?}: a {} scope needs \"{what}\"",
-                        self.name, self.scope
+                        "variable {}: a {} scope needs \"{what}\"",
+                        quoted(&self.name),
+                        self.scope
                     )
                 })?
                 .parse()
-                .map_err(|_| format!("variable {:?}: \"{what}\" is not an id", self.name))
+                .map_err(|_| format!("variable {}: \"{what}\" is not an id", quoted(&self.name)))
         };
         Ok(match self.scope.as_str() {
             "global" => VariableScope::Global,
@@ -147,8 +149,9 @@ impl ExportedVariable {
             "channel" => VariableScope::Channel(id(&self.channel, "channel")?),
             other => {
                 return Err(format!(
-                    "variable {:?}: unknown scope {other:?} (global, server, user or channel)",
-                    self.name
+                    "variable {}: unknown scope {} (global, server, user or channel)",
+                    quoted(&self.name),
+                    quoted(other)
                 ))
             }
         })

@@ -18,6 +18,7 @@ use super::protocol::{
     EventInfo, NewKey, Retried, RunDetail, RunsQuery, Status, StoreExport, StoreImported,
 };
 use crate::engine::Store;
+use crate::problem::quoted;
 use crate::queue::Queue;
 use crate::run::{Run, RunId};
 
@@ -167,7 +168,8 @@ fn router(state: AdminState) -> Router {
 }
 
 fn parse_run_id(text: &str) -> Result<RunId, AdminError> {
-    RunId::parse(text).ok_or_else(|| AdminError::BadRequest(format!("{text:?} is not a run id")))
+    RunId::parse(text)
+        .ok_or_else(|| AdminError::BadRequest(format!("{} is not a run id", quoted(text))))
 }
 
 async fn status(State(state): State<AdminState>) -> Json<Status> {
@@ -217,7 +219,7 @@ async fn event(
         .store
         .event(&id)
         .await?
-        .ok_or_else(|| AdminError::NotFound(format!("no event has the id {id:?}")))?;
+        .ok_or_else(|| AdminError::NotFound(format!("no event has the id {}", quoted(&id))))?;
     Ok(Json(EventInfo {
         event: (*event).clone(),
         revisions: ops::revisions(&state.store, &id).await?,

@@ -10,7 +10,7 @@ use crate::engine::Store;
 /// answers (it knows the address it bound and asked Discord who it is), else from the config,
 /// the database and the token.
 pub(super) async fn url_base(config: &Config) -> (String, Option<u64>) {
-    let socket = socket_path(&config.storage.path);
+    let socket = socket_path(&config.database_path());
     if let Some(status) = Client::status_at(&socket).await {
         return (status.base_url.clone(), status.bot_id());
     }
@@ -24,11 +24,10 @@ pub(super) async fn url_base(config: &Config) -> (String, Option<u64>) {
 /// the token, whose first part is the id in base64.
 async fn remembered_or_token_bot_id(config: &Config) -> Option<u64> {
     // Opening creates a database; a command that only reads must not leave one behind.
-    let store = config
-        .storage
-        .path
+    let database = config.database_path();
+    let store = database
         .exists()
-        .then(|| Store::open(&config.storage.path).ok())
+        .then(|| Store::open(&database).ok())
         .flatten();
     let remembered = match store {
         Some(store) => store.bot_id().await.ok().flatten(),

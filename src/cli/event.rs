@@ -15,15 +15,17 @@ use crate::engine::{Store, StoreError};
 use crate::events;
 use crate::http::webhook;
 use crate::lang::shell::shell_quote;
+use crate::problem::quoted;
 
 /// `hookbot event new NAME --server ID`: writes the file and prints its webhook URL.
 pub async fn event_new(
     config_path: &Path,
+    sandbox: bool,
     name: &str,
     server: &str,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let config = Config::load(config_path, false)?;
+    let config = Config::load(config_path, sandbox)?;
     let (event, path) = events::write_new_event(&config.events.dir, name, server)?;
     eprintln!("wrote {} (event id {})", path.display(), event.id);
     let (base, bot_id) = url_base(&config).await;
@@ -32,11 +34,22 @@ pub async fn event_new(
 }
 
 /// `hookbot event list`: id, name, server and webhook URL of every event, one per line.
-pub async fn event_list(config_path: &Path, out: &mut impl Write) -> anyhow::Result<()> {
-    let config = Config::load(config_path, false)?;
+pub async fn event_list(
+    config_path: &Path,
+    sandbox: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let config = Config::load(config_path, sandbox)?;
     let loaded = events::load_dir(&config.events.dir);
     for problem in &loaded.problems {
         eprintln!("{problem}");
+    }
+    if loaded.events.is_empty() {
+        eprintln!(
+            "no events in {}; `hookbot event new NAME --server ID` writes one",
+            config.events.dir.display()
+        );
+        return Ok(());
     }
     let (base, bot_id) = url_base(&config).await;
     let rows: Vec<[String; 4]> = loaded
@@ -84,9 +97,14 @@ pub async fn event_list(config_path: &Path, out: &mut impl Write) -> anyhow::Res
 ///
 /// While hookbot runs it shows the version being served; when stopped, the file's (or, for a
 /// file that does not load, the version stored at the last run).
-pub async fn event_show(config_path: &Path, id: &str, out: &mut impl Write) -> anyhow::Result<()> {
-    let config = Config::load(config_path, false)?;
-    let socket = socket_path(&config.storage.path);
+pub async fn event_show(
+    config_path: &Path,
+    sandbox: bool,
+    id: &str,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let config = Config::load(config_path, sandbox)?;
+    let socket = socket_path(&config.database_path());
     let (event, revisions) = match Client::connect(&socket).await? {
         Some(client) => {
             let info: EventInfo = client
@@ -160,8 +178,8 @@ async fn local_event(
     id: &str,
 ) -> anyhow::Result<(events::Event, Vec<RevisionInfo>)> {
     // Opening creates a database; a command that only reads must not leave one behind.
-    let store = if config.storage.path.exists() {
-        match Store::open(&config.storage.path) {
+    let store = if config.database_path().exists() {
+        match Store::open(&config.database_path()) {
             Ok(store) => Some(store),
             Err(StoreError::Locked(path)) => anyhow::bail!(
                 "hookbot is running and holds the database at {}, but its admin socket does not answer; stop it and run this again",
@@ -185,7 +203,8 @@ async fn local_event(
             }
             stored.with_context(|| {
                 format!(
-                    "no event has the id {id:?} in {}",
+                    "no event has the id {} in {}",
+                    quoted(id),
                     config.events.dir.display()
                 )
             })?
@@ -233,7 +252,7 @@ fn auth_header(auth: &events::EventAuth) -> (String, bool) {
         } => (
             format!(
                 "{header}: <HMAC-SHA256 of the body, {}>",
-                format!("{encoding:?}").to_lowercase()
+                encoding.name()
             ),
             false,
         ),

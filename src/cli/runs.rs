@@ -1,4 +1,4 @@
-//! `hookbot runs`, `runs show` and `runs retry`.
+//! `hookbot runs`, `runs show` and `runs retry` (with `--sandbox`, on the sandbox's database).
 
 use std::io::Write;
 use std::path::Path;
@@ -9,24 +9,52 @@ use super::format::{describe_step, rfc3339, status_words};
 use crate::admin::client::Backend;
 use crate::admin::protocol::{RunDetail, RunsQuery};
 use crate::config::Config;
+use crate::problem::quoted;
 use crate::run::{RunId, RunStatus, StepOutcome};
 
 /// `hookbot runs [--event ID] [--failed] [--limit N]`: newest first, one line each.
 pub async fn runs_list(
     config_path: &Path,
+    sandbox: bool,
     event: Option<&str>,
     failed: bool,
     limit: usize,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let config = Config::load(config_path, false)?;
+    let config = Config::load(config_path, sandbox)?;
     let backend = Backend::connect(&config).await?;
     let query = RunsQuery {
         event: event.map(str::to_owned),
         failed,
         limit: Some(limit),
     };
-    for run in backend.runs(&query).await? {
+    let runs = backend.runs(&query).await?;
+    if runs.is_empty() {
+        // On stderr, so a script reading stdout still sees an empty list.
+        let which = if config.sandbox {
+            "the sandbox's"
+        } else {
+            "this"
+        };
+        let filtered = if event.is_some() || failed {
+            " that match"
+        } else {
+            " yet"
+        };
+        eprintln!(
+            "no runs{filtered} in {which} database ({})",
+            config.database_path().display()
+        );
+        // The first-time user's case: the runs of the curl line pasted from the sandbox.
+        let sandboxed = Config {
+            sandbox: true,
+            ..config.clone()
+        };
+        if !config.sandbox && sandboxed.database_path().exists() {
+            eprintln!("the sandbox keeps its own: `hookbot runs --sandbox` lists them");
+        }
+    }
+    for run in runs {
         writeln!(
             out,
             "{}  {}  {}  {}",
@@ -41,13 +69,21 @@ pub async fn runs_list(
 
 fn parse_run_id(text: &str) -> anyhow::Result<RunId> {
     RunId::parse(text.trim()).with_context(|| {
-        format!("{text:?} is not a run id; they look like run_0000000000000001 (`hookbot runs` lists them)")
+        format!(
+            "{} is not a run id; they look like run_0000000000000001 (`hookbot runs` lists them)",
+            quoted(text)
+        )
     })
 }
 
 /// `hookbot runs show RUN`: when, event, variables and every step.
-pub async fn runs_show(config_path: &Path, run: &str, out: &mut impl Write) -> anyhow::Result<()> {
-    let config = Config::load(config_path, false)?;
+pub async fn runs_show(
+    config_path: &Path,
+    sandbox: bool,
+    run: &str,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let config = Config::load(config_path, sandbox)?;
     let id = parse_run_id(run)?;
     let backend = Backend::connect(&config).await?;
     let RunDetail { run, steps } = backend.run(id).await?;
@@ -68,7 +104,7 @@ pub async fn runs_show(config_path: &Path, run: &str, out: &mut impl Write) -> a
     }
     writeln!(out, "variables")?;
     for (name, value) in run.variables.iter() {
-        writeln!(out, "  {name} = {value:?}")?;
+        writeln!(out, "  {name} = {}", quoted(value))?;
     }
     writeln!(out, "steps")?;
     for step in &steps {
@@ -88,8 +124,13 @@ pub async fn runs_show(config_path: &Path, run: &str, out: &mut impl Write) -> a
 
 /// `hookbot runs retry RUN`: a failed or dead-lettered run goes back in the queue, to resume
 /// at the action that failed: at once when hookbot runs, else the next time it starts.
-pub async fn runs_retry(config_path: &Path, run: &str, out: &mut impl Write) -> anyhow::Result<()> {
-    let config = Config::load(config_path, false)?;
+pub async fn runs_retry(
+    config_path: &Path,
+    sandbox: bool,
+    run: &str,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let config = Config::load(config_path, sandbox)?;
     let id = parse_run_id(run)?;
     let backend = Backend::connect(&config).await?;
     let retried = backend.retry(id).await?;

@@ -11,11 +11,12 @@ use crate::admin::client::Backend;
 use crate::admin::protocol::{Export, ExportedEvent, StoreExport, EXPORT_VERSION};
 use crate::config::Config;
 use crate::events;
+use crate::problem::quoted;
 
 /// `hookbot export`: one JSON document on stdout (see [`Export`]): the event files'
 /// text, the persistent variables, the API key's hash (never a key) and the bot id.
-pub async fn export(config_path: &Path, out: &mut impl Write) -> anyhow::Result<()> {
-    let config = Config::load(config_path, false)?;
+pub async fn export(config_path: &Path, sandbox: bool, out: &mut impl Write) -> anyhow::Result<()> {
+    let config = Config::load(config_path, sandbox)?;
     let backend = Backend::connect(&config).await?;
     let stored = backend.export().await?;
     let mut files: Vec<PathBuf> = match std::fs::read_dir(&config.events.dir) {
@@ -55,8 +56,13 @@ pub async fn export(config_path: &Path, out: &mut impl Write) -> anyhow::Result<
 /// `hookbot import FILE` (`-` for stdin): restores the persistent variables (each one set,
 /// others left alone), the API key's hash and, when none is known, the bot id; writes each event
 /// file that does not exist yet, skipping a file whose name or event id is taken.
-pub async fn import(config_path: &Path, file: &Path, out: &mut impl Write) -> anyhow::Result<()> {
-    let config = Config::load(config_path, false)?;
+pub async fn import(
+    config_path: &Path,
+    sandbox: bool,
+    file: &Path,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let config = Config::load(config_path, sandbox)?;
     let text = if file == Path::new("-") {
         std::io::read_to_string(std::io::stdin()).context("cannot read stdin")?
     } else {
@@ -65,12 +71,16 @@ pub async fn import(config_path: &Path, file: &Path, out: &mut impl Write) -> an
     let version = serde_json::from_str::<serde_json::Value>(&text)
         .with_context(|| format!("{} is not JSON", file.display()))?
         .get("version")
-        .and_then(serde_json::Value::as_u64);
-    if version != Some(u64::from(EXPORT_VERSION)) {
+        .cloned();
+    if version.as_ref().and_then(serde_json::Value::as_u64) != Some(u64::from(EXPORT_VERSION)) {
+        // The value as JSON writes it (`2`, `"1"`), never Rust's debug text (`Some(2)`).
+        let found = match &version {
+            Some(value) => format!("its \"version\" is {value}"),
+            None => "it has no \"version\"".to_owned(),
+        };
         anyhow::bail!(
-            "{} is not a hookbot export of version {} (its \"version\" is {version:?})",
+            "{} is not a hookbot export of version {EXPORT_VERSION} ({found})",
             file.display(),
-            EXPORT_VERSION
         );
     }
     let document: Export = serde_json::from_str(&text)
@@ -84,11 +94,28 @@ pub async fn import(config_path: &Path, file: &Path, out: &mut impl Write) -> an
             == [true];
         if !plain || event.file.starts_with('.') || !event.file.ends_with(".toml") {
             anyhow::bail!(
-                "{}: {:?} is not an event file name (NAME.toml, no folders)",
+                "{}: {} is not an event file name (NAME.toml, no folders)",
                 file.display(),
-                event.file
+                quoted(&event.file)
             );
         }
+    }
+    // Every event file is checked as `hookbot check` would before anything is stored or written:
+    // an import that `check` would then reject writes nothing.
+    let mut problems = Vec::new();
+    for event in &document.events {
+        let path = config.events.dir.join(&event.file);
+        if let Err(found) = events::parse_event(&path, &event.text) {
+            problems.extend(found.iter().map(ToString::to_string));
+        }
+    }
+    if !problems.is_empty() {
+        anyhow::bail!(
+            "{} was not imported (nothing was written): its event files have {} problem(s):\n{}",
+            file.display(),
+            problems.len(),
+            problems.join("\n")
+        );
     }
     let backend = Backend::connect(&config).await?;
     let restored = backend
@@ -118,8 +145,9 @@ pub async fn import(config_path: &Path, file: &Path, out: &mut impl Write) -> an
         if let Some(id) = id.filter(|id| taken.contains(id)) {
             writeln!(
                 out,
-                "skipped {}: another file already has the event id {id:?}",
-                path.display()
+                "skipped {}: another file already has the event id {}",
+                path.display(),
+                quoted(&id)
             )?;
             skipped += 1;
             continue;

@@ -160,6 +160,23 @@ impl Config {
         }
     }
 
+    /// The database hookbot opens: `storage.path`, or with `--sandbox` its own one beside it
+    /// (`data/db-sandbox`), so trying things out never touches a real bot's key, runs or events.
+    /// The admin socket sits beside whichever it is.
+    pub fn database_path(&self) -> PathBuf {
+        if !self.sandbox {
+            return self.storage.path.clone();
+        }
+        let mut name = self
+            .storage
+            .path
+            .file_name()
+            .map(|n| n.to_os_string())
+            .unwrap_or_else(|| "db".into());
+        name.push("-sandbox");
+        self.storage.path.with_file_name(name)
+    }
+
     /// `http.public_url`, or `listen` made reachable from this machine (an unspecified address
     /// becomes loopback), for the URLs hookbot prints.
     pub fn public_base_url(&self, listen: SocketAddr) -> String {

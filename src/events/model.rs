@@ -155,6 +155,16 @@ pub enum SignatureEncoding {
     Base64,
 }
 
+impl SignatureEncoding {
+    /// How event files write it: `hex`, `base64`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Hex => "hex",
+            Self::Base64 => "base64",
+        }
+    }
+}
+
 /// One `[variables]` entry: a name the event's templates use as `{name}`, set when the request
 /// is accepted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -67,7 +67,8 @@ impl<'c, 't> Ctx<'c, 't> {
     /// A template read from the file at `span`, recorded for the reference checks.
     pub fn template(&self, text: &str, span: Range<usize>) -> Template {
         let template = Template::new(text);
-        if !template.is_static() {
+        // A text with a brace but no placeholder is kept too: it may hold an unclosed `{name`.
+        if !template.is_static() || text.contains('{') {
             let mut state = self.state.borrow_mut();
             let action = state.current.last().copied().unwrap_or(0);
             let (in_loop, in_on_error) = (state.loops > 0, state.on_errors > 0);

@@ -116,6 +116,17 @@ fn read_event(
     let server = read_server(&mut root);
     let enabled = root.optional_bool("enabled");
     let actions = actions::read_actions(ctx, &mut root, "actions");
+    if let Ok(None) | Ok(Some([])) = actions.as_ref().map(Option::as_deref) {
+        // Loads and answers 200, but a webhook would do nothing: most likely a slip.
+        let at = document
+            .get_ref()
+            .get("actions")
+            .map_or(0..0, |actions| actions.span());
+        ctx.checker.warn(
+            at,
+            "the event has no actions: a webhook to it does nothing (add [[actions]])",
+        );
+    }
     let auth = request::read_auth(&mut root, file);
     let when = request::read_when(ctx, &mut root);
     let variables = request::read_variables(ctx, &mut root);

@@ -1,5 +1,5 @@
 //! The checks that need the whole file: `{NAME.field}` against the `save_as` names (errors), and
-//! placeholders that nothing could fill (warnings).
+//! placeholders that nothing could fill or that were never closed (warnings).
 
 use super::ctx::{Ctx, Save, Use};
 use super::fields::parse_snowflake;
@@ -20,7 +20,31 @@ pub(super) fn check_references(ctx: &Ctx<'_, '_>) {
         for name in Template::new(template.text.as_str()).names() {
             check_name(ctx, &saves, &run_variables, &template, name);
         }
+        for opened in unclosed_placeholders(&template.text) {
+            ctx.checker.warn(
+                template.span.clone(),
+                format!("{opened:?} has no closing \"}}\"; it would be sent as written"),
+            );
+        }
     }
+}
+
+/// `{name` with no `}` after the name: a placeholder the writer meant but did not close. Only a
+/// brace followed by a name counts, so JSON (`{"a": 1}`) and prose (`{ … }`) pass quietly.
+fn unclosed_placeholders(text: &str) -> Vec<&str> {
+    let is_name = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+    let mut found = Vec::new();
+    for (start, _) in text.match_indices('{') {
+        let rest = &text[start + 1..];
+        if !rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+            continue;
+        }
+        let name_len = rest.find(|c: char| !is_name(c)).unwrap_or(rest.len());
+        if !rest[name_len..].starts_with('}') {
+            found.push(&text[start..start + 1 + name_len]);
+        }
+    }
+    found
 }
 
 fn check_name(ctx: &Ctx<'_, '_>, saves: &[Save], run_variables: &[String], at: &Use, name: &str) {
@@ -170,6 +194,13 @@ fn is_valid_var(rest: Option<&str>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unclosed_placeholders_are_found_and_json_is_not() {
+        assert_eq!(unclosed_placeholders("hello {name"), ["{name"]);
+        assert_eq!(unclosed_placeholders("{a {b} {c.d!"), ["{a", "{c.d"]);
+        assert!(unclosed_placeholders(r#"{"a": {b}} { x } {}"#).is_empty());
+    }
 
     #[test]
     fn var_forms() {

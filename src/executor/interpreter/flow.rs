@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures::future::{BoxFuture, FutureExt};
 use rand::Rng;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::failure::{failure_of, invalid};
 use super::state::{Flow, Interpreter};
@@ -131,7 +131,8 @@ impl<'a> Interpreter<'a> {
                 };
                 if self.ctx.dry_run {
                     let summary = format!("would wait {}", format_duration(duration));
-                    self.record_done(action, &path, started, summary, json!({}))
+                    let output = wait_result(started, started + duration.as_millis() as u64);
+                    self.record_done(action, &path, started, summary, Value::Object(output))
                         .await?;
                     return Ok(Flow::Next);
                 }
@@ -147,7 +148,7 @@ impl<'a> Interpreter<'a> {
                     vec![],
                 )
                 .await?;
-                Ok(self.sleep_until(until_ms).await)
+                Ok(self.waited(action, started, until_ms).await)
             }
             _ => match self.perform_once(action).await {
                 Ok(performed) => {
@@ -211,8 +212,21 @@ impl<'a> Interpreter<'a> {
                 (Some(on_error), true) => self.exec_on_error(on_error, &path, error).await,
                 _ => Ok(Flow::Failed(failure_of(action, path, error))),
             },
-            StepOutcome::Waiting { until_ms } => Ok(self.sleep_until(until_ms).await),
+            StepOutcome::Waiting { until_ms } => {
+                Ok(self.waited(action, step.started_at_ms, until_ms).await)
+            }
         }
+    }
+
+    /// Sleeps until `until_ms`, then fills the wait's result (`{NAME.seconds}`). The result
+    /// comes from the journaled step's start and end, so a run resumed after a restart gets the
+    /// same value as the one that began the wait.
+    async fn waited(&mut self, action: &'a Action, started_ms: u64, until_ms: u64) -> Flow {
+        let flow = self.sleep_until(until_ms).await;
+        if let Flow::Next = flow {
+            self.apply(action, &wait_result(started_ms, until_ms), None);
+        }
+        flow
     }
 
     async fn exec_loop(
@@ -359,6 +373,20 @@ impl<'a> Interpreter<'a> {
             .transpose()?;
         Ok((count, delay))
     }
+}
+
+/// A `wait`'s result: `seconds`, the time it waited as the event asked for it (`90` for
+/// "90s", `0.5` for "500ms").
+fn wait_result(started_ms: u64, until_ms: u64) -> Map<String, Value> {
+    let ms = until_ms.saturating_sub(started_ms);
+    let seconds = if ms % 1000 == 0 {
+        json!(ms / 1000)
+    } else {
+        json!(ms as f64 / 1000.0)
+    };
+    let mut output = Map::new();
+    output.insert("seconds".to_owned(), seconds);
+    output
 }
 
 #[cfg(test)]
