@@ -32,7 +32,7 @@ use interpreter::{Ended, RunContext};
 
 /// How long shutdown waits for runs in progress before leaving them queued for the next start.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long the executor waits at start for the gateway to fill the cache.
+/// How long the executor waits, once Discord answers, for the gateway to fill the cache.
 pub const CACHE_WAIT: Duration = Duration::from_secs(5);
 pub use interpreter::{ACTION_TIMEOUT, MAX_RUN_TIME, MAX_STEPS_PER_RUN};
 pub use trial::trial;
@@ -51,6 +51,17 @@ pub async fn run_executor(
     delivery: DeliveryConfig,
     http: Destination,
 ) {
+    // Nothing is taken up before Discord answers: during an outage the runs stay queued (not
+    // failed, not spending their attempts) and go out once it is back.
+    tokio::select! {
+        reached = discord.wait_link() => if let Err(error) = reached {
+            // The process is stopping (`server::run` reports the refused token).
+            tracing::error!(%error, "not running queued runs");
+            shutdown.cancelled().await;
+            return;
+        },
+        _ = shutdown.cancelled() => return,
+    }
     // Names resolve from the cache; runs queued before a restart should not all fall back to
     // REST look-ups while the servers are still arriving.
     tokio::select! {

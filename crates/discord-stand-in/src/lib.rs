@@ -20,6 +20,8 @@
 //!   and which permissions the bot lacks.
 //! - [`Failure`], through [`Sandbox::inject`]: fail matching requests with any status and body,
 //!   a number of times or for a while, including Discord-shaped 429s.
+//! - [`Sandbox::begin_outage`] and [`Sandbox::end_outage`]: Discord down until told otherwise,
+//!   every REST route and every new gateway connection answered with one status (e.g. 503).
 //! - [`RateLimits`], through [`SandboxOptions::discord_rate_limits`]: enforce Discord's global
 //!   and per-channel limits with real 429s and `X-RateLimit-*` headers.
 //! - [`Sandbox::post_as`] (a user writes a message), [`Sandbox::close_gateway_connections`]

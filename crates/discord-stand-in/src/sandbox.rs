@@ -348,6 +348,23 @@ impl Sandbox {
         self.shared.world().failures.push(failure);
     }
 
+    /// Starts a Discord outage: from now until [`end_outage`](Self::end_outage), every REST
+    /// request (whatever its route, before the token is checked) is answered `status` with
+    /// Discord's generic error body, and every new gateway connection is refused with `status`
+    /// before the websocket upgrade. Gateway connections already open stay open; close them
+    /// with [`close_gateway_connections`](Self::close_gateway_connections) for an outage that
+    /// drops them too. Refused requests are recorded like any other.
+    pub fn begin_outage(&self, status: u16) {
+        self.shared.world().outage = Some(status);
+    }
+
+    /// Ends the outage [`begin_outage`](Self::begin_outage) started: requests are answered
+    /// normally again.
+    pub fn end_outage(&self) {
+        self.shared.world().outage = None;
+        self.shared.changed.notify_waiters();
+    }
+
     /// How many IDENTIFYs and RESUMEs the gateway answered.
     pub fn gateway_identified(&self) -> usize {
         self.shared.world().gateway_sessions_started

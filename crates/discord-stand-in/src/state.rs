@@ -212,6 +212,9 @@ pub(crate) struct World {
     /// The calls the HTTP echo answered (`echo`), kept apart from Discord's REST requests.
     pub echoed: Vec<RecordedRequest>,
     pub failures: Vec<Failure>,
+    /// While set, an outage: every REST request and every new gateway connection is answered
+    /// with this status ([`crate::Sandbox::begin_outage`]).
+    pub outage: Option<u16>,
     /// Discord's rate limits, when the stand-in was asked to enforce them.
     pub limiter: Option<Limiter>,
     /// Requests answered 429, by the limiter or an injected failure.
@@ -263,6 +266,7 @@ impl World {
             requests: Vec::new(),
             echoed: Vec::new(),
             failures: Vec::new(),
+            outage: None,
             limiter: rate_limits.map(Limiter::new),
             rate_limited: 0,
             gateway_sessions_started: 0,

@@ -4,7 +4,8 @@
 //! `accept` checks a request in the contract's order and stores its run, with all of
 //! authentication in `auth` (signature schemes in `signatures`), the rate limits in `limits`,
 //! the body's size and time limits in `receive`, and the run's variables in `body` and
-//! `request_vars`; `answer` shapes what the caller hears; `state` is what requests share; every
+//! `request_vars`; `drain` keeps a connection usable after an answer sent before the body was
+//! read; `answer` shapes what the caller hears; `state` is what requests share; every
 //! refusal is one `WebhookError` (`error`), mapped to its status once. Every request is named by
 //! an id that its answer's `X-Request-Id` and every log line about it carry.
 
@@ -12,6 +13,7 @@ mod accept;
 mod answer;
 mod auth;
 mod body;
+mod drain;
 mod error;
 mod limits;
 mod receive;
@@ -19,6 +21,7 @@ mod request_vars;
 mod signatures;
 mod state;
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
@@ -43,6 +46,12 @@ pub fn router(state: AppState) -> Router {
                     .to_owned(),
             )
         })
+        // After the fallback, so unknown routes' early 404s keep the connection usable too.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            drain::drain_or_close,
+        ))
+        // Outermost, so every answer (the fallback's included) carries the id.
         .layer(middleware::from_fn(with_request_id))
         .with_state(state)
 }
@@ -72,9 +81,24 @@ pub fn url(base: &str, bot_id: Option<u64>, event_id: &str) -> String {
 /// Accepts, then answers; every answer, refusals included, is counted by status.
 async fn trigger(
     State(state): State<AppState>,
-    Path((bot_id, event_id)): Path<(String, String)>,
+    path: Result<Path<(String, String)>, PathRejection>,
     request: Request,
 ) -> Response {
+    // A path axum cannot decode (`%ff` is not UTF-8) is the caller's 400 in the contract's JSON
+    // shape, not axum's text/plain rejection.
+    let (bot_id, event_id) = match path {
+        Ok(Path(segments)) => segments,
+        Err(rejection) => {
+            let error = WebhookError::BadRequest(format!(
+                "the URL cannot be read ({}); it is POST /webhook/{{bot_id}}/{{event_id}} in UTF-8",
+                rejection.body_text()
+            ));
+            let response = error.into_response();
+            metrics::counter!(WEBHOOKS, "status" => response.status().as_str().to_owned())
+                .increment(1);
+            return response;
+        }
+    };
     let response = match accept::accept(&state, &bot_id, &event_id, request).await {
         Ok(triggered) => answer::answer(&state.inner.store, &event_id, triggered).await,
         Err(error) => {
