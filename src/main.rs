@@ -159,6 +159,9 @@ fn main() -> ExitCode {
     }
 }
 
+/// How long `hookbot run` waits for tasks still running once it has stopped.
+const RUNTIME_SHUTDOWN: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Ok(false): the command ran and found problems (`check`).
 fn execute(cli: Cli) -> anyhow::Result<bool> {
     let runtime = tokio::runtime::Runtime::new()?;
@@ -166,9 +169,13 @@ fn execute(cli: Cli) -> anyhow::Result<bool> {
     let config = cli.config.as_path();
     let sandbox = cli.sandbox;
     match cli.command {
-        Command::Run => runtime
-            .block_on(hookbot::cli::run(config, sandbox))
-            .map(|()| true),
+        Command::Run => {
+            let result = runtime.block_on(hookbot::cli::run(config, sandbox));
+            // After a second signal, tasks may still hold on (a run in progress): the store is
+            // flushed, so the process does not wait for them.
+            runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
+            result.map(|()| true)
+        }
         Command::Check => hookbot::cli::check(config, sandbox, &mut stdout),
         Command::Key {
             command: KeyCommand::Rotate,

@@ -1,6 +1,11 @@
-//! The process's life: [`start`] opens the store, loads the events, binds the listeners, connects
-//! to Discord and starts every task; [`Running::stop`] ends them in order; [`run`] is the two
-//! around a shutdown signal.
+//! The process's life: [`start`] opens the store, loads the events, binds the listeners, starts
+//! reaching Discord and starts every task; [`Running::stop`] ends them in order; [`run`] is the
+//! two around a shutdown signal (or Discord refusing the token).
+//!
+//! Start does not wait for Discord: the bot's id comes from the token or from an earlier start,
+//! so webhooks are accepted (durably, as always) while Discord is down, and the executor takes
+//! the queued runs once it answers. Only when neither knows the id (a first start with a token
+//! that does not carry it, which only stand-ins and proxies use) does start wait for Discord.
 //!
 //! Shutdown is a path of its own, not an afterthought: one [`CancellationToken`] reaches every
 //! task, and `stop` waits for each in the order that loses nothing (listeners first, so no new
@@ -20,11 +25,12 @@ use crate::discord::Discord;
 use crate::engine::{Store, StoreError};
 use crate::events::{Event, LoadedEvents};
 use crate::executor;
+use crate::executor::http_request::Destination;
 use crate::http::{self, webhook, AppState, Limits, Probe, Serving};
 use crate::queue::Queue;
 use crate::{admin, discord, keys, metrics, reload, retention, sandbox_world};
 
-/// Why hookbot could not start.
+/// Why hookbot could not start, or had to stop.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("no Discord token: set discord.token in the config file or HOOKBOT_DISCORD_TOKEN, or try `hookbot run --sandbox`")]
@@ -42,16 +48,47 @@ pub enum StartError {
     Sandbox(std::io::Error),
 }
 
-/// Runs hookbot until `shutdown` completes, then stops it gracefully.
-pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
-    let running = start(config).await?;
+/// Runs hookbot until `shutdown` completes, then stops it gracefully, unless `now` completes
+/// first (a second signal): then it flushes the store and returns at once, leaving runs in
+/// progress queued for the next start. A token Discord refuses ends it too, with that error:
+/// no retry can fix it.
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+    now: impl Future<Output = ()>,
+) -> Result<(), StartError> {
+    tokio::pin!(shutdown);
+    // A start that waits for Discord to say the bot's id still ends at a signal.
+    let running = tokio::select! {
+        started = start(config) => started?,
+        _ = &mut shutdown => {
+            tracing::info!("stopped while starting");
+            return Ok(());
+        }
+    };
     if let Some(banner) = &running.banner {
         println!("{banner}");
     }
-    shutdown.await;
-    tracing::info!("shutting down");
-    running.stop().await;
-    Ok(())
+    let discord = running.discord.clone();
+    let outcome = tokio::select! {
+        _ = &mut shutdown => Ok(()),
+        refused = discord.refused() => Err(StartError::Discord(refused)),
+    };
+    drop(discord);
+    tracing::info!("shutting down; a second SIGINT or SIGTERM stops at once");
+    let store = running.store.clone();
+    tokio::select! {
+        () = running.stop() => {}
+        () = now => {
+            // Every accepted run is already durable; what a run in progress has not journaled
+            // is done again from its last recorded step at the next start.
+            tracing::warn!("stopping at once; runs in progress stay queued and resume on the next start");
+            if let Err(error) = store.flush().await {
+                tracing::error!(%error, "could not flush the database");
+            }
+        }
+    }
+    outcome
 }
 
 /// A started hookbot: where it listens, what it holds, and the tasks [`Running::stop`] ends.
@@ -84,6 +121,8 @@ pub struct Running {
     retention: JoinHandle<()>,
     /// Reloads the events folder when a file changes.
     watcher: JoinHandle<()>,
+    /// Keeps the bot's id in the store once Discord says it.
+    remember_bot_id: JoinHandle<()>,
 }
 
 /// Starts everything and returns once the listeners are bound.
@@ -127,11 +166,34 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         }
     };
 
-    let discord = Arc::new(Discord::connect(&token, api_url.as_deref()).await?);
-    let bot_id = discord.bot_id();
-    if !config.sandbox {
-        store.set_bot_id(bot_id).await?;
-    }
+    // Known without Discord: the token carries it, else an earlier start kept it. A sandbox's
+    // stand-in answers at once, and its database never keeps the id.
+    let known_bot_id = match config.sandbox {
+        true => None,
+        false => match discord::bot_id_from_token(&token) {
+            Some(id) => Some(id),
+            None => store.bot_id().await?,
+        },
+    };
+    let discord = Arc::new(Discord::start(
+        &token,
+        api_url.as_deref(),
+        known_bot_id,
+        discord::Reconnect::UntilReached,
+    ));
+    let bot_id = match known_bot_id {
+        Some(id) => id,
+        None => {
+            tracing::info!("the bot's id is not known yet (the token does not carry it); waiting for Discord to say it");
+            discord.learned_bot_id().await?
+        }
+    };
+    let remember_bot_id = tokio::spawn(remember_bot_id(
+        discord.clone(),
+        store.clone(),
+        bot_id,
+        config.sandbox,
+    ));
     // Made once everything else is up, so a start that fails never eats a key nobody saw.
     let new_api_key = if config.sandbox || store.api_key_hash().await?.is_none() {
         let key = keys::generate_key();
@@ -141,6 +203,14 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         None
     };
 
+    // In the sandbox, `http_request` goes to the stand-in's echo unless the config opts in: the
+    // banner promises that nothing leaves the machine.
+    let http_destination = match &sandbox {
+        Some(stand_in) if !config.sandbox_options.real_http => {
+            Destination::Echo(stand_in.echo_url())
+        }
+        _ => Destination::Network,
+    };
     let shutdown = CancellationToken::new();
     let queue = Queue::new(store.clone(), config.delivery.max_pending_runs);
     let executor = tokio::spawn(executor::run_executor(
@@ -149,6 +219,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         discord.clone(),
         shutdown.clone(),
         config.delivery.clone(),
+        http_destination,
     ));
     let state = AppState::new(
         store.clone(),
@@ -234,7 +305,30 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         executor,
         retention,
         watcher,
+        remember_bot_id,
     })
+}
+
+/// Keeps the bot's id Discord says in the store, for the next start (which may come while
+/// Discord is down) and for the CLI's URLs; warns if it is not the id this start used.
+async fn remember_bot_id(discord: Arc<Discord>, store: Store, used: u64, sandbox: bool) {
+    let Ok(id) = discord.learned_bot_id().await else {
+        // `run` reports a refused token.
+        return;
+    };
+    if id != used {
+        tracing::warn!(
+            discord_says = id,
+            used,
+            "Discord says the bot's id is not the one its webhook URLs use until a restart"
+        );
+    }
+    if sandbox {
+        return;
+    }
+    if let Err(error) = store.set_bot_id(id).await {
+        tracing::warn!(%error, "cannot keep the bot's id in the database");
+    }
 }
 
 impl Running {
@@ -249,6 +343,8 @@ impl Running {
         let _ = self.executor.await;
         let _ = self.retention.await;
         let _ = self.watcher.await;
+        self.remember_bot_id.abort();
+        let _ = self.remember_bot_id.await;
         self.discord.shutdown().await;
         if let Err(error) = self.store.flush().await {
             tracing::error!(%error, "could not flush the database at shutdown");
@@ -306,9 +402,13 @@ fn banner(
             "hookbot made its API key (shown only this once; `hookbot key rotate` makes a new one):\n{key}"
         ));
     }
-    let mut text = String::from(
-        "hookbot sandbox: a local Discord stand-in plays Discord; nothing leaves this machine.\n",
-    );
+    let mut text = String::from(if config.sandbox_options.real_http {
+        "hookbot sandbox: a local Discord stand-in plays Discord; nothing goes to Discord.\n\
+         http_request calls the URLs the events name ([sandbox] real_http = true): those calls leave this machine.\n"
+    } else {
+        "hookbot sandbox: a local Discord stand-in plays Discord; nothing leaves this machine.\n\
+         http_request calls go to a local echo that logs and answers them ([sandbox] real_http = true makes them for real).\n"
+    });
     text.push_str(&format!("API key (new at every sandbox start): {key}\n"));
     if events.is_empty() {
         text.push_str(&format!(

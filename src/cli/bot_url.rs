@@ -4,6 +4,7 @@
 use crate::admin::client::Client;
 use crate::admin::protocol::socket_path;
 use crate::config::Config;
+use crate::discord::bot_id_from_token;
 use crate::engine::Store;
 
 /// The base of webhook URLs and the bot's id: from the running hookbot when its admin socket
@@ -46,26 +47,4 @@ async fn known_bot_id(config: &Config) -> Option<u64> {
         );
     }
     id
-}
-
-fn bot_id_from_token(token: &str) -> Option<u64> {
-    use base64::Engine;
-    let first = token.trim().trim_start_matches("Bot ").split('.').next()?;
-    let decoded = base64::engine::general_purpose::STANDARD_NO_PAD
-        .decode(first.trim_end_matches('='))
-        .ok()?;
-    std::str::from_utf8(&decoded).ok()?.parse().ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bot_id_comes_from_the_token() {
-        // "123456789012345678" in base64, as Discord puts it in front of a token.
-        let token = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GhIjKl.abcdefghijklmnopqrstuvwxyz";
-        assert_eq!(bot_id_from_token(token), Some(123456789012345678));
-        assert_eq!(bot_id_from_token("not a token"), None);
-    }
 }

@@ -17,6 +17,16 @@ pub struct Config {
     pub log: LogConfig,
     /// `hookbot run --sandbox`: a local Discord stand-in plays Discord. Not a file key.
     pub sandbox: bool,
+    /// `[sandbox]`: what `--sandbox` does besides playing Discord.
+    pub sandbox_options: SandboxConfig,
+}
+
+/// `[sandbox]`, read only with `--sandbox`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SandboxConfig {
+    /// `sandbox.real_http`: `http_request` calls the URLs the events name. Off by default: they
+    /// go to the stand-in's local echo, so trying an event never reaches a production API.
+    pub real_http: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -157,6 +167,7 @@ impl Config {
             },
             log: LogConfig::default(),
             sandbox: false,
+            sandbox_options: SandboxConfig::default(),
         }
     }
 

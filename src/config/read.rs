@@ -198,5 +198,12 @@ pub(super) fn read_config(
         log.finish();
     }
 
+    if let Some(mut sandbox) = section(&mut root, "sandbox") {
+        if let Ok(Some(real_http)) = sandbox.optional_bool("real_http") {
+            config.sandbox_options.real_http = real_http;
+        }
+        sandbox.finish();
+    }
+
     root.finish();
 }

@@ -143,12 +143,12 @@ fn unknown_keys_and_tables() {
         problems("[http]\nlisen = \"x\"\n[htp]\nlisten = 1\n"),
         [
             "2:1: unknown key \"lisen\" in [http]; expected one of: listen, metrics_listen, public_url, max_body_bytes, trusted_proxies, max_connections, header_read_timeout, idle_timeout",
-            "3:2: unknown key \"htp\" in config file; expected one of: discord, http, storage, delivery, events, limits, log",
+            "3:2: unknown key \"htp\" in config file; expected one of: discord, http, storage, delivery, events, limits, log, sandbox",
         ]
     );
     assert_eq!(
         problems("token = \"x\"\n"),
-        ["1:1: unknown key \"token\" in config file; expected one of: discord, http, storage, delivery, events, limits, log"]
+        ["1:1: unknown key \"token\" in config file; expected one of: discord, http, storage, delivery, events, limits, log, sandbox"]
     );
 }
 
@@ -195,6 +195,18 @@ per_event_per_minute = -1
             "12:24: limits.per_event_per_minute must be an integer from 0 (no limit) to 4294967295, got -1",
         ]
     );
+}
+
+/// `[sandbox] real_http`: off unless set, and a boolean.
+#[test]
+fn sandbox_real_http() {
+    assert!(!load("").unwrap().sandbox_options.real_http);
+    let config = load("[sandbox]\nreal_http = true\n").unwrap();
+    assert!(config.sandbox_options.real_http);
+    let found = problems("[sandbox]\nreal_http = \"yes\"\n");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("2:"), "{found:?}");
+    assert!(found[0].contains("real_http"), "{found:?}");
 }
 
 #[test]

@@ -1,15 +1,27 @@
-//! The connected bot: starting the gateway through the `api_url` proxy, learning the bot's
-//! identity, readiness for `/readyz`, and closing the shards.
+//! The connected bot: reaching Discord through the `api_url` proxy (and reaching it again,
+//! with backoff, while it is down), learning the bot's identity, readiness for `/readyz`, and
+//! closing the shards.
+//!
+//! Starting never waits for Discord: [`Discord::start`] returns at once and a background task
+//! asks Discord who the bot is and where the gateway is, then starts the shards. While Discord
+//! cannot be reached it tries again after [`RECONNECT_FIRST`], doubling up to [`RECONNECT_CAP`];
+//! only a token Discord refuses (401, or the gateway's 4004) ends the attempts, since no retry
+//! can fix it. Once the shards are started, serenity keeps them connected itself.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt;
 use serenity::all::{
-    Cache, ClientBuilder, Context, EventHandler, GatewayIntents, GuildId, Http, HttpBuilder, Ready,
-    ShardManager, UserId,
+    Cache, Context, EventHandler, GatewayIntents, GuildId, Http, HttpBuilder, Ready, ShardManager,
+    UserId,
 };
 use serenity::async_trait;
-use tokio::sync::watch;
+use serenity::gateway::{GatewayError, PresenceData, ShardManagerOptions};
+use serenity::prelude::TypeMap;
+use tokio::sync::{watch, Mutex, RwLock};
+use tokio_util::sync::CancellationToken;
 
 use super::error::{http_status, root_cause, ConnectError};
 
@@ -20,6 +32,22 @@ const INTENTS: GatewayIntents = GatewayIntents::GUILDS;
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long to wait for READY when the bot's identity must come from the gateway.
 const IDENTITY_TIMEOUT: Duration = Duration::from_secs(15);
+/// The wait after the first failed attempt to reach Discord; each further wait is twice as long.
+pub const RECONNECT_FIRST: Duration = Duration::from_secs(1);
+/// No wait between two attempts to reach Discord is longer than this (before jitter).
+pub const RECONNECT_CAP: Duration = Duration::from_secs(30);
+/// One attempt (the identity and the gateway look-up) that Discord has not answered by then
+/// counts as failed, so a connection that hangs cannot stall the attempts.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Whether [`Discord`] keeps trying while Discord cannot be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reconnect {
+    /// `hookbot run`: try again with backoff until Discord answers or refuses the token.
+    UntilReached,
+    /// One-shot commands (`hookbot event test`): the first failure is the answer.
+    Once,
+}
 
 /// The connected bot: REST client, cache, and the shards' manager.
 pub struct Discord {
@@ -31,18 +59,41 @@ pub struct Discord {
     pub(super) raw: reqwest::Client,
     /// What the gateway told: servers, channels, roles, members it sent.
     pub cache: Arc<Cache>,
-    pub(super) bot_id: UserId,
-    pub(super) bot_name: String,
+    /// The bot's id as known before Discord answered (the token, or an earlier start).
+    known_bot_id: Option<UserId>,
     shard_manager: Arc<ShardManager>,
     gateway: watch::Receiver<GatewayState>,
-    /// Set when serenity gave up on the gateway (e.g. Discord closed it with 4004): its shard
+    /// Set when serenity gave up on the gateway (e.g. Discord closed it with 4014): its shard
     /// table then still says "connected".
-    gateway_ended: Arc<std::sync::atomic::AtomicBool>,
+    gateway_ended: Arc<AtomicBool>,
+    /// Stops the attempts to reach Discord at shutdown.
+    stop: CancellationToken,
 }
 
-/// What the gateway has told hookbot so far.
-#[derive(Debug, Clone, Default)]
+/// How far hookbot has got in reaching Discord.
+#[derive(Debug, Clone)]
+enum Link {
+    /// The first attempt is under way.
+    Connecting,
+    /// An attempt failed and another follows.
+    Retrying {
+        attempt: u32,
+        reason: String,
+        retry_in: Duration,
+    },
+    /// Discord answered and the shards are started; serenity keeps them connected from here.
+    Up,
+    /// No more attempts: Discord refused the token (or, with [`Reconnect::Once`], the one
+    /// attempt failed).
+    Failed(ConnectError),
+}
+
+/// What Discord has told hookbot so far.
+#[derive(Debug, Clone)]
 struct GatewayState {
+    link: Link,
+    /// The bot's user id and name, from `GET /users/@me`.
+    me: Option<(UserId, String)>,
     /// The bot's user id and name, from READY.
     identity: Option<(UserId, String)>,
     /// Every server in READY has arrived in the cache (or READY named none: serenity then never
@@ -77,68 +128,223 @@ impl EventHandler for GatewayHandler {
     }
 }
 
+/// What the background task needs to reach Discord and start the shards.
+struct Connector {
+    http: Arc<Http>,
+    shard_manager: Arc<ShardManager>,
+    shard_results: futures::channel::mpsc::UnboundedReceiver<Result<(), GatewayError>>,
+    ws_url: Arc<Mutex<String>>,
+    state: watch::Sender<GatewayState>,
+    gateway_ended: Arc<AtomicBool>,
+    reconnect: Reconnect,
+    api_url: Option<String>,
+    stop: CancellationToken,
+}
+
+/// Why one attempt to reach Discord failed.
+enum Attempt {
+    /// Worth another attempt: Discord is down, overloaded or unreachable.
+    Transient(String),
+    /// No attempt can fix it.
+    Fatal(ConnectError),
+}
+
 impl Discord {
-    /// Starts the gateway (autosharded) in the background and learns the bot's identity. With
-    /// `api_url` set, every request goes there and serenity's ratelimiter is off, because it
-    /// would ignore the proxy and talk to discord.com directly.
-    pub async fn connect(token: &str, api_url: Option<&str>) -> Result<Discord, ConnectError> {
-        let http = match api_url {
+    /// Starts reaching Discord in the background and returns at once; see the module's text.
+    /// `known_bot_id` is the bot's id when it is known without Discord (from the token or an
+    /// earlier start), so webhooks can be checked before Discord answers. With `api_url` set,
+    /// every request goes there and serenity's ratelimiter is off, because it would ignore the
+    /// proxy and talk to discord.com directly.
+    pub fn start(
+        token: &str,
+        api_url: Option<&str>,
+        known_bot_id: Option<u64>,
+        reconnect: Reconnect,
+    ) -> Discord {
+        let http = Arc::new(match api_url {
             Some(url) => HttpBuilder::new(token)
                 .proxy(url)
                 .ratelimiter_disabled(true)
                 .build(),
             None => HttpBuilder::new(token).build(),
-        };
-        let (state_tx, gateway) = watch::channel(GatewayState::default());
-        let mut client = ClientBuilder::new_with_http(http, INTENTS)
-            .event_handler(GatewayHandler { state: state_tx })
-            .await
-            .map_err(ConnectError::Client)?;
-        let http = client.http.clone();
-        let cache = client.cache.clone();
-        let shard_manager = client.shard_manager.clone();
-        let gateway_ended = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let ended = gateway_ended.clone();
-        tokio::spawn(async move {
-            if let Err(error) = client.start_autosharded().await {
-                tracing::error!(%error, "the Discord gateway connection ended");
-            }
-            ended.store(true, std::sync::atomic::Ordering::Relaxed);
         });
-        let (bot_id, bot_name) = match learn_identity(&http, &gateway, api_url).await {
-            Ok(identity) => identity,
-            Err(error) => {
-                shard_manager.shutdown_all().await;
-                return Err(error);
-            }
+        let (state, gateway) = watch::channel(GatewayState {
+            link: Link::Connecting,
+            me: None,
+            identity: None,
+            cache_ready: false,
+        });
+        let cache = Arc::new(Cache::new());
+        // The gateway's URL is filled in once Discord has said it. The shard manager is built
+        // here rather than through serenity's `ClientBuilder`, whose await asks Discord for the
+        // gateway at once and, when that fails, silently falls back to wss://gateway.discord.gg
+        // (never the stand-in, nor a proxy).
+        let ws_url = Arc::new(Mutex::new(String::new()));
+        let (shard_manager, shard_results) = ShardManager::new(ShardManagerOptions {
+            data: Arc::new(RwLock::new(TypeMap::new())),
+            event_handlers: vec![Arc::new(GatewayHandler {
+                state: state.clone(),
+            })],
+            raw_event_handlers: Vec::new(),
+            shard_index: 0,
+            shard_init: 0,
+            shard_total: 0,
+            ws_url: ws_url.clone(),
+            cache: cache.clone(),
+            http: http.clone(),
+            intents: INTENTS,
+            presence: Some(PresenceData::default()),
+        });
+        let gateway_ended = Arc::new(AtomicBool::new(false));
+        let stop = CancellationToken::new();
+        let connector = Connector {
+            http: http.clone(),
+            shard_manager: shard_manager.clone(),
+            shard_results,
+            ws_url,
+            state,
+            gateway_ended: gateway_ended.clone(),
+            reconnect,
+            api_url: api_url.map(str::to_owned),
+            stop: stop.clone(),
         };
-        Ok(Discord {
+        tokio::spawn(connector.run());
+        Discord {
             http,
             raw: reqwest::Client::new(),
             cache,
-            bot_id,
-            bot_name,
+            known_bot_id: known_bot_id.and_then(|id| (id != 0).then(|| UserId::new(id))),
             shard_manager,
             gateway,
             gateway_ended,
-        })
+            stop,
+        }
     }
 
-    pub fn bot_id(&self) -> u64 {
-        self.bot_id.get()
+    /// Reaches Discord once and learns the bot's identity, or says why it could not: for
+    /// one-shot commands and tests, which should fail rather than wait for an outage to end.
+    pub async fn connect(token: &str, api_url: Option<&str>) -> Result<Discord, ConnectError> {
+        let discord = Discord::start(token, api_url, None, Reconnect::Once);
+        let outcome = match discord.wait_link().await {
+            Err(error) => Err(error),
+            Ok(()) => {
+                let ready = wait_for_gateway(&discord.gateway, IDENTITY_TIMEOUT, |s| {
+                    s.me.is_some() || s.identity.is_some()
+                })
+                .await;
+                match ready {
+                    Some(_) => Ok(()),
+                    None => Err(ConnectError::Unreachable {
+                        url: api_url.unwrap_or("https://discord.com").to_owned(),
+                        reason: "the gateway did not say READY, and GET /users/@me failed".into(),
+                    }),
+                }
+            }
+        };
+        match outcome {
+            Ok(()) => Ok(discord),
+            Err(error) => {
+                discord.shutdown().await;
+                Err(error)
+            }
+        }
     }
 
-    pub fn bot_name(&self) -> &str {
-        &self.bot_name
+    /// The bot's user id: as known at start, else as Discord said it; `None` before then.
+    pub fn bot_id(&self) -> Option<u64> {
+        self.known_bot_id
+            .or_else(|| self.identity().map(|(id, _)| id))
+            .map(UserId::get)
     }
 
-    /// Why the gateway is not usable now, or `None` when READY came and every shard is
-    /// connected (`/readyz`). Cheap: reads the watch and the shard manager's runner table.
+    /// The bot's user name, once Discord has said it.
+    pub fn bot_name(&self) -> Option<String> {
+        self.identity().map(|(_, name)| name)
+    }
+
+    /// The bot's id and name as Discord said them (`GET /users/@me`, else READY).
+    fn identity(&self) -> Option<(UserId, String)> {
+        let state = self.gateway.borrow();
+        state.me.clone().or_else(|| state.identity.clone())
+    }
+
+    /// Whether `user` is this bot.
+    pub(super) fn is_bot(&self, user: UserId) -> bool {
+        self.bot_id() == Some(user.get())
+    }
+
+    /// Waits until Discord has said who the bot is, and returns its id; or the reason it never
+    /// will (the token was refused).
+    pub async fn learned_bot_id(&self) -> Result<u64, ConnectError> {
+        let mut gateway = self.gateway.clone();
+        let state = gateway
+            .wait_for(|s| {
+                s.me.is_some() || s.identity.is_some() || matches!(s.link, Link::Failed(_))
+            })
+            .await
+            .map_err(|_| ConnectError::Client("the Discord connection task stopped".into()))?;
+        match (&state.me, &state.identity, &state.link) {
+            (Some((id, _)), _, _) | (None, Some((id, _)), _) => Ok(id.get()),
+            (None, None, Link::Failed(error)) => Err(error.clone()),
+            (None, None, _) => unreachable!("wait_for returned before its condition held"),
+        }
+    }
+
+    /// Waits until Discord answered and the shards are started, or for the reason it will not
+    /// be (a refused token).
+    pub async fn wait_link(&self) -> Result<(), ConnectError> {
+        let mut gateway = self.gateway.clone();
+        let state = gateway
+            .wait_for(|s| matches!(s.link, Link::Up | Link::Failed(_)))
+            .await
+            .map_err(|_| ConnectError::Client("the Discord connection task stopped".into()))?;
+        match &state.link {
+            Link::Failed(error) => Err(error.clone()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Resolves when hookbot will never reach Discord (the token was refused), with the reason;
+    /// never while Discord is merely down.
+    pub async fn refused(&self) -> ConnectError {
+        let mut gateway = self.gateway.clone();
+        let failed = gateway
+            .wait_for(|s| matches!(s.link, Link::Failed(_)))
+            .await
+            .ok()
+            .and_then(|state| match &state.link {
+                Link::Failed(error) => Some(error.clone()),
+                _ => None,
+            });
+        match failed {
+            Some(error) => error,
+            // The connection task is gone only when this handle is; nothing more will come.
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Why Discord is not usable now, or `None` when READY came and every shard is connected
+    /// (`/readyz`). Cheap: reads the watch and the shard manager's runner table.
     pub async fn gateway_problem(&self) -> Option<String> {
-        if self
-            .gateway_ended
-            .load(std::sync::atomic::Ordering::Relaxed)
-        {
+        let link = self.gateway.borrow().link.clone();
+        match link {
+            Link::Connecting => {
+                return Some("connecting to Discord; the gateway is not connected yet".to_owned())
+            }
+            Link::Retrying {
+                attempt,
+                reason,
+                retry_in,
+            } => {
+                return Some(format!(
+                    "cannot reach Discord ({reason}); attempt {attempt} failed, trying again in {} s; webhooks are accepted and delivered once it answers",
+                    retry_in.as_secs().max(1)
+                ))
+            }
+            Link::Failed(error) => return Some(error.to_string()),
+            Link::Up => {}
+        }
+        if self.gateway_ended.load(Ordering::Relaxed) {
             return Some(
                 "the Discord gateway connection ended and is not retried (the log says why); restart hookbot"
                     .to_owned(),
@@ -171,8 +377,9 @@ impl Discord {
             .is_some()
     }
 
-    /// Closes every shard's connection.
+    /// Stops the attempts to reach Discord and closes every shard's connection.
     pub async fn shutdown(&self) {
+        self.stop.cancel();
         if tokio::time::timeout(SHUTDOWN_TIMEOUT, self.shard_manager.shutdown_all())
             .await
             .is_err()
@@ -180,6 +387,167 @@ impl Discord {
             tracing::warn!("the Discord gateway did not close in time");
         }
     }
+}
+
+impl Drop for Discord {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+impl Connector {
+    /// Reaches Discord (again and again while it is down, with [`Reconnect::UntilReached`]),
+    /// starts the shards, then watches how serenity's shards end.
+    async fn run(mut self) {
+        let mut attempt = 0u32;
+        let shards = loop {
+            attempt += 1;
+            let outcome = tokio::select! {
+                outcome = tokio::time::timeout(ATTEMPT_TIMEOUT, self.attempt()) => outcome,
+                _ = self.stop.cancelled() => return,
+            };
+            let reason = match outcome {
+                Ok(Ok(shards)) => break shards,
+                Ok(Err(Attempt::Fatal(error))) => return self.fail(error),
+                Ok(Err(Attempt::Transient(reason))) => reason,
+                Err(_) => format!("no answer within {} s", ATTEMPT_TIMEOUT.as_secs()),
+            };
+            if self.reconnect == Reconnect::Once {
+                let url = self.api_url.as_deref().unwrap_or("https://discord.com");
+                let error = ConnectError::Unreachable {
+                    url: url.to_owned(),
+                    reason,
+                };
+                return self.fail(error);
+            }
+            let retry_in = reconnect_backoff(attempt, rand::random_range(-1.0..=1.0));
+            tracing::warn!(
+                attempt,
+                %reason,
+                retry_in_ms = retry_in.as_millis() as u64,
+                "cannot reach Discord; webhooks are still accepted and wait in the queue; trying again"
+            );
+            self.state.send_modify(|s| {
+                s.link = Link::Retrying {
+                    attempt,
+                    reason,
+                    retry_in,
+                }
+            });
+            tokio::select! {
+                _ = tokio::time::sleep(retry_in) => {}
+                _ = self.stop.cancelled() => return,
+            }
+        };
+        self.shard_manager.set_shards(0, shards, shards).await;
+        if let Err(error) = self.shard_manager.initialize() {
+            return self.fail(ConnectError::Client(error.to_string()));
+        }
+        if attempt > 1 {
+            tracing::info!(
+                attempts = attempt,
+                "Discord answers again; delivering queued runs"
+            );
+        }
+        self.state.send_modify(|s| s.link = Link::Up);
+        // serenity reports here when the shards end for good: a shutdown, or Discord refusing
+        // the token or the intents.
+        let ended = tokio::select! {
+            ended = self.shard_results.next() => ended,
+            _ = self.stop.cancelled() => return,
+        };
+        match ended {
+            Some(Err(GatewayError::InvalidAuthentication)) => {
+                self.gateway_ended.store(true, Ordering::Relaxed);
+                self.fail(ConnectError::BadToken);
+            }
+            Some(Err(error)) => {
+                tracing::error!(%error, "the Discord gateway connection ended");
+                self.gateway_ended.store(true, Ordering::Relaxed);
+            }
+            Some(Ok(())) | None => {}
+        }
+    }
+
+    /// One attempt: who the bot is (`GET /users/@me`) and where the gateway is and how many
+    /// shards it wants (`GET /gateway/bot`).
+    async fn attempt(&self) -> Result<u32, Attempt> {
+        if self.state.borrow().me.is_none() {
+            match self.http.get_current_user().await {
+                Ok(me) => self
+                    .state
+                    .send_modify(|s| s.me = Some((me.id, me.name.clone()))),
+                // A minimal proxy or stand-in may not serve it: READY says who the bot is.
+                Err(error) if !is_outage(&error) && http_status(&error) != Some(401) => {
+                    tracing::warn!(
+                        reason = %root_cause(&error),
+                        "GET /users/@me failed; the gateway's READY will say the bot's id"
+                    );
+                }
+                Err(error) => return Err(classify("GET /users/@me", &error)),
+            }
+        }
+        let gateway = self
+            .http
+            .get_bot_gateway()
+            .await
+            .map_err(|error| classify("GET /gateway/bot", &error))?;
+        *self.ws_url.lock().await = gateway.url;
+        Ok(gateway.shards.max(1))
+    }
+
+    fn fail(self, error: ConnectError) {
+        tracing::error!(%error, "giving up on Discord");
+        self.state.send_modify(|s| s.link = Link::Failed(error));
+    }
+}
+
+/// What a failed call says about reaching Discord: a refused token (401) is fatal, since no
+/// retry can fix it; anything else (a 5xx, a 429, no answer, even another 4xx from a proxy
+/// being set up) is worth another attempt, and `/readyz` shows it meanwhile.
+fn classify(call: &str, error: &serenity::Error) -> Attempt {
+    match http_status(error) {
+        Some(401) => Attempt::Fatal(ConnectError::BadToken),
+        Some(status) => {
+            Attempt::Transient(format!("{call} answered {status}: {}", root_cause(error)))
+        }
+        None => Attempt::Transient(format!("{call}: {}", root_cause(error))),
+    }
+}
+
+/// Whether a failed call looks like Discord being down rather than refusing the request: a
+/// 5xx, a 429, or no answer at all.
+fn is_outage(error: &serenity::Error) -> bool {
+    match http_status(error) {
+        Some(status) => status == 429 || status >= 500,
+        None => true,
+    }
+}
+
+/// The wait before attempt `attempt + 1`: [`RECONNECT_FIRST`] doubled for each failed attempt,
+/// at most [`RECONNECT_CAP`], moved by up to a fifth either way (`jitter` from -1 to 1) so many
+/// bots do not all come back at the same instant after an outage.
+pub fn reconnect_backoff(attempt: u32, jitter: f64) -> Duration {
+    let exponent = attempt.saturating_sub(1).min(16);
+    let raw = RECONNECT_FIRST
+        .saturating_mul(1u32 << exponent)
+        .min(RECONNECT_CAP);
+    raw.mul_f64(1.0 + 0.2 * jitter.clamp(-1.0, 1.0))
+}
+
+/// The bot's user id read from its token, whose first part is the id in base64; `None` for a
+/// token of another shape (a stand-in's).
+pub fn bot_id_from_token(token: &str) -> Option<u64> {
+    use base64::Engine;
+    let first = token.trim().trim_start_matches("Bot ").split('.').next()?;
+    let decoded = base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(first.trim_end_matches('='))
+        .ok()?;
+    std::str::from_utf8(&decoded)
+        .ok()?
+        .parse()
+        .ok()
+        .filter(|id| *id != 0)
 }
 
 /// The gateway state once `done` holds, or `None` after `timeout`.
@@ -197,37 +565,29 @@ async fn wait_for_gateway(
     Some(state)
 }
 
-/// The bot's user id and name: from `GET /users/@me`, or, when Discord answers that with an
-/// error other than 401 (a minimal proxy or stand-in), from the gateway's READY.
-async fn learn_identity(
-    http: &Http,
-    gateway: &watch::Receiver<GatewayState>,
-    api_url: Option<&str>,
-) -> Result<(UserId, String), ConnectError> {
-    let error = match http.get_current_user().await {
-        Ok(me) => return Ok((me.id, me.name.clone())),
-        Err(error) => error,
-    };
-    let reason = root_cause(&error);
-    match http_status(&error) {
-        Some(401) => Err(ConnectError::BadToken),
-        Some(_) => {
-            tracing::warn!(
-                %reason,
-                "GET /users/@me failed; waiting for the gateway's READY to learn the bot's id"
-            );
-            let ready = wait_for_gateway(gateway, IDENTITY_TIMEOUT, |s| s.identity.is_some()).await;
-            ready
-                .and_then(|state| state.identity)
-                .ok_or_else(|| unreachable(api_url, reason))
-        }
-        None => Err(unreachable(api_url, reason)),
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn unreachable(api_url: Option<&str>, reason: String) -> ConnectError {
-    ConnectError::Unreachable {
-        url: api_url.unwrap_or("https://discord.com").to_owned(),
-        reason,
+    #[test]
+    fn bot_id_comes_from_the_token() {
+        // "123456789012345678" in base64, as Discord puts it in front of a token.
+        let token = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GhIjKl.abcdefghijklmnopqrstuvwxyz";
+        assert_eq!(bot_id_from_token(token), Some(123456789012345678));
+        assert_eq!(
+            bot_id_from_token(&format!("Bot {token}")),
+            Some(123456789012345678)
+        );
+        assert_eq!(bot_id_from_token("not a token"), None);
+        assert_eq!(bot_id_from_token("test-token"), None);
+    }
+
+    #[test]
+    fn reconnecting_backs_off_to_a_cap() {
+        assert_eq!(reconnect_backoff(1, 0.0), RECONNECT_FIRST);
+        assert_eq!(reconnect_backoff(2, 0.0), RECONNECT_FIRST * 2);
+        assert_eq!(reconnect_backoff(100, 0.0), RECONNECT_CAP);
+        assert_eq!(reconnect_backoff(u32::MAX, 1.0), RECONNECT_CAP.mul_f64(1.2));
+        assert_eq!(reconnect_backoff(1, -1.0), RECONNECT_FIRST.mul_f64(0.8));
     }
 }

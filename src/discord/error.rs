@@ -1,17 +1,17 @@
 //! Why a call to Discord failed, in hookbot's words: [`CallError`] for the calls actions make
-//! (Discord's own status, code and message kept), [`ConnectError`] for starting up.
+//! (Discord's own status, code and message kept), [`ConnectError`] for reaching Discord.
 
 use serenity::http::HttpError;
 
 /// Why starting the Discord side failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ConnectError {
     #[error("Discord refused the bot token (401); check discord.token or HOOKBOT_DISCORD_TOKEN")]
     BadToken,
     #[error("cannot reach Discord at {url}: {reason}")]
     Unreachable { url: String, reason: String },
     #[error("cannot start the Discord client: {0}")]
-    Client(serenity::Error),
+    Client(String),
 }
 
 /// Why a call to Discord did not do what an action asked.

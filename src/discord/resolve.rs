@@ -200,8 +200,10 @@ impl Discord {
         }) {
             return Some(name);
         }
-        if user == self.bot_id {
-            return Some(self.bot_name.clone());
+        if self.is_bot(user) {
+            if let Some(name) = self.bot_name() {
+                return Some(name);
+            }
         }
         self.cache.user(user).map(|u| u.name.clone())
     }

@@ -21,7 +21,10 @@ pub async fn builtins(event: &Event, run: &Run, discord: &Discord) -> Variables 
     vars.insert("server_id", event.server.to_string());
     vars.insert("event_id", event.id.clone());
     vars.insert("event_name", event.name.clone());
-    vars.insert("bot_id", discord.bot_id().to_string());
+    // Known before any run is taken up: from the token, an earlier start, or Discord.
+    if let Some(bot_id) = discord.bot_id() {
+        vars.insert("bot_id", bot_id.to_string());
+    }
     vars.insert("run_id", run.id.to_text());
     let seconds = (run.received_at_ms / 1000) as i64;
     vars.insert("timestamp", seconds.to_string());

@@ -27,11 +27,12 @@ use crate::engine::{Store, StoreError};
 use crate::queue::retry::RetryPolicy;
 use crate::queue::Queue;
 use crate::run::{unix_now_ms as now_ms, RunFailure, RunId, RunStatus};
+use http_request::Destination;
 use interpreter::{Ended, RunContext};
 
 /// How long shutdown waits for runs in progress before leaving them queued for the next start.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long the executor waits at start for the gateway to fill the cache.
+/// How long the executor waits, once Discord answers, for the gateway to fill the cache.
 pub const CACHE_WAIT: Duration = Duration::from_secs(5);
 pub use interpreter::{ACTION_TIMEOUT, MAX_RUN_TIME, MAX_STEPS_PER_RUN};
 pub use trial::trial;
@@ -48,7 +49,19 @@ pub async fn run_executor(
     discord: Arc<Discord>,
     shutdown: CancellationToken,
     delivery: DeliveryConfig,
+    http: Destination,
 ) {
+    // Nothing is taken up before Discord answers: during an outage the runs stay queued (not
+    // failed, not spending their attempts) and go out once it is back.
+    tokio::select! {
+        reached = discord.wait_link() => if let Err(error) = reached {
+            // The process is stopping (`server::run` reports the refused token).
+            tracing::error!(%error, "not running queued runs");
+            shutdown.cancelled().await;
+            return;
+        },
+        _ = shutdown.cancelled() => return,
+    }
     // Names resolve from the cache; runs queued before a restart should not all fall back to
     // REST look-ups while the servers are still arriving.
     tokio::select! {
@@ -93,6 +106,7 @@ pub async fn run_executor(
                         pacer: pacer.clone(),
                         policy,
                         shutdown: shutdown.clone(),
+                        http: http.clone(),
                     };
                     let slots = slots.clone();
                     tasks.spawn(async move {
@@ -134,6 +148,8 @@ struct Worker {
     pacer: Arc<Pacer>,
     policy: RetryPolicy,
     shutdown: CancellationToken,
+    /// Where `http_request` calls go.
+    http: Destination,
 }
 
 async fn drain(mut tasks: JoinSet<()>) {
@@ -199,6 +215,7 @@ async fn execute_run(
         slot: Some(slot),
         pacer: &worker.pacer,
         retry: Some(worker.policy),
+        http: &worker.http,
     };
     let (steps, ended) = interpreter::execute(context, &event, &mut run, journal, builtins).await?;
     match ended {

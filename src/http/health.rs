@@ -50,6 +50,14 @@ pub fn router(probe: Probe) -> Router {
         .route("/healthz", get(|| async { Json(json!({"ok": true})) }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_page))
+        // Every answer is JSON (contract §4), a POST to /healthz included.
+        .method_not_allowed_fallback(|| async {
+            (
+                StatusCode::METHOD_NOT_ALLOWED,
+                [(header::ALLOW, "GET,HEAD")],
+                Json(json!({"ok": false, "error": "method_not_allowed", "message": "this URL only answers GET"})),
+            )
+        })
         .with_state(probe)
 }
 

@@ -3,10 +3,129 @@
 //! template asks for `{body.NAME}` (a broken item is simply not a value).
 
 use std::borrow::Cow;
+use std::fmt;
 
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::templates::{Variables, MAX_NAME_CHARS};
+
+/// The most variables one webhook request may carry: each becomes a stored value a run reads, so
+/// one request cannot make a run (and the database) grow without bound.
+pub const MAX_VARIABLES: usize = 1000;
+
+/// The 400 for a request with more than [`MAX_VARIABLES`] items.
+fn too_many(items: usize) -> String {
+    format!(
+        r#""variables" holds {items} items; a request may carry at most {MAX_VARIABLES} variables"#
+    )
+}
+
+/// Refuses a JSON body whose `variables` array holds more than [`MAX_VARIABLES`] items, before
+/// anything builds it: the scan counts items and allocates nothing, so a huge body costs no
+/// more memory than its bytes. Any other text, even invalid JSON, passes: the real parse
+/// reports it.
+pub fn check_count(body: &[u8]) -> Result<(), String> {
+    let mut reader = serde_json::Deserializer::from_slice(body);
+    match reader.deserialize_any(CountVariables) {
+        Ok(items) if items > MAX_VARIABLES => Err(too_many(items)),
+        _ => Ok(()),
+    }
+}
+
+/// A document → how many items its (last) `variables` array holds; 0 for any other shape.
+struct CountVariables;
+
+impl<'de> Visitor<'de> for CountVariables {
+    type Value = usize;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON document")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<usize, A::Error> {
+        let mut items = 0;
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if key == "variables" {
+                // A repeated key: the last one is the one the parse keeps.
+                items = map.next_value::<CountItems>()?.0;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(items)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(0)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<usize, E> {
+        Ok(0)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<usize, E> {
+        Ok(0)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<usize, E> {
+        Ok(0)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<usize, E> {
+        Ok(0)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<usize, E> {
+        Ok(0)
+    }
+    fn visit_unit<E>(self) -> Result<usize, E> {
+        Ok(0)
+    }
+}
+
+/// Any value → how many items it holds when it is an array (0 otherwise), read without keeping
+/// any of them.
+struct CountItems(usize);
+
+impl<'de> serde::Deserialize<'de> for CountItems {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Items;
+        impl<'de> Visitor<'de> for Items {
+            type Value = usize;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
+                let mut items = 0;
+                while seq.next_element::<IgnoredAny>()?.is_some() {
+                    items += 1;
+                }
+                Ok(items)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<usize, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(0)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<usize, E> {
+                Ok(0)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<usize, E> {
+                Ok(0)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<usize, E> {
+                Ok(0)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<usize, E> {
+                Ok(0)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<usize, E> {
+                Ok(0)
+            }
+            fn visit_unit<E>(self) -> Result<usize, E> {
+                Ok(0)
+            }
+        }
+        deserializer.deserialize_any(Items).map(CountItems)
+    }
+}
 
 /// The BotGhost variables of a parsed document. Any document without a `variables` key gives
 /// none; a `variables` key that breaks the rules is refused with a message naming the item.
@@ -26,6 +145,9 @@ pub fn variables(document: &Value) -> Result<Variables, String> {
             ))
         }
     };
+    if items.len() > MAX_VARIABLES {
+        return Err(too_many(items.len()));
+    }
     for (index, item) in items.iter().enumerate() {
         let Item { name, value } = read_item(index, item)?;
         variables.insert(name, value);
@@ -138,6 +260,29 @@ mod tests {
 
     fn err(text: &str) -> String {
         variables(&document(text)).unwrap_err()
+    }
+
+    fn items(count: usize) -> String {
+        let item = r#"{"name":"A","variable":"{a}","value":"x"}"#;
+        format!(r#"{{"variables":[{}]}}"#, vec![item; count].join(","))
+    }
+
+    #[test]
+    fn a_request_carries_at_most_max_variables() {
+        let at_limit = items(MAX_VARIABLES);
+        assert_eq!(check_count(at_limit.as_bytes()), Ok(()));
+        assert!(variables(&document(&at_limit)).is_ok());
+        let over = items(MAX_VARIABLES + 1);
+        let message = check_count(over.as_bytes()).unwrap_err();
+        assert!(message.contains("at most 1000 variables"), "{message}");
+        assert_eq!(variables(&document(&over)).unwrap_err(), message);
+        // A repeated key counts as the parse reads it: the last one.
+        let sneaky = format!(r#"{{"variables":[],{}"#, &over[1..]);
+        assert!(check_count(sneaky.as_bytes()).is_err());
+        // Other shapes and broken text are left to the real parse.
+        for other in ["[1,2]", "5", r#"{"variables":{"a":1}}"#, "{", "null"] {
+            assert_eq!(check_count(other.as_bytes()), Ok(()), "{other}");
+        }
     }
 
     #[test]

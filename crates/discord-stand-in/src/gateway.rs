@@ -5,11 +5,13 @@ use std::sync::Arc;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
-use axum::response::Response;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::describe::announce;
+use crate::errors::DiscordError;
 use crate::shapes;
 use crate::state::{Dispatch, Shared};
 
@@ -42,6 +44,17 @@ mod close {
 const GUILD_PRESENCES_INTENT: u64 = 1 << 8;
 
 pub(crate) async fn upgrade(State(shared): State<Arc<Shared>>, ws: WebSocketUpgrade) -> Response {
+    // During an outage Discord's edge answers the upgrade request with an error status, so the
+    // client sees a failed handshake rather than a websocket that never speaks.
+    let outage = shared.world().outage;
+    if let Some(status) = outage {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        return (
+            status,
+            axum::Json(DiscordError::generic_body(status.as_u16())),
+        )
+            .into_response();
+    }
     ws.on_upgrade(move |socket| Connection::new(shared, socket).run())
 }
 

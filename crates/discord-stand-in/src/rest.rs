@@ -40,7 +40,16 @@ pub(crate) async fn handle(
     };
 
     let mut world = shared.world();
-    let (answer, injected) = match take_injected_failure(&mut world, method.as_str(), &path) {
+    let outage = world.outage.map(|status| {
+        Ok(Answer {
+            status,
+            body: Some(DiscordError::generic_body(status)),
+            headers: Vec::new(),
+        })
+    });
+    let injected_answer =
+        outage.or_else(|| take_injected_failure(&mut world, method.as_str(), &path));
+    let (answer, injected) = match injected_answer {
         Some(answer) => (answer, true),
         None => match admit(&mut world, method.as_str(), &path) {
             Err(limited) => (Ok(limited), false),

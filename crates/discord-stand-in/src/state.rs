@@ -209,7 +209,12 @@ pub(crate) struct World {
     /// Pinned messages in the order they were pinned: (channel, message, pinned_at).
     pub pins: Vec<(u64, u64, String)>,
     pub requests: Vec<RecordedRequest>,
+    /// The calls the HTTP echo answered (`echo`), kept apart from Discord's REST requests.
+    pub echoed: Vec<RecordedRequest>,
     pub failures: Vec<Failure>,
+    /// While set, an outage: every REST request and every new gateway connection is answered
+    /// with this status ([`crate::Sandbox::begin_outage`]).
+    pub outage: Option<u16>,
     /// Discord's rate limits, when the stand-in was asked to enforce them.
     pub limiter: Option<Limiter>,
     /// Requests answered 429, by the limiter or an injected failure.
@@ -259,7 +264,9 @@ impl World {
             invites: Vec::new(),
             pins: Vec::new(),
             requests: Vec::new(),
+            echoed: Vec::new(),
             failures: Vec::new(),
+            outage: None,
             limiter: rate_limits.map(Limiter::new),
             rate_limited: 0,
             gateway_sessions_started: 0,

@@ -50,7 +50,7 @@ impl Writer<'_> {
     ) -> Result<(), CallError> {
         let route = Route::new("PATCH", "members", guild.get());
         let http = &self.discord.http;
-        if user == self.discord.bot_id {
+        if self.discord.is_bot(user) {
             // Discord lets a bot change its own nickname only through `members/@me`.
             self.paced(route, http.edit_nickname(guild, nickname, reason))
                 .await

@@ -14,24 +14,33 @@ pub struct ReadBody {
     pub payload: Option<Value>,
 }
 
-/// Reads any body: form fields when `content_type` says `application/x-www-form-urlencoded`,
-/// else JSON (an empty body is no variables and no document). A JSON body may be any document;
-/// only a BotGhost `variables` key that breaks the rules, or text that is not JSON, is refused.
+/// Reads any body (contract §4): a body that is JSON is read as JSON whatever `content_type`
+/// says, since `curl -d '{…}'` labels JSON as a form; only a body that is not JSON is read as form
+/// fields, and only when `content_type` says `application/x-www-form-urlencoded`. An empty body is
+/// no variables and no document (an empty form is an empty object). A JSON body may be any
+/// document; only a BotGhost `variables` key that breaks the rules, or text that is neither JSON
+/// nor a declared form, is refused.
 pub fn read_body(body: &[u8], content_type: Option<&str>) -> Result<ReadBody, String> {
-    if is_form(content_type) {
-        return Ok(ReadBody {
-            variables: Variables::new(),
-            payload: Some(form_document(body)),
-        });
-    }
+    let form = is_form(content_type);
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(ReadBody {
             variables: Variables::new(),
-            payload: None,
+            payload: form.then(|| Value::Object(Map::new())),
         });
     }
-    let document: Value =
-        serde_json::from_slice(body).map_err(|e| format!("the body is not valid JSON: {e}"))?;
+    // Counted before the document is built, so a body of thousands of variables is refused
+    // without holding all of them in memory.
+    botghost::check_count(body)?;
+    let document: Value = match serde_json::from_slice(body) {
+        Ok(document) => document,
+        Err(_) if form => {
+            return Ok(ReadBody {
+                variables: Variables::new(),
+                payload: Some(form_document(body)),
+            })
+        }
+        Err(e) => return Err(format!("the body is not valid JSON: {e}")),
+    };
     Ok(ReadBody {
         variables: botghost::variables(&document)?,
         // A `null` document is no document, as an empty body is (and as the run stores it).
@@ -142,5 +151,21 @@ mod tests {
         );
         let read = read_body(b"", Some("application/x-www-form-urlencoded")).unwrap();
         assert_eq!(read.payload, Some(serde_json::json!({})));
+    }
+
+    /// `curl -d '{…}'` sends JSON labelled as a form: it is read as JSON, variables and all.
+    #[test]
+    fn json_labelled_as_a_form_is_json() {
+        let form = Some("application/x-www-form-urlencoded");
+        let body = br#"{"variables":[{"name":"A","variable":"{a}","value":"x"}]}"#;
+        let read = read_body(body, form).unwrap();
+        assert_eq!(read.variables.get("a"), Some("x"));
+        assert!(read.payload.unwrap()["variables"].is_array());
+        // A broken BotGhost body is refused, as it would be with a JSON header.
+        let broken = br#"{"variables":[{"name":"A","variable":"{a}"}]}"#;
+        assert_eq!(
+            read_body(broken, form).unwrap_err(),
+            r#"variables[0] has no "value""#
+        );
     }
 }

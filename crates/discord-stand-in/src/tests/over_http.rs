@@ -1,5 +1,5 @@
 //! The stand-in over real HTTP with a plain client: Discord's rate-limit headers and 429s, and
-//! an injected outage window.
+//! an injected outage window, and `begin_outage` holding every route until `end_outage`.
 
 use std::time::{Duration, Instant};
 
@@ -72,5 +72,40 @@ async fn the_stand_in_enforces_them_when_asked() {
         .unwrap();
     assert_eq!(answer.status(), 200);
     assert_eq!(sandbox.rate_limited_count(), 1);
+    sandbox.shutdown().await;
+}
+
+/// `begin_outage`: every route, the token check included, and the gateway's upgrade answer the
+/// status until `end_outage`.
+#[tokio::test]
+async fn an_outage_holds_every_route_and_the_gateway_until_it_ends() {
+    let sandbox = Sandbox::start(fixture(), "t").await.unwrap();
+    let http = reqwest::Client::new();
+    let me = format!("{}/api/v10/users/@me", sandbox.api_url());
+    let gateway = format!("{}/gateway", sandbox.api_url());
+    sandbox.begin_outage(503);
+    for token in ["Bot t", "Bot wrong"] {
+        let answer = http.get(&me).header("Authorization", token).send().await;
+        let answer = answer.unwrap();
+        assert_eq!(answer.status(), 503);
+        let body: serde_json::Value = answer.json().await.unwrap();
+        assert_eq!(
+            body,
+            json!({"code": 0, "message": "503: Service Unavailable"})
+        );
+    }
+    let upgrade = http
+        .get(&gateway)
+        .header("Connection", "Upgrade")
+        .header("Upgrade", "websocket")
+        .header("Sec-WebSocket-Version", "13")
+        .header("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(upgrade.status(), 503);
+    sandbox.end_outage();
+    let answer = http.get(&me).header("Authorization", "Bot t").send().await;
+    assert_eq!(answer.unwrap().status(), 200);
     sandbox.shutdown().await;
 }
