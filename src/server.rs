@@ -25,7 +25,8 @@ use crate::discord::Discord;
 use crate::engine::{Store, StoreError};
 use crate::events::{Event, LoadedEvents};
 use crate::executor;
-use crate::http::{self, webhook, AppState, Probe, Serving};
+use crate::executor::http_request::Destination;
+use crate::http::{self, webhook, AppState, Limits, Probe, Serving};
 use crate::queue::Queue;
 use crate::{admin, discord, keys, metrics, reload, retention, sandbox_world};
 
@@ -136,6 +137,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     metrics::prometheus();
     let store = Store::open(&config.database_path())?;
     let loaded = load_events(&config, &store).await?;
+    // Before anything holds descriptors: the connection cap is fitted to the limit in force.
+    let descriptors = http::listener::raise_descriptor_limit();
     // Bound before Discord is asked anything, so a taken port fails at once; connections wait
     // in the backlog until the listener serves.
     let (listener, addr) = bind(config.http.listen).await?;
@@ -200,6 +203,14 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         None
     };
 
+    // In the sandbox, `http_request` goes to the stand-in's echo unless the config opts in: the
+    // banner promises that nothing leaves the machine.
+    let http_destination = match &sandbox {
+        Some(stand_in) if !config.sandbox_options.real_http => {
+            Destination::Echo(stand_in.echo_url())
+        }
+        _ => Destination::Network,
+    };
     let shutdown = CancellationToken::new();
     let queue = Queue::new(store.clone(), config.delivery.max_pending_runs);
     let executor = tokio::spawn(executor::run_executor(
@@ -208,6 +219,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         discord.clone(),
         shutdown.clone(),
         config.delivery.clone(),
+        http_destination,
     ));
     let state = AppState::new(
         store.clone(),
@@ -236,11 +248,18 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     if let Some(operator_addr) = metrics_addr {
         tracing::info!(listen = %operator_addr, "health and metrics listener ready");
     }
+    let limits = Limits {
+        max_connections: config.http.max_connections,
+        header_read_timeout: config.http.header_read_timeout,
+        idle_timeout: config.http.idle_timeout,
+    }
+    .within_descriptors(descriptors, operator_listener.is_some());
     let http = http::serve(
         listener,
         operator_listener.map(|(listener, _)| listener),
         state,
         probe,
+        limits,
         shutdown.clone(),
     );
     let base_url = config.public_base_url(addr);
@@ -383,9 +402,13 @@ fn banner(
             "hookbot made its API key (shown only this once; `hookbot key rotate` makes a new one):\n{key}"
         ));
     }
-    let mut text = String::from(
-        "hookbot sandbox: a local Discord stand-in plays Discord; nothing leaves this machine.\n",
-    );
+    let mut text = String::from(if config.sandbox_options.real_http {
+        "hookbot sandbox: a local Discord stand-in plays Discord; nothing goes to Discord.\n\
+         http_request calls the URLs the events name ([sandbox] real_http = true): those calls leave this machine.\n"
+    } else {
+        "hookbot sandbox: a local Discord stand-in plays Discord; nothing leaves this machine.\n\
+         http_request calls go to a local echo that logs and answers them ([sandbox] real_http = true makes them for real).\n"
+    });
     text.push_str(&format!("API key (new at every sandbox start): {key}\n"));
     if events.is_empty() {
         text.push_str(&format!(

@@ -495,6 +495,14 @@ fn event_test_runs_for_real_against_the_sandbox() {
             )
             .as_str(),
     )]);
+    // The HTTP call is made for real (to a port nothing listens on), not to the sandbox's echo.
+    let config = dir.path().join("config.toml");
+    let text_before = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("{text_before}\n[sandbox]\nreal_http = true\n"),
+    )
+    .unwrap();
     let alice = hookbot::sandbox_world::SANDBOX_MEMBERS[0].0.to_string();
     let out = hookbot(
         dir.path(),

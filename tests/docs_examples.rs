@@ -135,9 +135,11 @@ async fn run_example(line: usize, text: String) -> Vec<String> {
         .expect("connects to the stand-in");
     assert!(discord.wait_cache_ready(Duration::from_secs(10)).await);
     let store = Store::temporary().expect("temporary store");
-    let (run, steps) = hookbot::executor::trial(&store, &discord, &event, variables(), false)
-        .await
-        .expect("the run is recorded");
+    let http = hookbot::executor::http_request::Destination::Network;
+    let (run, steps) =
+        hookbot::executor::trial(&store, &discord, &event, variables(), false, &http)
+            .await
+            .expect("the run is recorded");
     if run.status != RunStatus::Succeeded {
         failures.push(format!("{name}: {:?}: {:?}", run.status, run.error));
     }

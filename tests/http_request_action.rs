@@ -12,8 +12,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{any, get};
 use axum::Router;
 use hookbot::executor::http_request::{
-    client, parse_method, perform, HttpBody, HttpCall, HttpRequestError, DEFAULT_TIMEOUT,
-    MAX_RESPONSE_BYTES,
+    client, parse_method, perform, Destination, HttpBody, HttpCall, HttpRequestError,
+    DEFAULT_TIMEOUT, MAX_RESPONSE_BYTES,
 };
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -81,9 +81,13 @@ fn get_call(url: String) -> HttpCall {
 #[tokio::test]
 async fn json_response() {
     let base = serve().await;
-    let response = perform(&client(), get_call(format!("{base}/json")))
-        .await
-        .unwrap();
+    let response = perform(
+        &client(),
+        get_call(format!("{base}/json")),
+        &Destination::Network,
+    )
+    .await
+    .unwrap();
     assert_eq!(response.status, 200);
     assert_eq!(response.json, Some(json!({"name": "billing", "n": 2})));
     assert_eq!(response.headers["content-type"], "application/json");
@@ -100,9 +104,13 @@ async fn json_response() {
 #[tokio::test]
 async fn text_response() {
     let base = serve().await;
-    let response = perform(&client(), get_call(format!("{base}/text")))
-        .await
-        .unwrap();
+    let response = perform(
+        &client(),
+        get_call(format!("{base}/text")),
+        &Destination::Network,
+    )
+    .await
+    .unwrap();
     assert_eq!(response.body, "plain words");
     assert_eq!(response.json, None);
     assert_eq!(response.to_output()["json"], Value::Null);
@@ -111,9 +119,13 @@ async fn text_response() {
 #[tokio::test]
 async fn a_body_over_the_cap_is_truncated_not_an_error() {
     let base = serve().await;
-    let response = perform(&client(), get_call(format!("{base}/huge")))
-        .await
-        .unwrap();
+    let response = perform(
+        &client(),
+        get_call(format!("{base}/huge")),
+        &Destination::Network,
+    )
+    .await
+    .unwrap();
     assert!(response.truncated);
     // "é" is two bytes and the cap is even, so the kept part is whole characters.
     assert_eq!(response.body.len(), MAX_RESPONSE_BYTES);
@@ -126,7 +138,9 @@ async fn a_server_that_never_answers_times_out() {
     let base = serve().await;
     let mut call = get_call(format!("{base}/hang?token=secret"));
     call.timeout = Duration::from_millis(200);
-    let error = perform(&client(), call).await.unwrap_err();
+    let error = perform(&client(), call, &Destination::Network)
+        .await
+        .unwrap_err();
     assert!(
         matches!(error, HttpRequestError::Timeout { .. }),
         "{error:?}"
@@ -140,9 +154,13 @@ async fn a_server_that_never_answers_times_out() {
 #[tokio::test]
 async fn a_500_is_an_answer() {
     let base = serve().await;
-    let response = perform(&client(), get_call(format!("{base}/fail")))
-        .await
-        .unwrap();
+    let response = perform(
+        &client(),
+        get_call(format!("{base}/fail")),
+        &Destination::Network,
+    )
+    .await
+    .unwrap();
     assert_eq!(response.status, 500);
     assert_eq!(response.body, "it broke");
     assert_eq!(response.to_output()["ok"], false);
@@ -156,7 +174,9 @@ async fn headers_and_user_agent_are_sent() {
         ("X-Api-Key".into(), "k123".into()),
         ("Accept".into(), "application/json".into()),
     ];
-    let response = perform(&client(), call).await.unwrap();
+    let response = perform(&client(), call, &Destination::Network)
+        .await
+        .unwrap();
     let seen = &response.json.unwrap()["headers"];
     assert_eq!(seen["x-api-key"], "k123");
     assert_eq!(seen["accept"], "application/json");
@@ -172,7 +192,11 @@ async fn json_body_is_sent_with_its_content_type() {
     let mut call = get_call(format!("{base}/echo"));
     call.method = parse_method("post").unwrap();
     call.body = Some(HttpBody::Json(json!({"service": "billing"})));
-    let echoed = perform(&client(), call).await.unwrap().json.unwrap();
+    let echoed = perform(&client(), call, &Destination::Network)
+        .await
+        .unwrap()
+        .json
+        .unwrap();
     assert_eq!(echoed["method"], "POST");
     assert_eq!(echoed["headers"]["content-type"], "application/json");
     assert_eq!(echoed["body"], r#"{"service":"billing"}"#);
@@ -184,7 +208,7 @@ async fn text_body_keeps_a_given_content_type() {
     let mut call = get_call(format!("{base}/echo"));
     call.method = Method::PUT;
     call.body = Some(HttpBody::Text("a,b".into()));
-    let echoed = perform(&client(), call.clone())
+    let echoed = perform(&client(), call.clone(), &Destination::Network)
         .await
         .unwrap()
         .json
@@ -194,7 +218,11 @@ async fn text_body_keeps_a_given_content_type() {
         "text/plain; charset=utf-8"
     );
     call.headers = vec![("Content-Type".into(), "text/csv".into())];
-    let echoed = perform(&client(), call).await.unwrap().json.unwrap();
+    let echoed = perform(&client(), call, &Destination::Network)
+        .await
+        .unwrap()
+        .json
+        .unwrap();
     assert_eq!(echoed["headers"]["content-type"], "text/csv");
     assert_eq!(echoed["body"], "a,b");
 }
@@ -202,9 +230,13 @@ async fn text_body_keeps_a_given_content_type() {
 #[tokio::test]
 async fn redirect_loops_stop() {
     let base = serve().await;
-    let error = perform(&client(), get_call(format!("{base}/loop")))
-        .await
-        .unwrap_err();
+    let error = perform(
+        &client(),
+        get_call(format!("{base}/loop")),
+        &Destination::Network,
+    )
+    .await
+    .unwrap_err();
     assert!(
         matches!(error, HttpRequestError::TooManyRedirects { .. }),
         "{error:?}"

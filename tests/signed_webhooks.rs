@@ -9,8 +9,9 @@ use std::sync::Once;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
+use common::logs::logged;
 use common::signing::{b64, hex, hmac_sha256};
-use common::{message_event, Answer, Harness, DEPLOYS, GENERAL};
+use common::{message_event, Answer, Harness, DEPLOYS, GENERAL, UNAUTHORIZED_MESSAGE};
 use serde_json::{json, Value};
 
 const GITHUB_SECRET: &str = "gh-test-secret-8f2e";
@@ -55,10 +56,16 @@ fn assert_no_run(answer: &Answer, field: &str) {
     assert_eq!(answer.body, json!({"ok": true, field: true}));
 }
 
-fn assert_unauthorized(answer: &Answer, names: &str) {
+/// The caller hears the one 401 message of CONTRACT §4; the log line with the answer's request
+/// id names the exact cause.
+async fn assert_unauthorized(answer: &Answer, names: &str) {
     answer.assert_error(401, "unauthorized");
-    let message = answer.body["message"].as_str().unwrap();
-    assert!(message.contains(names), "{names:?} in {message:?}");
+    assert_eq!(answer.body["message"], UNAUTHORIZED_MESSAGE);
+    let id = answer
+        .header("x-request-id")
+        .expect("an X-Request-Id header");
+    let line = logged(&[id, "webhook refused"]).await;
+    assert!(line.contains(names), "{names:?} in {line:?}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -183,27 +190,30 @@ async fn github_push_example_lists_the_commits_and_refuses_bad_signatures() {
     assert_unauthorized(
         &h.send("github-push", "", body.as_bytes(), &other).await,
         "X-Hub-Signature-256",
-    );
+    )
+    .await;
     let tampered = body.replace("octocat", "mallory");
     let signed_original = github_headers("push", "d-3", body.as_bytes(), GITHUB_SECRET);
     assert_unauthorized(
         &h.send("github-push", "", tampered.as_bytes(), &signed_original)
             .await,
         "X-Hub-Signature-256 header does not match",
-    );
+    )
+    .await;
     let unsigned: Vec<_> = signed_original
         .iter()
         .filter(|(name, _)| *name != "X-Hub-Signature-256")
         .cloned()
         .collect();
     let missing = h.send("github-push", "", body.as_bytes(), &unsigned).await;
-    assert_unauthorized(&missing, "X-Hub-Signature-256 header is missing");
+    assert_unauthorized(&missing, "X-Hub-Signature-256 header is missing").await;
     let with_bot_key = [unsigned.clone(), vec![("Authorization", h.key.clone())]].concat();
     assert_unauthorized(
         &h.send("github-push", "", body.as_bytes(), &with_bot_key)
             .await,
         "X-Hub-Signature-256 header is missing",
-    );
+    )
+    .await;
 
     // Filters: another branch, a bot's push, GitHub's ping: 200 skipped, nothing runs.
     for (event, body) in [
@@ -370,7 +380,8 @@ async fn stripe_checkout_example_right_wrong_missing_expired_replayed() {
         &h.send("stripe-checkout", "", other.as_bytes(), &wrong)
             .await,
         "Stripe-Signature header does not match",
-    );
+    )
+    .await;
     let expired = [
         json_type.clone(),
         stripe_signature(other.as_bytes(), now() - 600, STRIPE_SECRET),
@@ -379,19 +390,22 @@ async fn stripe_checkout_example_right_wrong_missing_expired_replayed() {
         &h.send("stripe-checkout", "", other.as_bytes(), &expired)
             .await,
         "Stripe-Signature timestamp is more than 5 minutes",
-    );
+    )
+    .await;
     let missing = [json_type.clone(), ("Authorization", h.key.clone())];
     assert_unauthorized(
         &h.send("stripe-checkout", "", other.as_bytes(), &missing)
             .await,
         "Stripe-Signature header is missing",
-    );
+    )
+    .await;
     let garbled = [json_type, ("Stripe-Signature", "v1=abc".to_owned())];
     assert_unauthorized(
         &h.send("stripe-checkout", "", other.as_bytes(), &garbled)
             .await,
         "Stripe-Signature",
-    );
+    )
+    .await;
     assert_eq!(h.sandbox.messages_in(GENERAL).len(), 1);
     h.stop().await;
 }
@@ -466,19 +480,22 @@ async fn standard_webhooks_example_right_rotated_wrong_missing_expired_replayed(
         &h.send("standard-webhooks", "", body.as_bytes(), &wrong)
             .await,
         "webhook-signature header does not match",
-    );
+    )
+    .await;
     let expired = standard_headers("msg_3", now() - 301, body.as_bytes(), &[STANDARD_SECRET]);
     assert_unauthorized(
         &h.send("standard-webhooks", "", body.as_bytes(), &expired)
             .await,
         "webhook-timestamp timestamp is more than 5 minutes",
-    );
+    )
+    .await;
     let future = standard_headers("msg_4", now() + 400, body.as_bytes(), &[STANDARD_SECRET]);
     assert_unauthorized(
         &h.send("standard-webhooks", "", body.as_bytes(), &future)
             .await,
         "webhook-timestamp",
-    );
+    )
+    .await;
     for left_out in ["webhook-id", "webhook-timestamp", "webhook-signature"] {
         let partial: Vec<_> = standard_headers("msg_5", now(), body.as_bytes(), &[STANDARD_SECRET])
             .into_iter()
@@ -487,7 +504,7 @@ async fn standard_webhooks_example_right_rotated_wrong_missing_expired_replayed(
         let answer = h
             .send("standard-webhooks", "", body.as_bytes(), &partial)
             .await;
-        assert_unauthorized(&answer, &format!("{left_out} header is missing"));
+        assert_unauthorized(&answer, &format!("{left_out} header is missing")).await;
     }
     assert_eq!(h.sandbox.messages_in(GENERAL).len(), 1);
     h.stop().await;
@@ -559,7 +576,8 @@ async fn uptime_example_with_its_own_key() {
         &h.send("uptime-alert", "", down.as_bytes(), &with_key("wrong"))
             .await,
         "API key is wrong",
-    );
+    )
+    .await;
     assert_unauthorized(
         &h.send(
             "uptime-alert",
@@ -569,13 +587,15 @@ async fn uptime_example_with_its_own_key() {
         )
         .await,
         "missing API key",
-    );
+    )
+    .await;
     let bot_key = h.key.clone();
     assert_unauthorized(
         &h.send("uptime-alert", "", down.as_bytes(), &with_key(&bot_key))
             .await,
         "API key is wrong",
-    );
+    )
+    .await;
     assert_eq!(h.sandbox.messages_in(DEPLOYS).len(), 2);
     h.stop().await;
 }
@@ -640,16 +660,19 @@ async fn generic_hmac_and_a_key_besides_the_bots() {
         )
         .await,
         "X-Signature header does not match",
-    );
+    )
+    .await;
     assert_unauthorized(
         &h.send("signed-hmac", "", body, &[]).await,
         "X-Signature header is missing",
-    );
+    )
+    .await;
     let not_base64 = [("X-Signature", "%%%".to_owned())];
     assert_unauthorized(
         &h.send("signed-hmac", "", body, &not_base64).await,
         "X-Signature must be base64",
-    );
+    )
+    .await;
 
     for key in [HMAC_SECRET.to_owned(), h.key.clone()] {
         h.succeeded(
@@ -662,7 +685,8 @@ async fn generic_hmac_and_a_key_besides_the_bots() {
         &h.send("key-or-bot", "", b"", &[("Authorization", "nope".into())])
             .await,
         "API key is wrong",
-    );
+    )
+    .await;
     assert_eq!(h.sandbox.messages_in(GENERAL).len(), 3);
     h.stop().await;
 }

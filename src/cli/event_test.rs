@@ -80,7 +80,14 @@ pub async fn event_test(
     for (name, value) in variables {
         vars.insert(name.clone(), value.clone());
     }
-    let trial = crate::executor::trial(&store, &discord, event, vars, dry_run).await;
+    // Against the stand-in, `http_request` goes to its echo too, unless `[sandbox] real_http`.
+    let http = match &stand_in {
+        Some(stand_in) if !config.sandbox_options.real_http => {
+            crate::executor::http_request::Destination::Echo(stand_in.echo_url())
+        }
+        _ => crate::executor::http_request::Destination::Network,
+    };
+    let trial = crate::executor::trial(&store, &discord, event, vars, dry_run, &http).await;
     discord.shutdown().await;
     if let Some(stand_in) = stand_in {
         stand_in.shutdown().await;

@@ -17,6 +17,16 @@ pub struct Config {
     pub log: LogConfig,
     /// `hookbot run --sandbox`: a local Discord stand-in plays Discord. Not a file key.
     pub sandbox: bool,
+    /// `[sandbox]`: what `--sandbox` does besides playing Discord.
+    pub sandbox_options: SandboxConfig,
+}
+
+/// `[sandbox]`, read only with `--sandbox`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SandboxConfig {
+    /// `sandbox.real_http`: `http_request` calls the URLs the events name. Off by default: they
+    /// go to the stand-in's local echo, so trying an event never reaches a production API.
+    pub real_http: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -39,6 +49,14 @@ pub struct HttpConfig {
     /// Where `/healthz`, `/readyz` and `/metrics` are served instead of `listen`. `None` (the key
     /// empty or absent): on `listen`, beside the webhooks.
     pub metrics_listen: Option<SocketAddr>,
+    /// Connections open at once on the webhook listener; past it the one idle longest is closed
+    /// to make room, or, with none idle, new ones wait. Lowered at start to fit the open-files
+    /// limit.
+    pub max_connections: usize,
+    /// A connection must send its whole first request head within this long of opening.
+    pub header_read_timeout: Duration,
+    /// A keep-alive connection is closed after this long without a new request.
+    pub idle_timeout: Duration,
 }
 
 /// `[log]`: how log lines are written (to stderr).
@@ -126,6 +144,9 @@ impl Config {
                 max_body_bytes: 65536,
                 trusted_proxies: Vec::new(),
                 metrics_listen: None,
+                max_connections: 512,
+                header_read_timeout: Duration::from_secs(10),
+                idle_timeout: Duration::from_secs(60),
             },
             storage: StorageConfig {
                 path: dir.join("data/db"),
@@ -146,6 +167,7 @@ impl Config {
             },
             log: LogConfig::default(),
             sandbox: false,
+            sandbox_options: SandboxConfig::default(),
         }
     }
 

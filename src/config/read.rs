@@ -106,6 +106,18 @@ pub(super) fn read_config(
                 }
             }
         }
+        if let Some(count) = read_count(&mut http, "max_connections", 1, 1_000_000) {
+            config.http.max_connections = usize::try_from(count).unwrap_or(usize::MAX);
+        }
+        // The contract bounds the head's timeout at 30 s; a slow client gets no more.
+        let second = Duration::from_secs(1);
+        if let Some(timeout) = read_duration(&mut http, "header_read_timeout", second, 30 * second)
+        {
+            config.http.header_read_timeout = timeout;
+        }
+        if let Some(timeout) = read_duration(&mut http, "idle_timeout", second, 3600 * second) {
+            config.http.idle_timeout = timeout;
+        }
         http.finish();
     }
 
@@ -184,6 +196,13 @@ pub(super) fn read_config(
             }
         }
         log.finish();
+    }
+
+    if let Some(mut sandbox) = section(&mut root, "sandbox") {
+        if let Ok(Some(real_http)) = sandbox.optional_bool("real_http") {
+            config.sandbox_options.real_http = real_http;
+        }
+        sandbox.finish();
     }
 
     root.finish();

@@ -142,13 +142,13 @@ fn unknown_keys_and_tables() {
     assert_eq!(
         problems("[http]\nlisen = \"x\"\n[htp]\nlisten = 1\n"),
         [
-            "2:1: unknown key \"lisen\" in [http]; expected one of: listen, metrics_listen, public_url, max_body_bytes, trusted_proxies",
-            "3:2: unknown key \"htp\" in config file; expected one of: discord, http, storage, delivery, events, limits, log",
+            "2:1: unknown key \"lisen\" in [http]; expected one of: listen, metrics_listen, public_url, max_body_bytes, trusted_proxies, max_connections, header_read_timeout, idle_timeout",
+            "3:2: unknown key \"htp\" in config file; expected one of: discord, http, storage, delivery, events, limits, log, sandbox",
         ]
     );
     assert_eq!(
         problems("token = \"x\"\n"),
-        ["1:1: unknown key \"token\" in config file; expected one of: discord, http, storage, delivery, events, limits, log"]
+        ["1:1: unknown key \"token\" in config file; expected one of: discord, http, storage, delivery, events, limits, log, sandbox"]
     );
 }
 
@@ -197,6 +197,18 @@ per_event_per_minute = -1
     );
 }
 
+/// `[sandbox] real_http`: off unless set, and a boolean.
+#[test]
+fn sandbox_real_http() {
+    assert!(!load("").unwrap().sandbox_options.real_http);
+    let config = load("[sandbox]\nreal_http = true\n").unwrap();
+    assert!(config.sandbox_options.real_http);
+    let found = problems("[sandbox]\nreal_http = \"yes\"\n");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("2:"), "{found:?}");
+    assert!(found[0].contains("real_http"), "{found:?}");
+}
+
 #[test]
 fn metrics_listen_and_log_format() {
     let config =
@@ -214,6 +226,32 @@ fn metrics_listen_and_log_format() {
         [
             "2:18: http.metrics_listen must be empty (off) or an address IP:PORT such as \"127.0.0.1:9090\", got \"localhost\"",
             "4:10: log.format must be \"text\" or \"json\", got \"yaml\"",
+        ]
+    );
+}
+
+#[test]
+fn connection_limits() {
+    let defaults = load("").unwrap().http;
+    assert_eq!(defaults.max_connections, 512);
+    assert_eq!(defaults.header_read_timeout, Duration::from_secs(10));
+    assert_eq!(defaults.idle_timeout, Duration::from_secs(60));
+    let config = load(
+        "[http]\nmax_connections = 64\nheader_read_timeout = \"30s\"\nidle_timeout = \"1h\"\n",
+    )
+    .unwrap();
+    assert_eq!(config.http.max_connections, 64);
+    assert_eq!(config.http.header_read_timeout, Duration::from_secs(30));
+    assert_eq!(config.http.idle_timeout, Duration::from_secs(3600));
+    // The contract bounds the head's timeout at 30 s.
+    assert_eq!(
+        problems(
+            "[http]\nmax_connections = 0\nheader_read_timeout = \"31s\"\nidle_timeout = \"0s\"\n"
+        ),
+        [
+            "2:19: http.max_connections must be a whole number from 1 to 1000000, got 0",
+            "3:23: http.header_read_timeout must be from 1s to 30s, got 31s",
+            "4:16: http.idle_timeout must be from 1s to 1h, got 0s",
         ]
     );
 }

@@ -24,6 +24,18 @@ pub const MAX_REDIRECTS: usize = 5;
 /// The methods an event may use.
 pub const METHODS: [&str; 6] = crate::events::HTTP_METHODS;
 
+/// Where the calls go.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Destination {
+    /// To the URL the event names.
+    #[default]
+    Network,
+    /// To a local HTTP echo at this URL (the sandbox's stand-in, unless `[sandbox] real_http`
+    /// says otherwise), the URL the event names in `discord_stand_in::ECHO_URL_HEADER`: the call
+    /// is checked as it would be, recorded and answered there, and never leaves the machine.
+    Echo(String),
+}
+
 /// One call to make.
 #[derive(Debug, Clone)]
 pub struct HttpCall {
@@ -135,11 +147,12 @@ pub fn client() -> reqwest::Client {
         .expect("the HTTP client's TLS backend starts")
 }
 
-/// Makes the call and reads at most [`MAX_RESPONSE_BYTES`] of the answer, all within
-/// `call.timeout`.
+/// Makes the call (to `destination`) and reads at most [`MAX_RESPONSE_BYTES`] of the answer,
+/// all within `call.timeout`.
 pub async fn perform(
     client: &reqwest::Client,
     call: HttpCall,
+    destination: &Destination,
 ) -> Result<HttpResponse, HttpRequestError> {
     // Checked when the event is loaded; checked again because an unbounded call would hold a
     // run slot forever.
@@ -154,6 +167,18 @@ pub async fn perform(
             scheme: url.scheme().to_owned(),
         });
     }
+    if url.host_str().is_none() {
+        return Err(HttpRequestError::BadUrl("it has no host".into()));
+    }
+    // The URL is checked above either way, so the sandbox refuses what the network would.
+    let (url, echoed) = match destination {
+        Destination::Network => (url, None),
+        Destination::Echo(echo) => (
+            Url::parse(echo).map_err(|e| HttpRequestError::BadUrl(e.to_string()))?,
+            Some(url),
+        ),
+    };
+    // Errors name the host actually called: the echo's, in the sandbox.
     let host = match (url.host_str(), url.port()) {
         (Some(host), Some(port)) => format!("{host}:{port}"),
         (Some(host), None) => host.to_owned(),
@@ -169,6 +194,9 @@ pub async fn perform(
             .map_err(|_| HttpRequestError::BadHeaderValue(name.clone()))?;
         has_content_type |= header == CONTENT_TYPE;
         request = request.header(header, value);
+    }
+    if let Some(meant) = echoed {
+        request = request.header(discord_stand_in::ECHO_URL_HEADER, meant.as_str());
     }
     request = match call.body {
         // json() keeps a content-type header given above.
@@ -300,9 +328,13 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         drop(listener);
-        let error = perform(&client(), get_call(format!("http://{addr}/x?key=secret")))
-            .await
-            .unwrap_err();
+        let error = perform(
+            &client(),
+            get_call(format!("http://{addr}/x?key=secret")),
+            &Destination::Network,
+        )
+        .await
+        .unwrap_err();
         assert!(
             matches!(error, HttpRequestError::Connect { .. }),
             "{error:?}"
@@ -318,14 +350,18 @@ mod tests {
     #[tokio::test]
     async fn calls_are_checked_before_they_are_made() {
         let http = client();
-        let error = perform(&http, get_call("ftp://example.com/x".into()))
-            .await
-            .unwrap_err();
+        let error = perform(
+            &http,
+            get_call("ftp://example.com/x".into()),
+            &Destination::Network,
+        )
+        .await
+        .unwrap_err();
         assert_eq!(
             error.to_string(),
             "the URL must start with http:// or https://, not ftp://"
         );
-        let error = perform(&http, get_call("not a url".into()))
+        let error = perform(&http, get_call("not a url".into()), &Destination::Network)
             .await
             .unwrap_err();
         assert!(matches!(error, HttpRequestError::BadUrl(_)), "{error:?}");
@@ -333,23 +369,25 @@ mod tests {
         let mut call = get_call("http://127.0.0.1:9/".into());
         call.timeout = MAX_TIMEOUT + Duration::from_millis(1);
         assert!(matches!(
-            perform(&http, call.clone()).await,
+            perform(&http, call.clone(), &Destination::Network).await,
             Err(HttpRequestError::BadTimeout { .. })
         ));
         call.timeout = Duration::ZERO;
         assert!(matches!(
-            perform(&http, call.clone()).await,
+            perform(&http, call.clone(), &Destination::Network).await,
             Err(HttpRequestError::BadTimeout { .. })
         ));
 
         call.timeout = DEFAULT_TIMEOUT;
         call.headers = vec![("Authorization".into(), "Bearer x\nInjected: 1".into())];
-        let error = perform(&http, call.clone()).await.unwrap_err();
+        let error = perform(&http, call.clone(), &Destination::Network)
+            .await
+            .unwrap_err();
         assert!(matches!(error, HttpRequestError::BadHeaderValue(_)));
         assert!(!error.to_string().contains("Bearer"), "{error}");
         call.headers = vec![("bad name".into(), "v".into())];
         assert!(matches!(
-            perform(&http, call).await,
+            perform(&http, call, &Destination::Network).await,
             Err(HttpRequestError::BadHeaderName(_))
         ));
     }

@@ -27,6 +27,7 @@ use crate::engine::{Store, StoreError};
 use crate::queue::retry::RetryPolicy;
 use crate::queue::Queue;
 use crate::run::{unix_now_ms as now_ms, RunFailure, RunId, RunStatus};
+use http_request::Destination;
 use interpreter::{Ended, RunContext};
 
 /// How long shutdown waits for runs in progress before leaving them queued for the next start.
@@ -48,6 +49,7 @@ pub async fn run_executor(
     discord: Arc<Discord>,
     shutdown: CancellationToken,
     delivery: DeliveryConfig,
+    http: Destination,
 ) {
     // Nothing is taken up before Discord answers: during an outage the runs stay queued (not
     // failed, not spending their attempts) and go out once it is back.
@@ -104,6 +106,7 @@ pub async fn run_executor(
                         pacer: pacer.clone(),
                         policy,
                         shutdown: shutdown.clone(),
+                        http: http.clone(),
                     };
                     let slots = slots.clone();
                     tasks.spawn(async move {
@@ -145,6 +148,8 @@ struct Worker {
     pacer: Arc<Pacer>,
     policy: RetryPolicy,
     shutdown: CancellationToken,
+    /// Where `http_request` calls go.
+    http: Destination,
 }
 
 async fn drain(mut tasks: JoinSet<()>) {
@@ -210,6 +215,7 @@ async fn execute_run(
         slot: Some(slot),
         pacer: &worker.pacer,
         retry: Some(worker.policy),
+        http: &worker.http,
     };
     let (steps, ended) = interpreter::execute(context, &event, &mut run, journal, builtins).await?;
     match ended {

@@ -3,6 +3,7 @@
 use tokio_util::sync::CancellationToken;
 
 use super::builtins::builtins;
+use super::http_request::Destination;
 use super::interpreter::{self, RunContext};
 use crate::discord::Discord;
 use crate::engine::{Store, StoreError};
@@ -12,13 +13,14 @@ use crate::run::{Run, RunId, Step};
 
 /// Runs `event` as if a webhook had brought `variables`. Live, the run is recorded like any
 /// other (so `hookbot run` would finish it if this process died); as a dry run nothing is
-/// recorded or changed, and each step says what it would do.
+/// recorded or changed, and each step says what it would do. `http_request` calls go to `http`.
 pub async fn trial(
     store: &Store,
     discord: &Discord,
     event: &Event,
     variables: Variables,
     dry_run: bool,
+    http: &Destination,
 ) -> Result<(Run, Vec<Step>), StoreError> {
     let now_ms = crate::run::unix_now_ms();
     let id = if dry_run {
@@ -38,6 +40,7 @@ pub async fn trial(
         slot: None,
         pacer: &crate::discord::Pacer::new(),
         retry: None,
+        http,
     };
     let vars = builtins(event, &run, discord).await;
     let (steps, _) = interpreter::execute(context, event, &mut run, Vec::new(), vars).await?;

@@ -3,9 +3,8 @@
 //! `http.metrics_listen` when that is set, so they can stay off the public internet.
 
 pub mod health;
+pub mod listener;
 pub mod webhook;
-
-use std::net::SocketAddr;
 
 use axum::Router;
 use tokio::net::TcpListener;
@@ -13,6 +12,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use health::Probe;
+pub use listener::Limits;
 pub use webhook::AppState;
 
 /// Everything one listener serves when there is no `http.metrics_listen`: the webhooks and the
@@ -28,25 +28,39 @@ pub struct Serving {
 }
 
 /// Serves the webhooks on `webhooks` and the operator's routes on `operator` (the
-/// `http.metrics_listen` listener) or, without it, beside the webhooks. Both stop taking
-/// requests once `shutdown` is cancelled and finish the ones in progress.
+/// `http.metrics_listen` listener) or, without it, beside the webhooks, each under `limits`
+/// (the operator's listener under at most [`listener::OPERATOR_MAX_CONNECTIONS`]). Both stop
+/// taking requests once `shutdown` is cancelled and finish the ones in progress.
 pub fn serve(
     webhooks: TcpListener,
     operator: Option<TcpListener>,
     state: AppState,
     probe: Probe,
+    limits: Limits,
     shutdown: CancellationToken,
 ) -> Serving {
     let (router, operator) = match operator {
         None => (app(state, probe), None),
         Some(listener) => {
             let router = health::separate_router(probe);
-            let task = spawn("the metrics listener", listener, router, shutdown.clone());
+            let limits = Limits {
+                max_connections: limits
+                    .max_connections
+                    .min(listener::OPERATOR_MAX_CONNECTIONS),
+                ..limits
+            };
+            let task = spawn(
+                "the metrics listener",
+                listener,
+                router,
+                limits,
+                shutdown.clone(),
+            );
             (webhook::router(state), Some(task))
         }
     };
     Serving {
-        webhooks: spawn("the webhook listener", webhooks, router, shutdown),
+        webhooks: spawn("the webhook listener", webhooks, router, limits, shutdown),
         operator,
     }
 }
@@ -61,20 +75,12 @@ impl Serving {
     }
 }
 
-/// The peer's address reaches the handlers, so failed authentications count against it.
 fn spawn(
     name: &'static str,
-    listener: TcpListener,
+    tcp: TcpListener,
     router: Router,
+    limits: Limits,
     shutdown: CancellationToken,
 ) -> JoinHandle<()> {
-    let service = router.into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move {
-        let result = axum::serve(listener, service)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await;
-        if let Err(error) = result {
-            tracing::error!(%error, "{name} failed");
-        }
-    })
+    tokio::spawn(listener::serve(name, tcp, router, limits, shutdown))
 }

@@ -6,6 +6,7 @@
 
 mod eventually;
 mod fixture;
+pub mod logs;
 pub mod openapi;
 pub mod signing;
 
@@ -19,6 +20,10 @@ use serde_json::Value;
 
 pub use eventually::eventually;
 pub use fixture::*;
+
+/// CONTRACT §4: the one message every 401 carries, whatever the cause.
+pub const UNAUTHORIZED_MESSAGE: &str =
+    "the request is not authenticated: check the API key or the signature it carries";
 
 /// How long a test waits for something that should take milliseconds.
 pub const DEADLINE: Duration = Duration::from_secs(10);
@@ -281,13 +286,27 @@ dir = "events"
     std::fs::write(dir.join("config.toml"), text).unwrap();
 }
 
-/// Logs of a failing test help; `RUST_LOG=debug cargo test` shows more.
+/// Logs of a failing test help; `RUST_LOG=debug cargo test` shows more. The listener's lines
+/// are also kept for [`logged`], whatever `RUST_LOG` says.
 pub fn init_logs() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+    let shown = tracing_subscriber::fmt::layer()
+        .with_test_writer()
+        .with_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_test_writer()
+        );
+    let kept = tracing_subscriber::fmt::layer()
+        .with_ansi(false)
+        .with_writer(logs::Capture)
+        .with_filter(
+            tracing_subscriber::filter::Targets::new()
+                .with_target("hookbot::http", tracing::Level::INFO),
+        );
+    let _ = tracing_subscriber::registry()
+        .with(shown)
+        .with(kept)
         .try_init();
 }

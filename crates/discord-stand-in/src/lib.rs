@@ -9,6 +9,9 @@
 //!   ([`Sandbox::requests`]).
 //! - **The gateway** at `/gateway` ([`Sandbox::gateway_url`]): HELLO, IDENTIFY and RESUME,
 //!   heartbeats, READY and GUILD_CREATE from the [`Fixture`], then a dispatch for every change.
+//! - **An HTTP echo** at `/echo` ([`Sandbox::echo_url`]): the calls a bot would make to other
+//!   services, recorded ([`Sandbox::echoed`]), logged and answered 200, so none leaves the
+//!   machine.
 //! - **A plain-words log** of what the bot did, by name, under the tracing target
 //!   [`LOG_TARGET`].
 //!
@@ -33,6 +36,7 @@
 //! Each module uses only modules listed below it.
 //! - `sandbox`: [`Sandbox`] itself: start, the knobs, read-back, shutdown.
 //! - `gateway`: the websocket: handshake, heartbeats, resumes, dispatches.
+//! - `echo`: the HTTP echo for the bot's calls to other services.
 //! - `rest`: the REST front door: records, injects failures, rate-limits, checks the token.
 //! - `routes`: the routing table: which handler answers which method and path.
 //! - `message_actions`, `messages`, `mentions`, `channels`, `guild_admin`: the handlers, what
@@ -49,6 +53,7 @@
 
 mod channels;
 mod describe;
+mod echo;
 mod errors;
 mod failure;
 mod fixture;
@@ -70,6 +75,7 @@ mod wire;
 mod tests;
 
 pub use describe::LOG_TARGET;
+pub use echo::ECHO_URL_HEADER;
 pub use failure::Failure;
 pub use fixture::{
     ChannelKind, Fixture, FixtureChannel, FixtureEmoji, FixtureGuild, FixtureMember, FixtureRole,

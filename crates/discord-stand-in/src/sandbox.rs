@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::Router;
 use serde_json::Value;
 use tokio::sync::{broadcast, oneshot, Notify};
@@ -19,7 +19,7 @@ use crate::fixture::Fixture;
 use crate::rate_limits::RateLimits;
 use crate::state::{ChannelRef, Shared, StoredMessage, World};
 use crate::wire::{RecordedRequest, API_PREFIX};
-use crate::{gateway, message_actions, messages, rest, shapes};
+use crate::{echo, gateway, message_actions, messages, rest, shapes};
 
 /// How the stand-in runs; `Default` is what tests and `--sandbox` want.
 #[derive(Clone, Debug)]
@@ -91,6 +91,7 @@ impl Sandbox {
         });
         let router = Router::new()
             .route("/gateway", get(gateway::upgrade))
+            .route(echo::ECHO_PATH, any(echo::handle))
             .fallback(rest::handle)
             .with_state(Arc::clone(&shared));
         let (stop, stopped) = oneshot::channel::<()>();
@@ -120,6 +121,20 @@ impl Sandbox {
     /// `ws://127.0.0.1:PORT/gateway`, what `GET /gateway` answers.
     pub fn gateway_url(&self) -> String {
         self.shared.gateway_url.clone()
+    }
+
+    /// `http://127.0.0.1:PORT/echo`: the HTTP echo. Send a bot's calls to other services there,
+    /// the URL each meant to call in the [`ECHO_URL_HEADER`](crate::ECHO_URL_HEADER) header, and
+    /// nothing leaves the machine: each is recorded ([`echoed`](Self::echoed)), logged in plain
+    /// words and answered 200 with what arrived.
+    pub fn echo_url(&self) -> String {
+        format!("http://{}{}", self.address, echo::ECHO_PATH)
+    }
+
+    /// Every call the HTTP echo answered, in order: `path` is the URL the caller meant to call
+    /// (scheme, host and path), `query` its query.
+    pub fn echoed(&self) -> Vec<RecordedRequest> {
+        self.shared.world().echoed.clone()
     }
 
     /// Every REST request so far, in order, with the status it got.

@@ -209,6 +209,8 @@ pub(crate) struct World {
     /// Pinned messages in the order they were pinned: (channel, message, pinned_at).
     pub pins: Vec<(u64, u64, String)>,
     pub requests: Vec<RecordedRequest>,
+    /// The calls the HTTP echo answered (`echo`), kept apart from Discord's REST requests.
+    pub echoed: Vec<RecordedRequest>,
     pub failures: Vec<Failure>,
     /// While set, an outage: every REST request and every new gateway connection is answered
     /// with this status ([`crate::Sandbox::begin_outage`]).
@@ -262,6 +264,7 @@ impl World {
             invites: Vec::new(),
             pins: Vec::new(),
             requests: Vec::new(),
+            echoed: Vec::new(),
             failures: Vec::new(),
             outage: None,
             limiter: rate_limits.map(Limiter::new),

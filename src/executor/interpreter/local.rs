@@ -12,7 +12,7 @@ use super::state::Interpreter;
 use crate::engine::VariableScope;
 use crate::events::{Action, ActionKind, HttpBodySpec, VariableScopeSpec};
 use crate::executor::actions::{self, ActionContext, Performed};
-use crate::executor::http_request::{self, HttpBody, HttpCall};
+use crate::executor::http_request::{self, Destination, HttpBody, HttpCall};
 use crate::executor::retry;
 use crate::lang::duration::{format_duration, parse_duration};
 use crate::lang::templates::Template;
@@ -160,7 +160,7 @@ impl Interpreter<'_> {
             body,
             timeout,
         };
-        let response = http_request::perform(http_request::shared_client(), call)
+        let response = http_request::perform(http_request::shared_client(), call, self.ctx.http)
             .await
             .map_err(|e| ActionError {
                 message: e.to_string(),
@@ -169,8 +169,12 @@ impl Interpreter<'_> {
                 http_status: None,
                 retry_after_ms: None,
             })?;
+        let echoed = match self.ctx.http {
+            Destination::Network => "",
+            Destination::Echo(_) => " (answered by the sandbox's echo)",
+        };
         let mut done = performed(
-            format!("called {method} {shown}: HTTP {}", response.status),
+            format!("called {method} {shown}{echoed}: HTTP {}", response.status),
             response.to_output(),
         );
         if response.truncated {

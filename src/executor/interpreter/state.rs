@@ -11,6 +11,7 @@ use crate::discord::Discord;
 use crate::discord::Pacer;
 use crate::engine::Store;
 use crate::events::Event;
+use crate::executor::http_request::Destination;
 use crate::executor::scope::{Locals, LoopFrame, Persistent, Scope};
 use crate::lang::request::RequestVariables;
 use crate::lang::templates::{names_in, Template, Variables};
@@ -33,6 +34,8 @@ pub struct RunContext<'a> {
     /// Transient failures (5xx, 429, timeouts) end the run with [`Ended::RetryAt`] under this
     /// policy; without one (a trial by hand) they fail the run like any other.
     pub retry: Option<RetryPolicy>,
+    /// Where `http_request` calls go: out, or to the sandbox's echo.
+    pub http: &'a Destination,
 }
 
 /// How a run ended for the executor.

@@ -25,7 +25,8 @@ async fn run_live(store: &Store, text: &str) {
         .await
         .expect("serenity connects to the stand-in");
     discord.wait_cache_ready(Duration::from_secs(10)).await;
-    let (run, steps) = trial(store, &discord, &event, Variables::new(), false)
+    let http = crate::executor::http_request::Destination::Network;
+    let (run, steps) = trial(store, &discord, &event, Variables::new(), false, &http)
         .await
         .expect("the store answers");
     discord.shutdown().await;

@@ -1,6 +1,7 @@
 //! All of authentication: the bot's API key, an event's own key, and the dispatch to the
 //! signature schemes of `signatures`. Every failure counts against the client's address, and an
-//! address with too many is answered 429 before its key is looked at (`limits`).
+//! address with too many is answered 429 before its key is looked at (`limits`). A failure's
+//! words are its cause, for the log; the caller hears only `UNAUTHORIZED_MESSAGE` (`error`).
 
 use std::net::IpAddr;
 
@@ -61,15 +62,21 @@ pub(super) async fn authenticate(
         delivery: None,
     };
     let Some(event) = event else {
-        check_bot_key(inner, client, headers).await?;
-        return Ok(unread(body));
+        // The caller hears the same 401 as for a known event; the log says the event is unknown.
+        return match check_bot_key(inner, client, headers).await {
+            Ok(()) => Ok(unread(body)),
+            Err(WebhookError::Unauthorized { cause }) => Err(WebhookError::Unauthorized {
+                cause: format!("{cause} (and no enabled event has this id)"),
+            }),
+            Err(other) => Err(other),
+        };
     };
     if let Some(retry_after_secs) = inner.auth_failures.blocked_for(client) {
         return Err(too_many_failures(retry_after_secs));
     }
     let fail = |message: String| match inner.auth_failures.record_failure(client) {
         Some(retry_after_secs) => too_many_failures(retry_after_secs),
-        None => WebhookError::Unauthorized(message),
+        None => WebhookError::Unauthorized { cause: message },
     };
     match &event.auth {
         EventAuth::ApiKey => {
@@ -158,7 +165,9 @@ async fn check_bot_key(
     };
     match inner.auth_failures.record_failure(client) {
         Some(retry_after_secs) => Err(too_many_failures(retry_after_secs)),
-        None => Err(WebhookError::Unauthorized(failure.to_owned())),
+        None => Err(WebhookError::Unauthorized {
+            cause: failure.to_owned(),
+        }),
     }
 }
 

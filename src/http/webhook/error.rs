@@ -1,7 +1,8 @@
 //! Every way a webhook request can be refused, mapped once to a status, an error code and headers.
 //!
 //! The listener's steps return `Result<_, WebhookError>` and use `?`; a store failure converts
-//! by `From`, so every one of them answers the same 503.
+//! by `From`, so every one of them answers the same 503. A 401 keeps its exact cause for the log
+//! ([`WebhookError::logged_reason`]) and tells the caller only [`UNAUTHORIZED_MESSAGE`].
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -9,6 +10,13 @@ use axum::Json;
 use serde_json::json;
 
 use crate::engine::StoreError;
+
+/// The one message every 401 carries, whatever the cause (a wrong or missing key, a bad or
+/// missing signature, an unknown event): CONTRACT §4. A caller without credentials must not
+/// learn which events exist or how each is signed; the exact cause is logged with the request's
+/// id instead.
+pub const UNAUTHORIZED_MESSAGE: &str =
+    "the request is not authenticated: check the API key or the signature it carries";
 
 /// What a 503 tells the client to wait before retrying.
 pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
@@ -19,8 +27,9 @@ pub enum WebhookError {
     MethodNotAllowed,
     #[error("{0}")]
     NotFound(String),
-    #[error("{0}")]
-    Unauthorized(String),
+    /// `cause` is for the log only, never for the caller.
+    #[error("{UNAUTHORIZED_MESSAGE}")]
+    Unauthorized { cause: String },
     #[error("{message}")]
     RateLimited {
         message: String,
@@ -48,7 +57,7 @@ impl WebhookError {
         match self {
             WebhookError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             WebhookError::NotFound(_) => StatusCode::NOT_FOUND,
-            WebhookError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            WebhookError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             WebhookError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             WebhookError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             WebhookError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -64,12 +73,20 @@ impl WebhookError {
         match self {
             WebhookError::MethodNotAllowed => "method_not_allowed",
             WebhookError::NotFound(_) => "not_found",
-            WebhookError::Unauthorized(_) => "unauthorized",
+            WebhookError::Unauthorized { .. } => "unauthorized",
             WebhookError::RateLimited { .. } => "rate_limited",
             WebhookError::PayloadTooLarge { .. } => "payload_too_large",
             WebhookError::BadRequest(_) => "bad_request",
             WebhookError::BodyTimeout(_) => "request_timeout",
             WebhookError::Unavailable { .. } | WebhookError::Store(_) => "unavailable",
+        }
+    }
+
+    /// What the log says about this refusal: a 401's exact cause, else what the caller was told.
+    pub fn logged_reason(&self) -> String {
+        match self {
+            WebhookError::Unauthorized { cause } => cause.clone(),
+            other => other.to_string(),
         }
     }
 }
@@ -109,6 +126,19 @@ impl IntoResponse for WebhookError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every 401 tells the caller the same thing; only the log learns the cause.
+    #[test]
+    fn a_401_hides_its_cause_from_the_caller() {
+        let error = WebhookError::Unauthorized {
+            cause: "the X-Hub-Signature-256 header is missing".to_owned(),
+        };
+        assert_eq!(error.to_string(), UNAUTHORIZED_MESSAGE);
+        assert_eq!(
+            error.logged_reason(),
+            "the X-Hub-Signature-256 header is missing"
+        );
+    }
 
     /// Whatever the store fails with (a full disk, a damaged database), nothing is accepted:
     /// 503 with `Retry-After`, never a 200.

@@ -6,7 +6,8 @@
 //! the body's size and time limits in `receive`, and the run's variables in `body` and
 //! `request_vars`; `drain` keeps a connection usable after an answer sent before the body was
 //! read; `answer` shapes what the caller hears; `state` is what requests share; every
-//! refusal is one `WebhookError` (`error`), mapped to its status once.
+//! refusal is one `WebhookError` (`error`), mapped to its status once. Every request is named by
+//! an id that its answer's `X-Request-Id` and every log line about it carry.
 
 mod accept;
 mod answer;
@@ -22,9 +23,12 @@ mod state;
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
+use axum::http::HeaderValue;
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
+use tracing::Instrument;
 
 pub use state::AppState;
 
@@ -47,7 +51,25 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             drain::drain_or_close,
         ))
+        // Outermost, so every answer (the fallback's included) carries the id.
+        .layer(middleware::from_fn(with_request_id))
         .with_state(state)
+}
+
+/// The header that names a request in its answer.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Names every request with a fresh id: its answer carries it in `X-Request-Id` and every log
+/// line written while it is handled carries it as `request_id`, so what a caller reports can be
+/// matched with the log, where alone a 401's cause is told. Always made here, never taken from
+/// the caller, so no caller can make its request pass for another's in the log.
+async fn with_request_id(request: Request, next: Next) -> Response {
+    let id = format!("req_{:016x}", rand::random::<u64>());
+    let span = tracing::info_span!("webhook", request_id = %id);
+    let mut response = next.run(request).instrument(span).await;
+    let value = HeaderValue::from_str(&id).expect("req_ and hex digits are a header value");
+    response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    response
 }
 
 /// The URL that triggers `event_id`; `{bot_id}` stands in for an id not known yet.
@@ -80,7 +102,7 @@ async fn trigger(
     let response = match accept::accept(&state, &bot_id, &event_id, request).await {
         Ok(triggered) => answer::answer(&state.inner.store, &event_id, triggered).await,
         Err(error) => {
-            tracing::info!(event = %event_id, status = error.status().as_u16(), reason = %error, "webhook refused");
+            tracing::info!(event = %event_id, status = error.status().as_u16(), reason = %error.logged_reason(), "webhook refused");
             error.into_response()
         }
     };

@@ -2,7 +2,8 @@
 //! the exact bytes received, in constant time, before anything parses the body; and the
 //! replay guard that answers a delivery seen before without a second run.
 //!
-//! A refusal names the header that was missing or wrong, never why a signature differed.
+//! A refusal's words are for the log (the caller hears one message for every 401): they name the
+//! header that was missing or wrong, never why a signature differed.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
