@@ -80,53 +80,85 @@ async fn serve(loaded: LoadedEvents, store: &Store) -> Result<Reloaded, StoreErr
     Ok(reloaded)
 }
 
-/// Watches `dir` until `shutdown`, reloading after each burst of changes. Errors of the watcher
-/// itself are logged; hookbot keeps serving what it has.
-pub async fn watch(dir: PathBuf, store: Store, shutdown: CancellationToken) {
-    let (changes_tx, mut changes) = tokio::sync::mpsc::unbounded_channel::<()>();
-    let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if event.is_ok() {
-            let _ = changes_tx.send(());
-        }
-    });
-    let mut watcher = match watcher {
-        Ok(watcher) => watcher,
-        Err(error) => {
-            tracing::error!(%error, "cannot watch the events folder; edits need a restart");
-            return;
-        }
-    };
-    if let Err(error) = watcher.watch(&dir, RecursiveMode::NonRecursive) {
-        tracing::error!(%error, dir = %dir.display(), "cannot watch the events folder; edits need a restart");
-        return;
-    }
-    loop {
-        tokio::select! {
-            change = changes.recv() => if change.is_none() { return },
-            _ = shutdown.cancelled() => return,
-        }
-        // Let the burst settle: every change within SETTLE of the last one joins this reload.
-        loop {
-            tokio::select! {
-                more = tokio::time::timeout(SETTLE, changes.recv()) => match more {
-                    Ok(Some(())) => continue,
-                    Ok(None) => return,
-                    Err(_) => break,
-                },
-                _ = shutdown.cancelled() => return,
+/// The events folder under watch. The watch starts before the folder is first read, so an edit
+/// made while hookbot starts is never lost between that read and the watch: at worst it is
+/// read twice.
+pub struct FolderWatch {
+    dir: PathBuf,
+    /// `None` when the folder cannot be watched (logged): hookbot serves what it read at start.
+    watcher: Option<notify::RecommendedWatcher>,
+    changes: tokio::sync::mpsc::UnboundedReceiver<()>,
+}
+
+impl FolderWatch {
+    /// Starts watching `dir`; errors of the watcher itself are logged, not fatal.
+    pub fn start(dir: PathBuf) -> FolderWatch {
+        let (changes_tx, changes) = tokio::sync::mpsc::unbounded_channel::<()>();
+        let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            if event.is_ok() {
+                let _ = changes_tx.send(());
             }
-        }
-        // Reading the folder is blocking file I/O: off the async threads.
-        let folder = dir.clone();
-        let loaded = match tokio::task::spawn_blocking(move || load_dir(&folder)).await {
-            Ok(loaded) => loaded,
+        });
+        let watcher = match watcher {
+            Ok(mut watcher) => match watcher.watch(&dir, RecursiveMode::NonRecursive) {
+                Ok(()) => Some(watcher),
+                Err(error) => {
+                    tracing::error!(%error, dir = %dir.display(), "cannot watch the events folder; edits need a restart");
+                    None
+                }
+            },
             Err(error) => {
-                tracing::error!(%error, "reloading the events failed");
-                continue;
+                tracing::error!(%error, "cannot watch the events folder; edits need a restart");
+                None
             }
         };
-        if let Err(error) = serve(loaded, &store).await {
-            tracing::error!(%error, "cannot store the reloaded events");
+        FolderWatch {
+            dir,
+            watcher,
+            changes,
+        }
+    }
+
+    /// Reloads after each burst of changes until `shutdown`.
+    pub async fn run(self, store: Store, shutdown: CancellationToken) {
+        let FolderWatch {
+            dir,
+            watcher,
+            mut changes,
+        } = self;
+        if watcher.is_none() {
+            return;
+        }
+        // Kept alive for as long as changes are read: dropping it ends the watch.
+        let _watcher = watcher;
+        loop {
+            tokio::select! {
+                change = changes.recv() => if change.is_none() { return },
+                _ = shutdown.cancelled() => return,
+            }
+            // Let the burst settle: every change within SETTLE of the last one joins this reload.
+            loop {
+                tokio::select! {
+                    more = tokio::time::timeout(SETTLE, changes.recv()) => match more {
+                        Ok(Some(())) => continue,
+                        Ok(None) => return,
+                        Err(_) => break,
+                    },
+                    _ = shutdown.cancelled() => return,
+                }
+            }
+            // Reading the folder is blocking file I/O: off the async threads.
+            let folder = dir.clone();
+            let loaded = match tokio::task::spawn_blocking(move || load_dir(&folder)).await {
+                Ok(loaded) => loaded,
+                Err(error) => {
+                    tracing::error!(%error, "reloading the events failed");
+                    continue;
+                }
+            };
+            if let Err(error) = serve(loaded, &store).await {
+                tracing::error!(%error, "cannot store the reloaded events");
+            }
         }
     }
 }

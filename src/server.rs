@@ -136,6 +136,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     // Installed before anything is counted.
     metrics::prometheus();
     let store = Store::open(&config.database_path())?;
+    let folder_watch = reload::FolderWatch::start(config.events.dir.clone());
     let loaded = load_events(&config, &store).await?;
     // Before anything holds descriptors: the connection cap is fitted to the limit in force.
     let descriptors = http::listener::raise_descriptor_limit();
@@ -235,11 +236,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         config.storage.keep_runs,
         shutdown.clone(),
     ));
-    let watcher = tokio::spawn(reload::watch(
-        config.events.dir.clone(),
-        store.clone(),
-        shutdown.clone(),
-    ));
+    let watcher = tokio::spawn(folder_watch.run(store.clone(), shutdown.clone()));
     let probe = Probe {
         store: store.clone(),
         discord: discord.clone(),
