@@ -23,75 +23,54 @@ fn too_many(items: usize) -> String {
 
 /// Refuses a JSON body whose `variables` array holds more than [`MAX_VARIABLES`] items, before
 /// anything builds it: the scan counts items and allocates nothing, so a huge body costs no
-/// more memory than its bytes. Any other text, even invalid JSON, passes: the real parse
-/// reports it.
+/// more memory than its bytes. Any other text, even invalid JSON or another shape, passes: the
+/// real parse reports it.
 pub fn check_count(body: &[u8]) -> Result<(), String> {
-    let mut reader = serde_json::Deserializer::from_slice(body);
-    match reader.deserialize_any(CountVariables) {
-        Ok(items) if items > MAX_VARIABLES => Err(too_many(items)),
+    match serde_json::from_slice::<VariablesCount>(body) {
+        Ok(VariablesCount(items)) if items > MAX_VARIABLES => Err(too_many(items)),
         _ => Ok(()),
     }
 }
 
-/// A document → how many items its (last) `variables` array holds; 0 for any other shape.
-struct CountVariables;
+/// An object → how many items its (last) `variables` array holds. Any other shape fails to
+/// deserialize, which [`check_count`] lets through to the real parse.
+struct VariablesCount(usize);
 
-impl<'de> Visitor<'de> for CountVariables {
-    type Value = usize;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON document")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<usize, A::Error> {
-        let mut items = 0;
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            if key == "variables" {
-                // A repeated key: the last one is the one the parse keeps.
-                items = map.next_value::<CountItems>()?.0;
-            } else {
-                map.next_value::<IgnoredAny>()?;
+impl<'de> serde::Deserialize<'de> for VariablesCount {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Document;
+        impl<'de> Visitor<'de> for Document {
+            type Value = usize;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<usize, A::Error> {
+                let mut items = 0;
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    if key == "variables" {
+                        // A repeated key: the last one is the one the parse keeps.
+                        items = map.next_value::<ItemCount>()?.0;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(items)
             }
         }
-        Ok(items)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(0)
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<usize, E> {
-        Ok(0)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<usize, E> {
-        Ok(0)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<usize, E> {
-        Ok(0)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<usize, E> {
-        Ok(0)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<usize, E> {
-        Ok(0)
-    }
-    fn visit_unit<E>(self) -> Result<usize, E> {
-        Ok(0)
+        deserializer.deserialize_map(Document).map(VariablesCount)
     }
 }
 
-/// Any value → how many items it holds when it is an array (0 otherwise), read without keeping
-/// any of them.
-struct CountItems(usize);
+/// An array → how many items it holds, read without keeping any of them.
+struct ItemCount(usize);
 
-impl<'de> serde::Deserialize<'de> for CountItems {
+impl<'de> serde::Deserialize<'de> for ItemCount {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Items;
         impl<'de> Visitor<'de> for Items {
             type Value = usize;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("any JSON value")
+                f.write_str("an array")
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
                 let mut items = 0;
@@ -100,30 +79,8 @@ impl<'de> serde::Deserialize<'de> for CountItems {
                 }
                 Ok(items)
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<usize, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(0)
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<usize, E> {
-                Ok(0)
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<usize, E> {
-                Ok(0)
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<usize, E> {
-                Ok(0)
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<usize, E> {
-                Ok(0)
-            }
-            fn visit_str<E>(self, _: &str) -> Result<usize, E> {
-                Ok(0)
-            }
-            fn visit_unit<E>(self) -> Result<usize, E> {
-                Ok(0)
-            }
         }
-        deserializer.deserialize_any(Items).map(CountItems)
+        deserializer.deserialize_seq(Items).map(ItemCount)
     }
 }
 
