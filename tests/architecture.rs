@@ -162,6 +162,37 @@ fn axum_appears_only_in_the_http_modules() {
     assert!(found.is_empty(), "{found:#?}");
 }
 
+/// The code a tokio worker may run: none of a file named `tests.rs` or under a `…tests` folder,
+/// and a file's own lines up to its `#[cfg(test)]` module, which comes last.
+fn production_code<'t>(file: &str, text: &'t str) -> &'t str {
+    let is_test_file = file
+        .split('/')
+        .any(|part| part.ends_with("tests") || part.ends_with("tests.rs"));
+    if is_test_file {
+        return "";
+    }
+    text.split("#[cfg(test)]").next().unwrap_or("")
+}
+
+#[test]
+fn only_main_blocks_on_a_future() {
+    // Rendering and every other code a tokio worker runs awaits its reads: a future driven to
+    // completion in place would stall the worker on an engine that waits on a server.
+    let mut found = Vec::new();
+    for file in rust_files("src") {
+        if file == "src/main.rs" {
+            continue;
+        }
+        let text = read(&file);
+        for (number, code) in code_lines(production_code(&file, &text)) {
+            if word(code, "block_on") {
+                found.push(format!("{file}:{number}: {}", code.trim()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "{found:#?}");
+}
+
 #[test]
 fn the_event_model_and_the_language_are_plain_data_and_pure_functions() {
     let mut impure = Vec::new();
