@@ -23,6 +23,7 @@
 //! * `retention`: deletes old finished runs and idempotency keys.
 //! * `lang`: the event language, pure functions: `{name}` templates, the request's `{body…}`,
 //!   the BotGhost `variables` array, exact arithmetic, written durations, shell quoting.
+//! * `backoff`: exponential backoff with jitter, for a run's retries and Discord's reconnects.
 //! * `keys`: API keys: made at random, stored as a hash, compared in constant time.
 //! * `metrics`: the metric names and the Prometheus recorder.
 //! * `admin`: the local admin socket the CLI uses while hookbot runs: protocol, server, client,
@@ -35,6 +36,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod backoff;
 pub mod cli;
 pub mod config;
 pub mod discord;

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::backoff::Backoff;
 use futures::StreamExt;
 use serenity::all::{
     Cache, Context, EventHandler, GatewayIntents, GuildId, Http, HttpBuilder, Ready, ShardManager,
@@ -528,11 +529,11 @@ fn is_outage(error: &serenity::Error) -> bool {
 /// at most [`RECONNECT_CAP`], moved by up to a fifth either way (`jitter` from -1 to 1) so many
 /// bots do not all come back at the same instant after an outage.
 pub fn reconnect_backoff(attempt: u32, jitter: f64) -> Duration {
-    let exponent = attempt.saturating_sub(1).min(16);
-    let raw = RECONNECT_FIRST
-        .saturating_mul(1u32 << exponent)
-        .min(RECONNECT_CAP);
-    raw.mul_f64(1.0 + 0.2 * jitter.clamp(-1.0, 1.0))
+    Backoff {
+        first: RECONNECT_FIRST,
+        cap: RECONNECT_CAP,
+    }
+    .wait(attempt, jitter)
 }
 
 /// The bot's user id read from its token, whose first part is the id in base64; `None` for a

@@ -3,15 +3,18 @@
 
 use std::time::Duration;
 
+use crate::backoff::Backoff;
 use crate::config::DeliveryConfig;
 
 /// The first retry comes about this long after the failure; each further one twice as late.
 pub const BACKOFF_BASE: Duration = Duration::from_secs(1);
 /// No wait between two attempts is longer than this (before jitter).
 pub const BACKOFF_CAP: Duration = Duration::from_secs(5 * 60);
-/// Each backoff is moved by up to this fraction either way, so runs that failed together do not
-/// all come back at the same instant.
-pub const JITTER: f64 = 0.2;
+/// A run's retries: from [`BACKOFF_BASE`], doubling, up to [`BACKOFF_CAP`].
+const RUN_RETRIES: Backoff = Backoff {
+    first: BACKOFF_BASE,
+    cap: BACKOFF_CAP,
+};
 
 /// When a run that keeps failing transiently is given up on (dead-lettered).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -43,13 +46,9 @@ impl Default for RetryPolicy {
 }
 
 /// The wait before attempt `attempt + 1` after `attempt` failed attempts (1 → about 1 s, 2 →
-/// about 2 s, …, capped at [`BACKOFF_CAP`]). `jitter` is from -1 to 1: where in the ±20 % band.
+/// about 2 s, …, capped at [`BACKOFF_CAP`]). `jitter` is from -1 to 1: where in the ±20 % band ([`crate::backoff`]).
 pub fn backoff(attempt: u32, jitter: f64) -> Duration {
-    let exponent = attempt.saturating_sub(1).min(20);
-    let raw = BACKOFF_BASE
-        .saturating_mul(1u32 << exponent)
-        .min(BACKOFF_CAP);
-    raw.mul_f64(1.0 + JITTER * jitter.clamp(-1.0, 1.0))
+    RUN_RETRIES.wait(attempt, jitter)
 }
 
 #[cfg(test)]
