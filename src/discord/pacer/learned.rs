@@ -155,6 +155,26 @@ impl Buckets {
         bucket.window.reserve(start)
     }
 
+    /// The instant the `n`-th next call to the route (0: the next one) could go at or after `at`,
+    /// reserving nothing: when a run that waits in the route's line behind `n` others may expect
+    /// its turn.
+    pub fn peek(&self, route: &Route, at: Instant, n: usize) -> Instant {
+        let key = self.key(route);
+        let Some((limit, span)) = self.size(&key, route) else {
+            return at;
+        };
+        match self.buckets.get(&key) {
+            Some(bucket) => {
+                let start = match bucket.exhausted_until {
+                    Some(until) if until > at => until,
+                    _ => at,
+                };
+                bucket.window.peek(start, n)
+            }
+            None => Window::new(limit, span).peek(at, n),
+        }
+    }
+
     /// Learns from the headers of an answer to `route` at `now`.
     pub fn learn(&mut self, route: &Route, headers: &RateLimitHeaders, now: Instant) {
         if headers.is_global() {

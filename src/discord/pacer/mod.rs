@@ -17,8 +17,10 @@
 //!
 //! A call from a queued run (one with a [`Holder`]) that would wait longer than [`PARK_AFTER`]
 //! is not waited for: the run is told how long (a [`Deferred`] of kind [`Wait::Pace`]) and parked
-//! by the executor without holding a worker, keeping its place (a ticket) in the route's line.
-//! Calls on one route go out in the order of their runs (the lower run id first), one at a time.
+//! by the executor without holding a worker, keeping its place in the route's line. Calls on one
+//! route go out in the order of their runs (the lower run id first), one at a time; a run's turn
+//! is estimated from its place and the bucket as known when it asks, and nothing is reserved
+//! before its call goes, so what Discord's answers teach meanwhile applies to every waiting run.
 //! A call with no holder (a trial by hand) waits inline up to [`MAX_INLINE_WAIT`].
 
 mod fair;
@@ -27,7 +29,7 @@ mod window;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -112,48 +114,24 @@ pub enum Wait {
     Hold,
 }
 
-/// The calls of queued runs waiting for their turn on one route, in run order.
+/// The queued runs waiting for their turn on one route, in run order.
 #[derive(Debug, Default)]
 struct Line {
-    /// The runs holding a ticket, lowest id first.
-    holders: BTreeSet<Holder>,
-    /// The instants reserved for them, earliest first: the i-th holder's is the i-th.
-    slots: Vec<Instant>,
+    /// The runs holding a place, lowest id first, with when each parked one was told to come
+    /// back (`None`: it is asking now).
+    holders: BTreeMap<Holder, Option<Instant>>,
     /// A call of this route is out and not yet answered (since then).
     sending: Option<Instant>,
 }
 
 impl Line {
-    fn rank(&self, holder: Holder) -> Option<usize> {
-        self.holders
-            .contains(&holder)
-            .then(|| self.holders.range(..holder).count())
+    fn rank(&self, holder: Holder) -> usize {
+        self.holders.range(..holder).count()
     }
 
-    /// Gives `holder` a ticket; the slots are handed out in run order, so a lower run that
-    /// arrives late takes the earliest slot among those after it.
-    fn add(&mut self, holder: Holder, slot: Instant) -> Instant {
-        self.holders.insert(holder);
-        let index = self.slots.partition_point(|s| *s <= slot);
-        self.slots.insert(index, slot);
-        let rank = self.holders.range(..holder).count();
-        self.slots[rank]
-    }
-
-    fn remove(&mut self, holder: Holder) {
-        if let Some(rank) = self.rank(holder) {
-            self.holders.remove(&holder);
-            self.slots.remove(rank);
-        }
-    }
-
-    /// Moves `holder`'s slot to `at` (and the later ones with it, keeping their order).
-    fn delay(&mut self, holder: Holder, at: Instant) {
-        if let Some(rank) = self.rank(holder) {
-            for slot in &mut self.slots[rank..] {
-                *slot = (*slot).max(at);
-            }
-        }
+    /// When the runs before `holder` are expected back, the latest of them.
+    fn earlier_back(&self, holder: Holder) -> Option<Instant> {
+        self.holders.range(..holder).filter_map(|(_, due)| *due).max()
     }
 
     fn idle(&self) -> bool {
@@ -288,51 +266,54 @@ impl Pacer {
             state.global.take(at, major);
             return Decision::Go(at);
         };
-        // A ticket the run holds in another line is given up: it has moved on.
+        // A place the run holds in another line is given up: it has moved on.
         if let Some(other) = state.tickets.get(&holder).filter(|r| *r != route).cloned() {
             if let Some(line) = state.lines.get_mut(&other) {
-                line.remove(holder);
+                line.holders.remove(&holder);
             }
-            state.tickets.remove(&holder);
         }
+        state.tickets.insert(holder, route.clone());
         let line = state.lines.entry(route.clone()).or_default();
+        line.holders.insert(holder, None);
         if line.sending.is_some_and(|since| now - since >= ORDER_WAIT) {
             line.sending = None;
         }
-        let slot = match line.rank(holder) {
-            Some(rank) => line.slots[rank].max(start),
-            None => {
-                let slot = state.buckets.reserve(route, start);
-                state.tickets.insert(holder, route.clone());
-                line.add(holder, slot).max(start)
-            }
-        };
-        if slot > now + PARK_AFTER {
-            return Decision::Defer(pace(route, slot - now, reason));
+        // When its turn may come: after the runs before it in the line, as the bucket allows
+        // now (nothing is reserved before the call goes, so what Discord says meanwhile counts).
+        let rank = line.rank(holder);
+        let mut turn = state.buckets.peek(route, start, rank);
+        if let Some(back) = line.earlier_back(holder) {
+            turn = turn.max(back);
         }
-        // Its time has come; runs before it on the route go first, one call at a time.
-        if line.rank(holder) != Some(0) || line.sending.is_some() {
+        if turn > now + PARK_AFTER {
+            line.holders.insert(holder, Some(turn));
+            return Decision::Defer(pace(route, turn - now, reason));
+        }
+        // Its turn has come; runs before it on the route go first, one call at a time.
+        if rank > 0 || line.sending.is_some() {
             if !overdue {
                 return Decision::Behind;
             }
-            // The earlier runs did not come: they lose their turn.
-            let late: Vec<Holder> = line.holders.range(..holder).copied().collect();
+            // The earlier runs did not come: they lose their place.
+            let late: Vec<Holder> = line.holders.range(..holder).map(|(h, _)| *h).collect();
             for earlier in late {
-                line.remove(earlier);
+                line.holders.remove(&earlier);
                 state.tickets.remove(&earlier);
             }
             line.sending = None;
         }
+        let slot = state.buckets.peek(route, start, 0);
         let at = state.global.earliest(slot, now, major);
         let line = state.lines.get_mut(route).expect("the line was made above");
         if at > now + PARK_AFTER {
-            line.delay(holder, at);
+            line.holders.insert(holder, Some(at));
             return Decision::Defer(pace(route, at - now, "the global pace".into()));
         }
-        state.global.take(at, major);
-        line.remove(holder);
+        line.holders.remove(&holder);
         line.sending = Some(now);
         state.tickets.remove(&holder);
+        state.buckets.reserve(route, at);
+        state.global.take(at, major);
         Decision::Go(at)
     }
 
@@ -341,7 +322,7 @@ impl Pacer {
         let mut state = self.state.lock().expect("pacer lock");
         if let Some(route) = state.tickets.remove(&holder) {
             if let Some(line) = state.lines.get_mut(&route) {
-                line.remove(holder);
+                line.holders.remove(&holder);
             }
         }
         drop(state);

@@ -39,6 +39,27 @@ impl Window {
         slot
     }
 
+    /// The instant the `n`-th next reservation at or after `at` would get (0: the next one),
+    /// reserving nothing.
+    pub fn peek(&self, at: Instant, n: usize) -> Instant {
+        let mut slots = self.slots.clone();
+        let mut slot = at;
+        for _ in 0..=n {
+            slot = at;
+            if slots.len() >= self.limit {
+                slot = slot.max(slots[slots.len() - self.limit] + self.span);
+            }
+            if let Some(&last) = slots.back() {
+                slot = slot.max(last);
+            }
+            slots.push_back(slot);
+            while slots.len() > self.limit {
+                slots.pop_front();
+            }
+        }
+        slot
+    }
+
     /// Whether the window no longer constrains anything at `now` (it can be forgotten).
     pub fn idle(&self, now: Instant) -> bool {
         self.slots
