@@ -83,7 +83,7 @@ pub async fn run_executor(
             tracing::error!(%error, "cannot read when queued runs are due; taking them up now")
         }
     }
-    let pacer = Arc::new(Pacer::new());
+    let pacer = discord.pacer.clone();
     let slots = Arc::new(Semaphore::new(workers));
     let mut tasks = JoinSet::new();
     loop {

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::route::Route;
 use super::window::Window;
-use super::Route;
 
 /// Message sends per channel within [`CHANNEL_WINDOW`] until Discord says otherwise (Discord
 /// allows 5 in 5 s).

@@ -25,6 +25,7 @@
 
 mod fair;
 mod learned;
+mod route;
 mod window;
 #[cfg(test)]
 mod tests;
@@ -40,6 +41,7 @@ pub use fair::GLOBAL_PER_SECOND;
 use fair::FairShare;
 use learned::Buckets;
 pub use learned::RateLimitHeaders;
+pub use route::Route;
 
 /// A 429 without `retry_after` blocks its route this long.
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
@@ -55,42 +57,6 @@ pub const PARK_AFTER: Duration = Duration::from_millis(200);
 /// How long a call waits for the calls of earlier runs on its route (their turn came first)
 /// before it goes anyway: an earlier run that does not come back in this time has gone elsewhere.
 pub const ORDER_WAIT: Duration = Duration::from_secs(1);
-
-/// What a call is about, as far as Discord's rate limits go: the method, the kind of resource,
-/// and the channel or server (its "major parameter").
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Route {
-    pub method: &'static str,
-    /// `messages`, `reactions`, `member_roles`, `channels`, …
-    pub resource: &'static str,
-    /// The channel or server id the call is about.
-    pub target: u64,
-}
-
-impl Route {
-    pub fn new(method: &'static str, resource: &'static str, target: u64) -> Route {
-        Route {
-            method,
-            resource,
-            target,
-        }
-    }
-
-    /// A message send into channel `channel`: paced per channel as well.
-    pub fn message_send(channel: u64) -> Route {
-        Route::new("POST", "messages", channel)
-    }
-
-    fn is_message_send(&self) -> bool {
-        self.method == "POST" && self.resource == "messages"
-    }
-}
-
-impl std::fmt::Display for Route {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {} of {}", self.method, self.resource, self.target)
-    }
-}
 
 /// Who makes a call: a queued run (its id), which may be parked instead of waiting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
