@@ -34,13 +34,18 @@
 //!
 //! # Layout
 //! Each module uses only modules listed below it.
+//! - `acting`: people acting in the servers (join, leave, react, slash commands, clicks), the
+//!   portal's privileged intents, and read-back of commands and interactions.
 //! - `sandbox`: [`Sandbox`] itself: start, the knobs, read-back, shutdown.
 //! - `gateway`: the websocket: handshake, heartbeats, resumes, dispatches.
 //! - `echo`: the HTTP echo for the bot's calls to other services.
 //! - `rest`: the REST front door: records, injects failures, rate-limits, checks the token.
 //! - `routes`: the routing table: which handler answers which method and path.
+//! - `interactions`: INTERACTION_CREATE for a command or a click, the 3-second callback, the
+//!   token's follow-ups. `commands`: guild application commands. `people`: members joining,
+//!   leaving and reacting.
 //! - `message_actions`, `messages`, `mentions`, `channels`, `guild_admin`: the handlers, what
-//!   each kind of route does to the world.
+//!   each kind of route does to the world. `components`: buttons, checked and found.
 //! - `shapes`: Discord's JSON objects, built from the world.
 //! - `state`: the world behind a lock, and the gateway's dispatch channel.
 //! - `rate_limits`: Discord's buckets, when asked for. `failure`: injected failures.
@@ -51,7 +56,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod acting;
 mod channels;
+mod commands;
+mod components;
 mod describe;
 mod echo;
 mod errors;
@@ -60,9 +68,11 @@ mod fixture;
 mod gateway;
 mod guild_admin;
 mod ids;
+mod interactions;
 mod mentions;
 mod message_actions;
 mod messages;
+mod people;
 mod rate_limits;
 mod rest;
 mod routes;
@@ -74,6 +84,7 @@ mod wire;
 #[cfg(test)]
 mod tests;
 
+pub use acting::PrivilegedIntent;
 pub use describe::LOG_TARGET;
 pub use echo::ECHO_URL_HEADER;
 pub use failure::Failure;
@@ -81,6 +92,7 @@ pub use fixture::{
     ChannelKind, Fixture, FixtureChannel, FixtureEmoji, FixtureGuild, FixtureMember, FixtureRole,
     FixtureThread, FixtureUser,
 };
+pub use interactions::{CALLBACK_WINDOW, TOKEN_LIFETIME};
 pub use rate_limits::RateLimits;
 pub use sandbox::{Sandbox, SandboxOptions};
 pub use wire::RecordedRequest;

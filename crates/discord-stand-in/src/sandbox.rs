@@ -56,7 +56,7 @@ impl Default for SandboxOptions {
 /// A running Discord stand-in. Dropping it stops the server; `shutdown` does so gracefully.
 #[derive(Debug)]
 pub struct Sandbox {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     address: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
