@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::fixture::FixtureUser;
 use crate::people::Event;
 use crate::state::intent;
-use crate::{interactions, people, Sandbox};
+use crate::{interactions, invoke, people, Sandbox};
 
 /// An intent Discord only grants to a bot whose developer portal switches it on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,8 +111,7 @@ impl Sandbox {
             .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
             .collect();
         let mut world = self.shared.world();
-        let (payload, id) =
-            interactions::use_command(&mut world, channel_id, user_id, name, &options)?;
+        let (payload, id) = invoke::use_command(&mut world, channel_id, user_id, name, &options)?;
         let user = world
             .user(user_id)
             .map_or_else(String::new, |u| u.username.clone());
@@ -132,8 +131,7 @@ impl Sandbox {
         button: &str,
     ) -> Result<u64, String> {
         let mut world = self.shared.world();
-        let (payload, id) =
-            interactions::click(&mut world, channel_id, message_id, user_id, button)?;
+        let (payload, id) = invoke::click(&mut world, channel_id, message_id, user_id, button)?;
         let user = world
             .user(user_id)
             .map_or_else(String::new, |u| u.username.clone());

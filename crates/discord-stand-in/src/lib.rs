@@ -41,8 +41,8 @@
 //! - `echo`: the HTTP echo for the bot's calls to other services.
 //! - `rest`: the REST front door: records, injects failures, rate-limits, checks the token.
 //! - `routes`: the routing table: which handler answers which method and path.
-//! - `interactions`: INTERACTION_CREATE for a command or a click, the 3-second callback, the
-//!   token's follow-ups. `commands`: guild application commands. `people`: members joining,
+//! - `interactions`: the 3-second callback and the token's follow-ups. `invoke`:
+//!   INTERACTION_CREATE for a slash command or a click. `commands`: guild application commands. `people`: members joining,
 //!   leaving and reacting.
 //! - `message_actions`, `messages`, `mentions`, `channels`, `guild_admin`: the handlers, what
 //!   each kind of route does to the world. `components`: buttons, checked and found.
@@ -69,6 +69,7 @@ mod gateway;
 mod guild_admin;
 mod ids;
 mod interactions;
+mod invoke;
 mod mentions;
 mod message_actions;
 mod messages;

@@ -12,7 +12,7 @@ use serenity::model::event::{Event, GatewayEvent};
 
 use super::bench::{Bench, ALICE, BOT, DEPLOYER, DEPLOYS, GUILD, PARTY};
 use crate::fixture::FixtureUser;
-use crate::{interactions, people};
+use crate::{interactions, invoke, people};
 
 fn parse<T: DeserializeOwned>(what: &str, value: Value) -> T {
     serde_json::from_value(value.clone())
@@ -125,8 +125,7 @@ fn a_slash_command_arrives_typed_and_resolved() {
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
     .collect();
     let (payload, id) =
-        interactions::use_command(&mut bench.world, DEPLOYS, ALICE, "deploy", &options)
-            .expect("used");
+        invoke::use_command(&mut bench.world, DEPLOYS, ALICE, "deploy", &options).expect("used");
     let Event::InteractionCreate(event) = dispatch("INTERACTION_CREATE", payload) else {
         panic!("not INTERACTION_CREATE")
     };
@@ -172,8 +171,7 @@ fn a_slash_command_arrives_typed_and_resolved() {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        interactions::use_command(&mut bench.world, DEPLOYS, ALICE, name, &options)
-            .expect_err("refused")
+        invoke::use_command(&mut bench.world, DEPLOYS, ALICE, name, &options).expect_err("refused")
     };
     assert!(refuse(&mut bench, "nope", &[]).contains("/deploy"));
     assert!(refuse(&mut bench, "deploy", &[]).contains("needs the option \"service\""));
@@ -205,7 +203,7 @@ fn button_message(bench: &mut Bench) -> u64 {
 fn a_click_arrives_with_the_message_and_its_custom_id() {
     let mut bench = Bench::new();
     let message_id = button_message(&mut bench);
-    let (payload, _) = interactions::click(&mut bench.world, DEPLOYS, message_id, ALICE, "approve")
+    let (payload, _) = invoke::click(&mut bench.world, DEPLOYS, message_id, ALICE, "approve")
         .expect("clicked by label");
     let Event::InteractionCreate(event) = dispatch("INTERACTION_CREATE", payload) else {
         panic!("not INTERACTION_CREATE")
@@ -216,7 +214,7 @@ fn a_click_arrives_with_the_message_and_its_custom_id() {
     assert_eq!(click.data.custom_id, "hb1:approve:v");
     assert_eq!(click.message.id.get(), message_id);
     assert_eq!(click.user.id.get(), ALICE);
-    let error = interactions::click(&mut bench.world, DEPLOYS, message_id, ALICE, "Docs")
+    let error = invoke::click(&mut bench.world, DEPLOYS, message_id, ALICE, "Docs")
         .expect_err("a link button is not clicked through the bot");
     assert!(error.contains("\"Approve\""), "{error}");
 }
@@ -236,7 +234,7 @@ fn interaction_paths(bench: &Bench, id: u64) -> (String, String) {
 
 fn use_ping(bench: &mut Bench) -> u64 {
     register(bench, json!([{ "name": "ping", "description": "Ping" }]));
-    interactions::use_command(&mut bench.world, DEPLOYS, ALICE, "ping", &[])
+    invoke::use_command(&mut bench.world, DEPLOYS, ALICE, "ping", &[])
         .expect("used")
         .1
 }
@@ -252,7 +250,7 @@ async fn the_callback_must_come_within_three_seconds_and_once() {
         10062
     );
 
-    let id = interactions::use_command(&mut bench.world, DEPLOYS, ALICE, "ping", &[])
+    let id = invoke::use_command(&mut bench.world, DEPLOYS, ALICE, "ping", &[])
         .expect("used")
         .1;
     let (callback, _) = interaction_paths(&bench, id);
@@ -335,7 +333,7 @@ async fn a_deferred_answer_is_replaced_by_the_first_follow_up_for_fifteen_minute
 fn a_click_can_be_acknowledged_silently_then_followed_up() {
     let mut bench = Bench::new();
     let message_id = button_message(&mut bench);
-    let (_, id) = interactions::click(
+    let (_, id) = invoke::click(
         &mut bench.world,
         DEPLOYS,
         message_id,
@@ -357,7 +355,7 @@ fn a_click_can_be_acknowledged_silently_then_followed_up() {
             &mut bench,
             json!([{ "name": "ping", "description": "Ping" }]),
         );
-        interactions::use_command(&mut bench.world, DEPLOYS, ALICE, "ping", &[]).expect("used")
+        invoke::use_command(&mut bench.world, DEPLOYS, ALICE, "ping", &[]).expect("used")
     };
     let (callback, _) = interaction_paths(&bench, command);
     assert_eq!(
