@@ -38,6 +38,7 @@
 //!   portal's privileged intents, and read-back of commands and interactions.
 //! - `sandbox`: [`Sandbox`] itself: start, the knobs, read-back, shutdown.
 //! - `gateway`: the websocket: handshake, heartbeats, resumes, dispatches.
+//! - `control`: the control API a person acts through (`hookbot sandbox …`).
 //! - `echo`: the HTTP echo for the bot's calls to other services.
 //! - `rest`: the REST front door: records, injects failures, rate-limits, checks the token.
 //! - `routes`: the routing table: which handler answers which method and path.
@@ -60,6 +61,7 @@ mod acting;
 mod channels;
 mod commands;
 mod components;
+mod control;
 mod describe;
 mod echo;
 mod errors;
