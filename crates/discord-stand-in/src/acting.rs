@@ -7,8 +7,9 @@ use serde_json::Value;
 
 use crate::fixture::FixtureUser;
 use crate::people::Event;
+use crate::sandbox::Sandbox;
 use crate::state::intent;
-use crate::{interactions, invoke, people, Sandbox};
+use crate::{interactions, invoke, people};
 
 /// An intent Discord only grants to a bot whose developer portal switches it on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
