@@ -135,3 +135,35 @@ async fn a_smaller_limit_discord_advertises_draws_no_429() {
     assert_eq!(h.sandbox.rate_limited_count(), 0, "no call was answered 429");
     h.stop().await;
 }
+
+/// A run parked between two sends resumes at the second: its journal replays the first, so no
+/// message is sent twice, and the channel's messages keep the runs' order.
+#[tokio::test]
+async fn a_parked_run_resumes_at_its_step_without_repeating_a_send() {
+    let pair = format!(
+        "{}\n[[actions]]\ntype = \"send_message\"\nchannel = \"#general\"\ncontent = \"second {{n}}\"\n",
+        message_event("pair", "#general", "first {n}")
+    );
+    let h = Harness::start_with_options(
+        fixture(),
+        SandboxOptions::default().discord_rate_limits(RateLimits::DISCORD),
+        &[("pair.toml", &pair)],
+        "",
+        "[limits]\nper_event_per_minute = 0\n",
+    )
+    .await;
+    post_in_order(&h, "pair", 4).await;
+    wait_delivered(&h, GENERAL, 8, Duration::from_secs(20)).await;
+    // Five sends fill the first window: run 2 parks before its second send, run 3 behind it.
+    let expected: Vec<String> = (0..4)
+        .flat_map(|n| [format!("first {n}"), format!("second {n}")])
+        .collect();
+    assert_eq!(contents(&h, GENERAL), expected);
+    let times = h.sandbox.message_times(GENERAL);
+    assert!(
+        times[5] - times[0] >= Duration::from_secs(5),
+        "the sixth send waited for the window"
+    );
+    assert_eq!(h.sandbox.rate_limited_count(), 0, "no call was answered 429");
+    h.stop().await;
+}
