@@ -89,7 +89,11 @@ async fn an_idle_channel_is_not_held_up_by_another_channels_backlog() {
     wait_delivered(&h, GENERAL, 10, Duration::from_secs(20)).await;
     let expected: Vec<String> = (0..10).map(|n| format!("g {n}")).collect();
     assert_eq!(contents(&h, GENERAL)[..10], expected[..]);
-    assert_eq!(h.sandbox.rate_limited_count(), 0, "no call was answered 429");
+    assert_eq!(
+        h.sandbox.rate_limited_count(),
+        0,
+        "no call was answered 429"
+    );
     h.stop().await;
 }
 
@@ -114,7 +118,11 @@ async fn a_larger_limit_discord_advertises_is_learned_from_its_headers() {
     );
     let expected: Vec<String> = (0..12).map(|n| format!("g {n}")).collect();
     assert_eq!(contents(&h, GENERAL), expected);
-    assert_eq!(h.sandbox.rate_limited_count(), 0, "no call was answered 429");
+    assert_eq!(
+        h.sandbox.rate_limited_count(),
+        0,
+        "no call was answered 429"
+    );
     h.stop().await;
 }
 
@@ -132,7 +140,11 @@ async fn a_smaller_limit_discord_advertises_draws_no_429() {
     wait_delivered(&h, GENERAL, 8, Duration::from_secs(20)).await;
     let expected: Vec<String> = (0..8).map(|n| format!("g {n}")).collect();
     assert_eq!(contents(&h, GENERAL), expected);
-    assert_eq!(h.sandbox.rate_limited_count(), 0, "no call was answered 429");
+    assert_eq!(
+        h.sandbox.rate_limited_count(),
+        0,
+        "no call was answered 429"
+    );
     h.stop().await;
 }
 
@@ -164,6 +176,10 @@ async fn a_parked_run_resumes_at_its_step_without_repeating_a_send() {
         times[5] - times[0] >= Duration::from_secs(5),
         "the sixth send waited for the window"
     );
-    assert_eq!(h.sandbox.rate_limited_count(), 0, "no call was answered 429");
+    assert_eq!(
+        h.sandbox.rate_limited_count(),
+        0,
+        "no call was answered 429"
+    );
     h.stop().await;
 }

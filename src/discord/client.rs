@@ -194,7 +194,12 @@ impl Discord {
                 ratelimiter.set_ratelimit_callback(Box::new(move |info: RatelimitInfo| {
                     if let Some(pacer) = reports.upgrade() {
                         let method = info.method.reqwest_method();
-                        pacer.serenity_waits(method.as_str(), &info.path, info.timeout, info.global);
+                        pacer.serenity_waits(
+                            method.as_str(),
+                            &info.path,
+                            info.timeout,
+                            info.global,
+                        );
                     }
                 }));
                 HttpBuilder::new(token)

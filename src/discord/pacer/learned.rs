@@ -65,7 +65,8 @@ impl RateLimitHeaders {
             remaining: number("x-ratelimit-remaining"),
             reset_after: seconds("x-ratelimit-reset-after"),
             scope: get("x-ratelimit-scope").map(|s| s.trim().to_ascii_lowercase()),
-            global: get("x-ratelimit-global").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+            global: get("x-ratelimit-global")
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
             retry_after: seconds("retry-after"),
         };
         (headers != RateLimitHeaders::default()).then_some(headers)
@@ -132,10 +133,11 @@ impl Buckets {
     /// Discord's documented 5 per 5 s; `None` when nothing is known (only the global pace
     /// applies until Discord names the bucket).
     fn size(&self, key: &BucketKey, route: &Route) -> Option<(usize, Duration)> {
-        self.sizes
-            .get(&key.name)
-            .copied()
-            .or_else(|| route.is_message_send().then_some((CHANNEL_MESSAGES, CHANNEL_WINDOW)))
+        self.sizes.get(&key.name).copied().or_else(|| {
+            route
+                .is_message_send()
+                .then_some((CHANNEL_MESSAGES, CHANNEL_WINDOW))
+        })
     }
 
     /// Reserves the earliest instant at or after `at` that the route's bucket allows.

@@ -26,9 +26,9 @@
 mod fair;
 mod learned;
 mod route;
-mod window;
 #[cfg(test)]
 mod tests;
+mod window;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Mutex;
@@ -37,8 +37,8 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-pub use fair::GLOBAL_PER_SECOND;
 use fair::FairShare;
+pub use fair::GLOBAL_PER_SECOND;
 use learned::Buckets;
 pub use learned::RateLimitHeaders;
 pub use route::Route;
@@ -97,7 +97,10 @@ impl Line {
 
     /// When the runs before `holder` are expected back, the latest of them.
     fn earlier_back(&self, holder: Holder) -> Option<Instant> {
-        self.holders.range(..holder).filter_map(|(_, due)| *due).max()
+        self.holders
+            .range(..holder)
+            .filter_map(|(_, due)| *due)
+            .max()
     }
 
     fn idle(&self) -> bool {
@@ -347,7 +350,10 @@ impl Pacer {
             let until = now + wait;
             if headers.is_some_and(RateLimitHeaders::is_global) {
                 state.global.hold(until);
-                tracing::warn!(wait_ms = wait.as_millis() as u64, "Discord's global rate limit was hit; holding every call back");
+                tracing::warn!(
+                    wait_ms = wait.as_millis() as u64,
+                    "Discord's global rate limit was hit; holding every call back"
+                );
             } else {
                 let entry = state.blocked.entry(route.clone()).or_insert(until);
                 *entry = (*entry).max(until);

@@ -35,7 +35,9 @@ fn message_sends_keep_to_five_per_five_seconds_per_channel() {
     let pacer = Pacer::new();
     let now = Instant::now();
     let route = Route::message_send(CHANNEL);
-    let sent: Vec<Duration> = (0..12).map(|_| inline(&pacer, &route, now).unwrap()).collect();
+    let sent: Vec<Duration> = (0..12)
+        .map(|_| inline(&pacer, &route, now).unwrap())
+        .collect();
     for (i, at) in sent.iter().enumerate() {
         let in_window = sent
             .iter()
@@ -222,7 +224,9 @@ fn a_bucket_is_learned_from_the_answers() {
     // Discord says this bot may send 10 per 5 s here, not the documented 5.
     inline(&pacer, &route, now).unwrap();
     answer(&pacer, &route, now, Some(headers("b1", 10, 9, 5_000)));
-    let sent: Vec<Duration> = (0..9).map(|_| inline(&pacer, &route, now).unwrap()).collect();
+    let sent: Vec<Duration> = (0..9)
+        .map(|_| inline(&pacer, &route, now).unwrap())
+        .collect();
     assert!(sent.iter().all(|t| t.is_zero()), "{sent:?}");
     assert_eq!(
         inline(&pacer, &route, now).unwrap(),
@@ -294,7 +298,9 @@ fn a_run_that_must_wait_is_parked_and_keeps_its_place() {
     assert_eq!(due[5], 2 * CHANNEL_WINDOW);
     // Coming back early: parked again for the rest of the wait.
     let early = now + Duration::from_secs(2);
-    assert!(matches!(call(&pacer, &route, 6, early), Decision::Defer(d) if d.wait == CHANNEL_WINDOW - Duration::from_secs(2)));
+    assert!(
+        matches!(call(&pacer, &route, 6, early), Decision::Defer(d) if d.wait == CHANNEL_WINDOW - Duration::from_secs(2))
+    );
     // At their time they go, in run order: 7 waits for 6.
     let then = now + CHANNEL_WINDOW;
     assert_eq!(
@@ -302,7 +308,11 @@ fn a_run_that_must_wait_is_parked_and_keeps_its_place() {
         Decision::Behind
     );
     for run in 6..=10 {
-        assert_eq!(call(&pacer, &route, run, then), Decision::Go(then), "run {run}");
+        assert_eq!(
+            call(&pacer, &route, run, then),
+            Decision::Go(then),
+            "run {run}"
+        );
     }
 }
 
@@ -422,8 +432,5 @@ fn serenity_s_waits_hold_the_route_back() {
     let wait = inline(&pacer, &Route::message_send(42), now).unwrap();
     assert!(wait > Duration::from_secs(2), "{wait:?}");
     assert_eq!(route_of("GET", "/channels/42/messages"), None);
-    assert_eq!(
-        route_of("POST", "/channels/42/messages/1/crosspost"),
-        None
-    );
+    assert_eq!(route_of("POST", "/channels/42/messages/1/crosspost"), None);
 }
