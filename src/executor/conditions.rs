@@ -317,9 +317,24 @@ mod tests {
         assert!(compare("Down", Equals, "down", true));
         assert!(compare("1.0", Equals, "1", false));
         // Issue 14.13: big numbers compare by every digit, not as the same f64.
-        assert!(!compare("12345678901234567890123", Equals, "12345678901234567890124", false));
-        assert!(compare("12345678901234567890124", GreaterThan, "12345678901234567890123", false));
-        assert!(compare("1.2345678901234567890123e22", Equals, "12345678901234567890123", false));
+        assert!(!compare(
+            "12345678901234567890123",
+            Equals,
+            "12345678901234567890124",
+            false
+        ));
+        assert!(compare(
+            "12345678901234567890124",
+            GreaterThan,
+            "12345678901234567890123",
+            false
+        ));
+        assert!(compare(
+            "1.2345678901234567890123e22",
+            Equals,
+            "12345678901234567890123",
+            false
+        ));
         assert!(compare("0.30000000000000000001", GreaterThan, "0.3", false));
         assert!(!compare("1_000", Equals, "1000", false));
         assert!(compare("1e40", GreaterThan, "99", false));

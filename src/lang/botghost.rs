@@ -5,9 +5,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use super::document::Document;
 use super::templates::{Variables, MAX_NAME_CHARS};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 /// The most variables one webhook request may carry: each becomes a stored value a run reads, so
 /// one request cannot make a run (and the database) grow without bound.

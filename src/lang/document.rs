@@ -360,7 +360,10 @@ impl Reader<'_> {
     }
 
     fn unexpected(&self) -> serde_json::Error {
-        <serde_json::Error as serde::de::Error>::custom(format!("unexpected JSON at byte {}", self.at))
+        <serde_json::Error as serde::de::Error>::custom(format!(
+            "unexpected JSON at byte {}",
+            self.at
+        ))
     }
 }
 
@@ -393,10 +396,13 @@ mod tests {
 
     #[test]
     fn a_stored_document_reads_back_with_the_same_digits() {
-        let doc = Document::parse(r#"{"a":[12345678901234567890123,-5,7,2.50,null,true,"x"]}"#)
-            .unwrap();
+        let doc =
+            Document::parse(r#"{"a":[12345678901234567890123,-5,7,2.50,null,true,"x"]}"#).unwrap();
         let stored = serde_json::to_string(&doc).unwrap();
-        assert_eq!(stored, r#"{"a":[12345678901234567890123,-5,7,2.50,null,true,"x"]}"#);
+        assert_eq!(
+            stored,
+            r#"{"a":[12345678901234567890123,-5,7,2.50,null,true,"x"]}"#
+        );
         assert_eq!(serde_json::from_str::<Document>(&stored).unwrap(), doc);
         // Inside a struct, as a run keeps it, and through serde_json's Value.
         #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
@@ -419,7 +425,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(doc.at_path("s").unwrap().text(), "tab\there é\"q\"");
-        assert_eq!(doc.at_path("k.x").unwrap().text(), "2", "the later key wins");
+        assert_eq!(
+            doc.at_path("k.x").unwrap().text(),
+            "2",
+            "the later key wins"
+        );
         assert_eq!(doc.at_path("e").unwrap().text(), "[]");
         assert_eq!(doc.at_path("o").unwrap().text(), "{}");
         assert_eq!(doc.at_path("u").unwrap().text(), "ü");
@@ -432,7 +442,16 @@ mod tests {
 
     #[test]
     fn broken_text_is_refused_with_the_place() {
-        for broken in ["{", "[1,]", "01", "\"\u{1}\"", "{\"a\" 1}", "1 2", "", "nul"] {
+        for broken in [
+            "{",
+            "[1,]",
+            "01",
+            "\"\u{1}\"",
+            "{\"a\" 1}",
+            "1 2",
+            "",
+            "nul",
+        ] {
             let error = Document::parse(broken).unwrap_err().to_string();
             assert!(error.contains("at line 1 column"), "{broken:?}: {error}");
         }
@@ -441,7 +460,10 @@ mod tests {
         let nested = |depth| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
         assert!(Document::parse(&nested(MAX_DEPTH)).is_ok());
         let error = Document::parse(&nested(MAX_DEPTH + 1)).unwrap_err();
-        assert!(error.to_string().contains("nest more than 128 deep"), "{error}");
+        assert!(
+            error.to_string().contains("nest more than 128 deep"),
+            "{error}"
+        );
         // A hostile depth is refused, not a stack overflow.
         assert!(Document::parse(&nested(1_000_000)).is_err());
     }

@@ -70,9 +70,11 @@ mod tests {
 
     #[test]
     fn request_variables_read_body_headers_and_query() {
-        let doc = Document::from(serde_json::json!({"ref": "refs/heads/main", "commits": [{"id": "a1"}],
+        let doc = Document::from(
+            serde_json::json!({"ref": "refs/heads/main", "commits": [{"id": "a1"}],
             "variables": [{"name": "S", "variable": "{service}", "value": "api"},
-                          {"name": "N", "variable": "{n}", "value": 3}]}));
+                          {"name": "N", "variable": "{n}", "value": 3}]}),
+        );
         let headers = BTreeMap::from([("x-github-event".to_owned(), "push".to_owned())]);
         let query = BTreeMap::from([("env".to_owned(), "prod x".to_owned())]);
         let request = RequestVariables::new(Some(&doc), &headers, &query);

@@ -127,7 +127,10 @@ mod tests {
     fn any_json_document_is_the_payload() {
         let read = read_body(br#"{"a":{"b":[1,{"c":"d"}]}}"#, Some("application/json")).unwrap();
         assert!(read.variables.is_empty());
-        assert_eq!(read.payload.unwrap().at_path("a.b.1.c").unwrap().text(), "d");
+        assert_eq!(
+            read.payload.unwrap().at_path("a.b.1.c").unwrap().text(),
+            "d"
+        );
         let read = read_body(b"[1,2]", None).unwrap();
         assert_eq!(read.payload, Some(serde_json::json!([1, 2]).into()));
         let read = read_body(b"  ", Some("application/json")).unwrap();
@@ -139,7 +142,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(read.variables.get("a"), Some("x"));
-        assert!(matches!(read.payload.unwrap().get("variables"), Some(Document::Array(_))));
+        assert!(matches!(
+            read.payload.unwrap().get("variables"),
+            Some(Document::Array(_))
+        ));
         assert!(read_body(b"not json", Some("text/plain"))
             .unwrap_err()
             .starts_with("the body is not valid JSON"));
@@ -188,7 +194,10 @@ mod tests {
         let body = br#"{"variables":[{"name":"A","variable":"{a}","value":"x"}]}"#;
         let read = read_body(body, form).unwrap();
         assert_eq!(read.variables.get("a"), Some("x"));
-        assert!(matches!(read.payload.unwrap().get("variables"), Some(Document::Array(_))));
+        assert!(matches!(
+            read.payload.unwrap().get("variables"),
+            Some(Document::Array(_))
+        ));
         // A broken BotGhost body is refused, as it would be with a JSON header.
         let broken = br#"{"variables":[{"name":"A","variable":"{a}"}]}"#;
         assert_eq!(

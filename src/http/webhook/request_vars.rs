@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use axum::http::{header, HeaderMap};
 use super::body;
 use crate::events::{Condition, Event, EventAuth, MappingValue, VariableMapping};
 use crate::executor::conditions::{self, Facts};
@@ -12,6 +11,7 @@ use crate::lang::document::Document;
 use crate::lang::request::RequestVariables;
 use crate::lang::templates::{Layered, Lookup, Template, Variables};
 use crate::run::{Run, RunId};
+use axum::http::{header, HeaderMap};
 
 /// Headers never kept, whatever their name says: credentials and signatures.
 const SECRET_HEADERS: [&str; 9] = [
