@@ -416,6 +416,10 @@ mod tests {
         assert_eq!(serde_json::from_slice::<Kept>(&bytes).unwrap(), kept);
         let value = serde_json::to_value(&doc).unwrap();
         assert_eq!(value["a"][1], json!(-5));
+        // An engine that hands back serde_json's Value still reads a document (its numbers as
+        // that Value kept them).
+        let read: Document = serde_json::from_value(value).unwrap();
+        assert_eq!(read.at_path("a.0").unwrap().text(), "1.2345678901234568e+22");
     }
 
     #[test]
