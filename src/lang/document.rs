@@ -419,7 +419,10 @@ mod tests {
         // An engine that hands back serde_json's Value still reads a document (its numbers as
         // that Value kept them).
         let read: Document = serde_json::from_value(value).unwrap();
-        assert_eq!(read.at_path("a.0").unwrap().text(), "1.2345678901234568e+22");
+        assert_eq!(
+            read.at_path("a.0").unwrap().text(),
+            "1.2345678901234568e+22"
+        );
     }
 
     #[test]
