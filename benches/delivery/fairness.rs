@@ -27,6 +27,12 @@ pub async fn measure() -> Vec<Row> {
     .await;
     let queueing = queued_at.elapsed();
     let accepted = backlog.iter().filter(|s| s.status == 200).count();
+    let mut refused: Vec<u16> = backlog
+        .iter()
+        .map(|s| s.status)
+        .filter(|s| *s != 200)
+        .collect();
+    refused.dedup();
     let idle = open_loop(&hookbot.url(), &hookbot.key, IDLE_RATE, IDLE, |seq| {
         world::body(channel(1 + seq), &(BACKLOG + seq).to_string())
     })
@@ -66,8 +72,13 @@ pub async fn measure() -> Vec<Row> {
         info(
             "fairness: backlog queued",
             format!(
-                "{accepted} of {BACKLOG} runs for one channel in {:.2} s",
-                queueing.as_secs_f64()
+                "{accepted} of {BACKLOG} runs for one channel in {:.2} s{}",
+                queueing.as_secs_f64(),
+                if refused.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (others answered {refused:?}; 0 = no answer)")
+                }
             ),
         ),
         info(

@@ -177,7 +177,13 @@ impl Pacer {
                     tokio::time::sleep_until(at).await;
                     return Ok(());
                 }
-                Decision::Defer(deferred) => return Err(deferred),
+                Decision::Defer(deferred) => {
+                    // A later run waiting for this one's turn now parks behind it.
+                    if holder.is_some() {
+                        self.turned.notify_waiters();
+                    }
+                    return Err(deferred);
+                }
                 Decision::Behind => {
                     let _ = tokio::time::timeout_at(started + ORDER_WAIT, turned).await;
                 }
