@@ -55,7 +55,8 @@ async fn webhooks_are_committed_delivered_resumed_and_refused_during_an_outage()
     let Some(database) = TestDatabase::create("postgres_engine::webhooks").await else {
         return;
     };
-    let mut h = Harness::start_on_postgres(&[("deploy.toml", &deploy_event())], &database.url).await;
+    let mut h =
+        Harness::start_on_postgres(&[("deploy.toml", &deploy_event())], &database.url).await;
 
     // A 200 means committed; the run reaches Discord.
     let first = h.post("deploy", service("billing")).await;
@@ -71,7 +72,11 @@ async fn webhooks_are_committed_delivered_resumed_and_refused_during_an_outage()
     h.sandbox.end_outage();
     let store = Store::open_at(&h.config().store_location()).await.unwrap();
     let id = RunId::parse(queued.body["run"].as_str().unwrap()).unwrap();
-    assert_eq!(store.pending_runs(10).await.unwrap(), [id], "queued across the stop");
+    assert_eq!(
+        store.pending_runs(10).await.unwrap(),
+        [id],
+        "queued across the stop"
+    );
     drop(store);
     h.boot().await;
     wait_deploys(&h, &["billing is live", "payments is live"]).await;
@@ -102,7 +107,11 @@ async fn webhooks_are_committed_delivered_resumed_and_refused_during_an_outage()
     })
     .await;
     h.succeeded(&after).await;
-    wait_deploys(&h, &["billing is live", "payments is live", "shipping is live"]).await;
+    wait_deploys(
+        &h,
+        &["billing is live", "payments is live", "shipping is live"],
+    )
+    .await;
     h.stop().await;
 }
 
@@ -174,7 +183,9 @@ async fn export_and_import_move_an_install_from_sled_to_postgres_and_back() {
     let delivered = sled.post("deploy", service("billing")).await;
     sled.succeeded(&delivered).await;
     sled.sandbox.inject(Failure::new("/messages", 403));
-    let failed = sled.trigger("deploy", &[("service", json!("denied"))]).await;
+    let failed = sled
+        .trigger("deploy", &[("service", json!("denied"))])
+        .await;
     assert_eq!(failed.status, RunStatus::Failed);
     let keyed = sled
         .send(
@@ -238,7 +249,11 @@ async fn export_and_import_move_an_install_from_sled_to_postgres_and_back() {
     // still answers its first run.
     sled.dir = target;
     sled.boot().await;
-    wait_deploys(&sled, &["billing is live", "keyed is live", "queued is live"]).await;
+    wait_deploys(
+        &sled,
+        &["billing is live", "keyed is live", "queued is live"],
+    )
+    .await;
     let replay = sled
         .send(
             "deploy",
@@ -252,7 +267,10 @@ async fn export_and_import_move_an_install_from_sled_to_postgres_and_back() {
         )
         .await;
     assert_eq!(replay.status, 200, "{}", replay.body);
-    assert_eq!(replay.body["run"], keyed.body["run"], "the first run, again");
+    assert_eq!(
+        replay.body["run"], keyed.body["run"],
+        "the first run, again"
+    );
     assert_eq!(deploys(&sled).len(), 3, "nothing sent twice");
     sled.stop().await;
 }

@@ -11,11 +11,8 @@ use crate::run::{RunId, RunStatus};
 
 /// Runs (oldest first), keys and revisions, as [`StoreExport`] carries them.
 pub async fn export(store: &Store, into: &mut StoreExport) -> Result<(), AdminError> {
-    let queued: std::collections::HashSet<RunId> = store
-        .pending_runs(usize::MAX)
-        .await?
-        .into_iter()
-        .collect();
+    let queued: std::collections::HashSet<RunId> =
+        store.pending_runs(usize::MAX).await?.into_iter().collect();
     let retry_at: std::collections::HashMap<RunId, u64> =
         store.pending_retry_times().await?.into_iter().collect();
     let mut runs = store
@@ -41,8 +38,12 @@ pub async fn export(store: &Store, into: &mut StoreExport) -> Result<(), AdminEr
             record,
         });
     }
-    let mut ids: Vec<String> = store.events().await?.into_iter().map(|e| e.id).collect();
-    ids.sort();
+    // The revisions of every event it serves or keeps runs or keys of (an event imported but
+    // not yet loaded from its file is served by none).
+    let mut ids: std::collections::BTreeSet<String> =
+        store.events().await?.into_iter().map(|e| e.id).collect();
+    ids.extend(into.runs.iter().map(|r| r.run.event_id.clone()));
+    ids.extend(into.idempotency_keys.iter().map(|k| k.event.clone()));
     for id in ids {
         for revision in store.event_revisions(&id).await? {
             into.revisions.push(ExportedRevision {

@@ -66,7 +66,9 @@ impl TestDatabase {
 async fn admin(url: &str, sql: &str) {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
-        .unwrap_or_else(|error| panic!("the test PostgreSQL server at {url} does not answer: {error}"));
+        .unwrap_or_else(|error| {
+            panic!("the test PostgreSQL server at {url} does not answer: {error}")
+        });
     let connection = tokio::spawn(connection);
     client
         .batch_execute(sql)
@@ -85,7 +87,10 @@ impl Drop for TestDatabase {
                 .enable_all()
                 .build()
                 .expect("a runtime")
-                .block_on(admin(&url, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                .block_on(admin(
+                    &url,
+                    &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                ))
         })
         .join();
     }
