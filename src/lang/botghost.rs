@@ -110,7 +110,8 @@ impl<'de> serde::Deserialize<'de> for ItemsSize {
 }
 
 /// One item → the bytes of its (last) `value` when it is a string; 0 for anything else (a
-/// number or boolean is a few bytes, and a broken item is the real parse's to report).
+/// number or boolean is a few bytes, and a broken item is the real parse's to report). Every
+/// shape is read without failing, so one odd item cannot switch the count off.
 struct ItemValueBytes(usize);
 
 impl<'de> serde::Deserialize<'de> for ItemValueBytes {
@@ -358,7 +359,7 @@ mod tests {
     }
 
     /// Issue 14.5: the values of one request hold at most MAX_VARIABLE_BYTES, counted by the
-    /// scan that builds nothing and by the strict reader alike.
+    /// scan that builds nothing and by the strict reader alike. Odd items do not stop the scan.
     #[test]
     fn a_request_carries_at_most_max_variable_bytes() {
         let body = |sizes: &[usize]| {
@@ -386,6 +387,8 @@ mod tests {
             r#"the values in "variables" hold 1048577 bytes; a request may carry at most 1048576 bytes of variable values"#
         );
         assert_eq!(variables(&document(&over)).unwrap_err(), message);
+        let odd = format!(r#"{{"variables":[1,null,[2],{{"value":{{"a":1}}}},{}"#, &items(MAX_VARIABLES)[14..]);
+        assert!(check_limits(odd.as_bytes()).unwrap_err().contains("1004 items"));
         // Escapes count as the text they stand for.
         let escaped = format!(
             r#"{{"variables":[{{"name":"E","variable":"{{e}}","value":"{}"}}]}}"#,
