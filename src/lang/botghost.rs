@@ -373,8 +373,11 @@ mod tests {
                     )
                 })
                 .collect();
-            format!(r#"{{"other":"{}","variables":[{},{{"name":"N","variable":"{{n}}","value":12}}]}}"#,
-                "y".repeat(MAX_VARIABLE_BYTES), items.join(","))
+            format!(
+                r#"{{"other":"{}","variables":[{},{{"name":"N","variable":"{{n}}","value":12}}]}}"#,
+                "y".repeat(MAX_VARIABLE_BYTES),
+                items.join(",")
+            )
         };
         let half = MAX_VARIABLE_BYTES / 2;
         let at_limit = body(&[half, half]);
@@ -387,8 +390,13 @@ mod tests {
             r#"the values in "variables" hold 1048577 bytes; a request may carry at most 1048576 bytes of variable values"#
         );
         assert_eq!(variables(&document(&over)).unwrap_err(), message);
-        let odd = format!(r#"{{"variables":[1,null,[2],{{"value":{{"a":1}}}},{}"#, &items(MAX_VARIABLES)[14..]);
-        assert!(check_limits(odd.as_bytes()).unwrap_err().contains("1004 items"));
+        let odd = format!(
+            r#"{{"variables":[1,null,[2],{{"value":{{"a":1}}}},{}"#,
+            &items(MAX_VARIABLES)[14..]
+        );
+        assert!(check_limits(odd.as_bytes())
+            .unwrap_err()
+            .contains("1004 items"));
         // Escapes count as the text they stand for.
         let escaped = format!(
             r#"{{"variables":[{{"name":"E","variable":"{{e}}","value":"{}"}}]}}"#,
