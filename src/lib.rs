@@ -52,6 +52,7 @@ pub mod queue;
 pub mod reload;
 pub mod retention;
 pub mod run;
+pub mod sandbox_control;
 pub mod sandbox_world;
 pub mod server;
 

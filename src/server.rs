@@ -28,7 +28,7 @@ use crate::executor;
 use crate::executor::http_request::Destination;
 use crate::http::{self, webhook, AppState, Limits, Probe, Serving};
 use crate::queue::Queue;
-use crate::{admin, discord, keys, metrics, reload, retention, sandbox_world};
+use crate::{admin, discord, keys, metrics, reload, retention, sandbox_control, sandbox_world};
 
 /// Why hookbot could not start, or had to stop.
 #[derive(Debug, thiserror::Error)]
@@ -109,6 +109,8 @@ pub struct Running {
     pub discord: Arc<Discord>,
     /// The stand-in, when running with `--sandbox`; shut down after everything that calls it.
     pub sandbox: Option<Sandbox>,
+    /// The database's path, beside which the sandbox's control file lies.
+    database_path: std::path::PathBuf,
     /// The local admin socket, when it could be served.
     pub admin: Option<admin::server::AdminServer>,
     /// Cancelled once to stop every task below (and the listeners and the admin socket).
@@ -159,6 +161,13 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             .map_err(StartError::Sandbox)?;
             let url = stand_in.api_url();
             tracing::info!(url = %url, "sandbox: a local Discord stand-in is serving this bot");
+            let control = sandbox_control::ControlFile {
+                control_url: stand_in.control_url(),
+                token: sandbox_world::SANDBOX_TOKEN.to_owned(),
+            };
+            if let Err(error) = sandbox_control::write(&config.database_path(), &control) {
+                tracing::warn!(%error, "cannot write the sandbox's control file: `hookbot sandbox …` will not find this sandbox");
+            }
             (
                 Some(stand_in),
                 sandbox_world::SANDBOX_TOKEN.to_owned(),
@@ -296,6 +305,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         store,
         discord,
         sandbox,
+        database_path: config.database_path(),
         admin,
         shutdown,
         http,
@@ -350,6 +360,7 @@ impl Running {
         // right after this stop (in this process too) can open it.
         drop(self.store);
         if let Some(sandbox) = self.sandbox {
+            sandbox_control::remove(&self.database_path);
             sandbox.shutdown().await;
         }
         tracing::info!("stopped");
