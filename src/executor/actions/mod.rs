@@ -103,5 +103,9 @@ pub async fn perform(
             "{} does not talk to Discord; the interpreter carries it out",
             kind.name()
         ))),
+        K::Reply { .. } => Err(CallError::Invalid(
+            "reply answers the interaction that started the run, and this run has none to answer"
+                .to_owned(),
+        )),
     }
 }
