@@ -45,6 +45,7 @@ pub mod discord;
 pub mod engine;
 pub mod events;
 pub mod executor;
+pub mod gateway_runs;
 pub mod http;
 pub mod keys;
 pub mod lang;

@@ -28,7 +28,9 @@ use crate::executor;
 use crate::executor::http_request::Destination;
 use crate::http::{self, webhook, AppState, Limits, Probe, Serving};
 use crate::queue::Queue;
-use crate::{admin, discord, keys, metrics, reload, retention, sandbox_control, sandbox_world};
+use crate::{
+    admin, discord, gateway_runs, keys, metrics, reload, retention, sandbox_control, sandbox_world,
+};
 
 /// Why hookbot could not start, or had to stop.
 #[derive(Debug, thiserror::Error)]
@@ -125,6 +127,10 @@ pub struct Running {
     watcher: JoinHandle<()>,
     /// Keeps the bot's id in the store once Discord says it.
     remember_bot_id: JoinHandle<()>,
+    /// Starts the runs Discord's events and interactions trigger.
+    gateway_runs: JoinHandle<()>,
+    /// Keeps the gateway intents and the slash commands as the events want them.
+    discord_sync: JoinHandle<()>,
 }
 
 /// Starts everything and returns once the listeners are bound.
@@ -185,11 +191,23 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             None => store.bot_id().await?,
         },
     };
-    let discord = Arc::new(Discord::start(
+    // What Discord reports in the servers goes to the run starter; the gateway asks for the
+    // intents the loaded events need (and identifies again when a reload needs others).
+    let (discord_events, discord_events_rx) = tokio::sync::mpsc::channel(discord::EVENT_QUEUE);
+    let intents = discord::intents_for(
+        loaded
+            .events
+            .iter()
+            .filter(|event| event.enabled)
+            .map(|event| event.trigger.kind()),
+    );
+    let discord = Arc::new(Discord::start_listening(
         &token,
         api_url.as_deref(),
         known_bot_id,
         discord::Reconnect::UntilReached,
+        intents,
+        Some(discord_events),
     ));
     let bot_id = match known_bot_id {
         Some(id) => id,
@@ -230,6 +248,21 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         shutdown.clone(),
         config.delivery.clone(),
         http_destination,
+    ));
+    let starter = gateway_runs::Starter {
+        store: store.clone(),
+        queue: queue.clone(),
+        discord: discord.clone(),
+    };
+    let gateway_runs = tokio::spawn(gateway_runs::start_runs_until_shutdown(
+        starter,
+        discord_events_rx,
+        shutdown.clone(),
+    ));
+    let discord_sync = tokio::spawn(gateway_runs::sync_until_shutdown(
+        store.clone(),
+        discord.clone(),
+        shutdown.clone(),
     ));
     let state = AppState::new(
         store.clone(),
@@ -313,6 +346,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         retention,
         watcher,
         remember_bot_id,
+        gateway_runs,
+        discord_sync,
     })
 }
 
@@ -350,6 +385,8 @@ impl Running {
         let _ = self.executor.await;
         let _ = self.retention.await;
         let _ = self.watcher.await;
+        let _ = self.gateway_runs.await;
+        let _ = self.discord_sync.await;
         self.remember_bot_id.abort();
         let _ = self.remember_bot_id.await;
         self.discord.shutdown().await;

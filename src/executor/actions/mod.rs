@@ -11,6 +11,7 @@ mod job;
 mod members;
 mod messages;
 mod render;
+mod replies;
 mod values;
 
 #[cfg(test)]
@@ -42,6 +43,8 @@ pub struct ActionContext<'a> {
     /// This action may have been carried out already (the run resumed here after a crash or a
     /// retry): a delete that finds its target gone counts as done.
     pub repeat: bool,
+    /// The slash command or click that started the run, which `reply` answers.
+    pub interaction: Option<crate::run::InteractionRef>,
 }
 
 /// Carries out one action that talks to Discord. The kinds that do not (`http_request`,
@@ -103,9 +106,6 @@ pub async fn perform(
             "{} does not talk to Discord; the interpreter carries it out",
             kind.name()
         ))),
-        K::Reply { .. } => Err(CallError::Invalid(
-            "reply answers the interaction that started the run, and this run has none to answer"
-                .to_owned(),
-        )),
+        K::Reply { .. } => replies::perform(job, ctx.interaction.as_ref()).await,
     }
 }

@@ -119,6 +119,7 @@ impl Bot {
             pacer: &pacer,
             nonce: None,
             repeat: false,
+            interaction: None,
         };
         perform(&ctx, &kind, &self.vars).await
     }

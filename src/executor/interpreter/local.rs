@@ -200,6 +200,7 @@ impl Interpreter<'_> {
                 self.steps.len(),
             )),
             repeat: self.resumed && !self.acted,
+            interaction: self.run.interaction.clone(),
         };
         let scope = self.scope();
         let attempt =
