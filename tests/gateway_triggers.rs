@@ -41,12 +41,19 @@ fn two_servers() -> discord_stand_in::Fixture {
     )
 }
 
+fn by_hookbot(message: &Value) -> bool {
+    message["author"]["id"]
+        .as_str()
+        .and_then(|id| id.parse::<u64>().ok())
+        == Some(BOT_ID)
+}
+
 /// What hookbot wrote in a channel.
 fn contents(h: &Harness, channel: u64) -> Vec<String> {
     h.sandbox
         .messages_in(channel)
         .iter()
-        .filter(|m| m["author"]["id"] == BOT_ID.to_string())
+        .filter(|m| by_hookbot(m))
         .map(|m| m["content"].as_str().unwrap_or("").to_owned())
         .collect()
 }
@@ -181,10 +188,7 @@ async fn messages_members_and_reactions_start_their_events_in_their_server_only(
     expected.sort();
     assert_eq!(said, expected, "nothing else started a run");
     let written = h.sandbox.messages_in(GENERAL);
-    for message in written
-        .iter()
-        .filter(|m| m["author"]["id"] == BOT_ID.to_string())
-    {
+    for message in written.iter().filter(|m| by_hookbot(m)) {
         assert_eq!(message["allowed_mentions"]["parse"], json!([]));
     }
     h.stop().await;

@@ -161,7 +161,10 @@ mod tests {
         registered["version"] = json!("456");
         registered["guild_id"] = json!("1");
         registered["nsfw"] = json!(false);
-        assert!(same_commands(&[registered.clone()], &[wanted.clone()]));
+        assert!(same_commands(
+            std::slice::from_ref(&registered),
+            std::slice::from_ref(&wanted)
+        ));
         let mut changed = spec();
         changed.options[0].required = false;
         assert!(!same_commands(

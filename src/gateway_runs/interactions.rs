@@ -2,7 +2,7 @@
 //! at once (in parallel with the run's durable write, so Discord's 3 seconds never wait on the
 //! store), and the run started with the interaction, which its `reply` actions answer.
 
-use crate::discord::Ack;
+use crate::discord::{Ack, DiscordEvent};
 use crate::events::{Event, Trigger, TriggerKind};
 use crate::run::InteractionRef;
 use crate::triggers::{Fire, Started};
@@ -10,7 +10,7 @@ use crate::triggers::{Fire, Started};
 use super::{first_reply, vars, Starter};
 
 /// A slash command a member used.
-pub(super) struct Used {
+struct Used {
     pub guild: u64,
     pub channel: u64,
     pub user: u64,
@@ -20,7 +20,7 @@ pub(super) struct Used {
 }
 
 /// A button a member clicked.
-pub(super) struct Click {
+struct Click {
     pub guild: u64,
     pub channel: u64,
     pub message: u64,
@@ -34,6 +34,51 @@ pub(super) struct Click {
 const GONE: &str = "This command is not available any more.";
 
 impl Starter {
+    /// A slash command or a click: acknowledged and started; other events are not theirs.
+    pub(super) async fn interaction(&self, happened: DiscordEvent) {
+        match happened {
+            DiscordEvent::Command {
+                guild,
+                channel,
+                user,
+                user_name,
+                name,
+                options,
+                interaction,
+            } => {
+                let used = Used {
+                    guild,
+                    channel,
+                    user,
+                    user_name,
+                    name,
+                    options,
+                };
+                self.command(used, interaction).await
+            }
+            DiscordEvent::Click {
+                guild,
+                channel,
+                message,
+                user,
+                user_name,
+                custom_id,
+                interaction,
+            } => {
+                let click = Click {
+                    guild,
+                    channel,
+                    message,
+                    user,
+                    user_name,
+                    custom_id,
+                };
+                self.click(click, interaction).await
+            }
+            _ => {}
+        }
+    }
+
     async fn acknowledge(&self, interaction: &InteractionRef, ack: &Ack) {
         if let Err(error) = self.discord.acknowledge(interaction, ack).await {
             tracing::warn!(%error, interaction = interaction.id, "could not acknowledge an interaction; Discord shows it failed");
@@ -65,7 +110,7 @@ impl Starter {
         }
     }
 
-    pub(super) async fn command(&self, used: Used, mut interaction: InteractionRef) {
+    async fn command(&self, used: Used, mut interaction: InteractionRef) {
         let events = self.events_of(used.guild, TriggerKind::Command).await;
         let found = events.iter().find(
             |event| matches!(&event.trigger, Trigger::Command(spec) if spec.name == used.name),
@@ -108,7 +153,7 @@ impl Starter {
             .await;
     }
 
-    pub(super) async fn click(&self, click: Click, interaction: InteractionRef) {
+    async fn click(&self, click: Click, interaction: InteractionRef) {
         // Buttons carry their event and value in the custom_id (triggers' encoder); until a
         // click can be read back, it is answered rather than left to fail.
         tracing::warn!(custom_id = %click.custom_id, channel = click.channel, message = click.message, user = click.user, user = %click.user_name, server = click.guild, "a button was clicked; reading buttons back is not built yet");

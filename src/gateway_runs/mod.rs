@@ -20,7 +20,6 @@ use crate::lang::templates::Variables;
 use crate::queue::Queue;
 use crate::triggers::{self, Fire, Started};
 
-use interactions::{Click, Used};
 pub use sync::{sync_until_shutdown, SYNC_EVERY};
 
 /// How many Discord events are turned into runs at once; more wait in the event channel.
@@ -202,43 +201,8 @@ impl Starter {
                     let _ = self.start(&event, Fire::new(kind, variables)).await;
                 }
             }
-            DiscordEvent::Command {
-                guild,
-                channel,
-                user,
-                user_name,
-                name,
-                options,
-                interaction,
-            } => {
-                let used = Used {
-                    guild,
-                    channel,
-                    user,
-                    user_name,
-                    name,
-                    options,
-                };
-                self.command(used, interaction).await
-            }
-            DiscordEvent::Click {
-                guild,
-                channel,
-                message,
-                user,
-                user_name,
-                custom_id,
-                interaction,
-            } => {
-                let click = Click {
-                    guild,
-                    channel,
-                    message,
-                    user,
-                    user_name,
-                    custom_id,
-                };
-                self.click(click, interaction).await
+            interaction @ (DiscordEvent::Command { .. } | DiscordEvent::Click { .. }) => {
+                self.interaction(interaction).await
             }
         }
     }

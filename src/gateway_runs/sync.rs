@@ -45,7 +45,7 @@ pub async fn sync_until_shutdown(store: Store, discord: Arc<Discord>, shutdown: 
                 let enabled = events.iter().filter(|event| event.enabled);
                 discord.set_intents(intents_for(enabled.map(|event| event.trigger.kind())));
                 ready = ready || discord.wait_cache_ready(Duration::ZERO).await;
-                let due = retry_at.is_none_or(|at| tokio::time::Instant::now() >= at);
+                let due = retry_at.map_or(true, |at| tokio::time::Instant::now() >= at);
                 if ready && due {
                     let servers: BTreeSet<u64> = discord
                         .cache
