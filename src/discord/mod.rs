@@ -8,6 +8,7 @@
 //!   (messages, members, reactions, interactions) as plain [`DiscordEvent`]s;
 //! - `commands`: a server's slash commands synced with one bulk overwrite, only on a change;
 //!   `interactions`: the 3-second acknowledgement and the follow-ups a `reply` sends;
+//! - `startup`: the bot's id from its token, and the backoff between attempts to reach Discord;
 //! - `client`: the [`Discord`] handle: reaching Discord (again, with backoff, while it is down),
 //!   the gateway, the bot's identity, readiness;
 //! - `resolve`: channels, roles, users, categories and emoji of a server by id, mention or name
@@ -23,9 +24,10 @@ mod intents;
 mod interactions;
 mod pacer;
 mod resolve;
+mod startup;
 mod write;
 
-pub use client::{bot_id_from_token, Discord, Reconnect, RECONNECT_CAP, RECONNECT_FIRST};
+pub use client::{Discord, Reconnect};
 pub use commands::{command_body, same_commands, Synced};
 pub use error::{CallError, ConnectError};
 pub use events::{DiscordEvent, EVENT_QUEUE};
@@ -33,4 +35,5 @@ pub use intents::{intents_for, portal_switches, privileged};
 pub use interactions::{Ack, EPHEMERAL};
 pub use pacer::Pacer;
 pub use resolve::ChannelRef;
+pub use startup::{bot_id_from_token, RECONNECT_CAP, RECONNECT_FIRST};
 pub use write::Writer;
