@@ -33,7 +33,7 @@ pub use error::{CallError, ConnectError};
 pub use events::{DiscordEvent, EVENT_QUEUE};
 pub use intents::{intents_for, portal_switches, privileged};
 pub use interactions::{Ack, EPHEMERAL};
-pub use pacer::Pacer;
+pub use pacer::{Holder, Pacer, RateLimitHeaders};
 pub use resolve::ChannelRef;
 pub use startup::{bot_id_from_token, RECONNECT_CAP, RECONNECT_FIRST};
 pub use write::Writer;

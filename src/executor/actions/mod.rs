@@ -19,7 +19,7 @@ mod sandbox_tests;
 
 use serenity::all::GuildId;
 
-use crate::discord::{CallError, Discord, Pacer};
+use crate::discord::{CallError, Discord, Holder, Pacer};
 use crate::events::ActionKind;
 use crate::lang::templates::Lookup;
 
@@ -37,6 +37,9 @@ pub struct ActionContext<'a> {
     pub dry_run: bool,
     /// The outbound governor every write call asks first (one per process).
     pub pacer: &'a Pacer,
+    /// The queued run acting: its calls that must wait for Discord's pace park it instead
+    /// (`None`: a trial by hand, whose calls wait inline).
+    pub holder: Option<Holder>,
     /// For message sends: the `nonce` Discord drops a repeated send by (at most 25
     /// characters, stable across retries and restarts).
     pub nonce: Option<String>,
@@ -58,7 +61,7 @@ pub async fn perform(
         discord: ctx.discord,
         guild: ctx.guild,
         dry_run: ctx.dry_run,
-        writer: ctx.discord.writer(ctx.pacer),
+        writer: ctx.discord.writer(ctx.pacer, ctx.holder),
         nonce: ctx.nonce.as_deref(),
         repeat: ctx.repeat,
         vars,
