@@ -30,6 +30,7 @@ use crate::http::{self, webhook, AppState, Limits, Probe, Serving};
 use crate::queue::Queue;
 use crate::{
     admin, discord, gateway_runs, keys, metrics, reload, retention, sandbox_control, sandbox_world,
+    triggers,
 };
 
 /// Why hookbot could not start, or had to stop.
@@ -125,6 +126,8 @@ pub struct Running {
     retention: JoinHandle<()>,
     /// Reloads the events folder when a file changes.
     watcher: JoinHandle<()>,
+    /// Fires `schedule` events at their due times.
+    schedules: JoinHandle<()>,
     /// Keeps the bot's id in the store once Discord says it.
     remember_bot_id: JoinHandle<()>,
     /// Starts the runs Discord's events and interactions trigger.
@@ -279,6 +282,15 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         shutdown.clone(),
     ));
     let watcher = tokio::spawn(folder_watch.run(store.clone(), shutdown.clone()));
+    let schedules = tokio::spawn(triggers::schedule::run_schedules(
+        triggers::schedule::Stored {
+            store: store.clone(),
+            queue: queue.clone(),
+        },
+        Arc::new(triggers::schedule::SystemClock),
+        triggers::schedule::Tuning::default(),
+        shutdown.clone(),
+    ));
     let probe = Probe {
         store: store.clone(),
         discord: discord.clone(),
@@ -345,6 +357,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         executor,
         retention,
         watcher,
+        schedules,
         remember_bot_id,
         gateway_runs,
         discord_sync,
@@ -387,6 +400,7 @@ impl Running {
         let _ = self.watcher.await;
         let _ = self.gateway_runs.await;
         let _ = self.discord_sync.await;
+        let _ = self.schedules.await;
         self.remember_bot_id.abort();
         let _ = self.remember_bot_id.await;
         self.discord.shutdown().await;

@@ -22,7 +22,7 @@ pub use limits::{
 };
 pub use records::{
     check_variable, Accepted, EventRevision, Idempotency, IdempotencyKey, IdempotencyRecord,
-    Pruned, ReplacedEvents, RunFilter, StoredAnswer, VariableScope,
+    Pruned, ReplacedEvents, RunFilter, ScheduleDue, StoredAnswer, VariableScope,
 };
 
 /// A cheap-to-clone handle on the engine in use; everything above `engine/` holds one.
