@@ -399,3 +399,57 @@ async fn intents_follow_reloads_and_a_refused_privileged_intent_leaves_the_rest_
     assert!(!contents(&h, GENERAL).iter().any(|c| c.starts_with("said")));
     h.stop().await;
 }
+
+#[tokio::test]
+async fn buttons_run_their_event_also_after_a_restart_and_carry_long_values() {
+    let long = "v".repeat(150);
+    let offer = format!(
+        "id = \"offer\"\nserver = \"{SERVER}\"\n\n[[actions]]\ntype = \"send_message\"\nchannel = \"#deploys\"\n\
+         content = \"Deploy?\"\n\n[[actions.buttons]]\nlabel = \"Approve\"\nstyle = \"success\"\nevent = \"approve\"\nvalue = \"{{service}}\"\n\n\
+         [[actions.buttons]]\nlabel = \"Long\"\nevent = \"approve\"\nvalue = \"{long}\"\n\n\
+         [[actions.buttons]]\nlabel = \"Docs\"\nstyle = \"link\"\nurl = \"https://example.com/docs\"\n"
+    );
+    let approve = event(
+        "approve",
+        "type = \"button\"",
+        "[[actions]]\ntype = \"reply\"\ncontent = \"approved {button_value} by {user_name} on {message_id}\"\n",
+    );
+    let mut h = Harness::start(&[("offer.toml", &offer), ("approve.toml", &approve)]).await;
+    h.succeeded(
+        &h.post("offer", variables_body(&[("service", json!("billing"))]))
+            .await,
+    )
+    .await;
+    let sent = h.sandbox.messages_in(DEPLOYS)[0].clone();
+    let buttons = &sent["components"][0]["components"];
+    assert_eq!(buttons[0]["label"], "Approve");
+    assert_eq!(buttons[2]["url"], "https://example.com/docs");
+    assert!(buttons[1]["custom_id"].as_str().unwrap().chars().count() <= 100);
+    let message: u64 = sent["id"].as_str().unwrap().parse().unwrap();
+
+    // A restart in between: the button itself says what to run.
+    h.halt().await;
+    h.boot().await;
+    for (label, value) in [("Approve", "billing".to_owned()), ("Long", long.clone())] {
+        let id = h
+            .sandbox
+            .click(DEPLOYS, message, ALICE, label)
+            .expect("clicked");
+        let wanted = format!("approved {value} by alice on {message}");
+        let answered = h
+            .sandbox
+            .wait_until(DEADLINE, |s| {
+                s.interaction(id).is_some_and(|i| {
+                    i["follow_ups"]
+                        .as_array()
+                        .is_some_and(|f| f.iter().any(|m| m["content"] == wanted.as_str()))
+                })
+            })
+            .await;
+        let interaction = h.sandbox.interaction(id).expect("recorded");
+        assert!(answered, "{interaction:#}");
+        assert_eq!(interaction["acknowledged"], "DeferredUpdate");
+        assert!(interaction["acknowledged_after_ms"].as_u64().unwrap() < 3000);
+    }
+    h.stop().await;
+}

@@ -153,11 +153,38 @@ impl Starter {
             .await;
     }
 
-    async fn click(&self, click: Click, interaction: InteractionRef) {
-        // Buttons carry their event and value in the custom_id (triggers' encoder); until a
-        // click can be read back, it is answered rather than left to fail.
-        tracing::warn!(custom_id = %click.custom_id, channel = click.channel, message = click.message, user = click.user, user = %click.user_name, server = click.guild, "a button was clicked; reading buttons back is not built yet");
-        let said = "hookbot cannot run buttons yet.".to_owned();
-        self.acknowledge(&interaction, &Ack::Notice(said)).await;
+    async fn click(&self, click: Click, mut interaction: InteractionRef) {
+        // The button carries its event and value (or the key of a long value in the store).
+        let decoded =
+            match crate::triggers::buttons::read_click(&self.store, &click.custom_id).await {
+                Ok(decoded) => decoded,
+                Err(error) => {
+                    tracing::error!(%error, "cannot read a button's value");
+                    None
+                }
+            };
+        let events = self.events_of(click.guild, TriggerKind::Button).await;
+        let found = decoded
+            .as_ref()
+            .and_then(|decoded| events.iter().find(|event| event.id == decoded.event_id));
+        let (Some(decoded), Some(event)) = (decoded.as_ref(), found) else {
+            tracing::warn!(custom_id = %click.custom_id, server = click.guild, "a button no button event of its server handles was clicked");
+            let gone = "This button does not do anything any more.".to_owned();
+            self.acknowledge(&interaction, &Ack::Notice(gone)).await;
+            return;
+        };
+        interaction.deferred = true;
+        let variables = vars(&[
+            ("button_value", decoded.value.clone()),
+            ("user_id", click.user.to_string()),
+            ("user_name", click.user_name.clone()),
+            ("channel_id", click.channel.to_string()),
+            ("message_id", click.message.to_string()),
+        ]);
+        let fire = Fire::new(TriggerKind::Button, variables)
+            .with_interaction(interaction.clone())
+            .with_occurrence(interaction.id.to_string());
+        self.acknowledge_and_start(event, Ack::Quiet, fire, &interaction)
+            .await;
     }
 }

@@ -6,6 +6,7 @@
 //! no action calls serenity itself. In a dry run it stops before the write and says what it
 //! would have done.
 
+mod buttons;
 mod channels;
 mod job;
 mod members;
@@ -48,6 +49,9 @@ pub struct ActionContext<'a> {
     pub repeat: bool,
     /// The slash command or click that started the run, which `reply` answers.
     pub interaction: Option<crate::run::InteractionRef>,
+    /// Where a button's value too long for its `custom_id` is kept; `None` (a trial) carries
+    /// what fits and stores nothing.
+    pub store: Option<&'a crate::engine::Store>,
 }
 
 /// Carries out one action that talks to Discord. The kinds that do not (`http_request`,
@@ -64,6 +68,7 @@ pub async fn perform(
         writer: ctx.discord.writer(ctx.pacer, ctx.holder),
         nonce: ctx.nonce.as_deref(),
         repeat: ctx.repeat,
+        store: ctx.store,
         vars,
         kind,
         warnings: Vec::new(),

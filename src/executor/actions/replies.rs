@@ -30,12 +30,12 @@ pub(super) async fn perform<L: Lookup>(
                 .to_owned(),
         ));
     };
-    if !buttons.is_empty() {
-        job.warnings.push(format!(
-            "{} button(s) left out: this build does not send buttons yet",
-            buttons.len()
-        ));
-    }
+    let store = job.store;
+    let components = super::buttons::components(&mut job, buttons, store).await?;
+    let with_buttons = components
+        .as_ref()
+        .map(super::buttons::describe)
+        .unwrap_or_default();
     let rendered = render_message(message, job.vars, &mut job.warnings)?;
     if rendered.is_empty() {
         return Err(CallError::Invalid(
@@ -49,14 +49,20 @@ pub(super) async fn perform<L: Lookup>(
         ""
     };
     if job.dry_run {
-        return Ok(job.would(format!("would reply{who}: {}", rendered.describe()), None));
+        return Ok(job.would(
+            format!("would reply{who}: {}{with_buttons}", rendered.describe()),
+            None,
+        ));
     }
-    let body = rendered.to_json();
+    let mut body = rendered.to_json();
+    if let Some(components) = components {
+        body.insert("components".into(), components);
+    }
     let sent = job
         .discord
         .follow_up(interaction, &body, *ephemeral)
         .await?;
-    let summary = format!("replied{who} with message {}", sent.id);
+    let summary = format!("replied{who} with message {}{with_buttons}", sent.id);
     let output = vec![
         ("id", sent.id.to_string()),
         ("channel_id", sent.channel_id.to_string()),

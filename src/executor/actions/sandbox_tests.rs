@@ -121,6 +121,7 @@ impl Bot {
             nonce: None,
             repeat: false,
             interaction: None,
+            store: None,
         };
         perform(&ctx, &kind, &self.vars).await
     }
