@@ -43,29 +43,3 @@ impl SledEngine {
         self.flush().await
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::temp_engine;
-    use crate::engine::records::ScheduleDue;
-
-    #[tokio::test]
-    async fn schedule_dues_and_button_values_are_kept() {
-        let (_dir, store) = temp_engine();
-        let due = ScheduleDue {
-            fingerprint: "every 60s".into(),
-            next_due_ms: 120_000,
-        };
-        store.set_schedule_due("daily", Some(&due)).await.unwrap();
-        assert_eq!(store.schedule_dues().unwrap(), [("daily".to_owned(), due)]);
-        store.set_schedule_due("daily", None).await.unwrap();
-        assert_eq!(store.schedule_dues().unwrap(), []);
-
-        assert_eq!(store.button_value("k").unwrap(), None);
-        store.keep_button_value("k", "a long value").await.unwrap();
-        assert_eq!(
-            store.button_value("k").unwrap().as_deref(),
-            Some("a long value")
-        );
-    }
-}
