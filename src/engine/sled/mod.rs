@@ -12,6 +12,7 @@
 mod commit;
 mod definitions;
 mod idempotency;
+mod journal;
 mod pending;
 mod prune;
 mod runs;
@@ -88,6 +89,7 @@ use crate::engine::records::{
 use crate::events::Event;
 use crate::run::{Run, RunId, Step};
 use commit::GroupCommit;
+use journal::Journal;
 
 const EVENTS_TREE: &str = "events";
 /// Every accepted version of each event: key = event id, 0x00, revision (4 bytes, big-endian).
@@ -133,6 +135,8 @@ pub struct SledEngine {
     /// Runs in the `pending` tree, counted once at open and kept up to date by every writer.
     pending_count: Arc<AtomicU64>,
     commit: Arc<GroupCommit>,
+    /// Where accepted runs are made durable; `None` for a temporary database, which flushes.
+    journal: Option<Arc<Journal>>,
     /// Last, so it drops after this handle's share of the database: when the last handle goes,
     /// it waits until the database can be opened again.
     _release: Arc<Release>,
@@ -186,7 +190,41 @@ impl SledEngine {
             .open()
             .map_err(open_error)?;
         tighten(path).map_err(private)?;
-        SledEngine::from_db(db, Some(path.to_owned())).map_err(open_error)
+        SledEngine::from_db(db, Some(path.to_owned()))
+            .map_err(open_error)?
+            .with_journal(&path.join(journal::JOURNAL_DIR))
+    }
+
+    /// Replays what the accept journal in `dir` holds into sled, makes it durable there, and
+    /// starts a fresh journal.
+    fn with_journal(mut self, dir: &Path) -> Result<SledEngine, StoreError> {
+        let journal_error = |source: sled::Error| StoreError::Open {
+            path: dir.to_owned(),
+            source: Box::new(source),
+        };
+        create_private_dir(dir).map_err(|e| journal_error(sled::Error::Io(e)))?;
+        let mut replayed = 0u64;
+        let segments = journal::replay(dir, |frame| {
+            replayed += u64::from(self.replay_accept(frame)?);
+            Ok(())
+        })?;
+        let mut last = 0;
+        if !segments.is_empty() {
+            self.db.flush()?;
+            for (number, path) in segments {
+                std::fs::remove_file(&path).map_err(|e| journal_error(sled::Error::Io(e)))?;
+                last = last.max(number);
+            }
+        }
+        if replayed > 0 {
+            tracing::info!(
+                runs = replayed,
+                "accepted runs not yet in the database were replayed from its accept journal"
+            );
+            self.pending_count = Arc::new(AtomicU64::new(count_keys(&self.pending)?));
+        }
+        self.journal = Some(Journal::start(dir, self.db.clone(), last)?);
+        Ok(self)
     }
 
     /// A database that lives in memory and is gone when dropped.
@@ -198,11 +236,7 @@ impl SledEngine {
     fn from_db(db: sled::Db, path: Option<PathBuf>) -> Result<SledEngine, sled::Error> {
         let pending = db.open_tree(PENDING_TREE)?;
         // Walks the tree once; every writer keeps the count from here on.
-        let mut pending_count = 0u64;
-        for key in pending.iter().keys() {
-            key?;
-            pending_count += 1;
-        }
+        let pending_count = count_keys(&pending)?;
         let meta = db.open_tree(META_TREE)?;
         let install_id = load_install_id(&meta)?;
         Ok(SledEngine {
@@ -218,6 +252,7 @@ impl SledEngine {
             loaded_events: Arc::default(),
             pending_count: Arc::new(AtomicU64::new(pending_count)),
             commit: Arc::default(),
+            journal: None,
             _release: Arc::new(Release { path }),
             db,
         })
@@ -289,6 +324,15 @@ fn wait_released(path: &Path) -> std::io::Result<()> {
             Err(_) => std::thread::sleep(RELEASE_POLL),
         }
     }
+}
+
+fn count_keys(tree: &sled::Tree) -> Result<u64, sled::Error> {
+    let mut count = 0u64;
+    for key in tree.iter().keys() {
+        key?;
+        count += 1;
+    }
+    Ok(count)
 }
 
 fn get_json<T: DeserializeOwned>(tree: &sled::Tree, key: &[u8]) -> Result<Option<T>, StoreError> {

@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use sled::Transactional;
 
 use super::idempotency::encode_key;
+use super::journal::AcceptFrame;
 use super::{decode_run_key, SledEngine};
 use crate::engine::error::StoreError;
 use crate::engine::records::{Accepted, Idempotency, IdempotencyRecord};
@@ -23,50 +24,110 @@ impl SledEngine {
         once: Option<Idempotency<'_>>,
     ) -> Result<Accepted, StoreError> {
         use sled::transaction::{ConflictableTransactionError, TransactionError};
-        let run_key = run.id.0.to_be_bytes();
-        let value = serde_json::to_vec(run)?;
-        let idempotency = match once {
-            Some(Idempotency { key, answer }) => Some((
-                encode_key(key),
-                serde_json::to_vec(&IdempotencyRecord {
-                    run: run.id,
-                    accepted_at_ms: run.received_at_ms,
-                    answer: answer.clone(),
-                })?,
-            )),
-            None => None,
+        let frame = AcceptFrame {
+            run_id: run.id,
+            run: serde_json::to_vec(run)?,
+            idempotency: match once {
+                Some(Idempotency { key, answer }) => Some((
+                    encode_key(key),
+                    serde_json::to_vec(&IdempotencyRecord {
+                        run: run.id,
+                        accepted_at_ms: run.received_at_ms,
+                        answer: answer.clone(),
+                    })?,
+                )),
+                None => None,
+            },
         };
+        let run_key = run.id.0.to_be_bytes();
         let now_ms = run.received_at_ms;
-        let outcome =
-            (&self.runs, &self.pending, &self.idempotency).transaction(|(runs, pending, keys)| {
-                if let Some((key, record)) = &idempotency {
-                    if let Some(existing) = keys.get(key)? {
-                        // An unreadable record is treated as absent: it is overwritten.
-                        if let Ok(existing) = serde_json::from_slice::<IdempotencyRecord>(&existing)
-                        {
-                            if !existing.expired(now_ms) {
-                                return Err(ConflictableTransactionError::Abort(existing));
+        let write = || {
+            let outcome = (&self.runs, &self.pending, &self.idempotency).transaction(
+                |(runs, pending, keys)| {
+                    if let Some((key, record)) = &frame.idempotency {
+                        if let Some(existing) = keys.get(key)? {
+                            // An unreadable record is treated as absent: it is overwritten.
+                            if let Ok(existing) =
+                                serde_json::from_slice::<IdempotencyRecord>(&existing)
+                            {
+                                if !existing.expired(now_ms) {
+                                    return Err(ConflictableTransactionError::Abort(existing));
+                                }
                             }
                         }
+                        keys.insert(key.as_slice(), record.as_slice())?;
                     }
-                    keys.insert(key.as_slice(), record.as_slice())?;
+                    runs.insert(&run_key, frame.run.as_slice())?;
+                    Ok(pending.insert(&run_key, &[])?.is_none())
+                },
+            );
+            match outcome {
+                Ok(new_in_queue) => {
+                    if new_in_queue {
+                        self.pending_count.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok((Accepted::New, true))
                 }
-                runs.insert(&run_key, value.as_slice())?;
-                Ok(pending.insert(&run_key, &[])?.is_none())
-            });
-        let accepted = match outcome {
-            Ok(new_in_queue) => {
-                if new_in_queue {
-                    self.pending_count.fetch_add(1, Ordering::Relaxed);
-                }
-                Accepted::New
+                Err(TransactionError::Abort(first)) => Ok((Accepted::Replay(first), false)),
+                Err(TransactionError::Storage(error)) => Err(StoreError::from(error)),
             }
-            Err(TransactionError::Abort(first)) => Accepted::Replay(first),
-            Err(TransactionError::Storage(error)) => return Err(error.into()),
         };
-        // A replay waits too: the first request may not have reached the disk yet.
-        self.flush().await?;
-        Ok(accepted)
+        // Durable either way before the answer; a replay waits too, as the first request may
+        // not have reached the disk yet (its frame was queued before its key could be seen).
+        match &self.journal {
+            Some(journal) => {
+                let accepted = journal.logged(&frame, write)?;
+                journal.sync().await?;
+                Ok(accepted)
+            }
+            None => {
+                let (accepted, _) = write()?;
+                self.flush().await?;
+                Ok(accepted)
+            }
+        }
+    }
+
+    /// Brings back a run from the accept journal at start, unless sled already has it (or a
+    /// later state of it): the run is missing, or sled holds an earlier life of it (a failed run
+    /// that `hookbot runs retry` queued again). Its queue entry and idempotency key come back
+    /// with it, in one transaction; a key that sled holds for a later request stays. Answers
+    /// whether the run came back.
+    pub(super) fn replay_accept(&self, frame: AcceptFrame) -> Result<bool, StoreError> {
+        let run_key = frame.run_id.0.to_be_bytes();
+        let journaled: Run = serde_json::from_slice(&frame.run)?;
+        let stored = self.runs.get(run_key)?;
+        let stored = stored.and_then(|bytes| serde_json::from_slice::<Run>(&bytes).ok());
+        if stored.is_some_and(|stored| stored.requeued_at_ms >= journaled.requeued_at_ms) {
+            return Ok(false);
+        }
+        let accepted_at = |bytes: &[u8]| {
+            serde_json::from_slice::<IdempotencyRecord>(bytes)
+                .ok()
+                .map(|record| record.accepted_at_ms)
+        };
+        (&self.runs, &self.pending, &self.idempotency)
+            .transaction(|(runs, pending, keys)| {
+                if let Some((key, record)) = &frame.idempotency {
+                    let later = keys
+                        .get(key)?
+                        .and_then(|existing| accepted_at(&existing))
+                        .is_some_and(|existing| Some(existing) > accepted_at(record));
+                    if !later {
+                        keys.insert(key.as_slice(), record.as_slice())?;
+                    }
+                }
+                runs.insert(&run_key, frame.run.as_slice())?;
+                pending.insert(&run_key, &[])?;
+                Ok(())
+            })
+            .map_err(
+                |error: sled::transaction::TransactionError<std::convert::Infallible>| match error {
+                    sled::transaction::TransactionError::Storage(error) => StoreError::from(error),
+                    sled::transaction::TransactionError::Abort(never) => match never {},
+                },
+            )?;
+        Ok(true)
     }
 
     /// Takes a run off the queue without touching its record.

@@ -31,6 +31,12 @@ impl SledEngine {
             if self.pending.contains_key(&key)? {
                 continue;
             }
+            // A run the accept journal could still bring back at the next start stays until a
+            // checkpoint has moved it into sled's log (about a second).
+            let unsettled = self.journal.as_ref().map_or(u64::MAX, |j| j.unsettled_floor());
+            if super::decode_run_key(&key) >= unsettled {
+                continue;
+            }
             let Ok(run) = serde_json::from_slice::<Run>(&value) else {
                 continue;
             };
