@@ -2,9 +2,10 @@
 //!
 //! `cargo bench --bench delivery` runs every phase and prints one table, each figure against
 //! its goal; `cargo bench --bench delivery -- ingest latency` runs only the phases named
-//! (ingest, latency, delivery, memory). docs/performance.md explains each phase and the
+//! (ingest, latency, delivery, memory, crash). docs/performance.md explains each phase and the
 //! figures measured. Not part of `cargo test`.
 
+mod crash;
 mod load;
 mod memory;
 mod world;
@@ -94,6 +95,10 @@ fn main() {
         if runs("memory") {
             eprintln!("delivery bench: memory…");
             rows.extend(memory().await);
+        }
+        if runs("crash") {
+            eprintln!("delivery bench: crash rounds…");
+            rows.extend(crashes().await);
         }
     });
     print_table(&rows, started.elapsed());
@@ -424,6 +429,35 @@ async fn memory() -> Vec<Row> {
                 "{:.1} s; {} sends tried while measured",
                 measured.fill_time.as_secs_f64(),
                 measured.sends_tried
+            ),
+        ),
+    ]
+}
+
+// --- 5. kill -9 rounds ---
+
+async fn crashes() -> Vec<Row> {
+    let c = crash::rounds().await;
+    vec![
+        row(
+            &format!("crash: kill -9 x {}, accepted runs lost", crash::ROUNDS),
+            format!("{} of {} accepted", c.lost, c.accepted),
+            "0",
+            c.lost == 0 && c.accepted > 0,
+        ),
+        row(
+            "crash: messages sent twice",
+            c.repeated.to_string(),
+            "0",
+            c.repeated == 0,
+        ),
+        info(
+            "crash: rounds took",
+            format!(
+                "{:.0} s (seed {}; {} unanswered webhooks delivered, allowed)",
+                c.took.as_secs_f64(),
+                c.seed,
+                c.unanswered_delivered
             ),
         ),
     ]

@@ -303,14 +303,14 @@ impl Journal {
             return Ok(0);
         }
         let length = bytes.len();
-        let written = {
+        let (bytes, written) = {
             let file = file.clone();
             tokio::task::spawn_blocking(move || {
-                (&*file).write_all(&bytes)?;
-                file.sync_data()
+                let written = (&*file).write_all(&bytes).and_then(|()| file.sync_data());
+                (bytes, written)
             })
             .await
-            .unwrap_or_else(|join| Err(std::io::Error::other(join)))
+            .map_err(|join| io_error(std::io::Error::other(join)))?
         };
         let mut state = self.lock();
         let same_file = Arc::ptr_eq(&state.file, &file);
@@ -325,9 +325,10 @@ impl Journal {
                 Ok(length)
             }
             Err(error) => {
-                if same_file {
-                    state.torn = true;
-                }
+                // The frames go first in the next write, to a new segment: a caller whose ticket
+                // came after this write began waits for that one, and must find its frame there.
+                state.pending.splice(0..0, bytes);
+                state.torn = true;
                 Err(io_error(error))
             }
         }
@@ -396,6 +397,22 @@ impl Journal {
     #[cfg(test)]
     pub(super) fn checkpoint_now(&self) -> Result<(), StoreError> {
         self.checkpoint()
+    }
+}
+
+impl Drop for Journal {
+    /// A database closed in good order leaves no journal behind: sled is flushed (it would be
+    /// anyway as it closes) and the segments go, so only a crash leaves anything to replay.
+    fn drop(&mut self) {
+        let closed = self.db.flush().map_err(StoreError::from).and_then(|_| {
+            for (_, path) in segments(&self.dir).map_err(io_error)? {
+                std::fs::remove_file(path).map_err(io_error)?;
+            }
+            Ok(())
+        });
+        if let Err(error) = closed {
+            tracing::warn!(%error, "the accept journal is left for the next start to replay");
+        }
     }
 }
 

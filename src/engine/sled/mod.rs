@@ -137,6 +137,9 @@ pub struct SledEngine {
     commit: Arc<GroupCommit>,
     /// Where accepted runs are made durable; `None` for a temporary database, which flushes.
     journal: Option<Arc<Journal>>,
+    /// One accept at a time where there is no journal (whose lock does it otherwise), so an
+    /// idempotency key is checked and written with nothing in between.
+    accepts: Arc<std::sync::Mutex<()>>,
     /// Last, so it drops after this handle's share of the database: when the last handle goes,
     /// it waits until the database can be opened again.
     _release: Arc<Release>,
@@ -253,6 +256,7 @@ impl SledEngine {
             pending_count: Arc::new(AtomicU64::new(pending_count)),
             commit: Arc::default(),
             journal: None,
+            accepts: Arc::default(),
             _release: Arc::new(Release { path }),
             db,
         })

@@ -218,21 +218,45 @@ async fn runs_left_in_the_accept_journal_come_back_at_open() {
         accepted_at_ms: 4,
         answer: answer(4),
     };
+    // Cut short by the crash: its record reached sled, its queue entry and key did not.
+    let half = new_run(&store, 5);
+    store
+        .runs
+        .insert(half.id.0.to_be_bytes(), serde_json::to_vec(&half).unwrap())
+        .unwrap();
+    let half_key = IdempotencyKey {
+        event_id: "e",
+        key: b"half",
+    };
+    let half_record = IdempotencyRecord {
+        run: half.id,
+        accepted_at_ms: 5,
+        answer: answer(5),
+    };
     store.flush().await.unwrap();
     drop(store);
     let encoded = super::idempotency::encode_key(key);
+    let half_encoded = super::idempotency::encode_key(half_key);
     leave_in_journal(
         &path,
         &[
             frame_of(&finished, None),
             frame_of(&lost, Some((&encoded, &record))),
             frame_of(&requeued, None),
+            frame_of(&half, Some((&half_encoded, &half_record))),
         ],
     );
 
     let store = SledEngine::open(&path).unwrap();
-    assert_eq!(store.pending_runs(10).unwrap(), [failed.id, lost.id]);
-    assert_eq!(store.pending_count(), 2);
+    assert_eq!(
+        store.pending_runs(10).unwrap(),
+        [failed.id, lost.id, half.id]
+    );
+    assert_eq!(store.pending_count(), 3);
+    assert_eq!(
+        store.idempotency_record(half_key, 6).unwrap(),
+        Some(half_record)
+    );
     assert_eq!(store.run(lost.id).unwrap().unwrap(), lost);
     assert_eq!(store.run(failed.id).unwrap().unwrap(), requeued);
     assert_eq!(
@@ -245,7 +269,7 @@ async fn runs_left_in_the_accept_journal_come_back_at_open() {
     assert_eq!(left.len(), 1, "{left:?}");
     assert_eq!(std::fs::metadata(&left[0].1).unwrap().len(), 0);
     drop(store);
-    assert_eq!(SledEngine::open(&path).unwrap().pending_count(), 2);
+    assert_eq!(SledEngine::open(&path).unwrap().pending_count(), 3);
 }
 
 /// A checkpoint moves the journal into sled's log; until then retention leaves its runs alone,
