@@ -1,8 +1,9 @@
 //! The accept journal: an append-only file that makes an accepted run durable with one `write`
 //! and one `fdatasync` shared by every run accepted meanwhile, instead of a flush of sled's log.
 //!
-//! An accepted run is applied to sled at once (in memory: readers and the executor see it) and its
-//! frame goes to the journal; the caller's answer waits for the journal's group commit only.
+//! An accepted run is written to sled at once (in memory: readers and the executor see it; no sled
+//! transaction, whose io-buffer roll is what an accept used to cost) and its frame goes to the
+//! journal; the caller's answer waits for the journal's group commit only.
 //! Every second (or sooner when a segment grows past [`SEGMENT_WAKE_BYTES`]) a checkpoint starts a
 //! new segment, flushes sled, and deletes the segments before it: everything they held is then in
 //! sled's own log. Opening a database replays whatever segments are left into sled first

@@ -2,10 +2,11 @@
 //! hookbot that names sled.
 //!
 //! Each kind of record has its file (`definitions`, `settings`, `variables`, `runs`, `pending`,
-//! `idempotency`, `prune`, and `commit` for the shared flush); each holds synchronous methods on
-//! [`SledEngine`], and the [`Engine`] implementation here hands every call to the method of the
-//! same name. sled answers from memory or its page cache in microseconds, so those calls run on
-//! the caller's task; only a flush waits, and a prune (which walks whole trees) moves to a
+//! `idempotency`, `prune`, `commit` for the shared flush, and `journal`, where an accepted run is
+//! made durable without a flush of sled); each holds synchronous methods on [`SledEngine`], and
+//! the [`Engine`] implementation here hands every call to the method of the same name. sled
+//! answers from memory or its page cache in microseconds, so those calls run on the caller's
+//! task; only a flush or a journal sync waits, and a prune (which walks whole trees) moves to a
 //! blocking thread. Dropping the last handle waits until sled has let go of the database
 //! (`Release`), so it can be opened again at once.
 
