@@ -415,14 +415,19 @@ fn banner(
         return Some(text);
     }
     text.push_str("Webhook URLs:\n");
-    for event in events.iter().filter(|e| e.enabled) {
+    let webhooks = || {
+        events
+            .iter()
+            .filter(|e| e.enabled && e.trigger.is_webhook())
+    };
+    for event in webhooks() {
         text.push_str(&format!(
             "  {}  {}\n",
             webhook::url(base_url, Some(bot_id), &event.id),
             event.name
         ));
     }
-    if let Some(first) = events.iter().find(|e| e.enabled) {
+    if let Some(first) = webhooks().next() {
         let url = webhook::url(base_url, Some(bot_id), &first.id);
         text.push_str(&format!(
             "Try it (then watch this log for what reached Discord):\n{}\n",

@@ -90,6 +90,7 @@ pub async fn runs_show(
     writeln!(out, "run       {}", run.id)?;
     writeln!(out, "when      {}", rfc3339(run.received_at_ms))?;
     writeln!(out, "event     {}", run.event_id)?;
+    writeln!(out, "trigger   {}", run.trigger)?;
     writeln!(out, "status    {}", status_words(&run))?;
     if let Some(finished) = run.finished_at_ms {
         writeln!(out, "finished  {}", rfc3339(finished))?;
