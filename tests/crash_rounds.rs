@@ -102,9 +102,11 @@ async fn accepted_webhooks_survive_kill_9_rounds_and_are_sent_once() {
         let mut hookbot = spawn_hookbot(dir.path(), &format!("round{round}.log"));
         let client_ref = &client;
         let base_ref = &base;
-        eventually(DEADLINE, format!("round {round}: hookbot to listen"), || async move {
-            client_ref.get(base_ref).send().await.is_ok()
-        })
+        eventually(
+            DEADLINE,
+            format!("round {round}: hookbot to listen"),
+            || async move { client_ref.get(base_ref).send().await.is_ok() },
+        )
         .await;
         let stop = Arc::new(AtomicBool::new(false));
         let answered = Arc::new(AtomicU64::new(0));

@@ -133,8 +133,10 @@ fn delivered(sandbox: &discord_stand_in::Sandbox) -> HashMap<u64, usize> {
 }
 
 /// Starts the binary on `dir` and waits until it answers.
+// The child is handed to the caller, which kills and waits for it.
+#[allow(clippy::zombie_processes)]
 async fn spawn(dir: &Path, port: u16) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_hookbot"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hookbot"))
         .arg("run")
         .arg("--config")
         .arg(dir.join("config.toml"))
@@ -152,7 +154,11 @@ async fn spawn(dir: &Path, port: u16) -> Child {
                 return child;
             }
         }
-        assert!(Instant::now() < deadline, "hookbot did not answer /healthz");
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("hookbot did not answer /healthz within 30 s");
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -304,15 +304,25 @@ async fn latency(rate: u64, count: u64) -> Vec<Row> {
         }
     );
     let at = format!("{rate}/s");
+    let accept_p99 = quantile(&accept, 0.99);
+    let accepted = format!(
+        "{} / {}",
+        millis(quantile(&accept, 0.5)),
+        millis(accept_p99)
+    );
+    let accept_measure = format!("latency {at}: POST -> 200, p50 / p99");
     let mut rows = vec![
-        info(
-            &format!("latency {at}: POST -> 200, p50 / p99"),
-            format!(
-                "{} / {}",
-                millis(quantile(&accept, 0.5)),
-                millis(quantile(&accept, 0.99))
-            ),
-        ),
+        if rate == LATENCY_RATE {
+            // Issue 11: the durable answer alone, whatever Discord's pace allows after it.
+            row(
+                &accept_measure,
+                accepted,
+                "p99 <= 5 ms at 200 req/s",
+                refused == 0 && accept_p99 <= Duration::from_millis(5),
+            )
+        } else {
+            info(&accept_measure, accepted)
+        },
         info(
             &format!("latency {at}: POST -> Discord, p50"),
             millis(quantile(&deliver, 0.5)),

@@ -33,7 +33,10 @@ impl SledEngine {
             }
             // A run the accept journal could still bring back at the next start stays until a
             // checkpoint has moved it into sled's log (about a second).
-            let unsettled = self.journal.as_ref().map_or(u64::MAX, |j| j.unsettled_floor());
+            let unsettled = self
+                .journal
+                .as_ref()
+                .map_or(u64::MAX, |j| j.unsettled_floor());
             if super::decode_run_key(&key) >= unsettled {
                 continue;
             }

@@ -84,7 +84,10 @@ async fn concurrent_accepts_are_durable() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db");
     let store = SledEngine::open(&path).unwrap();
-    let journal = store.journal.clone().expect("a database in a folder journals");
+    let journal = store
+        .journal
+        .clone()
+        .expect("a database in a folder journals");
     let before = journal.syncs();
     let barrier = Arc::new(tokio::sync::Barrier::new(N));
     let mut tasks = Vec::new();
