@@ -135,7 +135,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     };
     // Installed before anything is counted.
     metrics::prometheus();
-    let store = Store::open(&config.database_path())?;
+    let store = Store::open_at(&config.store_location()).await?;
     let folder_watch = reload::FolderWatch::start(config.events.dir.clone());
     let loaded = load_events(&config, &store).await?;
     // Before anything holds descriptors: the connection cap is fitted to the limit in force.

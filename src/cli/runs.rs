@@ -43,7 +43,7 @@ pub async fn runs_list(
         };
         eprintln!(
             "no runs{filtered} in {which} database ({})",
-            config.database_path().display()
+            config.store_location()
         );
         // The first-time user's case: the runs of the curl line pasted from the sandbox.
         let sandboxed = Config {

@@ -395,7 +395,7 @@ impl Journal {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    #[cfg(test)]
+    /// A checkpoint now, on the caller's thread (retention calls it before it deletes).
     pub(super) fn checkpoint_now(&self) -> Result<(), StoreError> {
         self.checkpoint()
     }

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use super::commit::GroupCommit;
 use super::journal::{segment_path, segments, AcceptFrame, JOURNAL_DIR};
-use super::testing::{answer, new_run, temp_engine};
+use super::testing::{new_run, temp_engine};
 use super::SledEngine;
 use crate::engine::error::StoreError;
-use crate::engine::records::{IdempotencyKey, IdempotencyRecord};
+use crate::engine::records::{IdempotencyKey, IdempotencyRecord, StoredAnswer};
 use crate::run::{Run, RunStatus};
 
 #[test]
@@ -185,6 +185,13 @@ fn leave_in_journal(path: &std::path::Path, frames: &[AcceptFrame]) {
     std::fs::write(segment_path(&dir, 7), bytes).unwrap();
 }
 
+fn answer(n: u64) -> StoredAnswer {
+    StoredAnswer {
+        status: 200,
+        body: serde_json::json!({ "n": n }),
+    }
+}
+
 fn frame_of(run: &Run, key: Option<(&[u8], &IdempotencyRecord)>) -> AcceptFrame {
     AcceptFrame {
         run_id: run.id,
@@ -275,11 +282,11 @@ async fn runs_left_in_the_accept_journal_come_back_at_open() {
     assert_eq!(SledEngine::open(&path).unwrap().pending_count(), 3);
 }
 
-/// A checkpoint moves the journal into sled's log; until then retention leaves its runs alone,
-/// so a replay can never bring back a run that was deleted.
+/// A checkpoint moves the journal into sled's log; until then retention leaves its runs alone
+/// (so a replay can never bring back a deleted run), and a prune makes one first.
 #[tokio::test]
-async fn retention_waits_for_the_checkpoint_of_a_journaled_run() {
-    let (_dir, store) = temp_engine();
+async fn retention_checkpoints_the_journal_before_it_deletes() {
+    let (dir, store) = temp_engine();
     let journal = store.journal.clone().unwrap();
     let mut run = new_run(&store, 1);
     store.accept_run(&run, None).await.unwrap();
@@ -287,10 +294,9 @@ async fn retention_waits_for_the_checkpoint_of_a_journaled_run() {
     run.finished_at_ms = Some(1);
     store.finish_run(&run).unwrap();
     assert_eq!(journal.unsettled_floor(), run.id.0);
-    let keep_none = |store: &SledEngine| store.prune(Duration::ZERO, 0, 10).unwrap().runs;
-    assert_eq!(keep_none(&store), 0, "pruned while only the journal had it");
-    journal.checkpoint_now().unwrap();
+    assert_eq!(store.prune(Duration::ZERO, 0, 10).unwrap().runs, 1);
     assert_eq!(journal.unsettled_floor(), u64::MAX);
-    assert_eq!(keep_none(&store), 1);
     assert!(store.run(run.id).unwrap().is_none());
+    let left = segments(&dir.path().join("db").join(JOURNAL_DIR)).unwrap();
+    assert_eq!(left.len(), 1, "only the fresh segment: {left:?}");
 }
