@@ -28,7 +28,7 @@ use crate::executor;
 use crate::executor::http_request::Destination;
 use crate::http::{self, webhook, AppState, Limits, Probe, Serving};
 use crate::queue::Queue;
-use crate::{admin, discord, keys, metrics, reload, retention, sandbox_world};
+use crate::{admin, discord, keys, metrics, reload, retention, sandbox_world, triggers};
 
 /// Why hookbot could not start, or had to stop.
 #[derive(Debug, thiserror::Error)]
@@ -121,6 +121,8 @@ pub struct Running {
     retention: JoinHandle<()>,
     /// Reloads the events folder when a file changes.
     watcher: JoinHandle<()>,
+    /// Fires `schedule` events at their due times.
+    schedules: JoinHandle<()>,
     /// Keeps the bot's id in the store once Discord says it.
     remember_bot_id: JoinHandle<()>,
 }
@@ -237,6 +239,15 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         shutdown.clone(),
     ));
     let watcher = tokio::spawn(folder_watch.run(store.clone(), shutdown.clone()));
+    let schedules = tokio::spawn(triggers::schedule::run_schedules(
+        triggers::schedule::Stored {
+            store: store.clone(),
+            queue: queue.clone(),
+        },
+        Arc::new(triggers::schedule::SystemClock),
+        triggers::schedule::Tuning::default(),
+        shutdown.clone(),
+    ));
     let probe = Probe {
         store: store.clone(),
         discord: discord.clone(),
@@ -302,6 +313,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         executor,
         retention,
         watcher,
+        schedules,
         remember_bot_id,
     })
 }
@@ -340,6 +352,7 @@ impl Running {
         let _ = self.executor.await;
         let _ = self.retention.await;
         let _ = self.watcher.await;
+        let _ = self.schedules.await;
         self.remember_bot_id.abort();
         let _ = self.remember_bot_id.await;
         self.discord.shutdown().await;

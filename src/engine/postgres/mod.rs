@@ -21,6 +21,7 @@ mod pending;
 mod prune;
 mod runs;
 mod settings;
+mod triggers;
 mod variables;
 
 use std::collections::HashMap;
@@ -34,7 +35,7 @@ use crate::engine::error::StoreError;
 use crate::engine::interface::Engine;
 use crate::engine::records::{
     Accepted, EventRevision, Idempotency, IdempotencyKey, IdempotencyRecord, Pruned,
-    ReplacedEvents, RunFilter, StoredAnswer, VariableScope,
+    ReplacedEvents, RunFilter, ScheduleDue, StoredAnswer, VariableScope,
 };
 use crate::events::Event;
 use crate::run::{Run, RunId, Step};
@@ -340,6 +341,28 @@ impl Engine for PostgresEngine {
         PostgresEngine::set_idempotent_answer(self, key, run, answer).await
     }
 
+    async fn idempotency_records(
+        &self,
+    ) -> Result<Vec<(String, Vec<u8>, IdempotencyRecord)>, StoreError> {
+        PostgresEngine::idempotency_records(self).await
+    }
+
+    async fn restore_idempotency(
+        &self,
+        key: IdempotencyKey<'_>,
+        record: &IdempotencyRecord,
+    ) -> Result<bool, StoreError> {
+        PostgresEngine::restore_idempotency(self, key, record).await
+    }
+
+    async fn restore_revision(
+        &self,
+        event_id: &str,
+        revision: &EventRevision,
+    ) -> Result<bool, StoreError> {
+        PostgresEngine::restore_revision(self, event_id, revision).await
+    }
+
     async fn prune(
         &self,
         keep_for: Duration,
@@ -347,5 +370,25 @@ impl Engine for PostgresEngine {
         now_ms: u64,
     ) -> Result<Pruned, StoreError> {
         PostgresEngine::prune(self, keep_for, keep_count, now_ms).await
+    }
+
+    async fn schedule_dues(&self) -> Result<Vec<(String, ScheduleDue)>, StoreError> {
+        PostgresEngine::schedule_dues(self).await
+    }
+
+    async fn set_schedule_due(
+        &self,
+        event_id: &str,
+        due: Option<&ScheduleDue>,
+    ) -> Result<(), StoreError> {
+        PostgresEngine::set_schedule_due(self, event_id, due).await
+    }
+
+    async fn button_value(&self, key: &str) -> Result<Option<String>, StoreError> {
+        PostgresEngine::button_value(self, key).await
+    }
+
+    async fn keep_button_value(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        PostgresEngine::keep_button_value(self, key, value).await
     }
 }

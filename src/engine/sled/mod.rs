@@ -2,12 +2,12 @@
 //! hookbot that names sled.
 //!
 //! Each kind of record has its file (`definitions`, `settings`, `variables`, `runs`, `pending`,
-//! `idempotency`, `prune`, `commit` for the shared flush, and `journal`, where an accepted run is
-//! made durable without a flush of sled); each holds synchronous methods on [`SledEngine`], and
-//! the [`Engine`] implementation here hands every call to the method of the same name. sled
-//! answers from memory or its page cache in microseconds, so those calls run on the caller's
-//! task; only a flush or a journal sync waits, and a prune (which walks whole trees) moves to a
-//! blocking thread. Dropping the last handle waits until sled has let go of the database
+//! `idempotency`, `triggers`, `prune`, `commit` for the shared flush, and `journal`, where an
+//! accepted run is made durable without a flush of sled); each holds synchronous methods on
+//! [`SledEngine`], and the [`Engine`] implementation here hands every call to the method of the
+//! same name. sled answers from memory or its page cache in microseconds, so those calls run on
+//! the caller's task; only a flush or a journal sync waits, and a prune (which walks whole trees)
+//! moves to a blocking thread. Dropping the last handle waits until sled has let go of the database
 //! (`Release`), so it can be opened again at once.
 
 mod commit;
@@ -18,6 +18,7 @@ mod pending;
 mod prune;
 mod runs;
 mod settings;
+mod triggers;
 /// 16 random bytes in `meta`, made when the database is first opened.
 const INSTALL_ID: &str = "install_id";
 
@@ -85,7 +86,7 @@ use crate::engine::error::StoreError;
 use crate::engine::interface::Engine;
 use crate::engine::records::{
     Accepted, EventRevision, Idempotency, IdempotencyKey, IdempotencyRecord, Pruned,
-    ReplacedEvents, RunFilter, StoredAnswer, VariableScope,
+    ReplacedEvents, RunFilter, ScheduleDue, StoredAnswer, VariableScope,
 };
 use crate::events::Event;
 use crate::run::{Run, RunId, Step};
@@ -105,6 +106,10 @@ const META_TREE: &str = "meta";
 const VARIABLES_TREE: &str = "variables";
 /// Idempotency keys: key = event id + 0 + the caller's key; value = an [`IdempotencyRecord`].
 const IDEMPOTENCY_TREE: &str = "idempotency";
+/// Each schedule event's next due time: key = event id; value = a [`ScheduleDue`].
+const SCHEDULE_DUES_TREE: &str = "schedule_dues";
+/// Values of buttons too long for their `custom_id`: key = the value's key; value = JSON text.
+const BUTTON_VALUES_TREE: &str = "button_values";
 
 /// sled's page cache. Its default (1 GiB) lets every record ever read stay in memory, and a
 /// restart with a long queue reads every queued run once; 16 MiB keeps hookbot small while the
@@ -129,6 +134,8 @@ pub struct SledEngine {
     meta: sled::Tree,
     variables: sled::Tree,
     idempotency: sled::Tree,
+    schedule_dues: sled::Tree,
+    button_values: sled::Tree,
     /// Made once per database and kept in `meta` (see [`Engine::install_id`]).
     install_id: u128,
     /// Decoded event definitions, shared by every clone of the handle.
@@ -253,6 +260,8 @@ impl SledEngine {
             meta,
             variables: db.open_tree(VARIABLES_TREE)?,
             idempotency: db.open_tree(IDEMPOTENCY_TREE)?,
+            schedule_dues: db.open_tree(SCHEDULE_DUES_TREE)?,
+            button_values: db.open_tree(BUTTON_VALUES_TREE)?,
             loaded_events: Arc::default(),
             pending_count: Arc::new(AtomicU64::new(pending_count)),
             commit: Arc::default(),
@@ -500,6 +509,28 @@ impl Engine for SledEngine {
         SledEngine::set_idempotent_answer(self, key, run, answer)
     }
 
+    async fn idempotency_records(
+        &self,
+    ) -> Result<Vec<(String, Vec<u8>, IdempotencyRecord)>, StoreError> {
+        SledEngine::idempotency_records(self)
+    }
+
+    async fn restore_idempotency(
+        &self,
+        key: IdempotencyKey<'_>,
+        record: &IdempotencyRecord,
+    ) -> Result<bool, StoreError> {
+        SledEngine::restore_idempotency(self, key, record)
+    }
+
+    async fn restore_revision(
+        &self,
+        event_id: &str,
+        revision: &EventRevision,
+    ) -> Result<bool, StoreError> {
+        SledEngine::restore_revision(self, event_id, revision)
+    }
+
     async fn prune(
         &self,
         keep_for: Duration,
@@ -511,6 +542,26 @@ impl Engine for SledEngine {
         tokio::task::spawn_blocking(move || engine.prune(keep_for, keep_count, now_ms))
             .await
             .map_err(|error| StoreError::Engine(Box::new(error)))?
+    }
+
+    async fn schedule_dues(&self) -> Result<Vec<(String, ScheduleDue)>, StoreError> {
+        SledEngine::schedule_dues(self)
+    }
+
+    async fn set_schedule_due(
+        &self,
+        event_id: &str,
+        due: Option<&ScheduleDue>,
+    ) -> Result<(), StoreError> {
+        SledEngine::set_schedule_due(self, event_id, due).await
+    }
+
+    async fn button_value(&self, key: &str) -> Result<Option<String>, StoreError> {
+        SledEngine::button_value(self, key)
+    }
+
+    async fn keep_button_value(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        SledEngine::keep_button_value(self, key, value).await
     }
 }
 
