@@ -72,6 +72,75 @@ enum Command {
         /// The export's file; `-` reads stdin.
         file: PathBuf,
     },
+    /// Act as a member of the sandbox's server while `hookbot run --sandbox` runs in another
+    /// terminal: say something, join, leave, react, use a slash command, click a button.
+    Sandbox {
+        #[command(subcommand)]
+        act: SandboxCommand,
+        /// Who acts: a member's name or id (alice and bob are members of every sandbox server).
+        #[arg(
+            long = "as",
+            value_name = "USER",
+            default_value = "alice",
+            global = true
+        )]
+        user: String,
+        /// The server, by id, when the events name several.
+        #[arg(long, value_name = "ID", global = true)]
+        server: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SandboxCommand {
+    /// Write a message in a channel: `hookbot sandbox say '#general' 'hello'`.
+    Say {
+        /// `#name` or an id.
+        channel: String,
+        /// The message text.
+        text: String,
+    },
+    /// Join the server (a new user by that name, or one who left): starts `member_join` events.
+    Join,
+    /// Leave the server: starts `member_leave` events.
+    Leave,
+    /// React to a message (the channel's newest unless --message says which).
+    React {
+        /// A unicode emoji, or a custom emoji's name.
+        emoji: String,
+        /// `#name` or an id; default #general.
+        #[arg(long)]
+        channel: Option<String>,
+        /// The message's id.
+        #[arg(long)]
+        message: Option<String>,
+        /// Take the reaction back instead (starts `reaction_remove` events).
+        #[arg(long)]
+        remove: bool,
+    },
+    /// Use a slash command: `hookbot sandbox command deploy service=billing`.
+    Command {
+        /// The command's name, with or without the `/`.
+        name: String,
+        /// Options as NAME=VALUE: users by name, channels as `#name`, roles by name.
+        #[arg(value_parser = parse_variable)]
+        options: Vec<(String, String)>,
+        /// `#name` or an id; default #general.
+        #[arg(long)]
+        channel: Option<String>,
+    },
+    /// Click a button, by its label, of a message (the channel's newest with buttons unless
+    /// --message says which).
+    Click {
+        /// The button's label (or its custom id).
+        button: String,
+        /// `#name` or an id; default #general.
+        #[arg(long)]
+        channel: Option<String>,
+        /// The message's id.
+        #[arg(long)]
+        message: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -156,6 +225,44 @@ fn main() -> ExitCode {
             eprintln!("hookbot: {error:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn sandbox_act(command: SandboxCommand) -> hookbot::cli::Act {
+    use hookbot::cli::Act;
+    match command {
+        SandboxCommand::Say { channel, text } => Act::Say { channel, text },
+        SandboxCommand::Join => Act::Join,
+        SandboxCommand::Leave => Act::Leave,
+        SandboxCommand::React {
+            emoji,
+            channel,
+            message,
+            remove,
+        } => Act::React {
+            emoji,
+            channel,
+            message,
+            remove,
+        },
+        SandboxCommand::Command {
+            name,
+            options,
+            channel,
+        } => Act::Command {
+            name,
+            options,
+            channel,
+        },
+        SandboxCommand::Click {
+            button,
+            channel,
+            message,
+        } => Act::Click {
+            button,
+            channel,
+            message,
+        },
     }
 }
 
@@ -250,6 +357,15 @@ fn execute(cli: Cli) -> anyhow::Result<bool> {
             .map(|()| true),
         Command::Import { file } => runtime
             .block_on(hookbot::cli::import(config, sandbox, &file, &mut stdout))
+            .map(|()| true),
+        Command::Sandbox { act, user, server } => runtime
+            .block_on(hookbot::cli::sandbox_act(
+                config,
+                sandbox_act(act),
+                &user,
+                server.as_deref(),
+                &mut stdout,
+            ))
             .map(|()| true),
     }
 }

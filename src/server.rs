@@ -28,7 +28,10 @@ use crate::executor;
 use crate::executor::http_request::Destination;
 use crate::http::{self, webhook, AppState, Limits, Probe, Serving};
 use crate::queue::Queue;
-use crate::{admin, discord, keys, metrics, reload, retention, sandbox_world, triggers};
+use crate::{
+    admin, discord, gateway_runs, keys, metrics, reload, retention, sandbox_control, sandbox_world,
+    triggers,
+};
 
 /// Why hookbot could not start, or had to stop.
 #[derive(Debug, thiserror::Error)]
@@ -109,6 +112,8 @@ pub struct Running {
     pub discord: Arc<Discord>,
     /// The stand-in, when running with `--sandbox`; shut down after everything that calls it.
     pub sandbox: Option<Sandbox>,
+    /// The database's path, beside which the sandbox's control file lies.
+    database_path: std::path::PathBuf,
     /// The local admin socket, when it could be served.
     pub admin: Option<admin::server::AdminServer>,
     /// Cancelled once to stop every task below (and the listeners and the admin socket).
@@ -125,6 +130,10 @@ pub struct Running {
     schedules: JoinHandle<()>,
     /// Keeps the bot's id in the store once Discord says it.
     remember_bot_id: JoinHandle<()>,
+    /// Starts the runs Discord's events and interactions trigger.
+    gateway_runs: JoinHandle<()>,
+    /// Keeps the gateway intents and the slash commands as the events want them.
+    discord_sync: JoinHandle<()>,
 }
 
 /// Starts everything and returns once the listeners are bound.
@@ -161,6 +170,13 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             .map_err(StartError::Sandbox)?;
             let url = stand_in.api_url();
             tracing::info!(url = %url, "sandbox: a local Discord stand-in is serving this bot");
+            let control = sandbox_control::ControlFile {
+                control_url: stand_in.control_url(),
+                token: sandbox_world::SANDBOX_TOKEN.to_owned(),
+            };
+            if let Err(error) = sandbox_control::write(&config.database_path(), &control) {
+                tracing::warn!(%error, "cannot write the sandbox's control file: `hookbot sandbox …` will not find this sandbox");
+            }
             (
                 Some(stand_in),
                 sandbox_world::SANDBOX_TOKEN.to_owned(),
@@ -178,11 +194,23 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             None => store.bot_id().await?,
         },
     };
-    let discord = Arc::new(Discord::start(
+    // What Discord reports in the servers goes to the run starter; the gateway asks for the
+    // intents the loaded events need (and identifies again when a reload needs others).
+    let (discord_events, discord_events_rx) = tokio::sync::mpsc::channel(discord::EVENT_QUEUE);
+    let intents = discord::intents_for(
+        loaded
+            .events
+            .iter()
+            .filter(|event| event.enabled)
+            .map(|event| event.trigger.kind()),
+    );
+    let discord = Arc::new(Discord::start_listening(
         &token,
         api_url.as_deref(),
         known_bot_id,
         discord::Reconnect::UntilReached,
+        intents,
+        Some(discord_events),
     ));
     let bot_id = match known_bot_id {
         Some(id) => id,
@@ -223,6 +251,21 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         shutdown.clone(),
         config.delivery.clone(),
         http_destination,
+    ));
+    let starter = gateway_runs::Starter {
+        store: store.clone(),
+        queue: queue.clone(),
+        discord: discord.clone(),
+    };
+    let gateway_runs = tokio::spawn(gateway_runs::start_runs_until_shutdown(
+        starter,
+        discord_events_rx,
+        shutdown.clone(),
+    ));
+    let discord_sync = tokio::spawn(gateway_runs::sync_until_shutdown(
+        store.clone(),
+        discord.clone(),
+        shutdown.clone(),
     ));
     let state = AppState::new(
         store.clone(),
@@ -307,6 +350,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         store,
         discord,
         sandbox,
+        database_path: config.database_path(),
         admin,
         shutdown,
         http,
@@ -315,6 +359,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         watcher,
         schedules,
         remember_bot_id,
+        gateway_runs,
+        discord_sync,
     })
 }
 
@@ -352,6 +398,8 @@ impl Running {
         let _ = self.executor.await;
         let _ = self.retention.await;
         let _ = self.watcher.await;
+        let _ = self.gateway_runs.await;
+        let _ = self.discord_sync.await;
         let _ = self.schedules.await;
         self.remember_bot_id.abort();
         let _ = self.remember_bot_id.await;
@@ -363,6 +411,7 @@ impl Running {
         // right after this stop (in this process too) can open it.
         drop(self.store);
         if let Some(sandbox) = self.sandbox {
+            sandbox_control::remove(&self.database_path);
             sandbox.shutdown().await;
         }
         tracing::info!("stopped");

@@ -1,19 +1,16 @@
 //! CONTRACT §5 "Delivery", the engine half: transient failures retried with backoff, permanent
 //! ones not, dead letters listed and retried by hand (§6's `hookbot runs`), runs waiting to retry
-//! resumed after a restart, and every accepted webhook delivered exactly once across a `kill -9`
-//! (§4: a 200 means the run will execute).
+//! resumed after a restart. Every accepted webhook delivered exactly once across `kill -9`
+//! rounds (§4: a 200 means the run will execute) is tests/crash_rounds.rs.
 
 mod common;
 
-use std::collections::HashMap;
-use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
 use discord_stand_in::{Failure, FixtureGuild, Sandbox};
 use hookbot::run::{Run, RunId, RunStatus, StepOutcome};
-use serde_json::{json, Value};
+use serde_json::json;
 
 fn notify() -> String {
     message_event("notify", "#deploys", "deploy {n}")
@@ -247,182 +244,9 @@ async fn a_restarted_hookbot_resumes_a_run_waiting_for_its_retry() {
     h.stop().await;
 }
 
-// --- kill -9 while webhooks stream in ---
+// --- many channels at once (kill -9 rounds: tests/crash_rounds.rs) ---
 
-const CHANNELS: u64 = 40;
-const WEBHOOKS: usize = 200;
-/// Webhook callers at once.
-const CALLERS: usize = 16;
 const FIRST_CHANNEL: u64 = 210_000_000_000_000_000;
-const API_KEY: &str = "delivery-engine-test-key";
-
-fn spawn_hookbot(dir: &Path, log: &str) -> tokio::process::Child {
-    let log = std::fs::File::create(dir.join(log)).unwrap();
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_hookbot"))
-        .args(["run", "--config", "config.toml"])
-        .current_dir(dir)
-        .env_remove("HOOKBOT_CONFIG")
-        .env_remove("HOOKBOT_DISCORD_TOKEN")
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(log))
-        .kill_on_drop(true)
-        .spawn()
-        .expect("hookbot starts")
-}
-
-async fn wait_listening(base: &str) {
-    let client = &reqwest::Client::new();
-    eventually(
-        DEADLINE,
-        format!("hookbot to listen at {base}"),
-        || async move { client.get(base).send().await.is_ok() },
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn every_accepted_webhook_is_delivered_exactly_once_across_kill_9() {
-    let mut guild = FixtureGuild::new(SERVER, SERVER_NAME);
-    for c in 0..CHANNELS {
-        guild = guild.channel(FIRST_CHANNEL + c, format!("c{c}"));
-    }
-    let sandbox = Sandbox::start(bot_in(guild), TOKEN).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    write_config(
-        dir.path(),
-        &sandbox.api_url(),
-        "",
-        "[limits]\nper_event_per_minute = 0\n",
-    );
-    let config = std::fs::read_to_string(dir.path().join("config.toml"))
-        .unwrap()
-        .replace("127.0.0.1:0", &format!("127.0.0.1:{port}"));
-    std::fs::write(dir.path().join("config.toml"), config).unwrap();
-    std::fs::create_dir_all(dir.path().join("events")).unwrap();
-    std::fs::write(
-        dir.path().join("events/fanout.toml"),
-        message_event("fanout", "{ch}", "msg {n}"),
-    )
-    .unwrap();
-    {
-        // The key is set before the first start, so no start prints one.
-        let store = hookbot::engine::Store::open(&dir.path().join("db")).unwrap();
-        store
-            .set_api_key_hash(hookbot::keys::hash_key(API_KEY))
-            .await
-            .unwrap();
-    }
-    let base = format!("http://127.0.0.1:{port}");
-    let url = format!("{base}/webhook/{BOT_ID}/fanout");
-
-    let mut first = spawn_hookbot(dir.path(), "first.log");
-    wait_listening(&base).await;
-
-    let client = reqwest::Client::new();
-    let mut calls = tokio::task::JoinSet::new();
-    // Many callers at once, as a busy CI system would be.
-    let callers = std::sync::Arc::new(tokio::sync::Semaphore::new(CALLERS));
-    for n in 0..WEBHOOKS {
-        let (client, url, callers) = (client.clone(), url.clone(), callers.clone());
-        calls.spawn(async move {
-            let _caller = callers.acquire_owned().await.unwrap();
-            let channel = FIRST_CHANNEL + n as u64 % CHANNELS;
-            let body = variables_body(&[
-                ("n", json!(n.to_string())),
-                ("ch", json!(channel.to_string())),
-            ]);
-            let answer = client
-                .post(&url)
-                .header("Authorization", API_KEY)
-                .json(&body)
-                .send()
-                .await;
-            let accepted = match answer {
-                Ok(response) if response.status() == 200 => {
-                    let body: Value = response.json().await.unwrap_or(Value::Null);
-                    body["run"].as_str().is_some()
-                }
-                _ => false,
-            };
-            (n, accepted)
-        });
-    }
-    // Mid-stream: some messages are out, many runs are still queued or in flight.
-    let stand_in = &sandbox;
-    let first_log = &dir.path().join("first.log");
-    eventually(RETRY_DEADLINE, "30 messages to go out", || async move {
-        let sent: usize = (0..CHANNELS)
-            .map(|c| stand_in.messages_in(FIRST_CHANNEL + c).len())
-            .sum();
-        if sent >= 30 {
-            Ok(())
-        } else {
-            let log = std::fs::read_to_string(first_log).unwrap_or_default();
-            Err(format!("{sent} sent; log: {log}"))
-        }
-    })
-    .await;
-    first.start_kill().expect("SIGKILL");
-    first.wait().await.unwrap();
-
-    let mut accepted = Vec::new();
-    while let Some(result) = calls.join_next().await {
-        let (n, ok) = result.unwrap();
-        if ok {
-            accepted.push(n);
-        }
-    }
-    assert!(
-        accepted.len() >= 30,
-        "the kill came mid-stream, after {} acceptances",
-        accepted.len()
-    );
-
-    let mut second = spawn_hookbot(dir.path(), "second.log");
-    wait_listening(&base).await;
-    let count_of = |sandbox: &Sandbox| -> HashMap<String, usize> {
-        let mut counts = HashMap::new();
-        for c in 0..CHANNELS {
-            for content in contents(sandbox, FIRST_CHANNEL + c) {
-                *counts.entry(content).or_insert(0) += 1;
-            }
-        }
-        counts
-    };
-    let accepted = &accepted;
-    let logs = &dir.path().display();
-    eventually(
-        Duration::from_secs(60),
-        "every accepted webhook to be delivered",
-        || async move {
-            let counts = count_of(stand_in);
-            let lost: Vec<_> = accepted
-                .iter()
-                .filter(|n| !counts.contains_key(&format!("msg {n}")))
-                .collect();
-            if lost.is_empty() {
-                Ok(())
-            } else {
-                Err(format!(
-                    "{} accepted webhook(s) lost: {lost:?}; logs in {logs}",
-                    lost.len()
-                ))
-            }
-        },
-    )
-    .await;
-    let counts = count_of(&sandbox);
-    let repeated: Vec<_> = counts.iter().filter(|(_, count)| **count > 1).collect();
-    assert!(repeated.is_empty(), "sent more than once: {repeated:?}");
-    second.start_kill().unwrap();
-    second.wait().await.unwrap();
-    sandbox.shutdown().await;
-}
 
 /// With the stand-in enforcing Discord's limits (50 requests/s, 5 messages per 5 s per channel),
 /// a burst of webhooks is delivered in full, each message once, with hardly any 429: hookbot

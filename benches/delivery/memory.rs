@@ -17,6 +17,9 @@ use hookbot::run::Run;
 use crate::world::{self, EVENT};
 
 pub const QUEUED: u64 = 100_000;
+/// Set to a file prefix, the queued sample runs under `heaptrack -o PREFIX` and is stopped with
+/// SIGTERM, so the profile is written (docs/performance.md, "Memory").
+const HEAPTRACK_VAR: &str = "HOOKBOT_BENCH_HEAPTRACK";
 /// How long after `/healthz` first answers the process settles before it is measured.
 const SETTLE: Duration = Duration::from_secs(3);
 
@@ -37,7 +40,7 @@ pub struct Memory {
 pub async fn measure() -> Memory {
     let sandbox = world::stand_in(Default::default()).await;
     let idle_dir = tempfile::tempdir().unwrap();
-    let idle = run_binary(idle_dir.path(), &sandbox).await;
+    let idle = run_binary(idle_dir.path(), &sandbox, None).await;
 
     // Every send fails (503) for the whole measurement, so the runs stay queued.
     sandbox.inject(Failure::new("/messages", 503).for_duration(Duration::from_secs(3600)));
@@ -51,7 +54,8 @@ pub async fn measure() -> Memory {
     .expect("100k runs queued within 90 s");
     let fill_time = started.elapsed();
     let before = sends(&sandbox);
-    let queued = run_binary(queued_dir.path(), &sandbox).await;
+    let profile = std::env::var(HEAPTRACK_VAR).ok();
+    let queued = run_binary(queued_dir.path(), &sandbox, profile.as_deref()).await;
     let sends_tried = sends(&sandbox) - before;
     sandbox.shutdown().await;
     Memory {
@@ -97,10 +101,19 @@ async fn fill(db: &Path, count: u64) {
 
 /// Starts the binary on `dir` (config and events written there), waits until it answers
 /// `/healthz` and has settled, and reads its memory.
-async fn run_binary(dir: &Path, sandbox: &Sandbox) -> Sample {
+async fn run_binary(dir: &Path, sandbox: &Sandbox, heaptrack: Option<&str>) -> Sample {
     let port = free_port();
     world::write_config(dir, &sandbox.api_url(), &format!("127.0.0.1:{port}"));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hookbot"))
+    let binary = env!("CARGO_BIN_EXE_hookbot");
+    let mut command = match heaptrack {
+        Some(prefix) => {
+            let mut command = Command::new("heaptrack");
+            command.arg("-o").arg(prefix).arg(binary);
+            command
+        }
+        None => Command::new(binary),
+    };
+    let mut child = command
         .arg("run")
         .arg("--config")
         .arg(dir.join("config.toml"))
@@ -122,10 +135,30 @@ async fn run_binary(dir: &Path, sandbox: &Sandbox) -> Sample {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(SETTLE).await;
+    if heaptrack.is_some() {
+        // heaptrack's script runs hookbot as its child and writes the profile once it exits.
+        let hookbot = child_of(child.id()).expect("hookbot under heaptrack");
+        let sample = read_status(hookbot);
+        let _ = Command::new("kill")
+            .args(["-TERM", &hookbot.to_string()])
+            .status();
+        child.wait().expect("heaptrack ends");
+        return sample;
+    }
     let sample = read_status(child.id());
     child.kill().expect("stop hookbot");
     child.wait().expect("hookbot reaped");
     sample
+}
+
+/// The first child process of `pid`.
+fn child_of(pid: u32) -> Option<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn read_status(pid: u32) -> Sample {
@@ -144,7 +177,7 @@ fn read_status(pid: u32) -> Sample {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .map(|addr| addr.port())

@@ -11,6 +11,7 @@ mod key;
 mod logs;
 mod run;
 mod runs;
+mod sandbox;
 mod transfer;
 
 pub use check::check;
@@ -20,4 +21,5 @@ pub use key::key_rotate;
 pub use logs::init_logs;
 pub use run::run;
 pub use runs::{runs_list, runs_retry, runs_show};
+pub use sandbox::{sandbox_act, Act};
 pub use transfer::{export, import};

@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::backoff::Backoff;
 use futures::StreamExt;
 use serenity::all::{
     Cache, Context, EventHandler, GatewayIntents, GuildId, Http, HttpBuilder, Ready, ShardManager,
@@ -22,23 +21,23 @@ use serenity::async_trait;
 use serenity::gateway::{GatewayError, PresenceData, ShardManagerOptions};
 use serenity::http::{RatelimitInfo, Ratelimiter};
 use serenity::prelude::TypeMap;
+use tokio::sync::mpsc;
 use tokio::sync::{watch, Mutex, RwLock};
 use tokio_util::sync::CancellationToken;
 
 use super::error::{http_status, root_cause, ConnectError};
+use super::events::{DiscordEvent, Forwarder};
+use super::intents;
 use super::pacer::Pacer;
+use super::startup::reconnect_backoff;
 
-/// Only non-privileged intents: the cache needs servers, channels and roles; users are found by
-/// id or through the member search endpoint.
+/// Without events to report, only servers: the cache needs servers, channels and roles; users
+/// are found by id or through the member search endpoint.
 const INTENTS: GatewayIntents = GatewayIntents::GUILDS;
 /// How long stopping the shards may take before hookbot exits anyway.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long to wait for READY when the bot's identity must come from the gateway.
 const IDENTITY_TIMEOUT: Duration = Duration::from_secs(15);
-/// The wait after the first failed attempt to reach Discord; each further wait is twice as long.
-pub const RECONNECT_FIRST: Duration = Duration::from_secs(1);
-/// No wait between two attempts to reach Discord is longer than this (before jitter).
-pub const RECONNECT_CAP: Duration = Duration::from_secs(30);
 /// One attempt (the identity and the gateway look-up) that Discord has not answered by then
 /// counts as failed, so a connection that hangs cannot stall the attempts.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -67,7 +66,11 @@ pub struct Discord {
     pub cache: Arc<Cache>,
     /// The bot's id as known before Discord answered (the token, or an earlier start).
     known_bot_id: Option<UserId>,
-    shard_manager: Arc<ShardManager>,
+    /// The shards' manager of the connection in use: replaced when hookbot identifies again
+    /// with other intents.
+    shard_manager: Arc<std::sync::Mutex<Arc<ShardManager>>>,
+    /// The intents the loaded events need; a change makes the connector identify again.
+    intents: watch::Sender<GatewayIntents>,
     gateway: watch::Receiver<GatewayState>,
     /// Set when serenity gave up on the gateway (e.g. Discord closed it with 4014): its shard
     /// table then still says "connected".
@@ -120,6 +123,8 @@ impl EventHandler for GatewayHandler {
             servers = ready.guilds.len(),
             "connected to the Discord gateway"
         );
+        // Guild commands and interaction follow-ups are addressed by the application's id.
+        _ctx.http.set_application_id(ready.application.id);
         let identity = (ready.user.id, ready.user.name.clone());
         let no_servers = ready.guilds.is_empty();
         self.state.send_modify(|s| {
@@ -137,8 +142,14 @@ impl EventHandler for GatewayHandler {
 /// What the background task needs to reach Discord and start the shards.
 struct Connector {
     http: Arc<Http>,
-    shard_manager: Arc<ShardManager>,
+    cache: Arc<Cache>,
+    handlers: Vec<Arc<dyn EventHandler>>,
+    shard_manager: Arc<std::sync::Mutex<Arc<ShardManager>>>,
     shard_results: futures::channel::mpsc::UnboundedReceiver<Result<(), GatewayError>>,
+    /// The intents the events want; after Discord refused a privileged one (4014), hookbot
+    /// asks without them until the events change.
+    intents: watch::Receiver<GatewayIntents>,
+    refused: bool,
     ws_url: Arc<Mutex<String>>,
     state: watch::Sender<GatewayState>,
     gateway_ended: Arc<AtomicBool>,
@@ -177,6 +188,19 @@ impl Discord {
         api_url: Option<&str>,
         known_bot_id: Option<u64>,
         reconnect: Reconnect,
+    ) -> Discord {
+        Self::start_listening(token, api_url, known_bot_id, reconnect, INTENTS, None)
+    }
+
+    /// [`start`](Self::start), asking Discord for `intents` and reporting what happens in the
+    /// servers (messages, members, reactions, interactions) to `events`.
+    pub fn start_listening(
+        token: &str,
+        api_url: Option<&str>,
+        known_bot_id: Option<u64>,
+        reconnect: Reconnect,
+        wanted: GatewayIntents,
+        events: Option<mpsc::Sender<DiscordEvent>>,
     ) -> Discord {
         let pacer = Arc::new(Pacer::new());
         let http = Arc::new(match api_url {
@@ -220,27 +244,25 @@ impl Discord {
         // gateway at once and, when that fails, silently falls back to wss://gateway.discord.gg
         // (never the stand-in, nor a proxy).
         let ws_url = Arc::new(Mutex::new(String::new()));
-        let (shard_manager, shard_results) = ShardManager::new(ShardManagerOptions {
-            data: Arc::new(RwLock::new(TypeMap::new())),
-            event_handlers: vec![Arc::new(GatewayHandler {
-                state: state.clone(),
-            })],
-            raw_event_handlers: Vec::new(),
-            shard_index: 0,
-            shard_init: 0,
-            shard_total: 0,
-            ws_url: ws_url.clone(),
-            cache: cache.clone(),
-            http: http.clone(),
-            intents: INTENTS,
-            presence: Some(PresenceData::default()),
-        });
+        let mut handlers: Vec<Arc<dyn EventHandler>> = vec![Arc::new(GatewayHandler {
+            state: state.clone(),
+        })];
+        if let Some(events) = events {
+            handlers.push(Arc::new(Forwarder { events }));
+        }
+        let (intents, intents_rx) = watch::channel(wanted);
+        let (manager, shard_results) = new_shard_manager(&http, &cache, &handlers, &ws_url, wanted);
+        let shard_manager = Arc::new(std::sync::Mutex::new(manager));
         let gateway_ended = Arc::new(AtomicBool::new(false));
         let stop = CancellationToken::new();
         let connector = Connector {
             http: http.clone(),
+            cache: cache.clone(),
+            handlers,
             shard_manager: shard_manager.clone(),
             shard_results,
+            intents: intents_rx,
+            refused: false,
             ws_url,
             state,
             gateway_ended: gateway_ended.clone(),
@@ -256,10 +278,30 @@ impl Discord {
             cache,
             known_bot_id: known_bot_id.and_then(|id| (id != 0).then(|| UserId::new(id))),
             shard_manager,
+            intents,
             gateway,
             gateway_ended,
             stop,
         }
+    }
+
+    /// Asks Discord for `wanted` from now on: when it differs from the intents in use, the
+    /// gateway connection is closed and hookbot identifies again with them (a privileged intent
+    /// Discord refused before is asked for again).
+    pub fn set_intents(&self, wanted: GatewayIntents) {
+        self.intents.send_if_modified(|current| {
+            let changed = *current != wanted;
+            *current = wanted;
+            changed
+        });
+    }
+
+    /// The shards' manager of the connection in use.
+    fn shards(&self) -> Arc<ShardManager> {
+        self.shard_manager
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     /// Reaches Discord once and learns the bot's identity, or says why it could not: for
@@ -394,7 +436,8 @@ impl Discord {
         if self.gateway.borrow().identity.is_none() {
             return Some("the Discord gateway has not said READY yet".to_owned());
         }
-        let runners = self.shard_manager.runners.lock().await;
+        let shards = self.shards();
+        let runners = shards.runners.lock().await;
         if runners.is_empty() {
             return Some("no Discord gateway connection is running".to_owned());
         }
@@ -421,7 +464,7 @@ impl Discord {
     /// Stops the attempts to reach Discord and closes every shard's connection.
     pub async fn shutdown(&self) {
         self.stop.cancel();
-        if tokio::time::timeout(SHUTDOWN_TIMEOUT, self.shard_manager.shutdown_all())
+        if tokio::time::timeout(SHUTDOWN_TIMEOUT, self.shards().shutdown_all())
             .await
             .is_err()
         {
@@ -480,34 +523,82 @@ impl Connector {
                 _ = self.stop.cancelled() => return,
             }
         };
-        self.shard_manager.set_shards(0, shards, shards).await;
-        if let Err(error) = self.shard_manager.initialize() {
-            return self.fail(ConnectError::Client(error.to_string()));
-        }
         if attempt > 1 {
             tracing::info!(
                 attempts = attempt,
                 "Discord answers again; delivering queued runs"
             );
         }
-        self.state.send_modify(|s| s.link = Link::Up);
-        // serenity reports here when the shards end for good: a shutdown, or Discord refusing
-        // the token or the intents.
-        let ended = tokio::select! {
-            ended = self.shard_results.next() => ended,
-            _ = self.stop.cancelled() => return,
-        };
-        match ended {
-            Some(Err(GatewayError::InvalidAuthentication)) => {
-                self.gateway_ended.store(true, Ordering::Relaxed);
-                self.fail(ConnectError::BadToken);
+        let mut first = true;
+        loop {
+            let wanted = *self.intents.borrow_and_update();
+            let asked = if self.refused {
+                intents::without_privileged(wanted)
+            } else {
+                wanted
+            };
+            let manager = if first {
+                first = false;
+                self.current()
+            } else {
+                // Another IDENTIFY, with other intents: a new manager (serenity fixes the
+                // intents at its creation).
+                let (manager, results) =
+                    new_shard_manager(&self.http, &self.cache, &self.handlers, &self.ws_url, asked);
+                self.shard_results = results;
+                *self.shard_manager.lock().unwrap_or_else(|p| p.into_inner()) = manager.clone();
+                manager
+            };
+            manager.set_shards(0, shards, shards).await;
+            if let Err(error) = manager.initialize() {
+                return self.fail(ConnectError::Client(error.to_string()));
             }
-            Some(Err(error)) => {
-                tracing::error!(%error, "the Discord gateway connection ended");
-                self.gateway_ended.store(true, Ordering::Relaxed);
+            self.state.send_modify(|s| s.link = Link::Up);
+            // serenity reports here when the shards end for good: a shutdown, or Discord
+            // refusing the token or the intents; a change of the events' intents ends them too.
+            let ended = tokio::select! {
+                ended = self.shard_results.next() => ended,
+                changed = self.intents.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    self.refused = false;
+                    tracing::info!(intents = ?*self.intents.borrow(), "the events need other gateway intents; identifying again");
+                    manager.shutdown_all().await;
+                    continue;
+                }
+                _ = self.stop.cancelled() => return,
+            };
+            match ended {
+                Some(Err(GatewayError::InvalidAuthentication)) => {
+                    self.gateway_ended.store(true, Ordering::Relaxed);
+                    return self.fail(ConnectError::BadToken);
+                }
+                Some(Err(GatewayError::DisallowedGatewayIntents))
+                    if !intents::privileged(asked).is_empty() =>
+                {
+                    let privileged = intents::privileged(asked);
+                    tracing::error!(
+                        "Discord refused a privileged gateway intent (close code 4014): turn on {} in the Discord developer portal (your application → Bot → Privileged Gateway Intents), then edit an event file or restart hookbot. Until then the events that need it do not run; webhooks, slash commands, buttons, schedules and the other events keep working",
+                        intents::portal_switches(privileged).join(" and ")
+                    );
+                    self.refused = true;
+                }
+                Some(Err(error)) => {
+                    tracing::error!(%error, "the Discord gateway connection ended");
+                    self.gateway_ended.store(true, Ordering::Relaxed);
+                    return;
+                }
+                Some(Ok(())) | None => return,
             }
-            Some(Ok(())) | None => {}
         }
+    }
+
+    fn current(&self) -> Arc<ShardManager> {
+        self.shard_manager
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     /// One attempt: who the bot is (`GET /users/@me`) and where the gateway is and how many
@@ -565,32 +656,6 @@ fn is_outage(error: &serenity::Error) -> bool {
     }
 }
 
-/// The wait before attempt `attempt + 1`: [`RECONNECT_FIRST`] doubled for each failed attempt,
-/// at most [`RECONNECT_CAP`], moved by up to a fifth either way (`jitter` from -1 to 1) so many
-/// bots do not all come back at the same instant after an outage.
-pub fn reconnect_backoff(attempt: u32, jitter: f64) -> Duration {
-    Backoff {
-        first: RECONNECT_FIRST,
-        cap: RECONNECT_CAP,
-    }
-    .wait(attempt, jitter)
-}
-
-/// The bot's user id read from its token, whose first part is the id in base64; `None` for a
-/// token of another shape (a stand-in's).
-pub fn bot_id_from_token(token: &str) -> Option<u64> {
-    use base64::Engine;
-    let first = token.trim().trim_start_matches("Bot ").split('.').next()?;
-    let decoded = base64::engine::general_purpose::STANDARD_NO_PAD
-        .decode(first.trim_end_matches('='))
-        .ok()?;
-    std::str::from_utf8(&decoded)
-        .ok()?
-        .parse()
-        .ok()
-        .filter(|id| *id != 0)
-}
-
 /// The gateway state once `done` holds, or `None` after `timeout`.
 async fn wait_for_gateway(
     gateway: &watch::Receiver<GatewayState>,
@@ -606,29 +671,28 @@ async fn wait_for_gateway(
     Some(state)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bot_id_comes_from_the_token() {
-        // "123456789012345678" in base64, as Discord puts it in front of a token.
-        let token = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GhIjKl.abcdefghijklmnopqrstuvwxyz";
-        assert_eq!(bot_id_from_token(token), Some(123456789012345678));
-        assert_eq!(
-            bot_id_from_token(&format!("Bot {token}")),
-            Some(123456789012345678)
-        );
-        assert_eq!(bot_id_from_token("not a token"), None);
-        assert_eq!(bot_id_from_token("test-token"), None);
-    }
-
-    #[test]
-    fn reconnecting_backs_off_to_a_cap() {
-        assert_eq!(reconnect_backoff(1, 0.0), RECONNECT_FIRST);
-        assert_eq!(reconnect_backoff(2, 0.0), RECONNECT_FIRST * 2);
-        assert_eq!(reconnect_backoff(100, 0.0), RECONNECT_CAP);
-        assert_eq!(reconnect_backoff(u32::MAX, 1.0), RECONNECT_CAP.mul_f64(1.2));
-        assert_eq!(reconnect_backoff(1, -1.0), RECONNECT_FIRST.mul_f64(0.8));
-    }
+/// A shards' manager asking for `intents`, reporting to `handlers`.
+fn new_shard_manager(
+    http: &Arc<Http>,
+    cache: &Arc<Cache>,
+    handlers: &[Arc<dyn EventHandler>],
+    ws_url: &Arc<Mutex<String>>,
+    intents: GatewayIntents,
+) -> (
+    Arc<ShardManager>,
+    futures::channel::mpsc::UnboundedReceiver<Result<(), GatewayError>>,
+) {
+    ShardManager::new(ShardManagerOptions {
+        data: Arc::new(RwLock::new(TypeMap::new())),
+        event_handlers: handlers.to_vec(),
+        raw_event_handlers: Vec::new(),
+        shard_index: 0,
+        shard_init: 0,
+        shard_total: 0,
+        ws_url: ws_url.clone(),
+        cache: cache.clone(),
+        http: http.clone(),
+        intents,
+        presence: Some(PresenceData::default()),
+    })
 }

@@ -4,6 +4,11 @@
 //! Layout (nothing here imports this file; each file imports only those above it):
 //! - `error`: [`CallError`] (Discord's status, code and message, kept) and [`ConnectError`];
 //! - `pacer`: the outbound governor every write asks first ([`Pacer`]);
+//! - `intents`: which gateway intents the loaded events need; `events`: what Discord reports
+//!   (messages, members, reactions, interactions) as plain [`DiscordEvent`]s;
+//! - `commands`: a server's slash commands synced with one bulk overwrite, only on a change;
+//!   `interactions`: the 3-second acknowledgement and the follow-ups a `reply` sends;
+//! - `startup`: the bot's id from its token, and the backoff between attempts to reach Discord;
 //! - `client`: the [`Discord`] handle: reaching Discord (again, with backoff, while it is down),
 //!   the gateway, the bot's identity, readiness;
 //! - `resolve`: channels, roles, users, categories and emoji of a server by id, mention or name
@@ -12,13 +17,23 @@
 //!   reason ([`Writer`], from [`Discord::writer`]).
 
 mod client;
+mod commands;
 mod error;
+mod events;
+mod intents;
+mod interactions;
 mod pacer;
 mod resolve;
+mod startup;
 mod write;
 
-pub use client::{bot_id_from_token, Discord, Reconnect, RECONNECT_CAP, RECONNECT_FIRST};
+pub use client::{Discord, Reconnect};
+pub use commands::{command_body, same_commands, Synced};
 pub use error::{CallError, ConnectError};
+pub use events::{DiscordEvent, EVENT_QUEUE};
+pub use intents::{intents_for, portal_switches, privileged};
+pub use interactions::{Ack, EPHEMERAL};
 pub use pacer::{Holder, Pacer, RateLimitHeaders};
 pub use resolve::ChannelRef;
+pub use startup::{bot_id_from_token, RECONNECT_CAP, RECONNECT_FIRST};
 pub use write::Writer;

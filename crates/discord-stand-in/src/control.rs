@@ -266,7 +266,7 @@ fn join(world: &mut World, request: &Value) -> Acted {
     let id = user.id;
     let event = people::join(world, guild_id, user).map_err(refuse)?;
     Ok((
-        json!({ "done": format!("@{wanted} joined (user {id})"), "user": id.to_string() }),
+        json!({ "done": format!("joined the server (user {id})"), "user": id.to_string() }),
         Some(event),
     ))
 }
@@ -275,10 +275,7 @@ fn leave(world: &mut World, request: &Value) -> Acted {
     let guild_id = server(world, request)?;
     let user_id = member(world, guild_id, request)?;
     let event = people::leave(world, guild_id, user_id).map_err(refuse)?;
-    Ok((
-        json!({ "done": format!("user {user_id} left") }),
-        Some(event),
-    ))
+    Ok((json!({ "done": "left the server".to_owned() }), Some(event)))
 }
 
 /// The message named by `message` (an id) in the channel, or the newest one `fits`.

@@ -2,16 +2,18 @@
 //! hookbot that names sled.
 //!
 //! Each kind of record has its file (`definitions`, `settings`, `variables`, `runs`, `pending`,
-//! `idempotency`, `triggers`, `prune`, and `commit` for the shared flush); each holds synchronous methods on
+//! `idempotency`, `triggers`, `prune`, `commit` for the shared flush, and `journal`, where an
+//! accepted run is made durable without a flush of sled); each holds synchronous methods on
 //! [`SledEngine`], and the [`Engine`] implementation here hands every call to the method of the
 //! same name. sled answers from memory or its page cache in microseconds, so those calls run on
-//! the caller's task; only a flush waits, and a prune (which walks whole trees) moves to a
-//! blocking thread. Dropping the last handle waits until sled has let go of the database
+//! the caller's task; only a flush or a journal sync waits, and a prune (which walks whole trees)
+//! moves to a blocking thread. Dropping the last handle waits until sled has let go of the database
 //! (`Release`), so it can be opened again at once.
 
 mod commit;
 mod definitions;
 mod idempotency;
+mod journal;
 mod pending;
 mod prune;
 mod runs;
@@ -89,6 +91,7 @@ use crate::engine::records::{
 use crate::events::Event;
 use crate::run::{Run, RunId, Step};
 use commit::GroupCommit;
+use journal::Journal;
 
 const EVENTS_TREE: &str = "events";
 /// Every accepted version of each event: key = event id, 0x00, revision (4 bytes, big-endian).
@@ -140,6 +143,11 @@ pub struct SledEngine {
     /// Runs in the `pending` tree, counted once at open and kept up to date by every writer.
     pending_count: Arc<AtomicU64>,
     commit: Arc<GroupCommit>,
+    /// Where accepted runs are made durable; `None` for a temporary database, which flushes.
+    journal: Option<Arc<Journal>>,
+    /// One accept at a time where there is no journal (whose lock does it otherwise), so an
+    /// idempotency key is checked and written with nothing in between.
+    accepts: Arc<std::sync::Mutex<()>>,
     /// Last, so it drops after this handle's share of the database: when the last handle goes,
     /// it waits until the database can be opened again.
     _release: Arc<Release>,
@@ -193,7 +201,41 @@ impl SledEngine {
             .open()
             .map_err(open_error)?;
         tighten(path).map_err(private)?;
-        SledEngine::from_db(db, Some(path.to_owned())).map_err(open_error)
+        SledEngine::from_db(db, Some(path.to_owned()))
+            .map_err(open_error)?
+            .with_journal(&path.join(journal::JOURNAL_DIR))
+    }
+
+    /// Replays what the accept journal in `dir` holds into sled, makes it durable there, and
+    /// starts a fresh journal.
+    fn with_journal(mut self, dir: &Path) -> Result<SledEngine, StoreError> {
+        let journal_error = |source: sled::Error| StoreError::Open {
+            path: dir.to_owned(),
+            source: Box::new(source),
+        };
+        create_private_dir(dir).map_err(|e| journal_error(sled::Error::Io(e)))?;
+        let mut replayed = 0u64;
+        let segments = journal::replay(dir, |frame| {
+            replayed += u64::from(self.replay_accept(frame)?);
+            Ok(())
+        })?;
+        let mut last = 0;
+        if !segments.is_empty() {
+            self.db.flush()?;
+            for (number, path) in segments {
+                std::fs::remove_file(&path).map_err(|e| journal_error(sled::Error::Io(e)))?;
+                last = last.max(number);
+            }
+        }
+        if replayed > 0 {
+            tracing::info!(
+                runs = replayed,
+                "accepted runs not yet in the database were replayed from its accept journal"
+            );
+            self.pending_count = Arc::new(AtomicU64::new(count_keys(&self.pending)?));
+        }
+        self.journal = Some(Journal::start(dir, self.db.clone(), last)?);
+        Ok(self)
     }
 
     /// A database that lives in memory and is gone when dropped.
@@ -205,11 +247,7 @@ impl SledEngine {
     fn from_db(db: sled::Db, path: Option<PathBuf>) -> Result<SledEngine, sled::Error> {
         let pending = db.open_tree(PENDING_TREE)?;
         // Walks the tree once; every writer keeps the count from here on.
-        let mut pending_count = 0u64;
-        for key in pending.iter().keys() {
-            key?;
-            pending_count += 1;
-        }
+        let pending_count = count_keys(&pending)?;
         let meta = db.open_tree(META_TREE)?;
         let install_id = load_install_id(&meta)?;
         Ok(SledEngine {
@@ -227,6 +265,8 @@ impl SledEngine {
             loaded_events: Arc::default(),
             pending_count: Arc::new(AtomicU64::new(pending_count)),
             commit: Arc::default(),
+            journal: None,
+            accepts: Arc::default(),
             _release: Arc::new(Release { path }),
             db,
         })
@@ -298,6 +338,15 @@ fn wait_released(path: &Path) -> std::io::Result<()> {
             Err(_) => std::thread::sleep(RELEASE_POLL),
         }
     }
+}
+
+fn count_keys(tree: &sled::Tree) -> Result<u64, sled::Error> {
+    let mut count = 0u64;
+    for key in tree.iter().keys() {
+        key?;
+        count += 1;
+    }
+    Ok(count)
 }
 
 fn get_json<T: DeserializeOwned>(tree: &sled::Tree, key: &[u8]) -> Result<Option<T>, StoreError> {

@@ -22,6 +22,11 @@ impl SledEngine {
         now_ms: u64,
     ) -> Result<Pruned, StoreError> {
         use sled::transaction::{ConflictableTransactionError, TransactionError};
+        // What the journal holds goes into sled's log first, so only runs accepted while this
+        // prune walks are left for the next one.
+        if let Some(journal) = &self.journal {
+            journal.checkpoint_now()?;
+        }
         let keep_for_ms = keep_for.as_millis() as u64;
         let mut pruned = Pruned::default();
         let mut finished_seen = 0u64;
@@ -29,6 +34,15 @@ impl SledEngine {
         for entry in self.runs.iter().rev() {
             let (key, value) = entry?;
             if self.pending.contains_key(&key)? {
+                continue;
+            }
+            // A run the accept journal could still bring back at the next start stays until a
+            // checkpoint has moved it into sled's log (about a second).
+            let unsettled = self
+                .journal
+                .as_ref()
+                .map_or(u64::MAX, |j| j.unsettled_floor());
+            if super::decode_run_key(&key) >= unsettled {
                 continue;
             }
             let Ok(run) = serde_json::from_slice::<Run>(&value) else {

@@ -1,12 +1,17 @@
-//! Opening a database (the lock, damage, another version) and the group commit.
+//! Opening a database (the lock, damage, another version), the group commit, and the accept
+//! journal's replay and checkpoints.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use super::commit::GroupCommit;
+use super::journal::{segment_path, segments, AcceptFrame, JOURNAL_DIR};
 use super::testing::{new_run, temp_engine};
 use super::SledEngine;
 use crate::engine::error::StoreError;
+use crate::engine::records::{IdempotencyKey, IdempotencyRecord, StoredAnswer};
+use crate::run::{Run, RunStatus};
 
 #[test]
 fn a_second_open_names_the_lock() {
@@ -79,7 +84,11 @@ async fn concurrent_accepts_are_durable() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db");
     let store = SledEngine::open(&path).unwrap();
-    let before = store.flush_count();
+    let journal = store
+        .journal
+        .clone()
+        .expect("a database in a folder journals");
+    let before = journal.syncs();
     let barrier = Arc::new(tokio::sync::Barrier::new(N));
     let mut tasks = Vec::new();
     for _ in 0..N {
@@ -95,13 +104,14 @@ async fn concurrent_accepts_are_durable() {
     for task in tasks {
         ids.push(task.await.unwrap());
     }
-    // Each accept leads at most one flush; how many they share depends on scheduling, and
-    // `writers_waiting_on_a_flush_share_the_next_one` forces the sharing instead.
-    let flushes = store.flush_count() - before;
+    // Each accept leads at most one journal sync; how many they share depends on scheduling,
+    // and `writers_waiting_on_a_flush_share_the_next_one` forces the sharing instead.
+    let syncs = journal.syncs() - before;
     assert!(
-        (1..=N as u64).contains(&flushes),
-        "{N} accepts took {flushes} flushes"
+        (1..=N as u64).contains(&syncs),
+        "{N} accepts took {syncs} journal syncs"
     );
+    drop(journal);
     assert_eq!(store.pending_count(), N as u64);
     // Dropping the last handle waits until sled has let go of the database.
     drop(store);
@@ -160,4 +170,133 @@ async fn a_lone_flush_still_flushes() {
     store.flush().await.unwrap();
     store.flush().await.unwrap();
     assert_eq!(store.flush_count() - before, 2);
+}
+
+/// Closes nothing: writes `frames` as a journal segment of the (closed) database at `path`, as
+/// a `kill -9` after their sync and before sled wrote them would leave them.
+fn leave_in_journal(path: &std::path::Path, frames: &[AcceptFrame]) {
+    let dir = path.join(JOURNAL_DIR);
+    let mut bytes = Vec::new();
+    for frame in frames {
+        frame.encode(&mut bytes);
+    }
+    // A torn write after the last synced frame: never answered, so never replayed.
+    bytes.extend_from_slice(&[0x55; 11]);
+    std::fs::write(segment_path(&dir, 7), bytes).unwrap();
+}
+
+fn answer(n: u64) -> StoredAnswer {
+    StoredAnswer {
+        status: 200,
+        body: serde_json::json!({ "n": n }),
+    }
+}
+
+fn frame_of(run: &Run, key: Option<(&[u8], &IdempotencyRecord)>) -> AcceptFrame {
+    AcceptFrame {
+        run_id: run.id,
+        run: serde_json::to_vec(run).unwrap(),
+        idempotency: key.map(|(key, record)| (key.to_vec(), serde_json::to_vec(record).unwrap())),
+    }
+}
+
+#[tokio::test]
+async fn runs_left_in_the_accept_journal_come_back_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let store = SledEngine::open(&path).unwrap();
+    // In sled already and finished since: its frame must not queue it again.
+    let mut finished = new_run(&store, 1);
+    store.accept_run(&finished, None).await.unwrap();
+    finished.status = RunStatus::Succeeded;
+    store.finish_run(&finished).unwrap();
+    // Failed in sled; its requeue (`hookbot runs retry`) reached only the journal.
+    let mut failed = new_run(&store, 2);
+    failed.status = RunStatus::Failed;
+    store.save_run(&failed).unwrap();
+    let mut requeued = failed.clone();
+    requeued.status = RunStatus::Pending;
+    requeued.requeued_at_ms = Some(3);
+    // Accepted with a key, only in the journal.
+    let lost = new_run(&store, 4);
+    let key = IdempotencyKey {
+        event_id: "e",
+        key: b"k",
+    };
+    let record = IdempotencyRecord {
+        run: lost.id,
+        accepted_at_ms: 4,
+        answer: answer(4),
+    };
+    // Cut short by the crash: its record reached sled, its queue entry and key did not.
+    let half = new_run(&store, 5);
+    store
+        .runs
+        .insert(half.id.0.to_be_bytes(), serde_json::to_vec(&half).unwrap())
+        .unwrap();
+    let half_key = IdempotencyKey {
+        event_id: "e",
+        key: b"half",
+    };
+    let half_record = IdempotencyRecord {
+        run: half.id,
+        accepted_at_ms: 5,
+        answer: answer(5),
+    };
+    store.flush().await.unwrap();
+    drop(store);
+    let encoded = super::idempotency::encode_key(key);
+    let half_encoded = super::idempotency::encode_key(half_key);
+    leave_in_journal(
+        &path,
+        &[
+            frame_of(&finished, None),
+            frame_of(&lost, Some((&encoded, &record))),
+            frame_of(&requeued, None),
+            frame_of(&half, Some((&half_encoded, &half_record))),
+        ],
+    );
+
+    let store = SledEngine::open(&path).unwrap();
+    assert_eq!(
+        store.pending_runs(10).unwrap(),
+        [failed.id, lost.id, half.id]
+    );
+    assert_eq!(store.pending_count(), 3);
+    assert_eq!(
+        store.idempotency_record(half_key, 6).unwrap(),
+        Some(half_record)
+    );
+    assert_eq!(store.run(lost.id).unwrap().unwrap(), lost);
+    assert_eq!(store.run(failed.id).unwrap().unwrap(), requeued);
+    assert_eq!(
+        store.run(finished.id).unwrap().unwrap().status,
+        RunStatus::Succeeded
+    );
+    assert_eq!(store.idempotency_record(key, 5).unwrap(), Some(record));
+    // The replayed segment is gone; only the fresh, empty one is left.
+    let left = segments(&path.join(JOURNAL_DIR)).unwrap();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(std::fs::metadata(&left[0].1).unwrap().len(), 0);
+    drop(store);
+    assert_eq!(SledEngine::open(&path).unwrap().pending_count(), 3);
+}
+
+/// A checkpoint moves the journal into sled's log; until then retention leaves its runs alone
+/// (so a replay can never bring back a deleted run), and a prune makes one first.
+#[tokio::test]
+async fn retention_checkpoints_the_journal_before_it_deletes() {
+    let (dir, store) = temp_engine();
+    let journal = store.journal.clone().unwrap();
+    let mut run = new_run(&store, 1);
+    store.accept_run(&run, None).await.unwrap();
+    run.status = RunStatus::Succeeded;
+    run.finished_at_ms = Some(1);
+    store.finish_run(&run).unwrap();
+    assert_eq!(journal.unsettled_floor(), run.id.0);
+    assert_eq!(store.prune(Duration::ZERO, 0, 10).unwrap().runs, 1);
+    assert_eq!(journal.unsettled_floor(), u64::MAX);
+    assert!(store.run(run.id).unwrap().is_none());
+    let left = segments(&dir.path().join("db").join(JOURNAL_DIR)).unwrap();
+    assert_eq!(left.len(), 1, "only the fresh segment: {left:?}");
 }

@@ -75,6 +75,8 @@ pub(crate) struct Job<'a, L> {
     pub writer: Writer<'a>,
     pub nonce: Option<&'a str>,
     pub repeat: bool,
+    /// Where long button values are kept (`None` in a trial).
+    pub store: Option<&'a crate::engine::Store>,
     pub vars: &'a L,
     pub kind: &'a ActionKind,
     pub warnings: Vec<String>,

@@ -24,13 +24,8 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
             tts,
             buttons,
         } => {
-            if !buttons.is_empty() {
-                // The gateway side of triggers renders them into the message's components.
-                job.warnings.push(format!(
-                    "{} button(s) left out: this build does not send buttons yet",
-                    buttons.len()
-                ));
-            }
+            let store = job.store;
+            let components = super::buttons::components(&mut job, buttons, store).await?;
             let reply_to = job
                 .optional(reply_to)
                 .map(|id| super::values::snowflake(&id, "reply_to"))
@@ -44,6 +39,13 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
             if *tts {
                 body.insert("tts".into(), json!(true));
             }
+            let with_buttons = components
+                .as_ref()
+                .map(super::buttons::describe)
+                .unwrap_or_default();
+            if let Some(components) = components {
+                body.insert("components".into(), components);
+            }
             if let Some(reply_to) = reply_to {
                 body.insert(
                     "message_reference".into(),
@@ -52,7 +54,7 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
             }
             if job.dry_run {
                 let mut summary = format!(
-                    "would send to {}: {}",
+                    "would send to {}: {}{with_buttons}",
                     channel_words(&channel),
                     rendered.describe()
                 );
@@ -66,7 +68,7 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
             }
             add_nonce(&mut body, job.nonce);
             let sent = job.writer.send_message(channel.id, &body).await?;
-            let summary = format!("sent message {} to {channel}", sent.id);
+            let summary = format!("sent message {} to {channel}{with_buttons}", sent.id);
             let output = message_output(guild, sent.channel_id, sent.id);
             Ok(job.done(summary, output, Some(&channel)))
         }

@@ -6,11 +6,13 @@
 //! no action calls serenity itself. In a dry run it stops before the write and says what it
 //! would have done.
 
+mod buttons;
 mod channels;
 mod job;
 mod members;
 mod messages;
 mod render;
+mod replies;
 mod values;
 
 #[cfg(test)]
@@ -45,6 +47,11 @@ pub struct ActionContext<'a> {
     /// This action may have been carried out already (the run resumed here after a crash or a
     /// retry): a delete that finds its target gone counts as done.
     pub repeat: bool,
+    /// The slash command or click that started the run, which `reply` answers.
+    pub interaction: Option<crate::run::InteractionRef>,
+    /// Where a button's value too long for its `custom_id` is kept; `None` (a trial) carries
+    /// what fits and stores nothing.
+    pub store: Option<&'a crate::engine::Store>,
 }
 
 /// Carries out one action that talks to Discord. The kinds that do not (`http_request`,
@@ -61,6 +68,7 @@ pub async fn perform(
         writer: ctx.discord.writer(ctx.pacer, ctx.holder),
         nonce: ctx.nonce.as_deref(),
         repeat: ctx.repeat,
+        store: ctx.store,
         vars,
         kind,
         warnings: Vec::new(),
@@ -106,9 +114,6 @@ pub async fn perform(
             "{} does not talk to Discord; the interpreter carries it out",
             kind.name()
         ))),
-        K::Reply { .. } => Err(CallError::Invalid(
-            "reply answers the interaction that started the run, and this run has none to answer"
-                .to_owned(),
-        )),
+        K::Reply { .. } => replies::perform(job, ctx.interaction.as_ref()).await,
     }
 }

@@ -120,6 +120,8 @@ impl Bot {
             holder: None,
             nonce: None,
             repeat: false,
+            interaction: None,
+            store: None,
         };
         perform(&ctx, &kind, &self.vars).await
     }

@@ -203,6 +203,8 @@ impl Interpreter<'_> {
                 self.steps.len(),
             )),
             repeat: self.resumed && !self.acted,
+            interaction: self.run.interaction.clone(),
+            store: Some(self.ctx.store),
         };
         let scope = self.scope();
         let attempt =

@@ -1,0 +1,455 @@
+//! CONTRACT §7 through the gateway: what members do in the stand-in (write, join, leave, react,
+//! use a slash command) reaches hookbot through serenity and starts the right event's run with
+//! the right variables, in its own server only; interactions are acknowledged within Discord's
+//! 3 seconds and answered by `reply`; slash commands are registered only when they change; the
+//! gateway intents follow the events, and a refused privileged intent leaves the rest working.
+
+mod common;
+
+use common::*;
+use discord_stand_in::{FixtureGuild, FixtureMember, FixtureUser, PrivilegedIntent};
+use serde_json::{json, Value};
+
+const OTHER_SERVER: u64 = 123_456_789_012_345_999;
+const OTHER_DEPLOYS: u64 = 200_000_000_000_000_901;
+const ROBOT: u64 = 400_000_000_000_000_009;
+
+/// GUILDS, GUILD_MEMBERS, GUILD_MESSAGES, GUILD_MESSAGE_REACTIONS, MESSAGE_CONTENT.
+const GUILDS: u64 = 1;
+const GUILD_MEMBERS: u64 = 1 << 1;
+const GUILD_MESSAGES: u64 = 1 << 9;
+const GUILD_MESSAGE_REACTIONS: u64 = 1 << 10;
+const MESSAGE_CONTENT: u64 = 1 << 15;
+
+fn event(id: &str, trigger: &str, actions: &str) -> String {
+    format!("id = \"{id}\"\nserver = \"{SERVER}\"\n\n[trigger]\n{trigger}\n\n{actions}")
+}
+
+fn say(channel: &str, content: &str) -> String {
+    format!(
+        "[[actions]]\ntype = \"send_message\"\nchannel = \"{channel}\"\ncontent = \"{content}\"\n"
+    )
+}
+
+/// The test server with alice and a bot member, and a second server where alice is too.
+fn two_servers() -> discord_stand_in::Fixture {
+    let robot = FixtureMember::new(FixtureUser::new(ROBOT, "robot").bot());
+    bot_in(server().add_member(alice()).add_member(robot)).guild(
+        FixtureGuild::new(OTHER_SERVER, "Other")
+            .channel(OTHER_DEPLOYS, "deploys")
+            .add_member(alice()),
+    )
+}
+
+fn by_hookbot(message: &Value) -> bool {
+    message["author"]["id"]
+        .as_str()
+        .and_then(|id| id.parse::<u64>().ok())
+        == Some(BOT_ID)
+}
+
+/// What hookbot wrote in a channel.
+fn contents(h: &Harness, channel: u64) -> Vec<String> {
+    h.sandbox
+        .messages_in(channel)
+        .iter()
+        .filter(|m| by_hookbot(m))
+        .map(|m| m["content"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+async fn wait_for_message(h: &Harness, channel: u64, wanted: &str) {
+    let found = h
+        .sandbox
+        .wait_until(DEADLINE, |s| {
+            s.messages_in(channel)
+                .iter()
+                .any(|m| m["content"].as_str() == Some(wanted))
+        })
+        .await;
+    assert!(
+        found,
+        "no message {wanted:?}; there are {:?}",
+        contents(h, channel)
+    );
+}
+
+#[tokio::test]
+async fn messages_members_and_reactions_start_their_events_in_their_server_only() {
+    let events = [
+        (
+            "said.toml",
+            event(
+                "said",
+                "type = \"message\"\nchannel = \"#deploys\"",
+                &say(
+                    "#general",
+                    "{user_name} ({user_id}) said {message_content} in {channel_id}",
+                ),
+            ),
+        ),
+        (
+            "join.toml",
+            event(
+                "join",
+                "type = \"member_join\"",
+                &say("#general", "welcome {user_name} {user_id}"),
+            ),
+        ),
+        (
+            "leave.toml",
+            event(
+                "leave",
+                "type = \"member_leave\"",
+                &say("#general", "bye {user_name}"),
+            ),
+        ),
+        (
+            "thumbs.toml",
+            event(
+                "thumbs",
+                "type = \"reaction_add\"\nemoji = \"👍\"",
+                &say("#general", "{user_id} reacted {emoji} in {channel_id}"),
+            ),
+        ),
+        (
+            "unreact.toml",
+            event(
+                "unreact",
+                "type = \"reaction_remove\"",
+                &say("#general", "took back {emoji}"),
+            ),
+        ),
+        (
+            "hook.toml",
+            message_event("hook", "#deploys", "from a webhook"),
+        ),
+    ];
+    let events: Vec<(&str, &str)> = events.iter().map(|(n, t)| (*n, t.as_str())).collect();
+    let h = Harness::start_with(two_servers(), &events, "", "").await;
+    assert_eq!(
+        h.sandbox.identified_intents(),
+        Some(GUILDS | GUILD_MEMBERS | GUILD_MESSAGES | GUILD_MESSAGE_REACTIONS | MESSAGE_CONTENT),
+        "exactly the intents these events need"
+    );
+
+    // Not started: another channel, another server, a bot, hookbot itself.
+    h.sandbox
+        .post_as(GENERAL, ALICE, "wrong channel")
+        .expect("posted");
+    h.sandbox
+        .post_as(OTHER_DEPLOYS, ALICE, "wrong server")
+        .expect("posted");
+    h.sandbox.post_as(DEPLOYS, ROBOT, "beep").expect("posted");
+    h.succeeded(&h.post("hook", json!({})).await).await;
+    h.sandbox
+        .post_as(DEPLOYS, ALICE, "ship it")
+        .expect("posted");
+    wait_for_message(
+        &h,
+        GENERAL,
+        &format!("alice ({ALICE}) said ship it in {DEPLOYS}"),
+    )
+    .await;
+
+    h.sandbox.member_joins(SERVER, 5005, "dave").expect("joins");
+    wait_for_message(&h, GENERAL, "welcome dave 5005").await;
+    h.sandbox
+        .member_joins(OTHER_SERVER, 5006, "erin")
+        .expect("joins the other server");
+    h.sandbox.member_leaves(SERVER, 5005).expect("leaves");
+    wait_for_message(&h, GENERAL, "bye dave").await;
+
+    let target = h
+        .sandbox
+        .post_as(DEPLOYS, ROBOT, "react here")
+        .expect("posted");
+    h.sandbox
+        .react_as(DEPLOYS, target, ALICE, "🎉", true)
+        .expect("reacts");
+    h.sandbox
+        .react_as(DEPLOYS, target, ALICE, "👍", true)
+        .expect("reacts");
+    wait_for_message(&h, GENERAL, &format!("{ALICE} reacted 👍 in {DEPLOYS}")).await;
+    h.sandbox
+        .react_as(DEPLOYS, target, ALICE, "👍", false)
+        .expect("takes it back");
+    wait_for_message(&h, GENERAL, "took back 👍").await;
+
+    let mut said = contents(&h, GENERAL);
+    said.sort();
+    let mut expected = vec![
+        format!("alice ({ALICE}) said ship it in {DEPLOYS}"),
+        "welcome dave 5005".to_owned(),
+        "bye dave".to_owned(),
+        format!("{ALICE} reacted 👍 in {DEPLOYS}"),
+        "took back 👍".to_owned(),
+    ];
+    expected.sort();
+    assert_eq!(said, expected, "nothing else started a run");
+    let written = h.sandbox.messages_in(GENERAL);
+    for message in written.iter().filter(|m| by_hookbot(m)) {
+        assert_eq!(message["allowed_mentions"]["parse"], json!([]));
+    }
+    h.stop().await;
+}
+
+fn deploy_command(reply: &str) -> String {
+    let trigger = "type = \"command\"\nname = \"deploy\"\ndescription = \"Deploy a service\"\n\n\
+        [[trigger.options]]\nname = \"service\"\ntype = \"string\"\ndescription = \"Which\"\nrequired = true\nchoices = [\"billing\", \"web\"]\n\n\
+        [[trigger.options]]\nname = \"count\"\ntype = \"integer\"\ndescription = \"How many\"\n\n\
+        [[trigger.options]]\nname = \"who\"\ntype = \"user\"\ndescription = \"For whom\"";
+    let actions = format!(
+        "[[actions]]\ntype = \"wait\"\nduration = \"4s\"\n\n[[actions]]\ntype = \"reply\"\n{reply}\n"
+    );
+    event("deploy", trigger, &actions)
+}
+
+#[tokio::test]
+async fn a_slow_command_is_acknowledged_within_three_seconds_and_replied_to() {
+    let reply = "content = \"deploying {option_service} x{option_count} for {option_who} by {user_name} in {channel_id}\"\nephemeral = true";
+    let quiet = event(
+        "quiet",
+        "type = \"command\"\nname = \"ping\"\ndescription = \"Ping\"",
+        &say("#general", "pinged by {user_id}"),
+    );
+    let deploy = deploy_command(reply);
+    let h = Harness::start(&[("deploy.toml", &deploy), ("quiet.toml", &quiet)]).await;
+    let registered = h
+        .sandbox
+        .wait_until(DEADLINE, |s| s.commands(SERVER).len() == 2)
+        .await;
+    assert!(
+        registered,
+        "commands registered: {:?}",
+        h.sandbox.commands(SERVER)
+    );
+
+    let id = h
+        .sandbox
+        .use_command(
+            DEPLOYS,
+            ALICE,
+            "deploy",
+            &[("service", "billing"), ("who", "alice")],
+        )
+        .expect("used");
+    let answered = h
+        .sandbox
+        .wait_until(DEADLINE, |s| {
+            s.interaction(id).is_some_and(|i| {
+                i["original"]["flags"]
+                    .as_u64()
+                    .is_some_and(|f| f & 128 == 0)
+            })
+        })
+        .await;
+    let interaction = h.sandbox.interaction(id).expect("recorded");
+    assert!(answered, "replied: {interaction:#}");
+    assert_eq!(interaction["acknowledged"], "DeferredMessage");
+    assert!(
+        interaction["acknowledged_after_ms"]
+            .as_u64()
+            .expect("acknowledged")
+            < 3000,
+        "{interaction:#}"
+    );
+    assert_eq!(
+        interaction["original"]["content"],
+        format!("deploying billing x for {ALICE} by alice in {DEPLOYS}"),
+        "an option left out renders as empty"
+    );
+    assert_eq!(interaction["original"]["flags"], json!(64), "ephemeral");
+    let callbacks: Vec<Value> = h
+        .sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/callback"))
+        .map(|r| json!(r.status))
+        .collect();
+    assert_eq!(callbacks, vec![json!(204)]);
+
+    // A command whose run never replies gets a short answer at once.
+    let id = h
+        .sandbox
+        .use_command(GENERAL, ALICE, "ping", &[])
+        .expect("used");
+    wait_for_message(&h, GENERAL, &format!("pinged by {ALICE}")).await;
+    let interaction = h.sandbox.interaction(id).expect("recorded");
+    assert_eq!(interaction["acknowledged"], "Message");
+    assert_eq!(interaction["original"]["flags"], json!(64));
+    h.stop().await;
+}
+
+fn put_count(h: &Harness) -> usize {
+    h.sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PUT" && r.path.ends_with("/commands"))
+        .count()
+}
+
+fn get_count(h: &Harness) -> usize {
+    h.sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with("/commands"))
+        .count()
+}
+
+#[tokio::test]
+async fn commands_are_registered_only_when_what_discord_has_differs() {
+    let ping = |description: &str| {
+        event(
+            "ping",
+            &format!("type = \"command\"\nname = \"ping\"\ndescription = \"{description}\""),
+            "[[actions]]\ntype = \"reply\"\ncontent = \"pong\"\n",
+        )
+    };
+    let mut h = Harness::start(&[("ping.toml", &ping("Ping"))]).await;
+    assert!(
+        h.sandbox
+            .wait_until(DEADLINE, |s| s.commands(SERVER).len() == 1)
+            .await
+    );
+    assert_eq!(put_count(&h), 1);
+
+    // A restart with the same events: Discord is asked, and not written to.
+    let gets = get_count(&h);
+    h.halt().await;
+    h.boot().await;
+    assert!(
+        h.sandbox
+            .wait_until(DEADLINE, |_| get_count(&h) > gets)
+            .await,
+        "asked again"
+    );
+    assert_eq!(put_count(&h), 1, "nothing changed, nothing written");
+
+    // A change is registered; a deleted event's command goes.
+    std::fs::write(h.dir.path().join("events/ping.toml"), ping("Ping the bot")).unwrap();
+    assert!(
+        h.sandbox
+            .wait_until(DEADLINE, |s| s
+                .commands(SERVER)
+                .first()
+                .is_some_and(|c| c["description"] == "Ping the bot"))
+            .await
+    );
+    assert_eq!(put_count(&h), 2);
+    std::fs::remove_file(h.dir.path().join("events/ping.toml")).unwrap();
+    assert!(
+        h.sandbox
+            .wait_until(DEADLINE, |s| s.commands(SERVER).is_empty())
+            .await
+    );
+    assert_eq!(put_count(&h), 3);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn intents_follow_reloads_and_a_refused_privileged_intent_leaves_the_rest_working() {
+    let sandbox_fixture = fixture();
+    let reactions = event(
+        "thumbs",
+        "type = \"reaction_add\"",
+        &say("#general", "reacted {emoji}"),
+    );
+    let said = event(
+        "said",
+        "type = \"message\"",
+        &say("#general", "said {message_content}"),
+    );
+    let hook = message_event("hook", "#deploys", "from a webhook");
+    let h = Harness::start_with(
+        sandbox_fixture,
+        &[("thumbs.toml", &reactions), ("hook.toml", &hook)],
+        "",
+        "",
+    )
+    .await;
+    assert_eq!(
+        h.sandbox.identified_intents(),
+        Some(GUILDS | GUILD_MESSAGE_REACTIONS)
+    );
+
+    // The portal does not enable Message Content; a message event needs it.
+    h.sandbox
+        .disable_privileged_intents(&[PrivilegedIntent::MessageContent]);
+    std::fs::write(h.dir.path().join("events/said.toml"), said).unwrap();
+    let fallback = GUILDS | GUILD_MESSAGE_REACTIONS;
+    let identified = h
+        .sandbox
+        .wait_until(DEADLINE, |s| {
+            s.identified_intents() == Some(fallback) && s.gateway_identified() >= 2
+        })
+        .await;
+    assert!(
+        identified,
+        "asked with MESSAGE_CONTENT, refused, asked again without: {:?}",
+        h.sandbox.identified_intents()
+    );
+    // Everything that does not need it keeps working.
+    let target = h.sandbox.post_as(DEPLOYS, ALICE, "hello").expect("posted");
+    h.sandbox
+        .react_as(DEPLOYS, target, ALICE, "👍", true)
+        .expect("reacts");
+    wait_for_message(&h, GENERAL, "reacted 👍").await;
+    h.succeeded(&h.post("hook", json!({})).await).await;
+    assert!(!contents(&h, GENERAL).iter().any(|c| c.starts_with("said")));
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn buttons_run_their_event_also_after_a_restart_and_carry_long_values() {
+    let long = "v".repeat(150);
+    let offer = format!(
+        "id = \"offer\"\nserver = \"{SERVER}\"\n\n[[actions]]\ntype = \"send_message\"\nchannel = \"#deploys\"\n\
+         content = \"Deploy?\"\n\n[[actions.buttons]]\nlabel = \"Approve\"\nstyle = \"success\"\nevent = \"approve\"\nvalue = \"{{service}}\"\n\n\
+         [[actions.buttons]]\nlabel = \"Long\"\nevent = \"approve\"\nvalue = \"{long}\"\n\n\
+         [[actions.buttons]]\nlabel = \"Docs\"\nstyle = \"link\"\nurl = \"https://example.com/docs\"\n"
+    );
+    let approve = event(
+        "approve",
+        "type = \"button\"",
+        "[[actions]]\ntype = \"reply\"\ncontent = \"approved {button_value} by {user_name} on {message_id}\"\n",
+    );
+    let mut h = Harness::start(&[("offer.toml", &offer), ("approve.toml", &approve)]).await;
+    h.succeeded(
+        &h.post("offer", variables_body(&[("service", json!("billing"))]))
+            .await,
+    )
+    .await;
+    let sent = h.sandbox.messages_in(DEPLOYS)[0].clone();
+    let buttons = &sent["components"][0]["components"];
+    assert_eq!(buttons[0]["label"], "Approve");
+    assert_eq!(buttons[2]["url"], "https://example.com/docs");
+    assert!(buttons[1]["custom_id"].as_str().unwrap().chars().count() <= 100);
+    let message: u64 = sent["id"].as_str().unwrap().parse().unwrap();
+
+    // A restart in between: the button itself says what to run.
+    h.halt().await;
+    h.boot().await;
+    for (label, value) in [("Approve", "billing".to_owned()), ("Long", long.clone())] {
+        let id = h
+            .sandbox
+            .click(DEPLOYS, message, ALICE, label)
+            .expect("clicked");
+        let wanted = format!("approved {value} by alice on {message}");
+        let answered = h
+            .sandbox
+            .wait_until(DEADLINE, |s| {
+                s.interaction(id).is_some_and(|i| {
+                    i["follow_ups"]
+                        .as_array()
+                        .is_some_and(|f| f.iter().any(|m| m["content"] == wanted.as_str()))
+                })
+            })
+            .await;
+        let interaction = h.sandbox.interaction(id).expect("recorded");
+        assert!(answered, "{interaction:#}");
+        assert_eq!(interaction["acknowledged"], "DeferredUpdate");
+        assert!(interaction["acknowledged_after_ms"].as_u64().unwrap() < 3000);
+    }
+    h.stop().await;
+}

@@ -1,0 +1,194 @@
+//! CONTRACT §7, the last point: with `hookbot run --sandbox` running, a second terminal acts as
+//! a member (`hookbot sandbox say|join|react|command …`), and the sandbox's log shows what
+//! hookbot did. Both sides are the real binary.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::eventually;
+
+fn hookbot(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hookbot"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("HOOKBOT_CONFIG")
+        .env_remove("HOOKBOT_DISCORD_TOKEN")
+        .output()
+        .expect("hookbot runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+const DEPLOY: &str = r#"id = "deploy"
+server = "111111111111111111"
+
+[trigger]
+type = "command"
+name = "deploy"
+description = "Deploy a service"
+
+[[trigger.options]]
+name = "service"
+type = "string"
+description = "Which service"
+required = true
+
+[[actions]]
+type = "reply"
+content = "Deploying {option_service} for {user_name}"
+"#;
+
+const WELCOME: &str = r##"id = "welcome"
+server = "111111111111111111"
+
+[trigger]
+type = "member_join"
+
+[[actions]]
+type = "send_message"
+channel = "#general"
+content = "Welcome {user_name}!"
+"##;
+
+const HEARD: &str = r##"id = "heard"
+server = "111111111111111111"
+
+[trigger]
+type = "message"
+channel = "#general"
+
+[[actions]]
+type = "send_message"
+channel = "#deploys"
+content = "heard {message_content}"
+"##;
+
+/// Waits for a line of the running sandbox's output that `wanted` accepts.
+async fn line_where(
+    lines: &mpsc::Receiver<String>,
+    seen: &mut Vec<String>,
+    awaited: &str,
+    wanted: impl Fn(&str) -> bool,
+) -> String {
+    eventually(Duration::from_secs(20), awaited, || {
+        let found = lines.try_iter().find_map(|line| {
+            seen.push(line.clone());
+            wanted(&line).then_some(line)
+        });
+        std::future::ready(found.ok_or_else(|| format!("output so far:\n{}", seen.join("\n"))))
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_second_terminal_acts_as_a_member_of_the_sandbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("data/events");
+    std::fs::create_dir_all(&events).unwrap();
+    for (name, body) in [
+        ("deploy.toml", DEPLOY),
+        ("welcome.toml", WELCOME),
+        ("heard.toml", HEARD),
+    ] {
+        std::fs::write(events.join(name), body).unwrap();
+    }
+    std::fs::write(
+        dir.path().join("config.toml"),
+        "[http]\nlisten = \"127.0.0.1:0\"\n",
+    )
+    .unwrap();
+    // Before the sandbox runs, the command says how to start one.
+    let early = hookbot(dir.path(), &["sandbox", "say", "#general", "hi"]);
+    assert!(!early.status.success());
+    assert!(
+        text(&early.stderr).contains("hookbot run --sandbox"),
+        "{}",
+        text(&early.stderr)
+    );
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hookbot"))
+        .args(["run", "--sandbox"])
+        .current_dir(dir.path())
+        .env_remove("HOOKBOT_CONFIG")
+        .env_remove("HOOKBOT_DISCORD_TOKEN")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines_tx, lines) = mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .for_each(|l| drop(lines_tx.send(l)))
+    });
+    let mut seen = Vec::new();
+    line_where(&lines, &mut seen, "the command registered", |l| {
+        l.contains("registered the slash commands") && l.contains("/deploy")
+    })
+    .await;
+
+    let used = hookbot(
+        dir.path(),
+        &["sandbox", "command", "deploy", "service=billing"],
+    );
+    assert!(used.status.success(), "{}", text(&used.stderr));
+    let said = text(&used.stdout);
+    assert!(said.contains("alice used /deploy in #general"), "{said}");
+    assert!(said.contains("hookbot acknowledged it after"), "{said}");
+    assert!(
+        said.contains("hookbot answered: \"Deploying billing for alice\""),
+        "{said}"
+    );
+
+    let joined = hookbot(dir.path(), &["sandbox", "join", "--as", "zoe"]);
+    assert!(joined.status.success(), "{}", text(&joined.stderr));
+    line_where(&lines, &mut seen, "the welcome", |l| {
+        l.contains("sent to #general: \"Welcome zoe!\"")
+    })
+    .await;
+
+    let spoke = hookbot(dir.path(), &["sandbox", "say", "#general", "ship it"]);
+    assert!(spoke.status.success(), "{}", text(&spoke.stderr));
+    line_where(&lines, &mut seen, "the message event's answer", |l| {
+        l.contains("sent to #deploys: \"heard ship it\"")
+    })
+    .await;
+
+    let reacted = hookbot(
+        dir.path(),
+        &["sandbox", "react", "👍", "--channel", "#deploys"],
+    );
+    assert!(reacted.status.success(), "{}", text(&reacted.stderr));
+    let refused = hookbot(dir.path(), &["sandbox", "say", "#nope", "x"]);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("#general"),
+        "{}",
+        text(&refused.stderr)
+    );
+
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = eventually(Duration::from_secs(10), "exit after SIGTERM", || {
+        std::future::ready(child.try_wait().unwrap())
+    })
+    .await;
+    assert!(status.success());
+    assert!(
+        !dir.path().join("data/db-sandbox.stand-in").exists(),
+        "the control file goes at stop"
+    );
+}
