@@ -140,6 +140,11 @@ impl Buckets {
         })
     }
 
+    /// Whether Discord has told the size of the route's bucket (else it is a documented guess).
+    pub fn is_learned(&self, route: &Route) -> bool {
+        self.sizes.contains_key(&self.key(route).name)
+    }
+
     /// Reserves the earliest instant at or after `at` that the route's bucket allows.
     pub fn reserve(&mut self, route: &Route, at: Instant) -> Instant {
         let key = self.key(route);

@@ -54,6 +54,10 @@ pub const BREAKER_PAUSE: Duration = Duration::from_secs(5 * 60);
 pub const MAX_INLINE_WAIT: Duration = Duration::from_secs(10);
 /// The longest wait a queued run's call sits out inside its worker; a longer one parks the run.
 pub const PARK_AFTER: Duration = Duration::from_millis(200);
+/// A run parked on a bucket whose size is still a guess (Discord has not answered on it yet)
+/// comes back after at most this long: the answers to the calls already out may advertise a
+/// larger limit than the documented one the run was parked on.
+pub const UNLEARNED_RECHECK: Duration = Duration::from_secs(1);
 /// How long a call waits for the calls of earlier runs on its route (their turn came first)
 /// before it goes anyway: an earlier run that does not come back in this time has gone elsewhere.
 pub const ORDER_WAIT: Duration = Duration::from_secs(1);
@@ -261,6 +265,10 @@ impl Pacer {
             turn = turn.max(back);
         }
         if turn > now + PARK_AFTER {
+            if !state.buckets.is_learned(route) {
+                turn = turn.min(start.max(now + UNLEARNED_RECHECK));
+            }
+            let line = state.lines.get_mut(route).expect("the line was made above");
             line.holders.insert(holder, Some(turn));
             return Decision::Defer(pace(route, turn - now, reason));
         }

@@ -280,6 +280,8 @@ fn a_run_that_must_wait_is_parked_and_keeps_its_place() {
     let pacer = Pacer::new();
     let now = Instant::now();
     let route = Route::message_send(CHANNEL);
+    // Discord has described the bucket: a parked run waits for its real turn.
+    answer(&pacer, &route, now, Some(headers("messages", 5, 5, 5_000)));
     for run in 1..=5 {
         assert_eq!(call(&pacer, &route, run, now), Decision::Go(now));
     }
@@ -321,6 +323,8 @@ fn a_lower_run_that_arrives_late_takes_the_earlier_place() {
     let pacer = Pacer::new();
     let now = Instant::now();
     let route = Route::message_send(CHANNEL);
+    // Discord has described the bucket: a parked run waits for its real turn.
+    answer(&pacer, &route, now, Some(headers("messages", 5, 5, 5_000)));
     for run in 1..=5 {
         call(&pacer, &route, run, now);
     }
@@ -433,4 +437,23 @@ fn serenity_s_waits_hold_the_route_back() {
     assert!(wait > Duration::from_secs(2), "{wait:?}");
     assert_eq!(route_of("GET", "/channels/42/messages"), None);
     assert_eq!(route_of("POST", "/channels/42/messages/1/crosspost"), None);
+}
+
+#[test]
+fn a_run_parked_on_a_guessed_bucket_comes_back_to_learn_a_larger_one() {
+    let pacer = Pacer::new();
+    let now = Instant::now();
+    let route = Route::message_send(CHANNEL);
+    for run in 1..=5 {
+        assert_eq!(call(&pacer, &route, run, now), Decision::Go(now));
+    }
+    // The documented 5 per 5 s is only a guess: the run is parked for a short while only.
+    let Decision::Defer(parked) = call(&pacer, &route, 6, now) else {
+        panic!("run 6 went past the guessed limit")
+    };
+    assert_eq!(parked.wait, UNLEARNED_RECHECK);
+    // The answers say 10 per 2 s: back after the recheck, run 6 goes at once.
+    answer(&pacer, &route, now, Some(headers("messages", 10, 5, 2_000)));
+    let back = now + UNLEARNED_RECHECK;
+    assert_eq!(call(&pacer, &route, 6, back), Decision::Go(back));
 }
