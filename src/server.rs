@@ -24,11 +24,14 @@ use crate::config::Config;
 use crate::discord::Discord;
 use crate::engine::{Store, StoreError};
 use crate::events::{Event, LoadedEvents};
-use crate::executor;
 use crate::executor::http_request::Destination;
 use crate::http::{self, webhook, AppState, Limits, Probe, Serving};
+use crate::leader::{DutiesConfig, Leader, Leadership};
 use crate::queue::Queue;
 use crate::{admin, discord, keys, metrics, reload, retention, sandbox_world};
+
+/// How often a follower that does not know the bot's id looks for it in the store.
+const BOT_ID_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Why hookbot could not start, or had to stop.
 #[derive(Debug, thiserror::Error)]
@@ -69,12 +72,12 @@ pub async fn run(
     if let Some(banner) = &running.banner {
         println!("{banner}");
     }
-    let discord = running.discord.clone();
+    let leadership = running.leadership.clone();
     let outcome = tokio::select! {
         _ = &mut shutdown => Ok(()),
-        refused = discord.refused() => Err(StartError::Discord(refused)),
+        refused = leadership.refused() => Err(StartError::Discord(refused)),
     };
-    drop(discord);
+    drop(leadership);
     tracing::info!("shutting down; a second SIGINT or SIGTERM stops at once");
     let store = running.store.clone();
     tokio::select! {
@@ -105,8 +108,9 @@ pub struct Running {
     pub banner: Option<String>,
     /// The database every task shares; flushed last at stop.
     pub store: Store,
-    /// The connection to Discord (or to the stand-in); its gateway is closed at stop.
-    pub discord: Arc<Discord>,
+    /// Whether this instance leads, and its connection to Discord (or to the stand-in) while
+    /// it does; the gateway is closed at stop.
+    pub leadership: Leadership,
     /// The stand-in, when running with `--sandbox`; shut down after everything that calls it.
     pub sandbox: Option<Sandbox>,
     /// The local admin socket, when it could be served.
@@ -115,14 +119,13 @@ pub struct Running {
     shutdown: CancellationToken,
     /// The webhook listener and, with `http.metrics_listen`, the operator's.
     http: Serving,
-    /// Takes queued runs to Discord; drains the runs in progress when cancelled.
-    executor: JoinHandle<()>,
+    /// The gateway and the executor, while this instance leads; drains the runs in progress
+    /// and hands the lead over when cancelled.
+    leader: Leader,
     /// Prunes old runs and idempotency keys every [`retention::PRUNE_INTERVAL`].
     retention: JoinHandle<()>,
     /// Reloads the events folder when a file changes.
     watcher: JoinHandle<()>,
-    /// Keeps the bot's id in the store once Discord says it.
-    remember_bot_id: JoinHandle<()>,
 }
 
 /// Starts everything and returns once the listeners are bound.
@@ -176,33 +179,6 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             None => store.bot_id().await?,
         },
     };
-    let discord = Arc::new(Discord::start(
-        &token,
-        api_url.as_deref(),
-        known_bot_id,
-        discord::Reconnect::UntilReached,
-    ));
-    let bot_id = match known_bot_id {
-        Some(id) => id,
-        None => {
-            tracing::info!("the bot's id is not known yet (the token does not carry it); waiting for Discord to say it");
-            discord.learned_bot_id().await?
-        }
-    };
-    let remember_bot_id = tokio::spawn(remember_bot_id(
-        discord.clone(),
-        store.clone(),
-        bot_id,
-        config.sandbox,
-    ));
-    // Made once everything else is up, so a start that fails never eats a key nobody saw.
-    let new_api_key = if config.sandbox || store.api_key_hash().await?.is_none() {
-        let key = keys::generate_key();
-        store.set_api_key_hash(keys::hash_key(&key)).await?;
-        Some(key)
-    } else {
-        None
-    };
 
     // In the sandbox, `http_request` goes to the stand-in's echo unless the config opts in: the
     // banner promises that nothing leaves the machine.
@@ -213,15 +189,36 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         _ => Destination::Network,
     };
     let shutdown = CancellationToken::new();
+    // A start that fails from here on stops what it started (the leader above all).
+    let started = shutdown.clone().drop_guard();
     let queue = Queue::new(store.clone(), config.delivery.max_pending_runs);
-    let executor = tokio::spawn(executor::run_executor(
-        store.clone(),
-        queue.clone(),
-        discord.clone(),
+    let leader = Leader::start(
+        DutiesConfig {
+            store: store.clone(),
+            queue: queue.clone(),
+            token,
+            api_url,
+            known_bot_id,
+            delivery: config.delivery.clone(),
+            http_destination,
+            sandbox: config.sandbox,
+        },
         shutdown.clone(),
-        config.delivery.clone(),
-        http_destination,
-    ));
+    )
+    .await?;
+    let leadership = leader.leadership.clone();
+    let bot_id = match known_bot_id {
+        Some(id) => id,
+        None => learn_bot_id(&leadership, &store).await?,
+    };
+    // Made once everything else is up, so a start that fails never eats a key nobody saw.
+    let new_api_key = if config.sandbox || store.api_key_hash().await?.is_none() {
+        let key = keys::generate_key();
+        store.set_api_key_hash(keys::hash_key(&key)).await?;
+        Some(key)
+    } else {
+        None
+    };
     let state = AppState::new(
         store.clone(),
         bot_id,
@@ -239,7 +236,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let watcher = tokio::spawn(folder_watch.run(store.clone(), shutdown.clone()));
     let probe = Probe {
         store: store.clone(),
-        discord: discord.clone(),
+        leadership: leadership.clone(),
     };
     let metrics_addr = operator_listener.as_ref().map(|(_, addr)| *addr);
     if let Some(operator_addr) = metrics_addr {
@@ -287,6 +284,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         &loaded.events,
     );
 
+    started.disarm();
     Ok(Running {
         addr,
         metrics_addr,
@@ -294,41 +292,55 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         new_api_key,
         banner,
         store,
-        discord,
+        leadership,
         sandbox,
         admin,
         shutdown,
         http,
-        executor,
+        leader,
         retention,
         watcher,
-        remember_bot_id,
     })
 }
 
-/// Keeps the bot's id Discord says in the store, for the next start (which may come while
-/// Discord is down) and for the CLI's URLs; warns if it is not the id this start used.
-async fn remember_bot_id(discord: Arc<Discord>, store: Store, used: u64, sandbox: bool) {
-    let Ok(id) = discord.learned_bot_id().await else {
-        // `run` reports a refused token.
-        return;
+/// The bot's id when neither the token nor an earlier start said it: from Discord once this
+/// instance leads, or from the store once the leader has kept it there.
+async fn learn_bot_id(leadership: &Leadership, store: &Store) -> Result<u64, StartError> {
+    tracing::info!("the bot's id is not known yet (the token does not carry it); waiting for Discord to say it");
+    let from_discord = async {
+        match leadership.leading().await {
+            Some(discord) => discord.learned_bot_id().await,
+            None => std::future::pending().await,
+        }
     };
-    if id != used {
-        tracing::warn!(
-            discord_says = id,
-            used,
-            "Discord says the bot's id is not the one its webhook URLs use until a restart"
-        );
-    }
-    if sandbox {
-        return;
-    }
-    if let Err(error) = store.set_bot_id(id).await {
-        tracing::warn!(%error, "cannot keep the bot's id in the database");
+    let from_store = async {
+        loop {
+            if let Ok(Some(id)) = store.bot_id().await {
+                return id;
+            }
+            tokio::time::sleep(BOT_ID_POLL).await;
+        }
+    };
+    let from_store = async {
+        if store.is_shared() {
+            from_store.await
+        } else {
+            std::future::pending().await
+        }
+    };
+    tokio::select! {
+        learned = from_discord => Ok(learned?),
+        kept = from_store => Ok(kept),
     }
 }
 
 impl Running {
+    /// The connection to Discord, while this instance leads (with the embedded store: always,
+    /// from start to stop).
+    pub fn discord(&self) -> Option<Arc<Discord>> {
+        self.leadership.discord()
+    }
+
     /// Stops accepting webhooks, lets runs in progress finish (up to
     /// [`executor::DRAIN_TIMEOUT`]), closes the gateway and flushes the store.
     pub async fn stop(self) {
@@ -337,12 +349,9 @@ impl Running {
         if let Some(admin) = self.admin {
             admin.stop().await;
         }
-        let _ = self.executor.await;
+        self.leader.stopped().await;
         let _ = self.retention.await;
         let _ = self.watcher.await;
-        self.remember_bot_id.abort();
-        let _ = self.remember_bot_id.await;
-        self.discord.shutdown().await;
         if let Err(error) = self.store.flush().await {
             tracing::error!(%error, "could not flush the database at shutdown");
         }

@@ -5,6 +5,7 @@
 //! is a second implementation and nothing above it changes. [`sled`] is the one engine today
 //! and the only module of hookbot that names sled. Callers hold a [`Store`].
 
+mod coordination;
 mod error;
 mod interface;
 mod limits;
@@ -14,6 +15,7 @@ mod sled;
 use std::path::Path;
 use std::sync::Arc;
 
+pub use coordination::{Change, Changes, Lease, CHANGE_BUFFER};
 pub use error::{EngineFailure, StoreError};
 pub use interface::Engine;
 pub use limits::{

@@ -107,10 +107,13 @@ impl Harness {
             self.key = key.clone();
         }
         self.base = format!("http://{}", running.addr);
-        assert!(
-            running.discord.wait_ready(DEADLINE).await,
-            "the gateway said READY"
-        );
+        // At once with the embedded store; within a lock poll when the store is shared.
+        let discord = tokio::time::timeout(DEADLINE, running.leadership.leading())
+            .await
+            .ok()
+            .flatten()
+            .expect("this instance leads");
+        assert!(discord.wait_ready(DEADLINE).await, "the gateway said READY");
         self.running = Some(running);
     }
 
