@@ -9,6 +9,7 @@ mod coordination;
 mod error;
 mod interface;
 mod limits;
+pub(crate) mod postgres_coordination;
 mod records;
 mod sled;
 
