@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::lang::document::Document;
 use crate::lang::templates::Variables;
 
 /// Unix time in milliseconds, as every time in a run, a step and the store is kept.
@@ -88,9 +89,9 @@ pub struct Run {
     #[serde(default)]
     pub requeued_at_ms: Option<u64>,
     /// The request's body as a JSON document (form fields as an object of strings), for
-    /// `{body…}`; `None` for an empty body.
+    /// `{body…}`; `None` for an empty body. Its numbers keep the digits the caller sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payload: Option<serde_json::Value>,
+    pub payload: Option<Document>,
     /// The request's headers, lower-case names, for `{header.…}`: never credentials, cookies or
     /// signatures.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

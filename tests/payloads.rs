@@ -61,7 +61,7 @@ async fn raw_json_nested_fields_arrays_headers_query_and_form_bodies() {
     );
     assert_eq!(run.variables.get("whole"), Some(body.to_string().as_str()));
     // What the run keeps for {body…}, {header.…}, {query.…}: never the key or the cookie.
-    assert_eq!(run.payload, Some(body));
+    assert_eq!(run.payload, Some(body.into()));
     assert_eq!(run.query["env"], "prod eu");
     assert_eq!(run.headers["x-deploy-stage"], "canary");
     assert!(!run.headers.contains_key("authorization"));
@@ -107,7 +107,7 @@ async fn botghost_requests_are_unchanged_and_also_seen_as_body() {
         "{{body.service}} is the BotGhost variable"
     );
     assert_eq!(run.variables.get("version"), Some("2"));
-    assert_eq!(run.payload, Some(body));
+    assert_eq!(run.payload, Some(body.into()));
     // The contract's 400s still name the item.
     let bad = h
         .post(
@@ -170,5 +170,42 @@ async fn strange_bodies_give_a_clear_answer() {
             other => panic!("{other} for {body:?}: {}", answer.body),
         }
     }
+    h.stop().await;
+}
+
+/// Issue 14.13: a number keeps the digits the caller sent, from the body to Discord: as a
+/// BotGhost variable, as `{body.…}`, inside `{body}`, after the run is stored and read back, and
+/// in a `[[when]]` filter, which tells two 23-digit ids apart.
+#[tokio::test]
+async fn big_numbers_reach_discord_with_every_digit() {
+    let event = r##"
+id = "big"
+server = "123456789012345678"
+
+[[when]]
+left = "{body.order}"
+op = "not_equals"
+right = "12345678901234567890124"
+
+[[actions]]
+type = "send_message"
+channel = "#deploys"
+content = "{order}|{body.order}|{body.price}|{body}"
+"##;
+    let h = Harness::start(&[("big.toml", event)]).await;
+    let body = r#"{"variables":[{"name":"Order","variable":"{order}","value":12345678901234567890123}],
+        "order": 12345678901234567890123, "price": 2.50}"#;
+    let answer = h.post_raw("big", body).await;
+    h.succeeded(&answer).await;
+    assert_eq!(
+        h.sandbox.messages_in(DEPLOYS)[0]["content"],
+        r#"12345678901234567890123|12345678901234567890123|2.50|{"order":12345678901234567890123,"price":2.50,"variables":[{"name":"Order","value":12345678901234567890123,"variable":"{order}"}]}"#
+    );
+    // The id one higher is the one the filter leaves out: as f64 the two would be equal.
+    let answer = h
+        .post_raw("big", r#"{"order": 12345678901234567890124}"#)
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.body, json!({"ok": true, "skipped": true}));
     h.stop().await;
 }

@@ -8,6 +8,8 @@
 use std::future::Future;
 
 use futures::future::{BoxFuture, FutureExt};
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
 
 use crate::events::{CompareOp, Condition};
 use crate::lang::templates::Lookup;
@@ -114,8 +116,9 @@ where
 
 /// Texts compare as texts; `equals`/`not_equals` also call two numbers equal when their values
 /// are (`1.0` equals `1`); `greater_than`/`less_than` need two numbers and are false otherwise.
+/// Numbers compare exactly while both fit a 28-digit decimal (so two 23-digit ids that differ in
+/// their last digit are different), and as f64 beyond that.
 pub fn compare(left: &str, op: CompareOp, right: &str, ignore_case: bool) -> bool {
-    let number = |text: &str| text.trim().parse::<f64>().ok().filter(|n| n.is_finite());
     let (l, r) = if ignore_case {
         (left.to_lowercase(), right.to_lowercase())
     } else {
@@ -132,6 +135,62 @@ pub fn compare(left: &str, op: CompareOp, right: &str, ignore_case: bool) -> boo
             matches!((number(left), number(right)), (Some(a), Some(b)) if a > b)
         }
         CompareOp::LessThan => matches!((number(left), number(right)), (Some(a), Some(b)) if a < b),
+    }
+}
+
+/// A text read as a number: exact when it fits a decimal, else an f64; `None` when it is not a
+/// finite number.
+#[derive(Debug, Clone, Copy)]
+enum Numeric {
+    Exact(Decimal),
+    Approximate(f64),
+}
+
+fn number(text: &str) -> Option<Numeric> {
+    let text = text.trim();
+    // rust_decimal also reads `1_000`; a number here is what JSON or a person writes.
+    let plain = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'));
+    let exact = if !plain {
+        None
+    } else if text.contains(['e', 'E']) {
+        Decimal::from_scientific(text).ok()
+    } else {
+        Decimal::from_str_exact(text).ok()
+    };
+    match exact {
+        Some(exact) => Some(Numeric::Exact(exact)),
+        None => text
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite())
+            .map(Numeric::Approximate),
+    }
+}
+
+impl Numeric {
+    fn approximate(self) -> f64 {
+        match self {
+            Numeric::Exact(exact) => exact.to_f64().unwrap_or(f64::NAN),
+            Numeric::Approximate(approximate) => approximate,
+        }
+    }
+}
+
+impl PartialEq for Numeric {
+    fn eq(&self, other: &Self) -> bool {
+        self.partial_cmp(other) == Some(std::cmp::Ordering::Equal)
+    }
+}
+
+impl PartialOrd for Numeric {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        match (self, other) {
+            (Numeric::Exact(a), Numeric::Exact(b)) => Some(a.cmp(b)),
+            _ => self.approximate().partial_cmp(&other.approximate()),
+        }
     }
 }
 
@@ -257,6 +316,28 @@ mod tests {
         assert!(!compare("Down", Equals, "down", false));
         assert!(compare("Down", Equals, "down", true));
         assert!(compare("1.0", Equals, "1", false));
+        // Issue 14.13: big numbers compare by every digit, not as the same f64.
+        assert!(!compare(
+            "12345678901234567890123",
+            Equals,
+            "12345678901234567890124",
+            false
+        ));
+        assert!(compare(
+            "12345678901234567890124",
+            GreaterThan,
+            "12345678901234567890123",
+            false
+        ));
+        assert!(compare(
+            "1.2345678901234567890123e22",
+            Equals,
+            "12345678901234567890123",
+            false
+        ));
+        assert!(compare("0.30000000000000000001", GreaterThan, "0.3", false));
+        assert!(!compare("1_000", Equals, "1000", false));
+        assert!(compare("1e40", GreaterThan, "99", false));
         assert!(compare("up", NotEquals, "down", false));
         assert!(compare("refs/heads/main", EndsWith, "/main", false));
         assert!(compare("refs/heads/main", StartsWith, "refs/", false));

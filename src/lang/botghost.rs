@@ -5,10 +5,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::Value;
-
+use super::document::Document;
 use super::templates::{Variables, MAX_NAME_CHARS};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 /// The most variables one webhook request may carry: each becomes a stored value a run reads, so
 /// one request cannot make a run (and the database) grow without bound.
@@ -87,18 +86,17 @@ impl<'de> serde::Deserialize<'de> for ItemCount {
 /// The BotGhost variables of a parsed document. Any document without a `variables` key gives
 /// none; a `variables` key that breaks the rules is refused with a message naming the item.
 /// A later item of the same name wins over an earlier one.
-pub fn variables(document: &Value) -> Result<Variables, String> {
+pub fn variables(document: &Document) -> Result<Variables, String> {
     let mut variables = Variables::new();
-    let Some(items) = document.as_object().and_then(|o| o.get("variables")) else {
+    let Some(items) = document.get("variables") else {
         return Ok(variables);
     };
     let items = match items {
-        Value::Array(items) => items,
-        Value::Null => return Err(r#""variables" must be an array, not null"#.to_owned()),
+        Document::Array(items) => items,
         other => {
             return Err(format!(
                 r#""variables" must be an array, not {}"#,
-                json_kind(other)
+                other.kind()
             ))
         }
     };
@@ -114,8 +112,10 @@ pub fn variables(document: &Value) -> Result<Variables, String> {
 
 /// The value of the variable `{name}` in a BotGhost-shaped document, as [`variables`] would
 /// read it (the last valid item of that name wins); `None` when there is none.
-pub fn value_of<'v>(document: &'v Value, name: &str) -> Option<Cow<'v, str>> {
-    let items = document.get("variables")?.as_array()?;
+pub fn value_of<'v>(document: &'v Document, name: &str) -> Option<Cow<'v, str>> {
+    let Document::Array(items) = document.get("variables")? else {
+        return None;
+    };
     items.iter().enumerate().rev().find_map(|(index, item)| {
         let item = read_item(index, item).ok()?;
         (item.name == name).then_some(item.value)
@@ -129,11 +129,11 @@ struct Item<'v> {
 }
 
 /// One `{"name", "variable", "value"}` item, or why it is not one.
-fn read_item(index: usize, item: &Value) -> Result<Item<'_>, String> {
-    let Value::Object(fields) = item else {
+fn read_item(index: usize, item: &Document) -> Result<Item<'_>, String> {
+    let Document::Object(fields) = item else {
         return Err(format!(
             r#"variables[{index}] must be an object with "name", "variable" and "value", not {}"#,
-            json_kind(item)
+            item.kind()
         ));
     };
     let field = |key: &str| {
@@ -142,20 +142,20 @@ fn read_item(index: usize, item: &Value) -> Result<Item<'_>, String> {
             .ok_or_else(|| format!(r#"variables[{index}] has no "{key}""#))
     };
     match field("name")? {
-        Value::String(_) => {}
+        Document::String(_) => {}
         other => {
             return Err(format!(
                 "variables[{index}].name must be a string, not {}",
-                json_kind(other)
+                other.kind()
             ))
         }
     }
     let variable = match field("variable")? {
-        Value::String(s) => s,
+        Document::String(s) => s,
         other => {
             return Err(format!(
                 r#"variables[{index}].variable must be a string like "{{name}}", not {}"#,
-                json_kind(other)
+                other.kind()
             ))
         }
     };
@@ -163,17 +163,17 @@ fn read_item(index: usize, item: &Value) -> Result<Item<'_>, String> {
         format!(
             "variables[{index}].variable must be a name in braces like \"{{service}}\" \
              (1-{MAX_NAME_CHARS} characters, no braces inside), got {}",
-            Value::String(variable.clone())
+            Document::String(variable.clone())
         )
     })?;
     let value = match field("value")? {
-        Value::String(s) => Cow::Borrowed(s.as_str()),
-        Value::Number(n) => Cow::Owned(n.to_string()),
-        Value::Bool(b) => Cow::Owned(b.to_string()),
+        // A number is its text as sent: `12345678901234567890123` keeps every digit.
+        Document::String(s) | Document::Number(s) => Cow::Borrowed(s.as_str()),
+        Document::Bool(b) => Cow::Owned(b.to_string()),
         other => {
             return Err(format!(
                 "variables[{index}].value must be a string, number or boolean, not {}",
-                json_kind(other)
+                other.kind()
             ))
         }
     };
@@ -188,23 +188,12 @@ fn placeholder_name(variable: &str) -> Option<&str> {
     valid.then_some(inner)
 }
 
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn document(text: &str) -> Value {
-        serde_json::from_str(text).unwrap()
+    fn document(text: &str) -> Document {
+        Document::parse(text).unwrap()
     }
 
     fn ok(text: &str) -> Vec<(String, String)> {
@@ -252,19 +241,23 @@ mod tests {
     }
 
     #[test]
-    fn values_become_text_as_json_writes_them() {
+    fn values_become_text_as_the_caller_wrote_them() {
         let vars = ok(r#"{"variables":[
             {"name":"A","variable":"{a}","value":"x"},
             {"name":"B","variable":"{b}","value":42},
             {"name":"C","variable":"{c}","value":1.5},
-            {"name":"D","variable":"{d}","value":true}]}"#);
+            {"name":"D","variable":"{d}","value":true},
+            {"name":"E","variable":"{e}","value":12345678901234567890123},
+            {"name":"F","variable":"{f}","value":2.50}]}"#);
         assert_eq!(
             vars,
             vec![
                 ("a".into(), "x".into()),
                 ("b".into(), "42".into()),
                 ("c".into(), "1.5".into()),
-                ("d".into(), "true".into())
+                ("d".into(), "true".into()),
+                ("e".into(), "12345678901234567890123".into()),
+                ("f".into(), "2.50".into())
             ]
         );
     }

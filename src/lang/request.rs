@@ -5,23 +5,25 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::botghost;
-use super::templates::{json_path, Lookup};
+use super::document::Document;
+use super::templates::Lookup;
 
 /// `{body}`, `{body.a.0.b}`, `{header.NAME}` and `{query.NAME}`: what the webhook request that
-/// started a run carried, as the run stores it. `{body}` is the whole document; header names
+/// started a run carried, as the run stores it. `{body}` is the whole document (compact JSON,
+/// numbers with the digits the caller sent); header names
 /// are compared in lower case. In a BotGhost-shaped body (`{"variables":[…]}`),
 /// `{body.NAME}` is also the value of the variable `{NAME}` when the document has no such path.
 /// Anything else, or a path that leads nowhere, is `None`: the placeholder stays as written.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestVariables<'a> {
-    pub payload: Option<&'a serde_json::Value>,
+    pub payload: Option<&'a Document>,
     pub headers: &'a BTreeMap<String, String>,
     pub query: &'a BTreeMap<String, String>,
 }
 
 impl<'a> RequestVariables<'a> {
     pub fn new(
-        payload: Option<&'a serde_json::Value>,
+        payload: Option<&'a Document>,
         headers: &'a BTreeMap<String, String>,
         query: &'a BTreeMap<String, String>,
     ) -> Self {
@@ -36,11 +38,14 @@ impl<'a> RequestVariables<'a> {
 impl Lookup for RequestVariables<'_> {
     fn lookup(&self, name: &str) -> Option<Cow<'_, str>> {
         if name == "body" {
-            return json_path(self.payload?, "");
+            return Some(self.payload?.text());
         }
         if let Some(path) = name.strip_prefix("body.") {
             let payload = self.payload?;
-            return json_path(payload, path).or_else(|| botghost::value_of(payload, path));
+            return payload
+                .at_path(path)
+                .map(Document::text)
+                .or_else(|| botghost::value_of(payload, path));
         }
         if let Some(header) = name.strip_prefix("header.") {
             return self
@@ -65,9 +70,11 @@ mod tests {
 
     #[test]
     fn request_variables_read_body_headers_and_query() {
-        let doc = serde_json::json!({"ref": "refs/heads/main", "commits": [{"id": "a1"}],
+        let doc = Document::from(
+            serde_json::json!({"ref": "refs/heads/main", "commits": [{"id": "a1"}],
             "variables": [{"name": "S", "variable": "{service}", "value": "api"},
-                          {"name": "N", "variable": "{n}", "value": 3}]});
+                          {"name": "N", "variable": "{n}", "value": 3}]}),
+        );
         let headers = BTreeMap::from([("x-github-event".to_owned(), "push".to_owned())]);
         let query = BTreeMap::from([("env".to_owned(), "prod x".to_owned())]);
         let request = RequestVariables::new(Some(&doc), &headers, &query);
@@ -84,6 +91,16 @@ mod tests {
         assert_eq!(
             request.lookup("body").unwrap(),
             serde_json::to_string(&doc).unwrap()
+        );
+        // Numbers render with the digits the caller sent, alone and inside `{body}`.
+        let doc = Document::parse(
+            r#"{"id":12345678901234567890123,"price":2.50,"variables":[{"name":"B","variable":"{big}","value":98765432109876543210}]}"#,
+        )
+        .unwrap();
+        let request = RequestVariables::new(Some(&doc), &headers, &query);
+        assert_eq!(
+            Template::new("{body.id} {body.price} {body.big} {body}").render(&request),
+            r#"12345678901234567890123 2.50 98765432109876543210 {"id":12345678901234567890123,"price":2.50,"variables":[{"name":"B","value":98765432109876543210,"variable":"{big}"}]}"#
         );
         let empty = BTreeMap::new();
         let none = RequestVariables::new(None, &empty, &empty);

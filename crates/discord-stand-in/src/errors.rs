@@ -57,6 +57,42 @@ impl DiscordError {
         Self::new(404, 10026, "Unknown Ban")
     }
 
+    pub fn unknown_application() -> Self {
+        Self::new(404, 10002, "Unknown Application")
+    }
+
+    pub fn unknown_webhook() -> Self {
+        Self::new(404, 10015, "Unknown Webhook")
+    }
+
+    pub fn unknown_interaction() -> Self {
+        Self::new(404, 10062, "Unknown interaction")
+    }
+
+    pub fn unknown_application_command() -> Self {
+        Self::new(404, 10063, "Unknown application command")
+    }
+
+    pub fn missing_access() -> Self {
+        Self::new(403, 50001, "Missing Access")
+    }
+
+    pub fn invalid_webhook_token() -> Self {
+        Self::new(401, 50027, "Invalid Webhook Token")
+    }
+
+    pub fn interaction_already_acknowledged() -> Self {
+        Self::new(400, 40060, "Interaction has already been acknowledged.")
+    }
+
+    pub fn max_application_commands() -> Self {
+        Self::new(
+            400,
+            30032,
+            "Maximum number of application commands reached (100)",
+        )
+    }
+
     pub fn already_crossposted() -> Self {
         Self::new(400, 40033, "This message has already been crossposted.")
     }

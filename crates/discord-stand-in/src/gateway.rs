@@ -13,7 +13,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::describe::announce;
 use crate::errors::DiscordError;
 use crate::shapes;
-use crate::state::{Dispatch, Shared};
+use crate::state::{intent, Dispatch, Shared};
 
 /// Gateway opcodes (Discord's numbers).
 mod op {
@@ -38,10 +38,11 @@ mod close {
     pub const ALREADY_AUTHENTICATED: (u16, &str) = (4005, "Already authenticated.");
     pub const INVALID_SHARD: (u16, &str) = (4010, "Invalid shard.");
     pub const INVALID_INTENTS: (u16, &str) = (4013, "Invalid intent(s).");
+    pub const DISALLOWED_INTENTS: (u16, &str) = (4014, "Disallowed intent(s).");
 }
 
-/// GUILD_PRESENCES: only a bot with it gets every member in GUILD_CREATE.
-const GUILD_PRESENCES_INTENT: u64 = 1 << 8;
+/// Every intent bit Discord defines (0 to 25, some unused): asking for another is 4013.
+const KNOWN_INTENTS: u64 = (1 << 26) - 1;
 
 pub(crate) async fn upgrade(State(shared): State<Arc<Shared>>, ws: WebSocketUpgrade) -> Response {
     // During an outage Discord's edge answers the upgrade request with an error status, so the
@@ -203,9 +204,21 @@ impl Connection {
         if !data["shard"].is_null() && data["shard"] != json!([0, 1]) {
             return Next::Close(close::INVALID_SHARD);
         }
-        let Some(intents) = data["intents"].as_u64() else {
+        let Some(intents) = data["intents"].as_u64().filter(|i| i & !KNOWN_INTENTS == 0) else {
             return Next::Close(close::INVALID_INTENTS);
         };
+        let disallowed = {
+            let mut world = self.shared.world();
+            world.last_identify_intents = Some(intents);
+            intents & world.disallowed_intents
+        };
+        if disallowed != 0 {
+            announce(&format!(
+                "refused a gateway IDENTIFY: it asks for {}, which the developer portal does not enable (closed with 4014)",
+                privileged_names(disallowed)
+            ));
+            return Next::Close(close::DISALLOWED_INTENTS);
+        }
 
         let session_id = format!("{:032x}", rand::random::<u128>());
         let (ready, guild_creates, bot_name) = {
@@ -217,7 +230,7 @@ impl Connection {
                 &session_id,
                 &self.shared.gateway_url,
             );
-            let all_members = intents & GUILD_PRESENCES_INTENT != 0;
+            let all_members = intents & intent::GUILD_PRESENCES != 0;
             let guild_creates: Vec<Value> = world
                 .guilds
                 .iter()
@@ -286,11 +299,19 @@ impl Connection {
 
     /// Forwards an event REST caused, if this session identified with its intent.
     async fn forward(&mut self, dispatch: Dispatch) -> Next {
-        let wanted = self
-            .session
-            .as_ref()
-            .is_some_and(|session| session.intents & dispatch.intent != 0);
-        if wanted && self.dispatch(dispatch.event, dispatch.data).await.is_err() {
+        let Some(intents) = self.session.as_ref().map(|session| session.intents) else {
+            return Next::Continue;
+        };
+        let wanted = dispatch.intent == intent::NONE || intents & dispatch.intent != 0;
+        if !wanted {
+            return Next::Continue;
+        }
+        let mut data = dispatch.data;
+        if intents & intent::MESSAGE_CONTENT == 0 {
+            let bot_id = self.shared.world().bot.id;
+            hide_content(dispatch.event, &mut data, bot_id);
+        }
+        if self.dispatch(dispatch.event, data).await.is_err() {
             return Next::Close(close::DECODE_ERROR);
         }
         Next::Continue
@@ -323,4 +344,52 @@ impl Connection {
         self.shared.changed.notify_waiters();
         result
     }
+}
+
+/// Without MESSAGE_CONTENT, Discord sends a guild message's content, embeds, attachments and
+/// components empty, except the bot's own messages and messages that mention it.
+fn hide_content(event: &str, data: &mut Value, bot_id: u64) {
+    if !matches!(event, "MESSAGE_CREATE" | "MESSAGE_UPDATE") || data["guild_id"].is_null() {
+        return;
+    }
+    let bot = bot_id.to_string();
+    let from_bot = data["author"]["id"].as_str() == Some(bot.as_str());
+    let mentions_bot = data["mentions"].as_array().is_some_and(|users| {
+        users
+            .iter()
+            .any(|user| user["id"].as_str() == Some(bot.as_str()))
+    });
+    if from_bot || mentions_bot {
+        return;
+    }
+    for (field, empty) in [
+        ("content", json!("")),
+        ("embeds", json!([])),
+        ("attachments", json!([])),
+        ("components", json!([])),
+    ] {
+        if data.get(field).is_some() {
+            data[field] = empty;
+        }
+    }
+}
+
+/// `GUILD_MEMBERS and MESSAGE_CONTENT`, the portal's names for privileged intent bits.
+fn privileged_names(bits: u64) -> String {
+    let names: Vec<&str> = [
+        (
+            intent::GUILD_MEMBERS,
+            "GUILD_MEMBERS (Server Members Intent)",
+        ),
+        (intent::GUILD_PRESENCES, "GUILD_PRESENCES (Presence Intent)"),
+        (
+            intent::MESSAGE_CONTENT,
+            "MESSAGE_CONTENT (Message Content Intent)",
+        ),
+    ]
+    .into_iter()
+    .filter(|(bit, _)| bits & bit != 0)
+    .map(|(_, name)| name)
+    .collect();
+    names.join(" and ")
 }

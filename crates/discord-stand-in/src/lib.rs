@@ -34,13 +34,19 @@
 //!
 //! # Layout
 //! Each module uses only modules listed below it.
+//! - `acting`: people acting in the servers (join, leave, react, slash commands, clicks), the
+//!   portal's privileged intents, and read-back of commands and interactions.
 //! - `sandbox`: [`Sandbox`] itself: start, the knobs, read-back, shutdown.
 //! - `gateway`: the websocket: handshake, heartbeats, resumes, dispatches.
+//! - `control`: the control API a person acts through (`hookbot sandbox …`).
 //! - `echo`: the HTTP echo for the bot's calls to other services.
 //! - `rest`: the REST front door: records, injects failures, rate-limits, checks the token.
 //! - `routes`: the routing table: which handler answers which method and path.
+//! - `interactions`: the 3-second callback and the token's follow-ups. `invoke`:
+//!   INTERACTION_CREATE for a slash command or a click. `commands`: guild application commands. `people`: members joining,
+//!   leaving and reacting.
 //! - `message_actions`, `messages`, `mentions`, `channels`, `guild_admin`: the handlers, what
-//!   each kind of route does to the world.
+//!   each kind of route does to the world. `components`: buttons, checked and found.
 //! - `shapes`: Discord's JSON objects, built from the world.
 //! - `state`: the world behind a lock, and the gateway's dispatch channel.
 //! - `rate_limits`: Discord's buckets, when asked for. `failure`: injected failures.
@@ -51,7 +57,11 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod acting;
 mod channels;
+mod commands;
+mod components;
+mod control;
 mod describe;
 mod echo;
 mod errors;
@@ -60,9 +70,12 @@ mod fixture;
 mod gateway;
 mod guild_admin;
 mod ids;
+mod interactions;
+mod invoke;
 mod mentions;
 mod message_actions;
 mod messages;
+mod people;
 mod rate_limits;
 mod rest;
 mod routes;
@@ -74,6 +87,7 @@ mod wire;
 #[cfg(test)]
 mod tests;
 
+pub use acting::PrivilegedIntent;
 pub use describe::LOG_TARGET;
 pub use echo::ECHO_URL_HEADER;
 pub use failure::Failure;
@@ -81,6 +95,7 @@ pub use fixture::{
     ChannelKind, Fixture, FixtureChannel, FixtureEmoji, FixtureGuild, FixtureMember, FixtureRole,
     FixtureThread, FixtureUser,
 };
+pub use interactions::{CALLBACK_WINDOW, TOKEN_LIFETIME};
 pub use rate_limits::RateLimits;
 pub use sandbox::{Sandbox, SandboxOptions};
 pub use wire::RecordedRequest;

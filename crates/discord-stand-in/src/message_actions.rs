@@ -121,7 +121,7 @@ fn message_intent(guild_id: Option<u64>) -> u64 {
 
 /// A reaction emoji from the path: URL-encoded unicode, or `name:id` for a custom emoji of one
 /// of the bot's guilds.
-fn reaction_emoji(world: &World, segment: &str) -> Result<Value, DiscordError> {
+pub(crate) fn reaction_emoji(world: &World, segment: &str) -> Result<Value, DiscordError> {
     let decoded = percent_decode(segment, false);
     if let Some((_, id)) = decoded.rsplit_once(':') {
         let id: u64 = id.parse().map_err(|_| DiscordError::unknown_emoji())?;

@@ -22,7 +22,11 @@ const MAX_NONCE_CHARS: usize = 25;
 pub(crate) const GUILD_MESSAGES_INTENT: u64 = 1 << 9;
 pub(crate) const DIRECT_MESSAGES_INTENT: u64 = 1 << 12;
 /// Message flags a bot may set when sending: SUPPRESS_EMBEDS and SUPPRESS_NOTIFICATIONS.
-const SENDABLE_FLAGS: u64 = 4 | 4096;
+pub(crate) const SENDABLE_FLAGS: u64 = 4 | 4096;
+/// Only the user who started the interaction sees the message.
+pub(crate) const EPHEMERAL: u64 = 64;
+/// An interaction's deferred answer: "is thinking…" until it is edited.
+pub(crate) const LOADING: u64 = 128;
 
 /// What a successful `POST /channels/{id}/messages` did.
 pub(crate) struct Sent {
@@ -90,12 +94,55 @@ pub(crate) fn create(
         }
     }
 
-    let content = fields.get("content").and_then(Value::as_str).unwrap_or("");
-    let mentions = Mentions::resolve(world, guild_id, content, fields.get("allowed_mentions"))?;
     let reply_to = match fields.get("message_reference") {
         Some(reference) if !reference.is_null() => resolve_reply(world, channel_id, reference)?,
         _ => None,
     };
+    let flags = fields.get("flags").and_then(Value::as_u64).unwrap_or(0) & SENDABLE_FLAGS;
+    let origin = Origin {
+        place,
+        guild_id,
+        flags,
+        reply_to,
+        interaction: None,
+    };
+    store(world, channel_id, body, origin)
+}
+
+/// Who asked for a message and how it is shown.
+pub(crate) struct Origin {
+    /// `#deploys`, `DM to @alice`, for the log.
+    pub place: String,
+    pub guild_id: Option<u64>,
+    /// The message's flags (EPHEMERAL, LOADING, SUPPRESS_EMBEDS, …).
+    pub flags: u64,
+    /// A reply's `message_reference` and the message it refers to.
+    pub reply_to: Option<(Value, Value)>,
+    /// For an interaction's response: the message `type` (20 for a command's, 0 for a click's)
+    /// and Discord's `interaction_metadata`.
+    pub interaction: Option<(u64, Value)>,
+}
+
+/// A message the bot is allowed to send into `channel_id`, from a checked body: stored, with
+/// its MESSAGE_CREATE (none for an ephemeral one, which only its user sees).
+pub(crate) fn store(
+    world: &mut World,
+    channel_id: u64,
+    body: &Value,
+    origin: Origin,
+) -> Result<Sent, DiscordError> {
+    let empty = Map::new();
+    let fields = body.as_object().unwrap_or(&empty);
+    let Origin {
+        place,
+        guild_id,
+        flags,
+        reply_to,
+        interaction,
+    } = origin;
+    let content = fields.get("content").and_then(Value::as_str).unwrap_or("");
+    let mentions = Mentions::resolve(world, guild_id, content, fields.get("allowed_mentions"))?;
+    let nonce = fields.get("nonce").filter(|nonce| !nonce.is_null());
     // Sending into an archived (unlocked) thread unarchives it, as on Discord.
     if let Some(thread) = guild_id
         .and_then(|guild_id| world.guild_mut(guild_id))
@@ -109,7 +156,11 @@ pub(crate) fn create(
     }
 
     let id = world.snowflakes.next();
-    let flags = fields.get("flags").and_then(Value::as_u64).unwrap_or(0) & SENDABLE_FLAGS;
+    let kind = match (&interaction, &reply_to) {
+        (Some((kind, _)), _) => *kind,
+        (None, Some(_)) => 19,
+        (None, None) => 0,
+    };
     let mut object = json!({
         "id": id.to_string(),
         "channel_id": channel_id.to_string(),
@@ -127,7 +178,7 @@ pub(crate) fn create(
         }),
         "reactions": [],
         "pinned": false,
-        "type": if reply_to.is_some() { 19 } else { 0 },
+        "type": kind,
         "flags": flags,
         "components": fields.get("components").cloned().unwrap_or_else(|| json!([])),
     });
@@ -137,6 +188,11 @@ pub(crate) fn create(
     if let Some((reference, referenced)) = reply_to {
         object["message_reference"] = reference;
         object["referenced_message"] = referenced;
+    }
+    if let Some((_, metadata)) = interaction {
+        object["webhook_id"] = json!(world.bot.id.to_string());
+        object["application_id"] = json!(world.bot.id.to_string());
+        object["interaction_metadata"] = metadata;
     }
 
     let mut event = object.clone();
@@ -164,15 +220,21 @@ pub(crate) fn create(
         sent: body.clone(),
         created: Instant::now(),
     });
+    let ephemeral = flags & EPHEMERAL != 0;
     let description = format!(
-        "sent {}{place}: {}{}",
+        "sent {}{place}{}: {}{}",
         if guild_id.is_some() { "to " } else { "" },
+        if ephemeral {
+            " (only its user sees it)"
+        } else {
+            ""
+        },
         message_summary(body),
         pings_summary(&mentions.pinged)
     );
     Ok(Sent {
         object,
-        event: Some((event, intent)),
+        event: (!ephemeral).then_some((event, intent)),
         description,
     })
 }
@@ -341,7 +403,7 @@ pub(crate) fn from_user(
 }
 
 /// Checks the body the way Discord's form validation does, before anything is created.
-fn validate(fields: &Map<String, Value>) -> Result<(), DiscordError> {
+pub(crate) fn validate(fields: &Map<String, Value>) -> Result<(), DiscordError> {
     let too_long = |path: &[&str], limit: usize| {
         DiscordError::invalid_form_body(
             path,
@@ -406,6 +468,7 @@ fn validate(fields: &Map<String, Value>) -> Result<(), DiscordError> {
             ))
         }
     }
+    crate::components::validate(fields.get("components"))?;
     let has_other_payload = ["sticker_ids", "components", "attachments", "poll"]
         .iter()
         .any(|key| match fields.get(*key) {

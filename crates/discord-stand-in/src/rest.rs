@@ -154,8 +154,10 @@ fn answer_request(
         return Err(DiscordError::not_found());
     };
     let segments: Vec<&str> = route.split('/').filter(|s| !s.is_empty()).collect();
-    // Discord serves the gateway lookup to anyone; everything else needs the bot's token.
-    let is_public = request.method == "GET" && segments == ["gateway"];
+    // Discord serves the gateway lookup to anyone, and an interaction's token is its own
+    // authorization; everything else needs the bot's token.
+    let is_public = (request.method == "GET" && segments == ["gateway"])
+        || matches!(segments.first(), Some(&"interactions" | &"webhooks"));
     let expected = format!("Bot {}", shared.token);
     let authorization = request
         .headers

@@ -3,9 +3,11 @@
 use serde_json::{json, Value};
 
 use crate::channels::{self, ThreadStart};
+use crate::commands;
 use crate::describe::{announce, quote};
 use crate::errors::DiscordError;
 use crate::guild_admin;
+use crate::interactions;
 use crate::message_actions;
 use crate::messages;
 use crate::shapes;
@@ -41,6 +43,49 @@ pub(crate) fn route(
         ("GET", ["channels", channel_id]) => {
             let channel_id = snowflake(channel_id, "channel_id")?;
             get_channel(world, channel_id)
+        }
+        (method, ["applications", app, "guilds", guild_id, "commands"]) => {
+            let app = snowflake(app, "application_id")?;
+            let guild_id = snowflake(guild_id, "guild_id")?;
+            match method {
+                "GET" => commands::list(world, app, guild_id),
+                "PUT" => commands::overwrite(world, app, guild_id, &request.json()),
+                "POST" => commands::upsert(world, app, guild_id, &request.json()),
+                _ => Err(DiscordError::not_found()),
+            }
+        }
+        ("DELETE", ["applications", app, "guilds", guild_id, "commands", command_id]) => {
+            commands::delete(
+                world,
+                snowflake(app, "application_id")?,
+                snowflake(guild_id, "guild_id")?,
+                snowflake(command_id, "command_id")?,
+            )
+        }
+        ("GET", ["applications", app, "commands"]) => {
+            // hookbot registers guild commands only; the global list is empty.
+            if snowflake(app, "application_id")? == world.bot.id {
+                Ok(Answer::json(json!([])))
+            } else {
+                Err(DiscordError::unknown_application())
+            }
+        }
+        ("POST", ["interactions", interaction_id, token, "callback"]) => {
+            interactions::callback(shared, world, interaction_id, token, &request.json())
+        }
+        ("POST", ["webhooks", app, token]) => {
+            interactions::follow_up(shared, world, app, token, &request.json())
+        }
+        (method @ ("GET" | "PATCH" | "DELETE"), ["webhooks", app, token, "messages", which]) => {
+            interactions::answer_message_route(
+                shared,
+                world,
+                method,
+                app,
+                token,
+                which,
+                &request.json(),
+            )
         }
         ("POST", ["channels", channel_id, "messages"]) => {
             let channel_id = snowflake(channel_id, "channel_id")?;

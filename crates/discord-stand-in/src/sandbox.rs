@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use axum::Router;
 use serde_json::Value;
 use tokio::sync::{broadcast, oneshot, Notify};
@@ -19,7 +19,7 @@ use crate::fixture::Fixture;
 use crate::rate_limits::RateLimits;
 use crate::state::{ChannelRef, Shared, StoredMessage, World};
 use crate::wire::{RecordedRequest, API_PREFIX};
-use crate::{echo, gateway, message_actions, messages, rest, shapes};
+use crate::{control, echo, gateway, message_actions, messages, rest, shapes};
 
 /// How the stand-in runs; `Default` is what tests and `--sandbox` want.
 #[derive(Clone, Debug)]
@@ -56,7 +56,7 @@ impl Default for SandboxOptions {
 /// A running Discord stand-in. Dropping it stops the server; `shutdown` does so gracefully.
 #[derive(Debug)]
 pub struct Sandbox {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     address: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
@@ -92,6 +92,14 @@ impl Sandbox {
         let router = Router::new()
             .route("/gateway", get(gateway::upgrade))
             .route(echo::ECHO_PATH, any(echo::handle))
+            .route(
+                &format!("{}/interactions/{{id}}", control::CONTROL_PREFIX),
+                get(control::interaction),
+            )
+            .route(
+                &format!("{}/{{action}}", control::CONTROL_PREFIX),
+                post(control::act),
+            )
             .fallback(rest::handle)
             .with_state(Arc::clone(&shared));
         let (stop, stopped) = oneshot::channel::<()>();
@@ -121,6 +129,13 @@ impl Sandbox {
     /// `ws://127.0.0.1:PORT/gateway`, what `GET /gateway` answers.
     pub fn gateway_url(&self) -> String {
         self.shared.gateway_url.clone()
+    }
+
+    /// `http://127.0.0.1:PORT/control`: where a person acts as a member from another terminal
+    /// (`POST /control/say`, `join`, `leave`, `react`, `command`, `click`; `GET
+    /// /control/interactions/{id}`), with the bot's token as `Authorization: Bot <token>`.
+    pub fn control_url(&self) -> String {
+        format!("http://{}{}", self.address, control::CONTROL_PREFIX)
     }
 
     /// `http://127.0.0.1:PORT/echo`: the HTTP echo. Send a bot's calls to other services there,

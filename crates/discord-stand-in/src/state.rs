@@ -44,10 +44,14 @@ pub(crate) mod intent {
     pub const GUILD_MEMBERS: u64 = 1 << 1;
     pub const GUILD_MODERATION: u64 = 1 << 2;
     pub const GUILD_INVITES: u64 = 1 << 6;
+    pub const GUILD_PRESENCES: u64 = 1 << 8;
     pub const GUILD_MESSAGES: u64 = 1 << 9;
     pub const GUILD_MESSAGE_REACTIONS: u64 = 1 << 10;
     pub const DIRECT_MESSAGES: u64 = 1 << 12;
     pub const DIRECT_MESSAGE_REACTIONS: u64 = 1 << 13;
+    pub const MESSAGE_CONTENT: u64 = 1 << 15;
+    /// Dispatches every session gets, whatever it asked for (INTERACTION_CREATE).
+    pub const NONE: u64 = 0;
 }
 
 /// Permission bits (Discord's numbers).
@@ -233,6 +237,69 @@ pub(crate) struct World {
     pub snowflakes: Snowflakes,
     /// When the bot joined every guild (and every member joined it).
     pub joined_at: String,
+    /// Privileged intents the developer portal does not enable: an IDENTIFY asking for one is
+    /// closed with 4014.
+    pub disallowed_intents: u64,
+    /// The intents of the last IDENTIFY, refused or not.
+    pub last_identify_intents: Option<u64>,
+    /// The application commands registered in each guild, as Discord's command objects.
+    pub commands: Vec<StoredCommand>,
+    /// Interactions a user started, with what the bot answered.
+    pub interactions: Vec<StoredInteraction>,
+    /// Which user reacted with which emoji on which message: (channel, message, emoji, user).
+    pub user_reactions: Vec<(u64, u64, String, u64)>,
+}
+
+/// A guild application command the bot registered.
+#[derive(Clone, Debug)]
+pub(crate) struct StoredCommand {
+    pub guild_id: u64,
+    /// Discord's application command object.
+    pub object: Value,
+}
+
+impl StoredCommand {
+    pub fn name(&self) -> &str {
+        self.object["name"].as_str().unwrap_or("")
+    }
+}
+
+/// How the bot acknowledged an interaction (the callback's `type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Acknowledged {
+    /// 4: a message at once.
+    Message,
+    /// 5: "thinking…", the message comes later.
+    DeferredMessage,
+    /// 6: a click acknowledged without a message.
+    DeferredUpdate,
+    /// 7: the clicked message edited at once.
+    UpdateMessage,
+}
+
+/// An interaction a user started: a slash command or a button click.
+#[derive(Clone, Debug)]
+pub(crate) struct StoredInteraction {
+    pub id: u64,
+    pub token: String,
+    pub guild_id: u64,
+    pub channel_id: u64,
+    pub user_id: u64,
+    /// `/deploy` or `button "Approve"`, for the plain-words log.
+    pub label: String,
+    /// When the user started it: the callback must come within 3 s, follow-ups within 15 min.
+    pub created: tokio::time::Instant,
+    pub acknowledged: Option<Acknowledged>,
+    /// How long after the user started it the callback came.
+    pub acknowledged_after: Option<std::time::Duration>,
+    /// Whether the callback said ephemeral (flags 64).
+    pub ephemeral: bool,
+    /// The response message (the immediate one, or the deferred one once edited).
+    pub original: Option<u64>,
+    /// For a click: the message whose button was clicked.
+    pub clicked_message: Option<u64>,
+    /// Every answer, in order: `{"route": "callback"|"followup"|"edit_original"|…, "body": …}`.
+    pub answers: Vec<Value>,
 }
 
 impl World {
@@ -281,6 +348,11 @@ impl World {
             sessions: HashMap::new(),
             snowflakes,
             joined_at: now_rfc3339(),
+            disallowed_intents: 0,
+            last_identify_intents: None,
+            commands: Vec::new(),
+            interactions: Vec::new(),
+            user_reactions: Vec::new(),
         }
     }
 
@@ -383,7 +455,8 @@ fn bot_role_for(guild: &FixtureGuild, bot: &FixtureUser, id: u64) -> FixtureRole
         .bot_cannot_manage()
 }
 
-/// A gateway event for every connection whose intents include `intent`.
+/// A gateway event for every connection whose intents include `intent` (every connection for
+/// [`intent::NONE`]).
 #[derive(Clone, Debug)]
 pub(crate) struct Dispatch {
     pub event: &'static str,

@@ -1,20 +1,21 @@
 //! A webhook body → the run's variables and the document `{body…}` reads, with a 400 message
 //! that names the offending item.
 
-use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 use crate::lang::botghost;
+use crate::lang::document::Document;
 use crate::lang::templates::Variables;
 
 /// Bodies above this many bytes have their `variables` counted before they are parsed.
 const COUNT_FIRST_ABOVE_BYTES: usize = 256 * 1024;
 
 /// What a body gave: the BotGhost variables (none unless it is BotGhost-shaped) and the document
-/// `{body…}` reads (`None` for an empty body).
+/// `{body…}` reads (`None` for an empty body), its numbers with the digits the caller sent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReadBody {
     pub variables: Variables,
-    pub payload: Option<Value>,
+    pub payload: Option<Document>,
 }
 
 /// Reads any body (contract §4): a body that is JSON is read as JSON whatever `content_type`
@@ -28,7 +29,7 @@ pub fn read_body(body: &[u8], content_type: Option<&str>) -> Result<ReadBody, St
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(ReadBody {
             variables: Variables::new(),
-            payload: form.then(|| Value::Object(Map::new())),
+            payload: form.then(|| Document::Object(BTreeMap::new())),
         });
     }
     // A large body is counted before its document is built, so thousands of variables are
@@ -38,7 +39,7 @@ pub fn read_body(body: &[u8], content_type: Option<&str>) -> Result<ReadBody, St
     if body.len() > COUNT_FIRST_ABOVE_BYTES {
         botghost::check_count(body)?;
     }
-    let document: Value = match serde_json::from_slice(body) {
+    let document = match Document::from_slice(body) {
         Ok(document) => document,
         Err(_) if form => {
             return Ok(ReadBody {
@@ -66,22 +67,22 @@ fn is_form(content_type: Option<&str>) -> bool {
 
 /// Form fields as an object: a field sent once is a string, one sent several times an array of
 /// its values in order.
-fn form_document(body: &[u8]) -> Value {
-    let mut fields = Map::new();
+fn form_document(body: &[u8]) -> Document {
+    let mut fields = BTreeMap::new();
     for (name, value) in form_urlencoded::parse(body) {
-        let value = Value::String(value.into_owned());
+        let value = Document::String(value.into_owned());
         match fields.get_mut(name.as_ref()) {
             None => {
                 fields.insert(name.into_owned(), value);
             }
-            Some(Value::Array(values)) => values.push(value),
+            Some(Document::Array(values)) => values.push(value),
             Some(first) => {
-                let first = first.take();
-                fields.insert(name.into_owned(), Value::Array(vec![first, value]));
+                let earlier = std::mem::replace(first, Document::Null);
+                *first = Document::Array(vec![earlier, value]);
             }
         }
     }
-    Value::Object(fields)
+    Document::Object(fields)
 }
 
 #[cfg(test)]
@@ -126,9 +127,12 @@ mod tests {
     fn any_json_document_is_the_payload() {
         let read = read_body(br#"{"a":{"b":[1,{"c":"d"}]}}"#, Some("application/json")).unwrap();
         assert!(read.variables.is_empty());
-        assert_eq!(read.payload.unwrap()["a"]["b"][1]["c"], "d");
+        assert_eq!(
+            read.payload.unwrap().at_path("a.b.1.c").unwrap().text(),
+            "d"
+        );
         let read = read_body(b"[1,2]", None).unwrap();
-        assert_eq!(read.payload, Some(serde_json::json!([1, 2])));
+        assert_eq!(read.payload, Some(serde_json::json!([1, 2]).into()));
         let read = read_body(b"  ", Some("application/json")).unwrap();
         assert_eq!(read.payload, None);
         assert_eq!(read_body(b"null", None).unwrap().payload, None);
@@ -138,10 +142,30 @@ mod tests {
         )
         .unwrap();
         assert_eq!(read.variables.get("a"), Some("x"));
-        assert!(read.payload.unwrap()["variables"].is_array());
+        assert!(matches!(
+            read.payload.unwrap().get("variables"),
+            Some(Document::Array(_))
+        ));
         assert!(read_body(b"not json", Some("text/plain"))
             .unwrap_err()
             .starts_with("the body is not valid JSON"));
+    }
+
+    /// Issue 14.13: a number keeps the digits the caller sent, as a variable and in `{body…}`.
+    #[test]
+    fn big_numbers_keep_their_digits() {
+        let body = br#"{"variables":[{"name":"N","variable":"{n}","value":12345678901234567890123}],"amount":0.10000000000000000001}"#;
+        let read = read_body(body, None).unwrap();
+        assert_eq!(read.variables.get("n"), Some("12345678901234567890123"));
+        let payload = read.payload.unwrap();
+        assert_eq!(
+            payload.at_path("amount").unwrap().text(),
+            "0.10000000000000000001"
+        );
+        assert_eq!(
+            payload.to_string(),
+            r#"{"amount":0.10000000000000000001,"variables":[{"name":"N","value":12345678901234567890123,"variable":"{n}"}]}"#
+        );
     }
 
     #[test]
@@ -153,11 +177,14 @@ mod tests {
         .unwrap();
         assert_eq!(
             read.payload,
-            Some(serde_json::json!({"status": "down", "monitor": "API #1",
-                "tag": ["a", "b"], "empty": ""}))
+            Some(
+                serde_json::json!({"status": "down", "monitor": "API #1",
+                "tag": ["a", "b"], "empty": ""})
+                .into()
+            )
         );
         let read = read_body(b"", Some("application/x-www-form-urlencoded")).unwrap();
-        assert_eq!(read.payload, Some(serde_json::json!({})));
+        assert_eq!(read.payload, Some(serde_json::json!({}).into()));
     }
 
     /// `curl -d '{…}'` sends JSON labelled as a form: it is read as JSON, variables and all.
@@ -167,7 +194,10 @@ mod tests {
         let body = br#"{"variables":[{"name":"A","variable":"{a}","value":"x"}]}"#;
         let read = read_body(body, form).unwrap();
         assert_eq!(read.variables.get("a"), Some("x"));
-        assert!(read.payload.unwrap()["variables"].is_array());
+        assert!(matches!(
+            read.payload.unwrap().get("variables"),
+            Some(Document::Array(_))
+        ));
         // A broken BotGhost body is refused, as it would be with a JSON header.
         let broken = br#"{"variables":[{"name":"A","variable":"{a}"}]}"#;
         assert_eq!(

@@ -4,15 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use axum::http::{header, HeaderMap};
-use serde_json::Value;
-
 use super::body;
 use crate::events::{Condition, Event, EventAuth, MappingValue, VariableMapping};
 use crate::executor::conditions::{self, Facts};
+use crate::lang::document::Document;
 use crate::lang::request::RequestVariables;
-use crate::lang::templates::{json_path, Layered, Lookup, Template, Variables};
+use crate::lang::templates::{Layered, Lookup, Template, Variables};
 use crate::run::{Run, RunId};
+use axum::http::{header, HeaderMap};
 
 /// Headers never kept, whatever their name says: credentials and signatures.
 const SECRET_HEADERS: [&str; 9] = [
@@ -37,7 +36,7 @@ const KEPT_ANYWAY: [&str; 1] = ["idempotency-key"];
 pub struct IncomingRequest {
     /// The BotGhost variables, then the event's `[variables]` (which win over a caller's).
     pub variables: Variables,
-    pub payload: Option<Value>,
+    pub payload: Option<Document>,
     pub headers: BTreeMap<String, String>,
     pub query: BTreeMap<String, String>,
 }
@@ -142,7 +141,7 @@ impl IncomingRequest {
 /// not an array.
 fn join(
     outer: &impl Lookup,
-    payload: Option<&Value>,
+    payload: Option<&Document>,
     each: &str,
     item: &Template,
     separator: &str,
@@ -150,7 +149,7 @@ fn join(
 ) -> String {
     let path = each.strip_prefix("body").unwrap_or(each);
     let path = path.strip_prefix('.').unwrap_or(path);
-    let Some(Value::Array(elements)) = payload.and_then(|doc| walk(doc, path)) else {
+    let Some(Document::Array(elements)) = payload.and_then(|doc| doc.at_path(path)) else {
         return String::new();
     };
     let mut parts: Vec<String> = elements
@@ -170,27 +169,17 @@ fn join(
 }
 
 /// `{item}` and `{item.a.b}` inside a join.
-struct Item<'v>(&'v Value);
+struct Item<'v>(&'v Document);
 
 impl Lookup for Item<'_> {
     fn lookup(&self, name: &str) -> Option<std::borrow::Cow<'_, str>> {
         if name == "item" {
-            return json_path(self.0, "");
+            return Some(self.0.text());
         }
-        json_path(self.0, name.strip_prefix("item.")?)
+        self.0
+            .at_path(name.strip_prefix("item.")?)
+            .map(Document::text)
     }
-}
-
-fn walk<'v>(document: &'v Value, path: &str) -> Option<&'v Value> {
-    if path.is_empty() {
-        return Some(document);
-    }
-    path.split('.')
-        .try_fold(document, |current, segment| match current {
-            Value::Object(map) => map.get(segment),
-            Value::Array(items) => items.get(segment.parse::<usize>().ok()?),
-            _ => None,
-        })
 }
 
 /// What a `[[when]]` filter may ask beyond the request. `has_role` cannot be written there
@@ -401,7 +390,7 @@ right = "Bot"
         )
         .unwrap();
         let run = request.into_run(RunId(1), "e".into(), 5);
-        assert_eq!(run.payload, Some(serde_json::json!({"a": 1})));
+        assert_eq!(run.payload, Some(serde_json::json!({"a": 1}).into()));
         assert_eq!(run.headers["x-a"], "1");
         assert_eq!(run.query["q"], "1");
         let json = serde_json::to_string(&run).unwrap();

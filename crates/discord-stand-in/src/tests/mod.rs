@@ -5,4 +5,6 @@ pub(crate) mod bench;
 mod over_http;
 mod routes;
 mod serenity_end_to_end;
+mod serenity_intents;
 mod serenity_shapes;
+mod triggers;

@@ -109,3 +109,68 @@ async fn an_outage_holds_every_route_and_the_gateway_until_it_ends() {
     assert_eq!(answer.unwrap().status(), 200);
     sandbox.shutdown().await;
 }
+
+/// The control API a second terminal uses: people and channels by name, clear refusals, and
+/// only with the bot's token.
+#[tokio::test]
+async fn a_person_acts_through_the_control_api() {
+    let sandbox = Sandbox::start(fixture(), "t").await.unwrap();
+    let http = reqwest::Client::new();
+    let act = |action: &str, body: serde_json::Value| {
+        http.post(format!("{}/{action}", sandbox.control_url()))
+            .header("Authorization", "Bot t")
+            .json(&body)
+            .send()
+    };
+    let said = act(
+        "say",
+        json!({ "channel": "#deploys", "user": "alice", "content": "hi" }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(said.status(), 200);
+    let said: serde_json::Value = said.json().await.unwrap();
+    assert_eq!(said["ok"], json!(true));
+    assert_eq!(sandbox.messages_in(DEPLOYS)[0]["content"], json!("hi"));
+
+    let reacted = act(
+        "react",
+        json!({ "channel": "deploys", "user": "alice", "emoji": "👍" }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reacted.status(), 200, "the newest message by default");
+    let joined = act("join", json!({ "user": "zoe" })).await.unwrap();
+    assert_eq!(joined.status(), 200);
+    assert!(sandbox
+        .member(super::bench::GUILD, {
+            let body: serde_json::Value = joined.json().await.unwrap();
+            body["user"].as_str().unwrap().parse().unwrap()
+        })
+        .is_some());
+
+    let refused = act(
+        "say",
+        json!({ "channel": "#nope", "user": "alice", "content": "x" }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(refused.status(), 400);
+    let refused: serde_json::Value = refused.json().await.unwrap();
+    assert!(
+        refused["message"].as_str().unwrap().contains("#deploys"),
+        "{refused}"
+    );
+    let no_command = act("command", json!({ "user": "alice", "name": "deploy" }))
+        .await
+        .unwrap();
+    assert_eq!(no_command.status(), 400);
+
+    let stranger = http
+        .post(format!("{}/say", sandbox.control_url()))
+        .json(&json!({ "user": "alice", "content": "x" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stranger.status(), 401);
+}
