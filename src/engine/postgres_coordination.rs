@@ -238,14 +238,10 @@ async fn listen_once(
     let session = tokio::spawn(async move {
         let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
         while let Some(message) = messages.next().await {
-            match message? {
-                AsyncMessage::Notification(note) => {
-                    if heard_tx.send(note.payload().to_owned()).is_err() {
-                        break;
-                    }
+            if let AsyncMessage::Notification(note) = message? {
+                if heard_tx.send(note.payload().to_owned()).is_err() {
+                    break;
                 }
-                AsyncMessage::Notice(_) => {}
-                _ => {}
             }
         }
         Ok::<(), tokio_postgres::Error>(())
