@@ -15,6 +15,8 @@
 //!   retry schedule, finish, requeue, list.
 //! * `executor`: claims due runs, interprets their actions, and reports each outcome to the queue;
 //!   its `conditions` also decide the listener's `[[when]]` filters.
+//! * `triggers`: what starts runs besides webhooks (Discord's events and interactions,
+//!   schedules): one entry point, `start_run`, through the same queue.
 //! * `discord`: the one door to Discord: the client and the bot's identity, name resolution,
 //!   the outbound pacer, and every write call, paced and carrying its audit-log reason.
 //! * `engine`: storage behind one trait (`Engine`, held as a `Store`): definitions, settings,
@@ -57,5 +59,6 @@ pub mod retention;
 pub mod run;
 pub mod sandbox_world;
 pub mod server;
+pub mod triggers;
 
 pub use server::{run, start, Running, StartError};

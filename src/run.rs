@@ -1,9 +1,10 @@
-//! A run: one accepted webhook call of one event, its variables and what each action did.
+//! A run: one start of one event (a webhook call or its `[trigger]`), its variables and what each action did.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::events::TriggerKind;
 use crate::lang::document::Document;
 use crate::lang::templates::Variables;
 
@@ -99,6 +100,41 @@ pub struct Run {
     /// The URL's query parameters, decoded, for `{query.…}`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub query: BTreeMap<String, String>,
+    /// What started the run: its webhook, or the event's `[trigger]`.
+    #[serde(default, skip_serializing_if = "is_webhook")]
+    pub trigger: TriggerKind,
+    /// The interaction a command or button run answers with `reply`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interaction: Option<InteractionRef>,
+}
+
+fn is_webhook(kind: &TriggerKind) -> bool {
+    *kind == TriggerKind::Webhook
+}
+
+/// The Discord interaction (a slash command or a button click) that started a run: what a
+/// `reply` needs to answer it. Discord honours the token for 15 minutes.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InteractionRef {
+    pub id: u64,
+    pub application_id: u64,
+    /// The interaction's token: lets its holder answer for 15 minutes, so it is kept with the
+    /// run but never shown (`Debug` leaves it out).
+    pub token: String,
+    /// Whether the interaction was acknowledged with a deferred answer (a reply then edits it
+    /// or follows it up) rather than answered outright.
+    #[serde(default)]
+    pub deferred: bool,
+}
+
+impl std::fmt::Debug for InteractionRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InteractionRef")
+            .field("id", &self.id)
+            .field("application_id", &self.application_id)
+            .field("deferred", &self.deferred)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Run {
@@ -121,6 +157,8 @@ impl Run {
             payload: None,
             headers: BTreeMap::new(),
             query: BTreeMap::new(),
+            trigger: TriggerKind::Webhook,
+            interaction: None,
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::events::{caller_names, walk_actions, Event};
+use crate::events::{caller_names, walk_actions, ChannelFilter, Event, Trigger};
 use crate::lang::shell::shell_quote;
 use discord_stand_in::{Fixture, FixtureGuild};
 
@@ -37,6 +37,20 @@ pub fn fixture_for(events: &[Event]) -> Fixture {
             walk_actions(&event.actions, &mut |action| {
                 references.extend(action.kind.references())
             });
+            // A message trigger's channel must exist for a member to say something in it.
+            match &event.trigger {
+                Trigger::Message {
+                    channel: Some(ChannelFilter::Name(name)),
+                } => {
+                    channels.insert(name.clone());
+                }
+                Trigger::Message {
+                    channel: Some(ChannelFilter::Id(id)),
+                } => {
+                    channel_ids.insert(*id);
+                }
+                _ => {}
+            }
             {
                 for (kind, template) in references {
                     if !template.is_static() {
@@ -187,6 +201,7 @@ mod tests {
             auth: Default::default(),
             when: Vec::new(),
             variables: Vec::new(),
+            trigger: Default::default(),
         }
     }
 
@@ -203,6 +218,7 @@ mod tests {
                     },
                     reply_to: None,
                     tts: false,
+                    buttons: vec![],
                 }),
                 Action::new(ActionKind::AddRole {
                     user: Template::new("{user_id}"),

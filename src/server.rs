@@ -138,7 +138,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     };
     // Installed before anything is counted.
     metrics::prometheus();
-    let store = Store::open(&config.database_path())?;
+    let store = Store::open_at(&config.store_location()).await?;
     let folder_watch = reload::FolderWatch::start(config.events.dir.clone());
     let loaded = load_events(&config, &store).await?;
     // Before anything holds descriptors: the connection cap is fitted to the limit in force.
@@ -424,14 +424,19 @@ fn banner(
         return Some(text);
     }
     text.push_str("Webhook URLs:\n");
-    for event in events.iter().filter(|e| e.enabled) {
+    let webhooks = || {
+        events
+            .iter()
+            .filter(|e| e.enabled && e.trigger.is_webhook())
+    };
+    for event in webhooks() {
         text.push_str(&format!(
             "  {}  {}\n",
             webhook::url(base_url, Some(bot_id), &event.id),
             event.name
         ));
     }
-    if let Some(first) = events.iter().find(|e| e.enabled) {
+    if let Some(first) = webhooks().next() {
         let url = webhook::url(base_url, Some(bot_id), &first.id);
         text.push_str(&format!(
             "Try it (then watch this log for what reached Discord):\n{}\n",

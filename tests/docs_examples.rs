@@ -127,6 +127,11 @@ async fn run_example(line: usize, text: String) -> Vec<String> {
             return vec![format!("{name}: does not load:\n  {}", listed.join("\n  "))];
         }
     };
+    if event.trigger.kind().is_interaction() {
+        // Loading is all a webhook-less trial can check: a slash command or a click must start
+        // it, and the trigger tests drive those through the stand-in.
+        return failures;
+    }
     let sandbox = Sandbox::start(fixture_for(std::slice::from_ref(&event)), SANDBOX_TOKEN)
         .await
         .expect("stand-in starts");

@@ -136,7 +136,11 @@ async fn the_killed_leader_is_replaced_and_every_accepted_run_is_delivered_once(
     ];
     // A follower is ready (it accepts webhooks) without the gateway.
     for follower in &others {
-        let ready = http.get(format!("{}/readyz", follower.base)).send().await.unwrap();
+        let ready = http
+            .get(format!("{}/readyz", follower.base))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(ready.status(), 200, "{}", follower.log());
         assert!(!leads(&http, follower).await);
     }
@@ -163,25 +167,36 @@ async fn the_killed_leader_is_replaced_and_every_accepted_run_is_delivered_once(
     let survivors = [&others[0], &others[1]];
     leader(&http, &survivors, TAKEOVER).await;
     let took = killed_at.unwrap().elapsed();
-    eprintln!("failover: a new leader {} ms after kill -9", took.as_millis());
+    eprintln!(
+        "failover: a new leader {} ms after kill -9",
+        took.as_millis()
+    );
     assert!(took < TAKEOVER, "the takeover took {took:?}");
 
     let sandbox = &sandbox;
-    eventually(TAKEOVER, "every accepted run to reach Discord", || async move {
-        let seen = deliveries(sandbox);
-        let missing = accepted.iter().filter(|c| !seen.contains_key(*c)).count();
-        if missing == 0 {
-            Ok(seen)
-        } else {
-            Err(format!("{missing} not delivered yet"))
-        }
-    })
+    eventually(
+        TAKEOVER,
+        "every accepted run to reach Discord",
+        || async move {
+            let seen = deliveries(sandbox);
+            let missing = accepted.iter().filter(|c| !seen.contains_key(*c)).count();
+            if missing == 0 {
+                Ok(seen)
+            } else {
+                Err(format!("{missing} not delivered yet"))
+            }
+        },
+    )
     .await;
     let seen = deliveries(&sandbox);
     let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "sent more than once: {twice:?}");
     assert_eq!(seen.len(), 30);
-    assert_eq!(sandbox.gateway_sessions_peak(), 1, "one gateway session at a time");
+    assert_eq!(
+        sandbox.gateway_sessions_peak(),
+        1,
+        "one gateway session at a time"
+    );
     for process in others {
         process.stop().await;
     }
@@ -206,7 +221,10 @@ async fn sigterm_hands_over_changes_hold_everywhere_and_a_restart_follows() {
     let second = Process::start(&b, "second").await;
 
     // A key rotated on one machine is refused on every instance within 2 s.
-    assert_eq!(post(&http, &second.base, "deploy", &key, "old-key").await, 200);
+    assert_eq!(
+        post(&http, &second.base, "deploy", &key, "old-key").await,
+        200
+    );
     let new_key = rotate_key(&b);
     let rotated = Instant::now();
     for process in [&first, &second] {
@@ -229,18 +247,25 @@ async fn sigterm_hands_over_changes_hold_everywhere_and_a_restart_follows() {
     )
     .unwrap();
     let (http_ref, key_ref, base) = (&http, &key, &second.base);
-    eventually(EVERYWHERE + reload_settle(), "the new event on the other instance", || async move {
-        match post(http_ref, base, "release", key_ref, "v2").await {
-            200 => Ok(()),
-            other => Err(other),
-        }
-    })
+    eventually(
+        EVERYWHERE + reload_settle(),
+        "the new event on the other instance",
+        || async move {
+            match post(http_ref, base, "release", key_ref, "v2").await {
+                200 => Ok(()),
+                other => Err(other),
+            }
+        },
+    )
     .await;
 
     // SIGTERM: the leader drains and lets go; the other takes over and delivers.
     first.stop().await;
     assert_eq!(leader(&http, &[&second], TAKEOVER).await, 0);
-    assert_eq!(post(&http, &second.base, "deploy", &key, "after").await, 200);
+    assert_eq!(
+        post(&http, &second.base, "deploy", &key, "after").await,
+        200
+    );
     // A restarted instance follows.
     let restarted = Process::start(&a, "restarted").await;
     assert_eq!(leader(&http, &[&second, &restarted], DEADLINE).await, 0);
@@ -255,7 +280,11 @@ async fn sigterm_hands_over_changes_hold_everywhere_and_a_restart_follows() {
     })
     .await;
     assert_eq!(deliveries(sandbox).len(), 3, "{:?}", deliveries(sandbox));
-    assert_eq!(sandbox.gateway_sessions_peak(), 1, "one gateway session at a time");
+    assert_eq!(
+        sandbox.gateway_sessions_peak(),
+        1,
+        "one gateway session at a time"
+    );
     restarted.stop().await;
     second.stop().await;
 }

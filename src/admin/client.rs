@@ -15,7 +15,7 @@ use super::protocol::{
     socket_path, ErrorBody, NewKey, Retried, RunDetail, RunsQuery, Status, StoreExport,
     StoreImported,
 };
-use crate::config::Config;
+use crate::config::{Config, StoreLocation};
 use crate::engine::{Store, StoreError};
 use crate::run::{Run, RunId};
 
@@ -26,8 +26,13 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// The running hookbot when its socket answers; otherwise the database, opened here.
+    /// The running hookbot when its socket answers; otherwise the database, opened here. A
+    /// PostgreSQL store is always opened here: every instance shares it, and it serves this
+    /// command whether or not one runs on this machine.
     pub async fn connect(config: &Config) -> Result<Backend, AdminError> {
+        if let location @ StoreLocation::Postgres(_) = config.store_location() {
+            return Ok(Backend::Local(Store::open_at(&location).await?));
+        }
         let socket = socket_path(&config.database_path());
         if let Some(client) = Client::connect(&socket).await? {
             return Ok(Backend::Remote(client));

@@ -3,7 +3,7 @@
 
 use crate::admin::client::Client;
 use crate::admin::protocol::socket_path;
-use crate::config::Config;
+use crate::config::{Config, StoreLocation};
 use crate::discord::bot_id_from_token;
 use crate::engine::Store;
 
@@ -24,12 +24,14 @@ pub(super) async fn url_base(config: &Config) -> (String, Option<u64>) {
 /// The bot's user id without asking Discord: remembered by the last `hookbot run`, or read from
 /// the token, whose first part is the id in base64.
 async fn remembered_or_token_bot_id(config: &Config) -> Option<u64> {
-    // Opening creates a database; a command that only reads must not leave one behind.
-    let database = config.database_path();
-    let store = database
-        .exists()
-        .then(|| Store::open(&database).ok())
-        .flatten();
+    // Opening creates a sled database; a command that only reads must not leave one behind.
+    let store = match config.store_location() {
+        location @ StoreLocation::Postgres(_) => Store::open_at(&location).await.ok(),
+        StoreLocation::Sled(database) => database
+            .exists()
+            .then(|| Store::open(&database).ok())
+            .flatten(),
+    };
     let remembered = match store {
         Some(store) => store.bot_id().await.ok().flatten(),
         None => None,

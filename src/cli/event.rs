@@ -10,7 +10,7 @@ use super::format::rfc3339;
 use crate::admin::client::Client;
 use crate::admin::ops;
 use crate::admin::protocol::{socket_path, EventInfo, RevisionInfo};
-use crate::config::Config;
+use crate::config::{Config, StoreLocation};
 use crate::engine::{Store, StoreError};
 use crate::events;
 use crate::http::webhook;
@@ -177,8 +177,10 @@ async fn local_event(
     config: &Config,
     id: &str,
 ) -> anyhow::Result<(events::Event, Vec<RevisionInfo>)> {
-    // Opening creates a database; a command that only reads must not leave one behind.
-    let store = if config.database_path().exists() {
+    // Opening creates a sled database; a command that only reads must not leave one behind.
+    let store = if let location @ StoreLocation::Postgres(_) = config.store_location() {
+        Some(Store::open_at(&location).await?)
+    } else if config.database_path().exists() {
         match Store::open(&config.database_path()) {
             Ok(store) => Some(store),
             Err(StoreError::Locked(path)) => anyhow::bail!(

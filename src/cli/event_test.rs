@@ -39,7 +39,7 @@ pub async fn event_test(
             }
         );
     };
-    let store = match Store::open(&config.database_path()) {
+    let store = match Store::open_at(&config.store_location()).await {
         Ok(store) => store,
         // A dry run changes nothing, so it can borrow an empty database while hookbot runs.
         Err(StoreError::Locked(_)) if dry_run => {

@@ -43,7 +43,7 @@ pub async fn runs_list(
         };
         eprintln!(
             "no runs{filtered} in {which} database ({})",
-            config.database_path().display()
+            config.store_location()
         );
         // The first-time user's case: the runs of the curl line pasted from the sandbox.
         let sandboxed = Config {
@@ -90,6 +90,7 @@ pub async fn runs_show(
     writeln!(out, "run       {}", run.id)?;
     writeln!(out, "when      {}", rfc3339(run.received_at_ms))?;
     writeln!(out, "event     {}", run.event_id)?;
+    writeln!(out, "trigger   {}", run.trigger)?;
     writeln!(out, "status    {}", status_words(&run))?;
     if let Some(finished) = run.finished_at_ms {
         writeln!(out, "finished  {}", rfc3339(finished))?;

@@ -4,7 +4,7 @@
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use super::model::{Config, TOKEN_ENV};
+use super::model::{Config, STORAGE_URL_ENV, TOKEN_ENV};
 use super::read::read_config;
 use super::values::{non_empty, tidy};
 use crate::problem::{Checker, Problem};
@@ -42,8 +42,9 @@ impl Config {
     /// `HOOKBOT_DISCORD_TOKEN` overrides `discord.token` either way.
     pub fn load(path: &Path, sandbox: bool) -> Result<Config, ConfigError> {
         let env_token = std::env::var(TOKEN_ENV).ok();
+        let env_storage_url = std::env::var(STORAGE_URL_ENV).ok();
         let mut config = match std::fs::read_to_string(path) {
-            Ok(text) => Config::from_toml(&text, path, env_token),
+            Ok(text) => Config::from_toml_with_env(&text, path, env_token, env_storage_url),
             Err(error) if error.kind() == ErrorKind::NotFound && sandbox => {
                 let here = std::env::current_dir().map_err(|source| ConfigError::Io {
                     path: path.to_path_buf(),
@@ -73,6 +74,17 @@ impl Config {
         file: &Path,
         env_token: Option<String>,
     ) -> Result<Config, ConfigError> {
+        Config::from_toml_with_env(text, file, env_token, None)
+    }
+
+    /// [`from_toml`](Self::from_toml), with `env_storage_url` (`HOOKBOT_STORAGE_URL`) replacing
+    /// `storage.url` when non-empty.
+    pub fn from_toml_with_env(
+        text: &str,
+        file: &Path,
+        env_token: Option<String>,
+        env_storage_url: Option<String>,
+    ) -> Result<Config, ConfigError> {
         let base_dir = config_folder(file).map_err(|source| ConfigError::Io {
             path: file.to_path_buf(),
             source,
@@ -80,7 +92,13 @@ impl Config {
         let mut config = Config::defaults_in(&base_dir);
         let checker = Checker::new(file, text);
         if let Some(document) = checker.parse() {
-            read_config(&checker, &document, &base_dir, &mut config);
+            read_config(
+                &checker,
+                &document,
+                &base_dir,
+                env_storage_url.as_deref(),
+                &mut config,
+            );
         }
         if checker.has_problems() {
             return Err(ConfigError::Invalid(checker.into_problems()));

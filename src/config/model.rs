@@ -91,11 +91,75 @@ impl std::str::FromStr for LogFormat {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct StorageConfig {
+    /// `storage.engine`: where hookbot keeps its records.
+    pub engine: StorageEngine,
+    /// `storage.url` (`HOOKBOT_STORAGE_URL` overrides it): the PostgreSQL connection URL. Always
+    /// `Some` once a config with `engine = "postgres"` has loaded; `None` when empty.
+    pub url: Option<String>,
+    /// The sled database (`engine = "sled"`); the admin socket sits beside it either way.
     pub path: PathBuf,
     /// Finished runs older than this are deleted.
     pub keep_runs_for: Duration,
     /// At most this many finished runs are kept, the newest.
     pub keep_runs: u64,
+}
+
+/// `storage.engine`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StorageEngine {
+    /// Embedded, one process: the default.
+    #[default]
+    Sled,
+    /// A PostgreSQL server at `storage.url`: several instances can share it.
+    Postgres,
+}
+
+impl std::str::FromStr for StorageEngine {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "sled" => Ok(StorageEngine::Sled),
+            "postgres" => Ok(StorageEngine::Postgres),
+            _ => Err(()),
+        }
+    }
+}
+
+/// Where the store lives, as the engine needs to know it: what [`Config::store_location`]
+/// answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// The sled database folder.
+    Sled(PathBuf),
+    /// A PostgreSQL connection URL.
+    Postgres(String),
+}
+
+impl std::fmt::Display for StoreLocation {
+    /// The sled folder, or the PostgreSQL URL without its password: fit for messages and logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreLocation::Sled(path) => write!(f, "{}", path.display()),
+            StoreLocation::Postgres(url) => write!(f, "PostgreSQL {}", redact_password(url)),
+        }
+    }
+}
+
+/// A URL with its password (if any) as `***`, so a message or a log line never shows it.
+pub fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
 }
 
 /// How runs are delivered: the queue's bound, the workers, and when a run is given up on.
@@ -132,6 +196,8 @@ pub(super) const DAY: u64 = 24 * 60 * 60;
 
 /// The variable that overrides `discord.token`, so the token can stay out of the file.
 pub const TOKEN_ENV: &str = "HOOKBOT_DISCORD_TOKEN";
+/// The variable that overrides `storage.url`, so the database password can stay out of the file.
+pub const STORAGE_URL_ENV: &str = "HOOKBOT_STORAGE_URL";
 
 impl Config {
     /// Every default, with relative paths taken from `dir`.
@@ -149,6 +215,8 @@ impl Config {
                 idle_timeout: Duration::from_secs(60),
             },
             storage: StorageConfig {
+                engine: StorageEngine::Sled,
+                url: None,
                 path: dir.join("data/db"),
                 keep_runs_for: Duration::from_secs(30 * DAY),
                 keep_runs: 100_000,
@@ -186,6 +254,19 @@ impl Config {
             .unwrap_or_else(|| "db".into());
         name.push("-sandbox");
         self.storage.path.with_file_name(name)
+    }
+
+    /// The store hookbot opens: the sled database at [`database_path`](Self::database_path), or
+    /// the PostgreSQL database at `storage.url`. With `--sandbox` always the sandbox's own sled
+    /// database: trying things out never touches a real bot's key, runs or events, wherever
+    /// they are kept.
+    pub fn store_location(&self) -> StoreLocation {
+        match (&self.storage.engine, &self.storage.url) {
+            (StorageEngine::Postgres, Some(url)) if !self.sandbox => {
+                StoreLocation::Postgres(url.clone())
+            }
+            _ => StoreLocation::Sled(self.database_path()),
+        }
     }
 
     /// `http.public_url`, or `listen` made reachable from this machine (an unspecified address

@@ -8,16 +8,18 @@ use std::time::Duration;
 use toml::de::DeTable;
 use toml::Spanned;
 
-use super::model::{Config, LogFormat, DAY, MAX_BODY_BYTES_LIMIT};
+use super::model::{Config, LogFormat, StorageEngine, DAY, MAX_BODY_BYTES_LIMIT, STORAGE_URL_ENV};
 use super::values::{non_empty, read_base_url, read_count, read_duration, read_path, section};
 use crate::problem::Checker;
 
 /// Fills `config` from the document, leaving defaults where keys are absent and recording a
-/// problem for every bad key.
+/// problem for every bad key. `env_storage_url` (`HOOKBOT_STORAGE_URL`, when non-empty) stands
+/// in for `storage.url`.
 pub(super) fn read_config(
     checker: &Checker<'_>,
     document: &Spanned<DeTable<'_>>,
     base_dir: &Path,
+    env_storage_url: Option<&str>,
     config: &mut Config,
 ) {
     let mut root = checker.root(document, "config file");
@@ -122,6 +124,7 @@ pub(super) fn read_config(
     }
 
     if let Some(mut storage) = section(&mut root, "storage") {
+        read_storage_engine(&mut storage, env_storage_url, config);
         if let Some(path) = read_path(&mut storage, "path", base_dir) {
             config.storage.path = path;
         }
@@ -206,4 +209,67 @@ pub(super) fn read_config(
     }
 
     root.finish();
+}
+
+/// `storage.engine` and `storage.url`: a PostgreSQL engine needs a `postgres://` URL, from the
+/// file or from `HOOKBOT_STORAGE_URL`.
+fn read_storage_engine(
+    storage: &mut crate::problem::TableReader<'_, '_>,
+    env_storage_url: Option<&str>,
+    config: &mut Config,
+) {
+    let mut engine_span = None;
+    if let Ok(Some(engine)) = storage.optional_string("engine") {
+        match engine.get_ref().parse::<StorageEngine>() {
+            Ok(kind) => {
+                config.storage.engine = kind;
+                engine_span = Some(engine.span());
+            }
+            Err(()) => {
+                storage.report(
+                    engine.span(),
+                    format!(
+                        "storage.engine must be \"sled\" or \"postgres\", got {:?}",
+                        engine.get_ref()
+                    ),
+                );
+            }
+        }
+    }
+    if let Ok(Some(url)) = storage.optional_string("url") {
+        let text = *url.get_ref();
+        if text.is_empty() {
+            config.storage.url = None;
+        } else if is_postgres_url(text) {
+            config.storage.url = Some(text.to_owned());
+        } else {
+            storage.report(
+                url.span(),
+                format!(
+                    "storage.url must be empty or a PostgreSQL URL such as \"postgres://hookbot@db.example.com:5432/hookbot\", got {}",
+                    crate::problem::quoted(&super::model::redact_password(text))
+                ),
+            );
+        }
+    }
+    if let Some(url) = env_storage_url.filter(|url| !url.is_empty()) {
+        config.storage.url = Some(url.to_owned());
+    }
+    if let (StorageEngine::Postgres, None, Some(span)) =
+        (config.storage.engine, &config.storage.url, engine_span)
+    {
+        storage.report(
+            span,
+            format!(
+                "storage.engine is \"postgres\", so storage.url (or {STORAGE_URL_ENV}) must name the database, e.g. \"postgres://hookbot@db.example.com:5432/hookbot\""
+            ),
+        );
+    }
+}
+
+fn is_postgres_url(text: &str) -> bool {
+    ["postgres://", "postgresql://"].iter().any(|scheme| {
+        text.strip_prefix(scheme)
+            .is_some_and(|rest| !rest.is_empty())
+    }) && !text.contains(char::is_whitespace)
 }

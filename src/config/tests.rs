@@ -369,3 +369,70 @@ fn printed_urls_use_public_url_or_a_reachable_listen_address() {
     config.http.public_url = Some("https://hooks.example.com".into());
     assert_eq!(config.public_base_url(any), "https://hooks.example.com");
 }
+
+#[test]
+fn the_storage_engine_and_its_url() {
+    let config = load("[storage]\nengine = \"sled\"\nurl = \"\"\n").unwrap();
+    assert_eq!(config.storage.engine, StorageEngine::Sled);
+    assert_eq!(
+        config.store_location(),
+        StoreLocation::Sled(dir().join("data/db"))
+    );
+
+    let url = "postgres://hookbot:secret@db.example.com:5432/hookbot";
+    let config = load(&format!(
+        "[storage]\nengine = \"postgres\"\nurl = \"{url}\"\n"
+    ))
+    .unwrap();
+    assert_eq!(config.storage.engine, StorageEngine::Postgres);
+    let location = config.store_location();
+    assert_eq!(location, StoreLocation::Postgres(url.to_owned()));
+    // Messages and logs name the database without its password.
+    assert_eq!(
+        location.to_string(),
+        "PostgreSQL postgres://hookbot:***@db.example.com:5432/hookbot"
+    );
+    // The sandbox never touches the real bot's database, wherever it is.
+    let sandboxed = Config {
+        sandbox: true,
+        ..config
+    };
+    assert_eq!(
+        sandboxed.store_location(),
+        StoreLocation::Sled(dir().join("data/db-sandbox"))
+    );
+
+    // HOOKBOT_STORAGE_URL overrides the file, and stands in for a missing url.
+    let from_env = "postgresql://other@127.0.0.1/hookbot";
+    for text in [
+        format!("[storage]\nengine = \"postgres\"\nurl = \"{url}\"\n"),
+        "[storage]\nengine = \"postgres\"\n".to_owned(),
+    ] {
+        let config =
+            Config::from_toml_with_env(&text, &file(), None, Some(from_env.to_owned())).unwrap();
+        assert_eq!(config.storage.url.as_deref(), Some(from_env));
+    }
+}
+
+#[test]
+fn a_bad_storage_engine_or_url_names_the_key() {
+    assert_eq!(
+        problems("[storage]\nengine = \"mysql\"\n"),
+        ["2:10: storage.engine must be \"sled\" or \"postgres\", got \"mysql\""]
+    );
+    assert_eq!(
+        problems("[storage]\nengine = \"postgres\"\n"),
+        ["2:10: storage.engine is \"postgres\", so storage.url (or HOOKBOT_STORAGE_URL) must name the database, e.g. \"postgres://hookbot@db.example.com:5432/hookbot\""]
+    );
+    assert_eq!(
+        problems("[storage]\nengine = \"postgres\"\nurl = \"mysql://root:hunter2@db/x\"\n"),
+        [
+            "2:10: storage.engine is \"postgres\", so storage.url (or HOOKBOT_STORAGE_URL) must name the database, e.g. \"postgres://hookbot@db.example.com:5432/hookbot\"",
+            "3:7: storage.url must be empty or a PostgreSQL URL such as \"postgres://hookbot@db.example.com:5432/hookbot\", got \"mysql://root:***@db/x\"",
+        ]
+    );
+    assert_eq!(
+        problems("[storage]\nurl = 5432\n"),
+        ["2:7: storage.url must be a string, got 5432"]
+    );
+}

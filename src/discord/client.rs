@@ -20,11 +20,13 @@ use serenity::all::{
 };
 use serenity::async_trait;
 use serenity::gateway::{GatewayError, PresenceData, ShardManagerOptions};
+use serenity::http::{RatelimitInfo, Ratelimiter};
 use serenity::prelude::TypeMap;
 use tokio::sync::{watch, Mutex, RwLock};
 use tokio_util::sync::CancellationToken;
 
 use super::error::{http_status, root_cause, ConnectError};
+use super::pacer::Pacer;
 
 /// Only non-privileged intents: the cache needs servers, channels and roles; users are found by
 /// id or through the member search endpoint.
@@ -55,6 +57,9 @@ pub struct Discord {
     /// serenity's REST client: only `discord/` calls it (reads in `resolve`, writes in `write`,
     /// through the pacer).
     pub(super) http: Arc<Http>,
+    /// The outbound governor every write asks first: one per bot, shared by every run, and told
+    /// of serenity's own ratelimiter's waits when that is on.
+    pub pacer: Arc<Pacer>,
     /// For the calls hookbot makes itself (message sends) when serenity's ratelimiter is off:
     /// it keeps Discord's whole error answer, `retry_after` included.
     pub(super) raw: reqwest::Client,
@@ -150,6 +155,17 @@ enum Attempt {
     Fatal(ConnectError),
 }
 
+/// The `Authorization` value serenity's ratelimiter sends: the token with its `Bot ` prefix (as
+/// serenity's `HttpBuilder` makes it).
+fn bot_authorization(token: &str) -> String {
+    let token = token.trim();
+    if token.starts_with("Bot ") || token.starts_with("Bearer ") {
+        token.to_owned()
+    } else {
+        format!("Bot {token}")
+    }
+}
+
 impl Discord {
     /// Starts reaching Discord in the background and returns at once; see the module's text.
     /// `known_bot_id` is the bot's id when it is known without Discord (from the token or an
@@ -162,12 +178,35 @@ impl Discord {
         known_bot_id: Option<u64>,
         reconnect: Reconnect,
     ) -> Discord {
+        let pacer = Arc::new(Pacer::new());
         let http = Arc::new(match api_url {
             Some(url) => HttpBuilder::new(token)
                 .proxy(url)
                 .ratelimiter_disabled(true)
                 .build(),
-            None => HttpBuilder::new(token).build(),
+            None => {
+                // serenity's ratelimiter, told to report each wait it makes to the pacer: the
+                // route is held back there too, so queued runs park instead of piling up in
+                // serenity's sleep, and nothing is waited twice.
+                let client = reqwest::Client::new();
+                let mut ratelimiter = Ratelimiter::new(client.clone(), bot_authorization(token));
+                let reports = Arc::downgrade(&pacer);
+                ratelimiter.set_ratelimit_callback(Box::new(move |info: RatelimitInfo| {
+                    if let Some(pacer) = reports.upgrade() {
+                        let method = info.method.reqwest_method();
+                        pacer.serenity_waits(
+                            method.as_str(),
+                            &info.path,
+                            info.timeout,
+                            info.global,
+                        );
+                    }
+                }));
+                HttpBuilder::new(token)
+                    .client(client)
+                    .ratelimiter(ratelimiter)
+                    .build()
+            }
         });
         let (state, gateway) = watch::channel(GatewayState {
             link: Link::Connecting,
@@ -212,6 +251,7 @@ impl Discord {
         tokio::spawn(connector.run());
         Discord {
             http,
+            pacer,
             raw: reqwest::Client::new(),
             cache,
             known_bot_id: known_bot_id.and_then(|id| (id != 0).then(|| UserId::new(id))),

@@ -43,6 +43,14 @@ pub enum CallError {
         message: String,
         retry_after_ms: u64,
     },
+    /// The call must wait for Discord's pace (its channel's or route's bucket, the global pace,
+    /// a 429's `retry_after`) longer than a run holds its worker for; nothing was sent. The run
+    /// is parked until then, keeping its place, and does not use up an attempt.
+    #[error("{message}")]
+    Paced {
+        message: String,
+        retry_after_ms: u64,
+    },
 }
 
 impl CallError {
@@ -55,6 +63,7 @@ impl CallError {
             CallError::NotFound(_) => "not_found".to_owned(),
             CallError::Invalid(_) => "invalid".to_owned(),
             CallError::Paused { .. } => "paused".to_owned(),
+            CallError::Paced { .. } => "paced".to_owned(),
             CallError::Transport(message) => {
                 let lower = message.to_lowercase();
                 if lower.contains("timed out")

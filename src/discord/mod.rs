@@ -19,6 +19,6 @@ mod write;
 
 pub use client::{bot_id_from_token, Discord, Reconnect, RECONNECT_CAP, RECONNECT_FIRST};
 pub use error::{CallError, ConnectError};
-pub use pacer::Pacer;
+pub use pacer::{Holder, Pacer, RateLimitHeaders};
 pub use resolve::ChannelRef;
 pub use write::Writer;

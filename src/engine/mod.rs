@@ -1,22 +1,26 @@
 //! Storage behind one trait: event definitions and their revisions, settings, variables, runs
 //! with their journal, the pending queue and idempotency keys.
 //!
-//! [`Engine`] speaks in domain words, so a second engine (PostgreSQL, for several instances)
-//! is a second implementation and nothing above it changes. [`sled`] is the one engine today
-//! and the only module of hookbot that names sled. Callers hold a [`Store`].
+//! [`Engine`] speaks in domain words, so each engine is one implementation and nothing above it
+//! changes: [`sled`] (embedded, the default, the only module that names sled) and [`postgres`]
+//! (a PostgreSQL server several instances share, the only module that names tokio-postgres).
+//! `storage.engine` picks one at start ([`Store::open_at`]). Callers hold a [`Store`]. One
+//! behaviour suite (`tests/`) runs against both.
 
 mod coordination;
 mod error;
 mod interface;
 mod limits;
-// Wired into the PostgreSQL engine as it lands (src/engine/postgres/, issue 12).
-#[allow(dead_code)]
-pub(crate) mod postgres_coordination;
+pub(crate) mod postgres;
 mod records;
 mod sled;
+#[cfg(test)]
+mod tests;
 
 use std::path::Path;
 use std::sync::Arc;
+
+use crate::config::StoreLocation;
 
 pub use coordination::{Change, Changes, Lease, CHANGE_BUFFER};
 pub use error::{EngineFailure, StoreError};
@@ -26,8 +30,8 @@ pub use limits::{
     MAX_VARIABLE_NAME_CHARS, MAX_VARIABLE_VALUE_BYTES,
 };
 pub use records::{
-    check_variable, Accepted, EventRevision, Idempotency, IdempotencyKey, IdempotencyRecord,
-    Pruned, ReplacedEvents, RunFilter, StoredAnswer, VariableScope,
+    check_variable, run_id, Accepted, EventRevision, Idempotency, IdempotencyKey,
+    IdempotencyRecord, Pruned, ReplacedEvents, RunFilter, StoredAnswer, VariableScope,
 };
 
 /// A cheap-to-clone handle on the engine in use; everything above `engine/` holds one.
@@ -37,6 +41,17 @@ pub struct Store(Arc<dyn Engine>);
 impl Store {
     pub fn new(engine: impl Engine + 'static) -> Store {
         Store(Arc::new(engine))
+    }
+
+    /// Opens the store `storage.engine` names: the sled database (created if need be), or the
+    /// PostgreSQL database, whose schema is created or migrated here.
+    pub async fn open_at(location: &StoreLocation) -> Result<Store, StoreError> {
+        match location {
+            StoreLocation::Sled(path) => Store::open(path),
+            StoreLocation::Postgres(url) => {
+                postgres::PostgresEngine::connect(url).await.map(Store::new)
+            }
+        }
     }
 
     /// Opens (or creates) the embedded database at `path`, failing clearly when another process

@@ -9,6 +9,16 @@ use super::limits::{IDEMPOTENCY_WINDOW, MAX_VARIABLE_NAME_CHARS, MAX_VARIABLE_VA
 use crate::events::Event;
 use crate::run::{Run, RunId, RunStatus};
 
+/// A new run's id from its install id and a counter: the top 24 bits come from the install id
+/// (highest bit set, so every new id sorts after those of databases made before install ids
+/// existed), the low 40 bits count up. Two databases thus hand out different ids, and ids still
+/// sort by age.
+pub fn run_id(install_id: u128, counter: u64) -> RunId {
+    const COUNTER_BITS: u32 = 40;
+    let prefix = (install_id as u64 & 0x7f_ffff) | 0x80_0000;
+    RunId((prefix << COUNTER_BITS) | (counter & ((1 << COUNTER_BITS) - 1)))
+}
+
 /// Whose a variable is: the same name holds a separate value in each scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::condition::Condition;
-use super::message::{ColorSpec, MessageSpec};
+use super::message::{ButtonSpec, ColorSpec, MessageSpec};
 use crate::lang::templates::Template;
 
 /// One action of an event, with what every action may carry.
@@ -112,6 +112,18 @@ pub enum ActionKind {
         /// A message id in the same channel to reply to.
         reply_to: Option<Template>,
         tts: bool,
+        /// `[[actions.buttons]]`: up to 25, five to a row.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        buttons: Vec<ButtonSpec>,
+    },
+    /// Answers the interaction (a slash command or a button click) that started the run.
+    Reply {
+        #[serde(flatten)]
+        message: MessageSpec,
+        /// Seen only by the person who used the command or clicked.
+        ephemeral: bool,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        buttons: Vec<ButtonSpec>,
     },
     SendDm {
         user: Template,
@@ -326,8 +338,9 @@ pub enum ActionKind {
 
 impl ActionKind {
     /// Every `type` an event file may use, in the order the docs list them.
-    pub const NAMES: [&'static str; 36] = [
+    pub const NAMES: [&'static str; 37] = [
         "send_message",
+        "reply",
         "send_dm",
         "edit_message",
         "delete_message",
@@ -368,6 +381,7 @@ impl ActionKind {
     pub fn name(&self) -> &'static str {
         match self {
             ActionKind::SendMessage { .. } => "send_message",
+            ActionKind::Reply { .. } => "reply",
             ActionKind::SendDm { .. } => "send_dm",
             ActionKind::EditMessage { .. } => "edit_message",
             ActionKind::DeleteMessage { .. } => "delete_message",
@@ -411,7 +425,7 @@ impl ActionKind {
     pub fn output_fields(&self) -> &'static [&'static str] {
         use ActionKind as K;
         match self {
-            K::SendMessage { .. } | K::SendDm { .. } | K::EditMessage { .. } => {
+            K::SendMessage { .. } | K::SendDm { .. } | K::EditMessage { .. } | K::Reply { .. } => {
                 &["id", "channel_id", "url"]
             }
             K::PublishMessage { .. } => &["id", "channel_id", "url"],

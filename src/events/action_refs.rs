@@ -3,7 +3,7 @@
 
 use super::action::{ActionKind, HttpBodySpec, VariableScopeSpec};
 use super::caller_names::collect_strings;
-use super::message::ColorSpec;
+use super::message::{ButtonSpec, ColorSpec};
 use crate::lang::templates::Template;
 
 impl ActionKind {
@@ -81,10 +81,20 @@ impl ActionKind {
         let mut all: Vec<&Template> = self.references().into_iter().map(|(_, t)| t).collect();
         match self {
             K::SendMessage {
-                message, reply_to, ..
+                message,
+                reply_to,
+                buttons,
+                ..
             } => {
                 all.extend(reply_to.as_ref());
                 all.extend(message.templates());
+                all.extend(buttons.iter().flat_map(ButtonSpec::templates));
+            }
+            K::Reply {
+                message, buttons, ..
+            } => {
+                all.extend(message.templates());
+                all.extend(buttons.iter().flat_map(ButtonSpec::templates));
             }
             K::SendDm { message, .. } => all.extend(message.templates()),
             K::EditMessage {

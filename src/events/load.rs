@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::model::Event;
 use super::parse::parse_event_located;
+use super::trigger::TriggerKind;
 use crate::problem::Problem;
 
 /// The events that loaded, the problems of those that did not (and of the folder), and the
@@ -34,6 +35,8 @@ pub fn load_dir(dir: &Path) -> LoadedEvents {
     };
     // Where each id was first seen, as FILE:LINE:COL.
     let mut first_use: HashMap<String, String> = HashMap::new();
+    // The buttons of each loaded event, by its index in `loaded.events`.
+    let mut buttons: Vec<Buttons> = Vec::new();
     for file in files {
         let text = match std::fs::read_to_string(&file) {
             Ok(text) => text,
@@ -63,12 +66,65 @@ pub fn load_dir(dir: &Path) -> LoadedEvents {
                     continue;
                 }
                 first_use.insert(located.event.id.clone(), located.id_location);
+                if !located.button_events.is_empty() {
+                    buttons.push((loaded.events.len(), file.clone(), located.button_events));
+                }
                 loaded.events.push(located.event);
             }
             Err(problems) => loaded.problems.extend(problems),
         }
     }
+    check_buttons(&mut loaded, buttons);
     loaded
+}
+
+/// A loaded event's index in [`LoadedEvents::events`], its file, and each of its buttons'
+/// `event` with the line and column where it is written.
+type Buttons = (usize, PathBuf, Vec<(String, (usize, usize))>);
+
+/// Every button must name a `button` event of its own event's server: a click on any other
+/// would start nothing. An event whose buttons do not is left out, like any file with a problem.
+fn check_buttons(loaded: &mut LoadedEvents, buttons: Vec<Buttons>) {
+    let targets: HashMap<&str, (TriggerKind, u64)> = loaded
+        .events
+        .iter()
+        .map(|event| (event.id.as_str(), (event.trigger.kind(), event.server)))
+        .collect();
+    let mut broken = Vec::new();
+    for (index, file, names) in buttons {
+        let server = loaded.events[index].server;
+        let mut problems = Vec::new();
+        for (name, (line, col)) in names {
+            let message = match targets.get(name.as_str()) {
+                None => format!(
+                    "button.event {name:?} names no loaded event; give it the id of an event \
+                     whose [trigger] type is \"button\""
+                ),
+                Some((kind, _)) if *kind != TriggerKind::Button => format!(
+                    "button.event {name:?} is a {kind} event; a button runs an event whose \
+                     [trigger] type is \"button\""
+                ),
+                Some((_, other)) if *other != server => format!(
+                    "button.event {name:?} runs in server {other}, but this event runs in server \
+                     {server}; a button runs an event of its own server"
+                ),
+                Some(_) => continue,
+            };
+            problems.push(Problem::new(&file, line, col, message));
+        }
+        if !problems.is_empty() {
+            broken.push(index);
+            loaded.problems.extend(problems);
+        }
+    }
+    for index in broken.into_iter().rev() {
+        loaded.events.remove(index);
+    }
+    loaded.problems.sort_by(|a, b| {
+        a.file
+            .cmp(&b.file)
+            .then((a.line, a.col).cmp(&(b.line, b.col)))
+    });
 }
 
 /// The `*.toml` files directly in `dir`, sorted by file name.
@@ -193,6 +249,48 @@ mod tests {
             shown[2]
         );
         assert_eq!(shown.len(), 3);
+    }
+
+    #[test]
+    fn a_button_names_a_button_event_of_its_server() {
+        let dir = tempfile::tempdir().unwrap();
+        let sender = |id: &str, target: &str| {
+            format!(
+                "id = \"{id}\"\nserver = \"1\"\n[[actions]]\ntype = \"send_message\"\n\
+                 channel = \"1\"\ncontent = \"?\"\n[[actions.buttons]]\nlabel = \"Go\"\n\
+                 event = \"{target}\"\n"
+            )
+        };
+        let target = |id: &str, server: u64, kind: &str| {
+            format!("id = \"{id}\"\nserver = \"{server}\"\n[trigger]\ntype = \"{kind}\"\n")
+        };
+        std::fs::write(dir.path().join("a.toml"), sender("a", "approve")).unwrap();
+        std::fs::write(dir.path().join("b.toml"), sender("b", "join")).unwrap();
+        std::fs::write(dir.path().join("c.toml"), sender("c", "elsewhere")).unwrap();
+        std::fs::write(dir.path().join("d.toml"), sender("d", "nowhere")).unwrap();
+        std::fs::write(dir.path().join("t1.toml"), target("approve", 1, "button")).unwrap();
+        std::fs::write(dir.path().join("t2.toml"), target("join", 1, "member_join")).unwrap();
+        std::fs::write(dir.path().join("t3.toml"), target("elsewhere", 2, "button")).unwrap();
+
+        let loaded = load_dir(dir.path());
+        let ids: Vec<&str> = loaded.events.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["a", "approve", "join", "elsewhere"]);
+        let shown: Vec<String> = loaded
+            .problems
+            .iter()
+            .map(|p| {
+                p.to_string()
+                    .replace(&format!("{}/", dir.path().display()), "")
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "b.toml:9:9: button.event \"join\" is a member_join event; a button runs an event whose [trigger] type is \"button\"",
+                "c.toml:9:9: button.event \"elsewhere\" runs in server 2, but this event runs in server 1; a button runs an event of its own server",
+                "d.toml:9:9: button.event \"nowhere\" names no loaded event; give it the id of an event whose [trigger] type is \"button\"",
+            ]
+        );
     }
 
     #[test]

@@ -72,6 +72,78 @@ pub struct EmbedFieldSpec {
     pub inline: bool,
 }
 
+/// One of `[[actions.buttons]]`: a button under a message. A click on a button with an `event`
+/// runs that `button` event with `{button_value}` set to the rendered `value`; a `link` button
+/// opens its `url` and starts nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ButtonSpec {
+    pub label: Template,
+    pub style: ButtonStyle,
+    /// The id of the `button` event a click runs; `None` for a link button.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// Rendered when the message is sent; the clicked event's `{button_value}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Template>,
+    /// A link button's address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<Template>,
+}
+
+/// A button's `style`, as event files name Discord's button styles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ButtonStyle {
+    #[default]
+    Primary,
+    Secondary,
+    Success,
+    Danger,
+    Link,
+}
+
+impl ButtonStyle {
+    pub const NAMES: [&'static str; 5] = ["primary", "secondary", "success", "danger", "link"];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ButtonStyle::Primary => "primary",
+            ButtonStyle::Secondary => "secondary",
+            ButtonStyle::Success => "success",
+            ButtonStyle::Danger => "danger",
+            ButtonStyle::Link => "link",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<ButtonStyle> {
+        use ButtonStyle as B;
+        [B::Primary, B::Secondary, B::Success, B::Danger, B::Link]
+            .into_iter()
+            .find(|style| style.name() == name)
+    }
+
+    /// Discord's `ButtonStyle` number.
+    pub fn discord_style(self) -> u8 {
+        match self {
+            ButtonStyle::Primary => 1,
+            ButtonStyle::Secondary => 2,
+            ButtonStyle::Success => 3,
+            ButtonStyle::Danger => 4,
+            ButtonStyle::Link => 5,
+        }
+    }
+}
+
+impl ButtonSpec {
+    pub fn templates(&self) -> Vec<&Template> {
+        [&self.value, &self.url]
+            .into_iter()
+            .flatten()
+            .chain(std::iter::once(&self.label))
+            .collect()
+    }
+}
+
 impl MessageSpec {
     pub fn templates(&self) -> Vec<&Template> {
         let mut all: Vec<&Template> = self.content.iter().collect();

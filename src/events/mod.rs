@@ -11,6 +11,7 @@ pub mod model;
 pub mod names;
 mod new_file;
 mod parse;
+pub mod trigger;
 
 pub use action::*;
 pub use caller_names::caller_names;
@@ -23,5 +24,6 @@ pub use new_file::{slugify, write_new_event, NewEventError};
 pub use parse::limits::*;
 pub use parse::{
     is_valid_event_id, parse_event, parse_event_with_warnings, parse_hex_color, parse_snowflake,
-    ACTION_TYPES, MENTION_KINDS,
+    ACTION_TYPES, MAX_BUTTONS, MAX_BUTTON_LABEL_CHARS, MAX_BUTTON_URL_CHARS, MENTION_KINDS,
 };
+pub use trigger::*;

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::action::Action;
 use super::condition::Condition;
+use super::trigger::Trigger;
 use crate::lang::templates::Template;
 
 /// One custom event, as loaded from `<events.dir>/<file>.toml`.
@@ -27,6 +28,9 @@ pub struct Event {
     /// `[variables]`: friendly names rendered from the request when it is accepted.
     #[serde(default)]
     pub variables: Vec<VariableMapping>,
+    /// `[trigger]`: what starts the event; its webhook unless the file says otherwise.
+    #[serde(default, skip_serializing_if = "Trigger::is_webhook")]
+    pub trigger: Trigger,
 }
 
 /// `[auth]`: who may trigger the event. Secrets are never held here, only where to read them

@@ -187,6 +187,7 @@ mod tests {
                 },
                 reply_to: None,
                 tts: false,
+                buttons: vec![],
             }
         );
 

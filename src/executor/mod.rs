@@ -22,7 +22,7 @@ pub use actions::{allowed_mentions, truncate};
 
 use crate::config::DeliveryConfig;
 use crate::discord::Discord;
-use crate::discord::Pacer;
+use crate::discord::{Holder, Pacer};
 use crate::engine::{Store, StoreError};
 use crate::queue::retry::RetryPolicy;
 use crate::queue::Queue;
@@ -83,7 +83,7 @@ pub async fn run_executor(
             tracing::error!(%error, "cannot read when queued runs are due; taking them up now")
         }
     }
-    let pacer = Arc::new(Pacer::new());
+    let pacer = discord.pacer.clone();
     let slots = Arc::new(Semaphore::new(workers));
     let mut tasks = JoinSet::new();
     loop {
@@ -110,8 +110,16 @@ pub async fn run_executor(
                     };
                     let slots = slots.clone();
                     tasks.spawn(async move {
-                        if let Err(error) = execute_run(&worker, id, (slots, slot)).await {
-                            tracing::error!(run = %id, %error, "could not record the run's progress; it stays queued");
+                        let parked = match execute_run(&worker, id, (slots, slot)).await {
+                            Ok(parked) => parked,
+                            Err(error) => {
+                                tracing::error!(run = %id, %error, "could not record the run's progress; it stays queued");
+                                false
+                            }
+                        };
+                        if !parked {
+                            // Only a parked run comes back for its place in a route's line.
+                            worker.pacer.release(Holder(id.0));
                         }
                         worker.queue.release(id);
                     });
@@ -172,25 +180,25 @@ async fn drain(mut tasks: JoinSet<()>) {
 }
 
 /// Carries out one run from its first unfinished action, journaling each step, and tells the
-/// queue how it went.
+/// queue how it went. `Ok(true)`: the run was parked for Discord's pace.
 async fn execute_run(
     worker: &Worker,
     id: RunId,
     slot: (Arc<Semaphore>, OwnedSemaphorePermit),
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let (store, queue) = (&worker.store, &worker.queue);
     let discord = worker.discord.as_ref();
     let Some(mut run) = store.run(id).await? else {
         tracing::warn!(run = %id, "a queued run has no record; dropping it from the queue");
-        return queue.forget(id).await;
+        return queue.forget(id).await.map(|()| false);
     };
     if run.status != RunStatus::Pending {
-        return queue.finish(&run).await;
+        return queue.finish(&run).await.map(|()| false);
     }
     if let Some(at) = run.next_attempt_at_ms.filter(|at| *at > now_ms()) {
         // Queued again (by a webhook or a restart) before its time.
         queue.not_before(id, at);
-        return Ok(());
+        return Ok(false);
     }
     let Some(event) = store.event(&run.event_id).await? else {
         run.status = RunStatus::Failed;
@@ -203,7 +211,7 @@ async fn execute_run(
         });
         tracing::error!(run = %id, event = %run.event_id, "the run's event no longer exists; the run failed");
         metrics::counter!(crate::metrics::RUNS, "outcome" => "failed").increment(1);
-        return queue.finish(&run).await;
+        return queue.finish(&run).await.map(|()| false);
     };
     let journal = store.steps(id).await?;
     let builtins = builtins::builtins(&event, &run, discord).await;
@@ -227,6 +235,11 @@ async fn execute_run(
             queue.retry_later(&run, at).await?;
             metrics::counter!(crate::metrics::RUNS, "outcome" => "retry_scheduled").increment(1);
         }
+        Ended::Parked(at) => {
+            queue.park(&run, at).await?;
+            tracing::debug!(run = %id, event = %event.id, wait_ms = at.saturating_sub(now_ms()), "run parked until Discord's pace allows its next call");
+            return Ok(true);
+        }
         Ended::Finished => {
             match &run.error {
                 Some(failure) => {
@@ -245,5 +258,5 @@ async fn execute_run(
             metrics::counter!(crate::metrics::RUNS, "outcome" => outcome).increment(1);
         }
     }
-    Ok(())
+    Ok(false)
 }

@@ -7,6 +7,7 @@
 //! - [`botghost`]: the BotGhost `variables` array, read by one set of rules
 //! - [`math`]: the `math` action's exact decimal arithmetic
 //! - [`duration`]: `30s`, `1h30m` and back
+//! - [`schedule`]: when a cron line or an `every` interval is due, in an IANA time zone
 //! - [`shell`]: quoting for the `curl` lines hookbot prints
 
 pub mod botghost;
@@ -14,5 +15,6 @@ pub mod document;
 pub mod duration;
 pub mod math;
 pub mod request;
+pub mod schedule;
 pub mod shell;
 pub mod templates;

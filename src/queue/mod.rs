@@ -4,7 +4,7 @@
 //!
 //! The producer is the webhook listener ([`Queue::enqueue`]); the consumer is the executor,
 //! which [claims](Queue::claim) due runs and reports how each went ([`Queue::finish`],
-//! [`Queue::retry_later`], [`Queue::pause`], [`Queue::release`]). Storage is the engine's; the
+//! [`Queue::retry_later`], [`Queue::park`], [`Queue::pause`], [`Queue::release`]). Storage is the engine's; the
 //! queue keeps what is only true while this process runs: which runs are in progress, when each
 //! waiting run is due, and who waits for a run to finish.
 
@@ -213,6 +213,16 @@ impl Queue {
         let store = &self.inner.store;
         store.save_run(run).await?;
         store.flush().await?;
+        self.not_before(run.id, at_ms);
+        Ok(())
+    }
+
+    /// Parks a run whose next call waits for Discord's pace until `at_ms` (unix ms): it stays
+    /// queued, holds no worker, and is taken up again then, at that call. Its progress is saved
+    /// (not flushed: the journal already holds what it did, and after a crash it is simply
+    /// taken up at once).
+    pub async fn park(&self, run: &Run, at_ms: u64) -> Result<(), StoreError> {
+        self.inner.store.save_run(run).await?;
         self.not_before(run.id, at_ms);
         Ok(())
     }

@@ -169,8 +169,9 @@ fn bucket_headers(
 }
 
 /// Discord's 429: `retry_after` in seconds (a float) in the body, `Retry-After` rounded up to
-/// whole seconds in the header, the bucket headers, and for the global limit
-/// `X-RateLimit-Global` and scope `global` (else scope `user`).
+/// whole seconds in the header, and scope `user` with the route's bucket headers; or, for the
+/// global limit, `X-RateLimit-Global: true` and scope `global` without bucket headers (the
+/// global limit is no route's bucket, and Discord names none).
 fn limited(
     retry_after: Duration,
     limit: u32,
@@ -180,7 +181,11 @@ fn limited(
 ) -> Answer {
     // Never 0: a client told to retry in 0 s would come straight back.
     let retry_after = retry_after.max(Duration::from_millis(1));
-    let mut headers = bucket_headers(limit, remaining, retry_after, bucket);
+    let mut headers = if global {
+        Vec::new()
+    } else {
+        bucket_headers(limit, remaining, retry_after, bucket)
+    };
     headers.push((
         "retry-after",
         (retry_after.as_secs_f64().ceil() as u64).to_string(),
@@ -286,7 +291,8 @@ mod tests {
             header(&refused.headers, "x-ratelimit-scope"),
             Some("global")
         );
-        assert_eq!(header(&refused.headers, "x-ratelimit-limit"), Some("3"));
+        assert_eq!(header(&refused.headers, "x-ratelimit-bucket"), None);
+        assert_eq!(header(&refused.headers, "x-ratelimit-limit"), None);
         // A refused request took nothing from the channel's bucket.
         let next_second = start + Duration::from_secs(1);
         let headers = limiter.admit("POST", SEND, next_second).unwrap();

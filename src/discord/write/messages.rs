@@ -7,7 +7,7 @@ use serenity::http::{LightMethod, Request, Route as Endpoint};
 use super::Writer;
 use crate::discord::client::Discord;
 use crate::discord::error::{discord_error, root_cause, CallError};
-use crate::discord::pacer::Route;
+use crate::discord::pacer::{RateLimitHeaders, Route};
 
 impl Writer<'_> {
     /// `POST /channels/{channel}/messages` with `body` as the action rendered it (its
@@ -17,7 +17,7 @@ impl Writer<'_> {
         channel: ChannelId,
         body: &Map<String, Value>,
     ) -> Result<Message, CallError> {
-        self.paced(
+        self.paced_with_headers(
             Route::message_send(channel.get()),
             post_message(self.discord, channel, body),
         )
@@ -116,12 +116,23 @@ impl Writer<'_> {
 }
 
 /// The send itself, made by hookbot rather than serenity's `send_message` so that an error keeps
-/// Discord's `retry_after`. With serenity's ratelimiter on, the call goes through it (it waits
-/// out 429s itself).
+/// Discord's `retry_after` and the pacer reads the answer's rate-limit headers. With serenity's
+/// ratelimiter on, the call goes through it (it waits out 429s itself, and tells the pacer).
 async fn post_message(
     discord: &Discord,
     channel: ChannelId,
     body: &Map<String, Value>,
+) -> (Result<Message, CallError>, Option<RateLimitHeaders>) {
+    let mut headers = None;
+    let result = send_post(discord, channel, body, &mut headers).await;
+    (result, headers)
+}
+
+async fn send_post(
+    discord: &Discord,
+    channel: ChannelId,
+    body: &Map<String, Value>,
+    headers: &mut Option<RateLimitHeaders>,
 ) -> Result<Message, CallError> {
     let bytes = serde_json::to_vec(body).map_err(|e| CallError::Invalid(e.to_string()))?;
     let request = Request::new(
@@ -147,6 +158,7 @@ async fn post_message(
         }
     };
     let status = response.status().as_u16();
+    *headers = RateLimitHeaders::from_map(response.headers());
     let header = response
         .headers()
         .get("retry-after")

@@ -2,13 +2,11 @@
 
 use super::{get_json, SledEngine};
 use crate::engine::error::StoreError;
-use crate::engine::records::RunFilter;
+use crate::engine::records::{run_id, RunFilter};
 use crate::run::{Run, RunId, RunStatus, Step};
 
 impl SledEngine {
-    /// The next run id: the top 24 bits come from the install id (highest bit set, so every
-    /// new id sorts after those of databases made before install ids existed), the low 40 bits
-    /// count up. Two databases thus hand out different ids, and ids still sort by age.
+    /// The next run id ([`run_id`]), counted by sled.
     pub(super) fn next_run_id(&self) -> Result<RunId, StoreError> {
         Ok(run_id(self.install_id, self.db.generate_id()?))
     }
@@ -81,45 +79,4 @@ fn step_key(id: RunId, index: u32) -> [u8; 12] {
     key[..8].copy_from_slice(&id.0.to_be_bytes());
     key[8..].copy_from_slice(&index.to_be_bytes());
     key
-}
-
-/// See [`SledEngine::next_run_id`].
-fn run_id(install_id: u128, counter: u64) -> RunId {
-    const COUNTER_BITS: u32 = 40;
-    let prefix = (install_id as u64 & 0x7f_ffff) | 0x80_0000;
-    RunId((prefix << COUNTER_BITS) | (counter & ((1 << COUNTER_BITS) - 1)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::temp_engine;
-    use super::*;
-
-    #[test]
-    fn steps_come_back_in_order_per_run() {
-        use crate::run::StepOutcome;
-        let (_dir, store) = temp_engine();
-        let step = |path: &str| Step {
-            path: path.into(),
-            action: "stop".into(),
-            line: 0,
-            started_at_ms: 0,
-            duration_ms: 0,
-            outcome: StepOutcome::Waiting { until_ms: 1 },
-            warnings: vec![],
-            channel: None,
-        };
-        // Index 256 would sort before 2 if keys were not fixed-width big-endian.
-        store.append_step(RunId(1), 256, &step("c")).unwrap();
-        store.append_step(RunId(1), 0, &step("a")).unwrap();
-        store.append_step(RunId(1), 2, &step("b")).unwrap();
-        store.append_step(RunId(2), 0, &step("other")).unwrap();
-        let paths: Vec<String> = store
-            .steps(RunId(1))
-            .unwrap()
-            .into_iter()
-            .map(|s| s.path)
-            .collect();
-        assert_eq!(paths, ["a", "b", "c"]);
-    }
 }

@@ -43,16 +43,3 @@ impl SledEngine {
         Ok(())
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::temp_engine;
-
-    #[tokio::test]
-    async fn api_key_hash_roundtrip() {
-        let (_dir, store) = temp_engine();
-        assert_eq!(store.api_key_hash().unwrap(), None);
-        store.set_api_key_hash([7; 32]).await.unwrap();
-        assert_eq!(store.api_key_hash().unwrap(), Some([7; 32]));
-    }
-}

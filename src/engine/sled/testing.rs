@@ -1,7 +1,7 @@
-//! What the sled engine's tests share: a database in a temporary folder, runs and answers.
+//! What the sled engine's own tests share (the behaviour suite is `engine/tests/`): a database
+//! in a temporary folder, and runs.
 
 use super::SledEngine;
-use crate::engine::records::{Idempotency, IdempotencyKey, StoredAnswer};
 use crate::lang::templates::Variables;
 use crate::run::Run;
 
@@ -18,15 +18,4 @@ pub fn new_run(store: &SledEngine, received_at_ms: u64) -> Run {
         Variables::new(),
         received_at_ms,
     )
-}
-
-pub fn answer(n: u64) -> StoredAnswer {
-    StoredAnswer {
-        status: 200,
-        body: serde_json::json!({ "n": n }),
-    }
-}
-
-pub fn once<'a>(key: IdempotencyKey<'a>, answer: &'a StoredAnswer) -> Option<Idempotency<'a>> {
-    Some(Idempotency { key, answer })
 }

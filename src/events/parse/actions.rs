@@ -3,6 +3,7 @@
 use toml::de::DeValue;
 use toml::Spanned;
 
+use super::buttons::read_buttons;
 use super::channels::{read_channel_kind, read_create_thread, CATEGORY, THREAD};
 use super::condition::read_condition;
 use super::ctx::{Ctx, Save};
@@ -98,6 +99,9 @@ fn read_action(ctx: &Ctx<'_, '_>, mut table: TableReader<'_, '_>) -> Checked<Act
         }
     };
     let line = ctx.line(&table.span());
+    if kind == "reply" {
+        ctx.add_reply(type_value.span());
+    }
     let mut table = table.with_context(format!("{kind} action"));
     let start = ctx.begin_action();
     let action = read_kind(ctx, &mut table, kind);
@@ -150,11 +154,23 @@ fn read_kind(ctx: &Ctx<'_, '_>, t: &mut TableReader<'_, '_>, kind: &str) -> Chec
             let message = read_message(ctx, t, kind);
             let reply_to = optional_target(ctx, t, "reply_to", MESSAGE);
             let tts = t.optional_bool("tts");
+            let buttons = read_buttons(ctx, t);
             K::SendMessage {
                 channel: channel?,
                 message: message?,
                 reply_to: reply_to?,
                 tts: tts?.unwrap_or(false),
+                buttons: buttons?,
+            }
+        }
+        "reply" => {
+            let message = read_message(ctx, t, kind);
+            let ephemeral = t.optional_bool("ephemeral");
+            let buttons = read_buttons(ctx, t);
+            K::Reply {
+                message: message?,
+                ephemeral: ephemeral?.unwrap_or(false),
+                buttons: buttons?,
             }
         }
         "send_dm" => {

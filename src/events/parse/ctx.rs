@@ -31,6 +31,10 @@ struct State {
     uses: Vec<Use>,
     /// Names `math` and `get_variable` set with `variable`.
     run_variables: Vec<String>,
+    /// Every button's `event`, where it is written: judged against the other files.
+    button_events: Vec<(String, Range<usize>)>,
+    /// Where each `reply` action's `type` is written: judged against the `[trigger]`.
+    replies: Vec<Range<usize>>,
 }
 
 /// A `save_as` and the action that sets it.
@@ -139,6 +143,23 @@ impl<'c, 't> Ctx<'c, 't> {
 
     pub fn add_run_variable(&self, name: &str) {
         self.state.borrow_mut().run_variables.push(name.to_owned());
+    }
+
+    pub fn add_button_event(&self, event: &str, span: Range<usize>) {
+        let mut state = self.state.borrow_mut();
+        state.button_events.push((event.to_owned(), span));
+    }
+
+    pub fn button_events(&self) -> Vec<(String, Range<usize>)> {
+        self.state.borrow().button_events.clone()
+    }
+
+    pub fn add_reply(&self, span: Range<usize>) {
+        self.state.borrow_mut().replies.push(span);
+    }
+
+    pub fn replies(&self) -> Vec<Range<usize>> {
+        self.state.borrow().replies.clone()
     }
 
     pub fn saves(&self) -> Vec<Save> {

@@ -6,6 +6,7 @@
 //! against the `save_as` names once the whole file is read.
 
 mod actions;
+mod buttons;
 mod channels;
 mod condition;
 mod ctx;
@@ -28,6 +29,9 @@ mod tests_flow;
 mod tests_local_actions;
 #[cfg(test)]
 mod tests_request;
+#[cfg(test)]
+mod tests_trigger;
+mod trigger;
 mod variables;
 
 use std::ops::Range;
@@ -38,15 +42,17 @@ use toml::Spanned;
 
 use super::action::ActionKind;
 use super::model::Event;
+use super::trigger::Trigger;
 use crate::problem::{describe, integer_value, Checked, Checker, Problem, TableReader};
 use ctx::Ctx;
 
+pub use buttons::{MAX_BUTTONS, MAX_BUTTON_LABEL_CHARS, MAX_BUTTON_URL_CHARS};
 pub use fields::{is_valid_event_id, parse_hex_color, parse_snowflake};
 pub use limits::*;
 pub use message::MENTION_KINDS;
 
 /// The `type`s an action may have, in the order messages list them.
-pub const ACTION_TYPES: [&str; 36] = ActionKind::NAMES;
+pub const ACTION_TYPES: [&str; 37] = ActionKind::NAMES;
 
 /// Parses and validates one event file. `file` is used as given in problems and in
 /// [`Event::file`]. Every problem in the file is reported, in file order; warnings are dropped
@@ -71,6 +77,9 @@ pub(crate) struct LocatedEvent {
     pub id_location: String,
     /// Line and column of the id's value.
     pub id_position: (usize, usize),
+    /// Every button's `event` and the line and column where it is written, for the check that
+    /// it names a `button` event of the same server (it needs the other files).
+    pub button_events: Vec<(String, (usize, usize))>,
 }
 
 /// The event or its problems, and its warnings either way.
@@ -91,6 +100,11 @@ pub(crate) fn parse_event_located(
             event,
             id_location: checker.problem_at(&id_span, "").location(),
             id_position: checker.position(&id_span),
+            button_events: ctx
+                .button_events()
+                .into_iter()
+                .map(|(event, span)| (event, checker.position(&span)))
+                .collect(),
         }),
         _ => Err(checker.into_problems()),
     };
@@ -127,10 +141,15 @@ fn read_event(
             "the event has no actions: a webhook to it does nothing (add [[actions]])",
         );
     }
+    let trigger = trigger::read_trigger(&mut root);
     let auth = request::read_auth(&mut root, file);
     let when = request::read_when(ctx, &mut root);
     let variables = request::read_variables(ctx, &mut root);
+    let webhook_only = trigger.as_ref().map_or(Ok(()), |trigger| {
+        check_webhook_only(ctx, document, trigger.get_ref())
+    });
     root.finish();
+    webhook_only?;
 
     let id = id?;
     let event = Event {
@@ -143,8 +162,49 @@ fn read_event(
         auth: auth?,
         when: when?,
         variables: variables?,
+        trigger: trigger?.into_inner(),
     };
     Ok((event, id.span()))
+}
+
+/// What only a webhook (or only an interaction) gives: `[auth]` and `[variables]` read the
+/// request, which other triggers do not have; `reply` answers an interaction, which only a
+/// command or a button click starts.
+fn check_webhook_only(
+    ctx: &Ctx<'_, '_>,
+    document: &Spanned<DeTable<'_>>,
+    trigger: &Trigger,
+) -> Checked<()> {
+    let kind = trigger.kind();
+    let mut outcome = Ok(());
+    if !trigger.is_webhook() {
+        for key in ["auth", "variables"] {
+            if let Some(value) = document.get_ref().get(key) {
+                outcome = Err(ctx.checker.report(
+                    value.span(),
+                    format!(
+                        "[{key}] is about the webhook request, and a {kind} trigger starts this \
+                     event without one; leave it out (the trigger's variables, such as \
+                     {{{}}}, are set already)",
+                        kind.variables().first().copied().unwrap_or("user_id")
+                    ),
+                ));
+            }
+        }
+    }
+    if !kind.is_interaction() {
+        for span in ctx.replies() {
+            outcome = Err(ctx.checker.report(
+                span,
+                format!(
+                    "reply answers the slash command or button click that started the run, and \
+                     a {kind} trigger starts this event: use send_message, or give the event a \
+                     [trigger] of type \"command\" or \"button\""
+                ),
+            ));
+        }
+    }
+    outcome
 }
 
 fn read_id(root: &mut TableReader<'_, '_>) -> Checked<Spanned<String>> {

@@ -66,6 +66,7 @@ role = "Deployer"
                 },
                 reply_to: None,
                 tts: false,
+                buttons: vec![],
             },
             &ActionKind::AddRole {
                 user: t("{user_id}"),
@@ -186,6 +187,7 @@ role = "{role}"
         ActionKind::SendMessage {
             reply_to: None,
             tts: false,
+            buttons: vec![],
             channel: t("987654321"),
             message: MessageSpec {
                 content: Some(t("hello {user}")),
@@ -252,9 +254,9 @@ allowed_mentions = ["users", "here"]
             r#"1:6: id must be 1-64 of A-Z a-z 0-9 _ -, got "bad id!""#,
             r#"2:10: server must be a Discord server id (digits), got "abc""#,
             r#"3:11: enabled must be true or false, got "yes""#,
-            r#"4:1: unknown key "colour" in event file; expected one of: id, name, server, enabled, actions, auth, when, variables"#,
+            r#"4:1: unknown key "colour" in event file; expected one of: id, name, server, enabled, actions, trigger, auth, when, variables"#,
             r#"6:1: missing required key "channel" in send_message action"#,
-            r#"8:1: unknown key "chanel" in send_message action; expected one of: channel, content, embeds, allowed_mentions, reply_to, tts, save_as, on_error"#,
+            r#"8:1: unknown key "chanel" in send_message action; expected one of: channel, content, embeds, allowed_mentions, reply_to, tts, buttons, save_as, on_error"#,
             r#"9:11: content must be a string, got 5"#,
             format!(
                 r#"12:8: unknown action type "send_mesage"; expected one of: {}"#,

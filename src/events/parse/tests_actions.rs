@@ -24,6 +24,7 @@ tts = true
             },
             reply_to: Some(t("{message_id}")),
             tts: true,
+            buttons: vec![],
         }
     );
     assert_eq!(

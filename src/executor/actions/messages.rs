@@ -22,7 +22,15 @@ pub(super) async fn perform<L: Lookup>(mut job: Job<'_, L>) -> Result<Performed,
             message,
             reply_to,
             tts,
+            buttons,
         } => {
+            if !buttons.is_empty() {
+                // The gateway side of triggers renders them into the message's components.
+                job.warnings.push(format!(
+                    "{} button(s) left out: this build does not send buttons yet",
+                    buttons.len()
+                ));
+            }
             let reply_to = job
                 .optional(reply_to)
                 .map(|id| super::values::snowflake(&id, "reply_to"))

@@ -18,7 +18,7 @@ mod sandbox_tests;
 
 use serenity::all::GuildId;
 
-use crate::discord::{CallError, Discord, Pacer};
+use crate::discord::{CallError, Discord, Holder, Pacer};
 use crate::events::ActionKind;
 use crate::lang::templates::Lookup;
 
@@ -36,6 +36,9 @@ pub struct ActionContext<'a> {
     pub dry_run: bool,
     /// The outbound governor every write call asks first (one per process).
     pub pacer: &'a Pacer,
+    /// The queued run acting: its calls that must wait for Discord's pace park it instead
+    /// (`None`: a trial by hand, whose calls wait inline).
+    pub holder: Option<Holder>,
     /// For message sends: the `nonce` Discord drops a repeated send by (at most 25
     /// characters, stable across retries and restarts).
     pub nonce: Option<String>,
@@ -55,7 +58,7 @@ pub async fn perform(
         discord: ctx.discord,
         guild: ctx.guild,
         dry_run: ctx.dry_run,
-        writer: ctx.discord.writer(ctx.pacer),
+        writer: ctx.discord.writer(ctx.pacer, ctx.holder),
         nonce: ctx.nonce.as_deref(),
         repeat: ctx.repeat,
         vars,
@@ -103,5 +106,9 @@ pub async fn perform(
             "{} does not talk to Discord; the interpreter carries it out",
             kind.name()
         ))),
+        K::Reply { .. } => Err(CallError::Invalid(
+            "reply answers the interaction that started the run, and this run has none to answer"
+                .to_owned(),
+        )),
     }
 }

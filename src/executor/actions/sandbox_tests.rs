@@ -117,6 +117,7 @@ impl Bot {
             guild: GuildId::new(GUILD),
             dry_run,
             pacer: &pacer,
+            holder: None,
             nonce: None,
             repeat: false,
         };

@@ -25,6 +25,11 @@ impl Interpreter<'_> {
         if self.ctx.dry_run {
             return None;
         }
+        if error.code == "paced" {
+            // Not a failure: the call waits for Discord's pace, and the run for it, parked.
+            let wait = error.retry_after_ms.unwrap_or(0);
+            return Some(Flow::Park(now_ms().saturating_add(wait)));
+        }
         let Class::Transient {
             retry_after,
             counts,
@@ -98,6 +103,10 @@ pub(super) fn action_error(error: CallError) -> ActionError {
             retry_after_ms,
         },
         CallError::Paused {
+            message,
+            retry_after_ms,
+        }
+        | CallError::Paced {
             message,
             retry_after_ms,
         } => ActionError {

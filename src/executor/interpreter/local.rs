@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 use super::budget::ACTION_TIMEOUT;
 use super::failure::{action_error, invalid};
 use super::state::Interpreter;
+use crate::discord::Holder;
 use crate::engine::VariableScope;
 use crate::events::{Action, ActionKind, HttpBodySpec, VariableScopeSpec};
 use crate::executor::actions::{self, ActionContext, Performed};
@@ -194,6 +195,8 @@ impl Interpreter<'_> {
             guild: self.guild(),
             dry_run: self.ctx.dry_run,
             pacer: self.ctx.pacer,
+            holder: (self.ctx.retry.is_some() && !self.ctx.dry_run)
+                .then_some(Holder(self.run.id.0)),
             nonce: Some(retry::nonce(
                 self.ctx.store.install_id(),
                 self.run.id,

@@ -68,6 +68,7 @@ pub async fn execute(
     let Interpreter { run, steps, .. } = interpreter;
     let ended = match flow {
         Flow::Interrupted => Ended::Interrupted,
+        Flow::Park(at_ms) => Ended::Parked(at_ms),
         Flow::Retry(failure, at_ms) => {
             run.error = Some(failure);
             run.next_attempt_at_ms = Some(at_ms);

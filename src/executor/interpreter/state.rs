@@ -32,7 +32,9 @@ pub struct RunContext<'a> {
     /// The outbound governor every Discord write asks first.
     pub pacer: &'a Pacer,
     /// Transient failures (5xx, 429, timeouts) end the run with [`Ended::RetryAt`] under this
-    /// policy; without one (a trial by hand) they fail the run like any other.
+    /// policy; without one (a trial by hand) they fail the run like any other. With one, the
+    /// run's calls are made as a queued run's: a long wait for Discord's pace parks it
+    /// ([`Ended::Parked`]).
     pub retry: Option<RetryPolicy>,
     /// Where `http_request` calls go: out, or to the sandbox's echo.
     pub http: &'a Destination,
@@ -49,6 +51,9 @@ pub enum Ended {
     /// time (ms) at that action. `run.attempts`, `run.next_attempt_at_ms` and `run.error` say
     /// so.
     RetryAt(u64),
+    /// The next call must wait for Discord's pace until this unix time (ms): the run stays
+    /// queued, parked without a worker, and resumes at that action; nothing failed.
+    Parked(u64),
 }
 
 /// What an action list tells the list around it.
@@ -60,6 +65,8 @@ pub(super) enum Flow {
     Interrupted,
     /// A transient failure: try the run again at this unix time (ms).
     Retry(RunFailure, u64),
+    /// The next call waits for Discord's pace: take the run up again at this unix time (ms).
+    Park(u64),
 }
 
 /// What the run's templates read that the run keeps itself, besides its record.

@@ -57,6 +57,12 @@ pub(super) async fn accept(
             "no enabled event has the id {event_id:?}; `hookbot event list` shows them"
         ))
     })?;
+    if !event.trigger.is_webhook() {
+        return Err(WebhookError::NotFound(format!(
+            "event {event_id:?} is started by its {} trigger, not by a webhook",
+            event.trigger.kind()
+        )));
+    }
     inner
         .event_limits
         .check(&event.id)

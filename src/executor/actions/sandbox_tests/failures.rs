@@ -19,6 +19,7 @@ async fn a_dry_run_resolves_and_checks_but_writes_nothing() {
             },
             reply_to: None,
             tts: false,
+            buttons: vec![],
         })
         .await
         .expect("dry send_message");
@@ -162,6 +163,7 @@ async fn discord_errors_keep_status_code_and_message() {
             message: text_message("hi"),
             reply_to: None,
             tts: false,
+            buttons: vec![],
         })
         .await
         .unwrap_err();
@@ -177,6 +179,7 @@ async fn discord_errors_keep_status_code_and_message() {
             message: text_message("hi"),
             reply_to: None,
             tts: false,
+            buttons: vec![],
         })
         .await
         .unwrap_err();

@@ -32,6 +32,7 @@ async fn message_actions_change_the_stand_in() {
             },
             reply_to: Some(Template::new(asked.to_string())),
             tts: true,
+            buttons: vec![],
         })
         .await
         .expect("send_message");
@@ -143,6 +144,7 @@ async fn message_actions_change_the_stand_in() {
             message: text_message("{service} {version} is out"),
             reply_to: None,
             tts: false,
+            buttons: vec![],
         })
         .await
         .expect("send to #news");
@@ -208,6 +210,7 @@ async fn message_actions_change_the_stand_in() {
             },
             reply_to: None,
             tts: false,
+            buttons: vec![],
         })
         .await
         .unwrap_err();

@@ -10,6 +10,7 @@
 //! TCP keepalives fail ([`SERVER_KEEPALIVE`], about 7 s), so the old leader has stopped before a
 //! new one can start.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -17,11 +18,15 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::{AsyncMessage, Client, NoTls};
 use tokio_util::sync::CancellationToken;
 
-use super::coordination::{Change, Changes, Lease};
-use super::error::StoreError;
+use crate::engine::coordination::{Change, Changes, Lease};
+use crate::engine::error::StoreError;
 
 /// The `NOTIFY` channel every instance listens on.
 pub const CHANNEL: &str = "hookbot";
+/// A column for the statement that queues runs (its CTE `queued`): one `NOTIFY` per run queued,
+/// delivered when the statement commits, so the leader hears of it at once.
+pub const TELL_QUEUED: &str =
+    "(SELECT count(pg_notify('hookbot', 'runs')::text) FROM queued) AS told";
 /// The advisory lock whose holder leads ("hookbot\x01"). Advisory locks are per database, so two
 /// bots in two databases of one server do not compete.
 pub const LEADER_LOCK: i64 = 0x686f_6f6b_626f_7401;
@@ -63,51 +68,62 @@ impl Change {
 /// The statement that announces `change` to every instance, sent inside the transaction that
 /// makes it: PostgreSQL delivers it at commit, and never for a transaction rolled back.
 pub async fn announce(
-    client: &impl tokio_postgres::GenericClient,
+    transaction: &tokio_postgres::Transaction<'_>,
     change: Change,
 ) -> Result<(), tokio_postgres::Error> {
-    client
+    transaction
         .execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &change.payload()])
         .await
         .map(drop)
 }
 
-/// One instance's side of the coordination: its change feed (heard from the moment it starts)
-/// and the way to the lead.
+/// What the engine does itself with each change heard, before its listeners hear it (e.g. drop
+/// cached definitions).
+pub type OnChange = Box<dyn Fn(Change) + Send + Sync>;
+
+/// One instance's side of the coordination: its change feed and the way to the lead. Nothing
+/// is connected until asked for, so a one-shot command (`hookbot key rotate`) opens no
+/// connection it does not use.
 pub struct Coordination {
     config: tokio_postgres::Config,
     changes: Changes,
-    /// Stops the listening task when the engine goes.
-    _listening: tokio_util::sync::DropGuard,
+    on_change: Arc<OnChange>,
+    /// Started by the first [`changes`](Self::changes); stops the listening task when the
+    /// engine goes.
+    listening: OnceLock<tokio_util::sync::DropGuard>,
 }
 
 impl Coordination {
-    /// Starts listening for changes on a connection of its own (reconnected with backoff, with a
-    /// [`Change::Resync`] after each reconnect, since changes may have been missed meanwhile).
-    pub fn start(mut config: tokio_postgres::Config) -> Coordination {
+    pub fn new(mut config: tokio_postgres::Config, on_change: OnChange) -> Coordination {
         // A dead peer is noticed by the kernel, not by a wait that never ends.
         config
             .keepalives(true)
             .keepalives_idle(Duration::from_secs(5))
             .keepalives_interval(Duration::from_secs(1))
             .keepalives_retries(3);
-        let changes = Changes::default();
-        let stop = CancellationToken::new();
-        tokio::spawn(listen(config.clone(), changes.clone(), stop.clone()));
         Coordination {
             config,
-            changes,
-            _listening: stop.drop_guard(),
+            changes: Changes::default(),
+            on_change: Arc::new(on_change),
+            listening: OnceLock::new(),
         }
     }
 
+    /// Every change any instance makes from now on. The first call starts listening on a
+    /// connection of its own (reconnected with backoff, with a [`Change::Resync`] after each
+    /// reconnect, since changes may have been missed meanwhile).
     pub fn changes(&self) -> tokio::sync::broadcast::Receiver<Change> {
-        self.changes.subscribe()
-    }
-
-    /// Tells this instance's own listeners at once (its own `NOTIFY` comes back too, later).
-    pub fn announce_here(&self, change: Change) {
-        self.changes.announce(change);
+        let receiver = self.changes.subscribe();
+        self.listening.get_or_init(|| {
+            let stop = CancellationToken::new();
+            let heard = Heard {
+                changes: self.changes.clone(),
+                on_change: self.on_change.clone(),
+            };
+            tokio::spawn(listen(self.config.clone(), heard, stop.clone()));
+            stop.drop_guard()
+        });
+        receiver
     }
 
     /// Waits until this instance holds [`LEADER_LOCK`]; fails when the database cannot be
@@ -199,8 +215,21 @@ async fn hold(
     session.abort();
 }
 
+/// Where a change heard goes: the engine first, then every listener.
+struct Heard {
+    changes: Changes,
+    on_change: Arc<OnChange>,
+}
+
+impl Heard {
+    fn tell(&self, change: Change) {
+        (self.on_change)(change);
+        self.changes.announce(change);
+    }
+}
+
 /// Hears every change on [`CHANNEL`] until `stop`, reconnecting when the connection is lost.
-async fn listen(config: tokio_postgres::Config, changes: Changes, stop: CancellationToken) {
+async fn listen(config: tokio_postgres::Config, changes: Heard, stop: CancellationToken) {
     let backoff = crate::backoff::Backoff {
         first: Duration::from_millis(500),
         cap: RELISTEN_CAP,
@@ -230,7 +259,7 @@ async fn listen(config: tokio_postgres::Config, changes: Changes, stop: Cancella
 /// One listening connection, until it ends.
 async fn listen_once(
     config: &tokio_postgres::Config,
-    changes: &Changes,
+    changes: &Heard,
     connected_before: &mut bool,
 ) -> Result<(), tokio_postgres::Error> {
     let (client, mut connection) = config.connect(NoTls).await?;
@@ -250,12 +279,12 @@ async fn listen_once(
     client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
     if *connected_before {
         // What changed while nobody listened is unknown.
-        changes.announce(Change::Resync);
+        changes.tell(Change::Resync);
     }
     *connected_before = true;
     while let Some(payload) = heard.recv().await {
         match Change::from_payload(&payload) {
-            Some(change) => changes.announce(change),
+            Some(change) => changes.tell(change),
             None => tracing::debug!(%payload, "an unknown change announced; ignored"),
         }
     }

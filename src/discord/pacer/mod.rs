@@ -1,0 +1,432 @@
+//! The outbound governor: how fast hookbot talks to Discord, paced by what Discord's own answers
+//! say, whether or not serenity's ratelimiter is on.
+//!
+//! Every write call an action makes asks [`Pacer::before`] first and reports Discord's answer
+//! (with its `X-RateLimit-*` headers) to [`Pacer::after`]. The pacer keeps:
+//! - the global pace: at most [`GLOBAL_PER_SECOND`] requests in any second (Discord allows 50),
+//!   shared fairly between channels and servers (`fair`);
+//! - Discord's buckets, learned from its answers (`learned`): which routes share a bucket, how
+//!   many calls each allows in its window, per major parameter (channel, server, webhook); before
+//!   the first answer, message sends keep to Discord's documented 5 per 5 s per channel;
+//! - per route (method, resource and the channel or server it is about), after a 429 nothing
+//!   more to that route until Discord's `retry_after` has passed; after a global 429, nothing at
+//!   all;
+//! - a breaker: [`BREAKER_THRESHOLD`] answers 401, 403 or 429 within [`BREAKER_WINDOW`] pause
+//!   every call for [`BREAKER_PAUSE`] (Discord bans a bot that makes 10,000 invalid requests in
+//!   10 minutes), and the log says so.
+//!
+//! A call from a queued run (one with a [`Holder`]) that would wait longer than [`PARK_AFTER`]
+//! is not waited for: the run is told how long (a [`Deferred`] of kind [`Wait::Pace`]) and parked
+//! by the executor without holding a worker, keeping its place in the route's line. Calls on one
+//! route go out in the order of their runs (the lower run id first), one at a time; a run's turn
+//! is estimated from its place and the bucket as known when it asks, and nothing is reserved
+//! before its call goes, so what Discord's answers teach meanwhile applies to every waiting run.
+//! A call with no holder (a trial by hand) waits inline up to [`MAX_INLINE_WAIT`].
+
+mod fair;
+mod learned;
+mod route;
+#[cfg(test)]
+mod tests;
+mod window;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use fair::FairShare;
+pub use fair::GLOBAL_PER_SECOND;
+use learned::Buckets;
+pub use learned::RateLimitHeaders;
+pub use route::Route;
+
+/// A 429 without `retry_after` blocks its route this long.
+pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
+/// Refusals (401, 403, 429) within [`BREAKER_WINDOW`] that trip the breaker.
+pub const BREAKER_THRESHOLD: usize = 100;
+pub const BREAKER_WINDOW: Duration = Duration::from_secs(10 * 60);
+/// How long delivery pauses once the breaker trips.
+pub const BREAKER_PAUSE: Duration = Duration::from_secs(5 * 60);
+/// The longest wait done inside a call without a holder; a longer one is answered instead.
+pub const MAX_INLINE_WAIT: Duration = Duration::from_secs(10);
+/// The longest wait a queued run's call sits out inside its worker; a longer one parks the run.
+pub const PARK_AFTER: Duration = Duration::from_millis(200);
+/// How long a call waits for the calls of earlier runs on its route (their turn came first)
+/// before it goes anyway: an earlier run that does not come back in this time has gone elsewhere.
+pub const ORDER_WAIT: Duration = Duration::from_secs(1);
+
+/// Who makes a call: a queued run (its id), which may be parked instead of waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Holder(pub u64);
+
+/// Why a call was not made now: wait this long and try again (nothing was sent).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deferred {
+    pub wait: Duration,
+    pub reason: String,
+    pub kind: Wait,
+}
+
+/// What kind of wait a [`Deferred`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// The route's or the global pace, or a 429's `retry_after`: the run keeps its place and
+    /// comes back then; nothing failed.
+    Pace,
+    /// The breaker, or a wait too long to sit out for a call without a holder.
+    Hold,
+}
+
+/// The queued runs waiting for their turn on one route, in run order.
+#[derive(Debug, Default)]
+struct Line {
+    /// The runs holding a place, lowest id first, with when each parked one was told to come
+    /// back (`None`: it is asking now).
+    holders: BTreeMap<Holder, Option<Instant>>,
+    /// A call of this route is out and not yet answered (since then).
+    sending: Option<Instant>,
+}
+
+impl Line {
+    fn rank(&self, holder: Holder) -> usize {
+        self.holders.range(..holder).count()
+    }
+
+    /// When the runs before `holder` are expected back, the latest of them.
+    fn earlier_back(&self, holder: Holder) -> Option<Instant> {
+        self.holders
+            .range(..holder)
+            .filter_map(|(_, due)| *due)
+            .max()
+    }
+
+    fn idle(&self) -> bool {
+        self.holders.is_empty() && self.sending.is_none()
+    }
+}
+
+/// What [`Pacer::decide`] says about a call.
+#[derive(Debug, PartialEq)]
+enum Decision {
+    /// Go at this instant (at most [`PARK_AFTER`] away for a holder); the place is taken.
+    Go(Instant),
+    /// Come back after this wait; nothing was sent.
+    Defer(Deferred),
+    /// An earlier run's call on the route goes first: ask again shortly.
+    Behind,
+}
+
+#[derive(Debug)]
+struct State {
+    global: FairShare,
+    buckets: Buckets,
+    lines: HashMap<Route, Line>,
+    /// Which line each parked run holds a ticket in.
+    tickets: HashMap<Holder, Route>,
+    blocked: HashMap<Route, Instant>,
+    refusals: VecDeque<Instant>,
+    paused_until: Option<Instant>,
+}
+
+/// The governor; one per process, shared by every run.
+#[derive(Debug)]
+pub struct Pacer {
+    state: Mutex<State>,
+    /// A call went out or was answered: a call waiting for its turn looks again.
+    turned: Notify,
+}
+
+impl Default for Pacer {
+    fn default() -> Self {
+        Pacer::new()
+    }
+}
+
+impl Pacer {
+    pub fn new() -> Pacer {
+        Pacer {
+            state: Mutex::new(State {
+                global: FairShare::new(GLOBAL_PER_SECOND, Duration::from_secs(1)),
+                buckets: Buckets::default(),
+                lines: HashMap::new(),
+                tickets: HashMap::new(),
+                blocked: HashMap::new(),
+                refusals: VecDeque::new(),
+                paused_until: None,
+            }),
+            turned: Notify::new(),
+        }
+    }
+
+    /// Waits until a call to `route` may go out. A queued run's call (`holder`) that would wait
+    /// longer than [`PARK_AFTER`] is answered with the wait instead ([`Wait::Pace`]), keeping its
+    /// place; without a holder, waits up to [`MAX_INLINE_WAIT`]. Each `Ok` uses up a place.
+    pub async fn before(&self, route: &Route, holder: Option<Holder>) -> Result<(), Deferred> {
+        let started = Instant::now();
+        loop {
+            let turned = self.turned.notified();
+            tokio::pin!(turned);
+            turned.as_mut().enable();
+            let now = Instant::now();
+            let overdue = now - started >= ORDER_WAIT;
+            match self.decide(route, holder, now, overdue) {
+                Decision::Go(at) => {
+                    tokio::time::sleep_until(at).await;
+                    return Ok(());
+                }
+                Decision::Defer(deferred) => return Err(deferred),
+                Decision::Behind => {
+                    let _ = tokio::time::timeout_at(started + ORDER_WAIT, turned).await;
+                }
+            }
+        }
+    }
+
+    /// Decides about a call to `route` at `now`; `overdue`: it has waited [`ORDER_WAIT`] for
+    /// earlier runs, which now lose their turn.
+    fn decide(
+        &self,
+        route: &Route,
+        holder: Option<Holder>,
+        now: Instant,
+        overdue: bool,
+    ) -> Decision {
+        let mut state = self.state.lock().expect("pacer lock");
+        let state = &mut *state;
+        let mut start = now;
+        if let Some(until) = state.paused_until {
+            if until > now {
+                return Decision::Defer(Deferred {
+                    wait: until - now,
+                    reason: format!(
+                        "delivery is paused: Discord refused {BREAKER_THRESHOLD} calls within {} min",
+                        BREAKER_WINDOW.as_secs() / 60
+                    ),
+                    kind: Wait::Hold,
+                });
+            }
+            state.paused_until = None;
+        }
+        let mut reason = String::new();
+        match state.blocked.get(route).copied() {
+            Some(until) if until > now => {
+                start = until;
+                reason = format!("Discord rate-limited {route}");
+            }
+            Some(_) => {
+                state.blocked.remove(route);
+            }
+            None => {}
+        }
+        let major = route.target;
+        let Some(holder) = holder else {
+            if start - now > MAX_INLINE_WAIT {
+                return Decision::Defer(Deferred {
+                    wait: start - now,
+                    reason,
+                    kind: Wait::Hold,
+                });
+            }
+            let slot = state.buckets.reserve(route, start);
+            let at = state.global.earliest(slot, now, major);
+            state.global.take(at, major);
+            return Decision::Go(at);
+        };
+        // A place the run holds in another line is given up: it has moved on.
+        if let Some(other) = state.tickets.get(&holder).filter(|r| *r != route).cloned() {
+            if let Some(line) = state.lines.get_mut(&other) {
+                line.holders.remove(&holder);
+            }
+        }
+        state.tickets.insert(holder, route.clone());
+        let line = state.lines.entry(route.clone()).or_default();
+        line.holders.insert(holder, None);
+        if line.sending.is_some_and(|since| now - since >= ORDER_WAIT) {
+            line.sending = None;
+        }
+        // When its turn may come: after the runs before it in the line, as the bucket allows
+        // now (nothing is reserved before the call goes, so what Discord says meanwhile counts).
+        let rank = line.rank(holder);
+        let mut turn = state.buckets.peek(route, start, rank);
+        if let Some(back) = line.earlier_back(holder) {
+            turn = turn.max(back);
+        }
+        if turn > now + PARK_AFTER {
+            line.holders.insert(holder, Some(turn));
+            return Decision::Defer(pace(route, turn - now, reason));
+        }
+        // Its turn has come; runs before it on the route go first, one call at a time.
+        if rank > 0 || line.sending.is_some() {
+            if !overdue {
+                return Decision::Behind;
+            }
+            // The earlier runs did not come: they lose their place.
+            let late: Vec<Holder> = line.holders.range(..holder).map(|(h, _)| *h).collect();
+            for earlier in late {
+                line.holders.remove(&earlier);
+                state.tickets.remove(&earlier);
+            }
+            line.sending = None;
+        }
+        let slot = state.buckets.peek(route, start, 0);
+        let at = state.global.earliest(slot, now, major);
+        let line = state.lines.get_mut(route).expect("the line was made above");
+        if at > now + PARK_AFTER {
+            line.holders.insert(holder, Some(at));
+            return Decision::Defer(pace(route, at - now, "the global pace".into()));
+        }
+        line.holders.remove(&holder);
+        line.sending = Some(now);
+        state.tickets.remove(&holder);
+        state.buckets.reserve(route, at);
+        state.global.take(at, major);
+        Decision::Go(at)
+    }
+
+    /// A run will not come back for its place (it finished, failed, or waits for a retry).
+    pub fn release(&self, holder: Holder) {
+        let mut state = self.state.lock().expect("pacer lock");
+        if let Some(route) = state.tickets.remove(&holder) {
+            if let Some(line) = state.lines.get_mut(&route) {
+                line.holders.remove(&holder);
+            }
+        }
+        drop(state);
+        self.turned.notify_waiters();
+    }
+
+    /// Discord's answer to a call to `route`: `status` when it answered, `retry_after` when it
+    /// said how long to wait, and the rate-limit headers it sent.
+    pub fn after(
+        &self,
+        route: &Route,
+        status: Option<u16>,
+        retry_after: Option<Duration>,
+        headers: Option<&RateLimitHeaders>,
+    ) {
+        let answered = status.map_or_else(|| "none".to_owned(), |s| s.to_string());
+        metrics::counter!(crate::metrics::DISCORD_CALLS, "status" => answered).increment(1);
+        if !matches!(status, Some(s) if s < 400) {
+            metrics::counter!(crate::metrics::DISCORD_ERRORS).increment(1);
+        }
+        if status == Some(429) {
+            metrics::counter!(crate::metrics::DISCORD_RATE_LIMITED).increment(1);
+        }
+        self.answered(route, status, retry_after, headers, Instant::now());
+        self.turned.notify_waiters();
+    }
+
+    fn answered(
+        &self,
+        route: &Route,
+        status: Option<u16>,
+        retry_after: Option<Duration>,
+        headers: Option<&RateLimitHeaders>,
+        now: Instant,
+    ) {
+        let mut state = self.state.lock().expect("pacer lock");
+        if let Some(line) = state.lines.get_mut(route) {
+            line.sending = None;
+            if line.idle() {
+                state.lines.remove(route);
+            }
+        }
+        if state.lines.len() + state.tickets.len() > 4096 {
+            state.lines.retain(|_, line| !line.idle());
+        }
+        state.buckets.prune(now);
+        let Some(status) = status else { return };
+        if let Some(headers) = headers {
+            state.buckets.learn(route, headers, now);
+        }
+        let shared = headers.is_some_and(RateLimitHeaders::is_shared);
+        if status == 429 {
+            let wait = retry_after
+                .or_else(|| headers.and_then(|h| h.retry_after))
+                .unwrap_or(DEFAULT_RETRY_AFTER);
+            let until = now + wait;
+            if headers.is_some_and(RateLimitHeaders::is_global) {
+                state.global.hold(until);
+                tracing::warn!(
+                    wait_ms = wait.as_millis() as u64,
+                    "Discord's global rate limit was hit; holding every call back"
+                );
+            } else {
+                let entry = state.blocked.entry(route.clone()).or_insert(until);
+                *entry = (*entry).max(until);
+                tracing::warn!(route = %route, wait_ms = wait.as_millis() as u64, "Discord rate-limited a route; holding calls to it back");
+            }
+        }
+        if matches!(status, 401 | 403 | 429) && !shared {
+            while state
+                .refusals
+                .front()
+                .is_some_and(|&t| t + BREAKER_WINDOW <= now)
+            {
+                state.refusals.pop_front();
+            }
+            state.refusals.push_back(now);
+            if state.refusals.len() >= BREAKER_THRESHOLD {
+                state.refusals.clear();
+                state.paused_until = Some(now + BREAKER_PAUSE);
+                tracing::error!(
+                    "Discord refused {BREAKER_THRESHOLD} calls (401, 403 or 429) within {} min; pausing delivery for {} min so Discord does not ban the bot; check the bot's permissions and token",
+                    BREAKER_WINDOW.as_secs() / 60,
+                    BREAKER_PAUSE.as_secs() / 60
+                );
+            }
+        }
+    }
+
+    /// serenity's own ratelimiter (on when hookbot talks to discord.com itself) is about to wait
+    /// `wait` before a call to `path`: the route (or, `global`, every call) is held back for as
+    /// long, so queued runs park instead of piling up behind serenity's wait.
+    pub fn serenity_waits(&self, method: &str, path: &str, wait: Duration, global: bool) {
+        let until = Instant::now() + wait;
+        let mut state = self.state.lock().expect("pacer lock");
+        if global {
+            state.global.hold(until);
+            return;
+        }
+        if let Some(route) = route_of(method, path) {
+            let entry = state.blocked.entry(route).or_insert(until);
+            *entry = (*entry).max(until);
+        }
+    }
+
+    /// Whether the breaker is holding delivery back now.
+    pub fn paused(&self) -> bool {
+        let state = self.state.lock().expect("pacer lock");
+        state.paused_until.is_some_and(|t| t > Instant::now())
+    }
+}
+
+fn pace(route: &Route, wait: Duration, reason: String) -> Deferred {
+    let reason = if reason.is_empty() {
+        format!("waiting for Discord's pace on {route}")
+    } else {
+        reason
+    };
+    Deferred {
+        wait,
+        reason,
+        kind: Wait::Pace,
+    }
+}
+
+/// The route a serenity path names, for the message sends hookbot makes (the only calls whose
+/// route it can tell from the path alone): `POST …/channels/{id}/messages`.
+fn route_of(method: &str, path: &str) -> Option<Route> {
+    if !method.eq_ignore_ascii_case("POST") {
+        return None;
+    }
+    let path = path.split('?').next()?;
+    let mut segments = path.rsplit('/').filter(|s| !s.is_empty());
+    match (segments.next(), segments.next(), segments.next()) {
+        (Some("messages"), Some(id), Some("channels")) => id.parse().ok().map(Route::message_send),
+        _ => None,
+    }
+}

@@ -1,0 +1,81 @@
+//! Settings kept beside the records (`hookbot.settings`): the API key's hash, the bot's id, and
+//! the probe that tells whether the database takes writes. (The install id is read at connect.)
+
+use super::PostgresEngine;
+use crate::engine::error::StoreError;
+
+const API_KEY_HASH: &str = "api_key_sha256";
+const BOT_ID: &str = "bot_id";
+/// Written and removed again by [`PostgresEngine::check_writable`].
+const WRITE_PROBE: &str = "write_probe";
+
+impl PostgresEngine {
+    async fn setting(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT value FROM hookbot.settings WHERE name = $1",
+                &[&name],
+            )
+            .await?;
+        Ok(row.map(|row| row.get(0)))
+    }
+
+    async fn set_setting(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO hookbot.settings (name, value) VALUES ($1, $2)
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                &[&name, &value],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Whether the database takes writes now: a row written and removed in one committed
+    /// transaction (`/readyz`).
+    pub(super) async fn check_writable(&self) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await?;
+        transaction
+            .execute(
+                "INSERT INTO hookbot.settings (name, value) VALUES ($1, '\\x01')
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                &[&WRITE_PROBE],
+            )
+            .await?;
+        transaction
+            .execute(
+                "DELETE FROM hookbot.settings WHERE name = $1",
+                &[&WRITE_PROBE],
+            )
+            .await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn api_key_hash(&self) -> Result<Option<[u8; 32]>, StoreError> {
+        Ok(self
+            .setting(API_KEY_HASH)
+            .await?
+            .and_then(|v| <[u8; 32]>::try_from(v.as_slice()).ok()))
+    }
+
+    /// Replaces the key hash; committed when this returns, so a printed key is never lost.
+    pub(super) async fn set_api_key_hash(&self, hash: [u8; 32]) -> Result<(), StoreError> {
+        self.set_setting(API_KEY_HASH, &hash).await
+    }
+
+    pub(super) async fn bot_id(&self) -> Result<Option<u64>, StoreError> {
+        Ok(self
+            .setting(BOT_ID)
+            .await?
+            .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
+            .map(u64::from_be_bytes))
+    }
+
+    pub(super) async fn set_bot_id(&self, id: u64) -> Result<(), StoreError> {
+        self.set_setting(BOT_ID, &id.to_be_bytes()).await
+    }
+}

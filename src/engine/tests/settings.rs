@@ -1,0 +1,39 @@
+//! Settings: the API key's hash, the bot id and the install id survive a restart; the write
+//! probe leaves nothing behind.
+
+use super::both_engines;
+
+both_engines! {
+    async fn settings_survive_a_restart(subject: Subject) {
+        let store = subject.open().await;
+        assert_eq!(store.api_key_hash().await.unwrap(), None);
+        assert_eq!(store.bot_id().await.unwrap(), None);
+        store.set_api_key_hash([7; 32]).await.unwrap();
+        store.set_api_key_hash([8; 32]).await.unwrap();
+        store.set_bot_id(1234567890123456789).await.unwrap();
+        store.check_writable().await.unwrap();
+        let install_id = store.install_id();
+        store.flush().await.unwrap();
+        drop(store);
+
+        let store = subject.open().await;
+        assert_eq!(store.api_key_hash().await.unwrap(), Some([8; 32]));
+        assert_eq!(store.bot_id().await.unwrap(), Some(1234567890123456789));
+        assert_eq!(store.install_id(), install_id, "the install id is kept");
+    }
+
+    async fn two_stores_have_different_install_ids(subject: Subject) {
+        let here = subject.open().await;
+        let elsewhere = if subject.is_postgres() {
+            crate::engine::tests::Subject::postgres("two_stores_have_different_install_ids::other")
+                .await
+                .expect("the server named for the first")
+        } else {
+            crate::engine::tests::Subject::sled()
+        };
+        let there = elsewhere.open().await;
+        assert_ne!(here.install_id(), there.install_id());
+        let (a, b) = (here.next_run_id().await.unwrap(), there.next_run_id().await.unwrap());
+        assert_ne!(a, b, "two installs never hand out the same run id");
+    }
+}

@@ -1,0 +1,185 @@
+//! Issue 11 points 2 and 3, end to end against the stand-in enforcing Discord's limits: a
+//! channel's backlog does not hold up another channel, each channel's messages arrive in order,
+//! and the bucket sizes Discord advertises in its `X-RateLimit-*` headers are learned.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use discord_stand_in::{RateLimits, SandboxOptions};
+use serde_json::json;
+
+fn general() -> String {
+    message_event("general", "#general", "g {n}")
+}
+
+fn deploys() -> String {
+    message_event("deploys", "#deploys", "d {n}")
+}
+
+async fn start(limits: RateLimits) -> Harness {
+    Harness::start_with_options(
+        fixture(),
+        SandboxOptions::default().discord_rate_limits(limits),
+        &[("general.toml", &general()), ("deploys.toml", &deploys())],
+        "",
+        "[limits]\nper_event_per_minute = 0\n",
+    )
+    .await
+}
+
+/// Posts `count` webhooks to `event` one after another (so their runs are in posting order).
+async fn post_in_order(h: &Harness, event: &str, count: usize) {
+    for n in 0..count {
+        let answer = h
+            .post(event, variables_body(&[("n", json!(n.to_string()))]))
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+    }
+}
+
+fn contents(h: &Harness, channel: u64) -> Vec<String> {
+    h.sandbox
+        .messages_in(channel)
+        .iter()
+        .filter_map(|m| m["content"].as_str().map(str::to_owned))
+        .collect()
+}
+
+async fn wait_delivered(h: &Harness, channel: u64, count: usize, deadline: Duration) {
+    eventually(
+        deadline,
+        format!("{count} messages in channel {channel}"),
+        || async move {
+            let delivered = h.sandbox.messages_in(channel).len();
+            if delivered >= count {
+                Ok(())
+            } else {
+                Err(format!("{delivered} delivered"))
+            }
+        },
+    )
+    .await;
+}
+
+/// 30 runs for #general need six of Discord's 5-per-5-s windows (over 26 s); a webhook for the
+/// idle #deploys posted after them is delivered while #general is still in its first windows,
+/// and #general's messages arrive in the order their webhooks came, with no 429.
+#[tokio::test]
+async fn an_idle_channel_is_not_held_up_by_another_channels_backlog() {
+    let h = start(RateLimits::DISCORD).await;
+    const BACKLOG: usize = 30;
+    post_in_order(&h, "general", BACKLOG).await;
+    post_in_order(&h, "deploys", 1).await;
+    wait_delivered(&h, DEPLOYS, 1, DEADLINE).await;
+    let deploy_arrived = h.sandbox.message_times(DEPLOYS)[0];
+    let general_times = h.sandbox.message_times(GENERAL);
+    assert!(
+        general_times.len() < BACKLOG,
+        "the backlog had drained before #deploys got its message"
+    );
+    if let Some(eleventh) = general_times.get(10) {
+        assert!(
+            deploy_arrived < *eleventh,
+            "#deploys waited for #general's third window"
+        );
+    }
+    // #general keeps its order: its first two windows' messages, in posting order.
+    wait_delivered(&h, GENERAL, 10, Duration::from_secs(20)).await;
+    let expected: Vec<String> = (0..10).map(|n| format!("g {n}")).collect();
+    assert_eq!(contents(&h, GENERAL)[..10], expected[..]);
+    assert_eq!(
+        h.sandbox.rate_limited_count(),
+        0,
+        "no call was answered 429"
+    );
+    h.stop().await;
+}
+
+/// The stand-in advertises 10 messages per 2 s for a channel, twice Discord's documented 5 per
+/// 5 s: hookbot learns it from the first answer's headers and sends the sixth message within the
+/// first window, where the documented limit would have held it back over 5 s.
+#[tokio::test]
+async fn a_larger_limit_discord_advertises_is_learned_from_its_headers() {
+    let h = start(RateLimits {
+        global_per_second: 50,
+        messages_per_channel: 10,
+        per_seconds: 2,
+    })
+    .await;
+    post_in_order(&h, "general", 12).await;
+    wait_delivered(&h, GENERAL, 12, DEADLINE).await;
+    let times = h.sandbox.message_times(GENERAL);
+    assert!(
+        times[5] - times[0] < Duration::from_secs(5),
+        "the sixth message came {:?} after the first",
+        times[5] - times[0]
+    );
+    let expected: Vec<String> = (0..12).map(|n| format!("g {n}")).collect();
+    assert_eq!(contents(&h, GENERAL), expected);
+    assert_eq!(
+        h.sandbox.rate_limited_count(),
+        0,
+        "no call was answered 429"
+    );
+    h.stop().await;
+}
+
+/// A smaller limit (3 per 2 s) is learned too: `X-RateLimit-Remaining: 0` holds the channel
+/// until its reset, so a burst draws no 429.
+#[tokio::test]
+async fn a_smaller_limit_discord_advertises_draws_no_429() {
+    let h = start(RateLimits {
+        global_per_second: 50,
+        messages_per_channel: 3,
+        per_seconds: 2,
+    })
+    .await;
+    post_in_order(&h, "general", 8).await;
+    wait_delivered(&h, GENERAL, 8, Duration::from_secs(20)).await;
+    let expected: Vec<String> = (0..8).map(|n| format!("g {n}")).collect();
+    assert_eq!(contents(&h, GENERAL), expected);
+    assert_eq!(
+        h.sandbox.rate_limited_count(),
+        0,
+        "no call was answered 429"
+    );
+    h.stop().await;
+}
+
+/// A run parked between two sends resumes at the second: its journal replays the first, so no
+/// message is sent twice, and the channel's messages keep the runs' order.
+#[tokio::test]
+async fn a_parked_run_resumes_at_its_step_without_repeating_a_send() {
+    let pair = format!(
+        "{}\n[[actions]]\ntype = \"send_message\"\nchannel = \"#general\"\ncontent = \"second {{n}}\"\n",
+        message_event("pair", "#general", "first {n}")
+    );
+    let h = Harness::start_with_options(
+        fixture(),
+        SandboxOptions::default().discord_rate_limits(RateLimits::DISCORD),
+        &[("pair.toml", &pair)],
+        "",
+        "[limits]\nper_event_per_minute = 0\n",
+    )
+    .await;
+    post_in_order(&h, "pair", 4).await;
+    wait_delivered(&h, GENERAL, 8, Duration::from_secs(20)).await;
+    // Five sends fill the first window: run 2 parks before its second send, run 3 behind it.
+    let expected: Vec<String> = (0..4)
+        .flat_map(|n| [format!("first {n}"), format!("second {n}")])
+        .collect();
+    assert_eq!(contents(&h, GENERAL), expected);
+    let times = h.sandbox.message_times(GENERAL);
+    assert!(
+        times[5] - times[0] >= Duration::from_secs(5),
+        "the sixth send waited for the window"
+    );
+    assert_eq!(
+        h.sandbox.rate_limited_count(),
+        0,
+        "no call was answered 429"
+    );
+    h.stop().await;
+}
