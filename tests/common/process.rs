@@ -155,7 +155,9 @@ impl TestDatabase {
             Some((server, _)) if server.contains("://") && server.len() > "postgres://".len() => {
                 format!("{server}/{name}")
             }
-            _ => panic!("{TEST_POSTGRES_ENV} should be a URL like postgres://user@host:port/database"),
+            _ => panic!(
+                "{TEST_POSTGRES_ENV} should be a URL like postgres://user@host:port/database"
+            ),
         };
         Some(TestDatabase {
             url,
@@ -168,7 +170,9 @@ impl TestDatabase {
 async fn run_sql(url: &str, sql: &str) {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
-        .unwrap_or_else(|error| panic!("the test PostgreSQL server at {url} does not answer: {error}"));
+        .unwrap_or_else(|error| {
+            panic!("the test PostgreSQL server at {url} does not answer: {error}")
+        });
     tokio::spawn(connection);
     client
         .batch_execute(sql)

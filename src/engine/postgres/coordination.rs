@@ -27,9 +27,10 @@ pub const CHANNEL: &str = "hookbot";
 /// delivered when the statement commits, so the leader hears of it at once.
 pub const TELL_QUEUED: &str =
     "(SELECT count(pg_notify('hookbot', 'runs')::text) FROM queued) AS told";
-/// The advisory lock whose holder leads ("hookbot\x01"). Advisory locks are per database, so two
-/// bots in two databases of one server do not compete.
-pub const LEADER_LOCK: i64 = 0x686f_6f6b_626f_7401;
+/// The advisory lock whose holder leads ("hookbot\x03"; `\x01` is the migrations' and `\x02`
+/// the definitions' replacement's). Advisory locks are per database, so two bots in two
+/// databases of one server do not compete.
+pub const LEADER_LOCK: i64 = 0x686f_6f6b_626f_7403;
 /// How often a follower tries for the lock.
 pub const TAKEOVER_POLL: Duration = Duration::from_secs(1);
 /// How often the leader makes sure its lock's session is alive.

@@ -83,7 +83,9 @@ impl PostgresEngine {
             replaced.added_or_changed.push(event.id.clone());
         }
         // Every other instance drops its cached definitions when this commits.
-        announce(&transaction, Change::Definitions).await?;
+        if !replaced.added_or_changed.is_empty() || !replaced.removed.is_empty() {
+            announce(&transaction, Change::Definitions).await?;
+        }
         transaction.commit().await?;
         let mut loaded = self.loaded_events.write().expect("event cache lock");
         loaded.clear();
