@@ -10,10 +10,12 @@
 //! - [`server`]: the socket inside the running hookbot;
 //! - [`client`]: the CLI's side, and [`client::Backend`], the running hookbot or the database;
 //! - [`ops`]: the operations both sides run, so commands print the same whichever served them;
+//! - [`history`]: the runs, idempotency keys and revisions an export carries;
 //! - [`error`]: the one error of the boundary, mapped to HTTP statuses once.
 
 pub mod client;
 pub mod error;
+pub mod history;
 pub mod ops;
 pub mod protocol;
 pub mod server;

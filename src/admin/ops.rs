@@ -3,6 +3,7 @@
 //! prints the same whichever served it.
 
 use super::error::AdminError;
+use super::history;
 use super::protocol::{
     ExportedSettings, ExportedVariable, NewKey, RevisionInfo, RunDetail, RunsQuery, StoreExport,
     StoreImported,
@@ -68,17 +69,21 @@ pub async fn export(store: &Store) -> Result<StoreExport, AdminError> {
         .into_iter()
         .map(|(scope, name, value)| ExportedVariable::new(&scope, name, value))
         .collect();
-    Ok(StoreExport {
+    let mut export = StoreExport {
         settings: ExportedSettings {
             api_key_hash: store.api_key_hash().await?.map(hex),
             bot_id: store.bot_id().await?.map(|id| id.to_string()),
         },
         variables,
-    })
+        ..StoreExport::default()
+    };
+    history::export(store, &mut export).await?;
+    Ok(export)
 }
 
 /// Sets every variable (others are left alone), the key hash, and the bot id when the
-/// store has none; checks everything before writing anything.
+/// store has none, and writes the history ([`history::import`]); checks everything before
+/// writing anything.
 pub async fn import(store: &Store, data: &StoreExport) -> Result<StoreImported, AdminError> {
     let mut variables = Vec::new();
     for variable in &data.variables {
@@ -100,6 +105,16 @@ pub async fn import(store: &Store, data: &StoreExport) -> Result<StoreImported, 
         })?),
         None => None,
     };
+    let mut imported = StoreImported {
+        variables: variables.len(),
+        api_key_hash: hash.is_some(),
+        bot_id: false,
+        runs: 0,
+        queued: 0,
+        idempotency_keys: 0,
+        revisions: 0,
+    };
+    history::import(store, data, &mut imported).await?;
     for (scope, name, value) in &variables {
         store.set_variable(scope, name, value).await?;
     }
@@ -115,11 +130,8 @@ pub async fn import(store: &Store, data: &StoreExport) -> Result<StoreImported, 
         Some(hash) => store.set_api_key_hash(hash).await?,
         None => store.flush().await?,
     }
-    Ok(StoreImported {
-        variables: variables.len(),
-        api_key_hash: hash.is_some(),
-        bot_id: bot_id_set,
-    })
+    imported.bot_id = bot_id_set;
+    Ok(imported)
 }
 
 fn hex(bytes: [u8; 32]) -> String {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::VariableScope;
+use crate::engine::{EventRevision, IdempotencyRecord, VariableScope};
 use crate::events::Event;
 use crate::problem::quoted;
 use crate::run::{Run, Step};
@@ -167,10 +167,49 @@ pub struct ExportedSettings {
 }
 
 /// What the store contributes to an export: `GET /export`, and the body of `POST /import`.
+/// The history (runs, idempotency keys, revisions) may be absent, as in exports made before it
+/// was carried: then there is none to import.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StoreExport {
     pub settings: ExportedSettings,
     pub variables: Vec<ExportedVariable>,
+    #[serde(default)]
+    pub runs: Vec<ExportedRun>,
+    #[serde(default)]
+    pub idempotency_keys: Vec<ExportedKey>,
+    #[serde(default)]
+    pub revisions: Vec<ExportedRevision>,
+}
+
+/// A run in an export: its record and journal as the store keeps them, and whether it waits in
+/// the queue (and until when, for a retry).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportedRun {
+    pub run: Run,
+    #[serde(default)]
+    pub steps: Vec<Step>,
+    /// Accepted and not finished: it is carried out after the import.
+    #[serde(default)]
+    pub queued: bool,
+    /// When a queued run waits for a retry: the unix ms of its next attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_at_ms: Option<u64>,
+}
+
+/// An idempotency key in an export, with the run it started and the answer it got.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportedKey {
+    pub event: String,
+    /// The caller's key, its bytes in lower-case hex.
+    pub key_hex: String,
+    pub record: IdempotencyRecord,
+}
+
+/// One accepted version of an event, as `hookbot event show` lists them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportedRevision {
+    pub event: String,
+    pub revision: EventRevision,
 }
 
 /// What `POST /import` restored.
@@ -179,6 +218,16 @@ pub struct StoreImported {
     pub variables: usize,
     pub api_key_hash: bool,
     pub bot_id: bool,
+    /// Runs written (a run whose id the store has already is left as it is), and how many of
+    /// them wait in the queue.
+    #[serde(default)]
+    pub runs: usize,
+    #[serde(default)]
+    pub queued: usize,
+    #[serde(default)]
+    pub idempotency_keys: usize,
+    #[serde(default)]
+    pub revisions: usize,
 }
 
 /// An event file in an export: its name in the events folder and its text.
@@ -197,6 +246,13 @@ pub struct Export {
     pub settings: ExportedSettings,
     pub variables: Vec<ExportedVariable>,
     pub events: Vec<ExportedEvent>,
+    /// Every run with its journal and place in the queue; absent in older exports.
+    #[serde(default)]
+    pub runs: Vec<ExportedRun>,
+    #[serde(default)]
+    pub idempotency_keys: Vec<ExportedKey>,
+    #[serde(default)]
+    pub revisions: Vec<ExportedRevision>,
 }
 
 /// The `version` of the [`Export`] this hookbot writes, and the only one it imports.

@@ -238,5 +238,9 @@ async fn import(
 ) -> Result<Json<StoreImported>, AdminError> {
     let data: StoreExport =
         serde_json::from_slice(&body).map_err(|e| AdminError::BadRequest(e.to_string()))?;
-    Ok(Json(ops::import(&state.store, &data).await?))
+    let imported = ops::import(&state.store, &data).await?;
+    if imported.queued > 0 {
+        state.queue.wake();
+    }
+    Ok(Json(imported))
 }

@@ -1,5 +1,6 @@
-//! `hookbot export` and `hookbot import`: event files, persistent variables and settings as one
-//! JSON document.
+//! `hookbot export` and `hookbot import`: event files, persistent variables, settings and the
+//! history (runs with their journals and queue places, idempotency keys, revisions) as one JSON
+//! document, so an install moves between engines (sled, PostgreSQL) losing nothing.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,7 +15,8 @@ use crate::events;
 use crate::problem::quoted;
 
 /// `hookbot export`: one JSON document on stdout (see [`Export`]): the event files'
-/// text, the persistent variables, the API key's hash (never a key) and the bot id.
+/// text, the persistent variables, the API key's hash (never a key), the bot id, and every run,
+/// idempotency key and revision.
 pub async fn export(config_path: &Path, sandbox: bool, out: &mut impl Write) -> anyhow::Result<()> {
     let config = Config::load(config_path, sandbox)?;
     let backend = Backend::connect(&config).await?;
@@ -48,6 +50,9 @@ pub async fn export(config_path: &Path, sandbox: bool, out: &mut impl Write) -> 
         settings: stored.settings,
         variables: stored.variables,
         events,
+        runs: stored.runs,
+        idempotency_keys: stored.idempotency_keys,
+        revisions: stored.revisions,
     };
     writeln!(out, "{}", serde_json::to_string_pretty(&document)?)?;
     Ok(())
@@ -122,6 +127,9 @@ pub async fn import(
         .import(&StoreExport {
             settings: document.settings.clone(),
             variables: document.variables.clone(),
+            runs: document.runs.clone(),
+            idempotency_keys: document.idempotency_keys.clone(),
+            revisions: document.revisions.clone(),
         })
         .await?;
     std::fs::create_dir_all(&config.events.dir)
@@ -173,7 +181,7 @@ pub async fn import(
     }
     writeln!(
         out,
-        "imported {} variable(s){}{}; {wrote} event file(s) written, {skipped} skipped",
+        "imported {} variable(s){}{}, {} run(s) ({} queued), {} idempotency key(s), {} event revision(s); {wrote} event file(s) written, {skipped} skipped",
         restored.variables,
         if restored.api_key_hash {
             ", the API key hash"
@@ -181,6 +189,10 @@ pub async fn import(
             ""
         },
         if restored.bot_id { ", the bot id" } else { "" },
+        restored.runs,
+        restored.queued,
+        restored.idempotency_keys,
+        restored.revisions,
     )?;
     Ok(())
 }

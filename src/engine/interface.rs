@@ -167,6 +167,29 @@ pub trait Engine: Send + Sync {
         answer: &StoredAnswer,
     ) -> Result<(), StoreError>;
 
+    // --- moving a store (`hookbot export` / `hookbot import`) ---
+
+    /// Every idempotency key kept (expired or not), with the event it belongs to.
+    async fn idempotency_records(
+        &self,
+    ) -> Result<Vec<(String, Vec<u8>, IdempotencyRecord)>, StoreError>;
+
+    /// Keeps a key's record as another store had it, unless this store has the key already;
+    /// true when written. Durable with the next [`flush`](Engine::flush).
+    async fn restore_idempotency(
+        &self,
+        key: IdempotencyKey<'_>,
+        record: &IdempotencyRecord,
+    ) -> Result<bool, StoreError>;
+
+    /// Keeps one of an event's revisions as another store had it, unless this store has that
+    /// revision number of the event already; true when written. Durable with the next flush.
+    async fn restore_revision(
+        &self,
+        event_id: &str,
+        revision: &EventRevision,
+    ) -> Result<bool, StoreError>;
+
     // --- retention ---
 
     /// Deletes finished runs (with their journals) that finished more than `keep_for` before

@@ -13,6 +13,13 @@ use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 /// one request cannot make a run (and the database) grow without bound.
 pub const MAX_VARIABLES: usize = 1000;
 
+/// The most bytes the values of one request's variables may hold together (1 MiB). A run keeps
+/// its variables beside the body and reads them at every step; without this bound one request
+/// of 1,000 values of 60 KB each (under a raised `http.max_body_bytes`) made a 120 MB run record
+/// that stayed in memory long after it was done. Discord shows at most 6,000 characters of a
+/// message, so this leaves every real use room.
+pub const MAX_VARIABLE_BYTES: usize = 1024 * 1024;
+
 /// The 400 for a request with more than [`MAX_VARIABLES`] items.
 fn too_many(items: usize) -> String {
     format!(
@@ -20,66 +27,179 @@ fn too_many(items: usize) -> String {
     )
 }
 
-/// Refuses a JSON body whose `variables` array holds more than [`MAX_VARIABLES`] items, before
-/// anything builds it: the scan counts items and allocates nothing, so a huge body costs no
-/// more memory than its bytes. Any other text, even invalid JSON or another shape, passes: the
-/// real parse reports it.
-pub fn check_count(body: &[u8]) -> Result<(), String> {
-    match serde_json::from_slice::<VariablesCount>(body) {
-        Ok(VariablesCount(items)) if items > MAX_VARIABLES => Err(too_many(items)),
+/// The 400 for a request whose values hold more than [`MAX_VARIABLE_BYTES`].
+fn too_large(bytes: usize) -> String {
+    format!(
+        r#"the values in "variables" hold {bytes} bytes; a request may carry at most {MAX_VARIABLE_BYTES} bytes of variable values"#
+    )
+}
+
+/// Refuses a JSON body whose `variables` array holds more than [`MAX_VARIABLES`] items or more
+/// than [`MAX_VARIABLE_BYTES`] of values, before anything builds it: the scan counts and
+/// allocates nothing, so a huge body costs no more memory than its bytes. Any other text, even
+/// invalid JSON or another shape, passes: the real parse reports it.
+pub fn check_limits(body: &[u8]) -> Result<(), String> {
+    match serde_json::from_slice::<VariablesSize>(body) {
+        Ok(VariablesSize(size)) if size.items > MAX_VARIABLES => Err(too_many(size.items)),
+        Ok(VariablesSize(size)) if size.value_bytes > MAX_VARIABLE_BYTES => {
+            Err(too_large(size.value_bytes))
+        }
         _ => Ok(()),
     }
 }
 
-/// An object → how many items its (last) `variables` array holds. Any other shape fails to
-/// deserialize, which [`check_count`] lets through to the real parse.
-struct VariablesCount(usize);
+/// How many items a `variables` array holds, and how many bytes their values.
+#[derive(Debug, Clone, Copy, Default)]
+struct Size {
+    items: usize,
+    value_bytes: usize,
+}
 
-impl<'de> serde::Deserialize<'de> for VariablesCount {
+/// An object → the size of its (last) `variables` array. Any other shape fails to
+/// deserialize, which [`check_limits`] lets through to the real parse.
+struct VariablesSize(Size);
+
+impl<'de> serde::Deserialize<'de> for VariablesSize {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Document;
         impl<'de> Visitor<'de> for Document {
-            type Value = usize;
+            type Value = Size;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<usize, A::Error> {
-                let mut items = 0;
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Size, A::Error> {
+                let mut size = Size::default();
                 while let Some(key) = map.next_key::<Cow<'de, str>>()? {
                     if key == "variables" {
                         // A repeated key: the last one is the one the parse keeps.
-                        items = map.next_value::<ItemCount>()?.0;
+                        size = map.next_value::<ItemsSize>()?.0;
                     } else {
                         map.next_value::<IgnoredAny>()?;
                     }
                 }
-                Ok(items)
+                Ok(size)
             }
         }
-        deserializer.deserialize_map(Document).map(VariablesCount)
+        deserializer.deserialize_map(Document).map(VariablesSize)
     }
 }
 
-/// An array → how many items it holds, read without keeping any of them.
-struct ItemCount(usize);
+/// An array → how many items it holds and the bytes of their `value`s, read without keeping
+/// any of them.
+struct ItemsSize(Size);
 
-impl<'de> serde::Deserialize<'de> for ItemCount {
+impl<'de> serde::Deserialize<'de> for ItemsSize {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Items;
         impl<'de> Visitor<'de> for Items {
-            type Value = usize;
+            type Value = Size;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("an array")
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
-                let mut items = 0;
-                while seq.next_element::<IgnoredAny>()?.is_some() {
-                    items += 1;
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Size, A::Error> {
+                let mut size = Size::default();
+                while let Some(ItemValueBytes(bytes)) = seq.next_element()? {
+                    size.items += 1;
+                    size.value_bytes = size.value_bytes.saturating_add(bytes);
                 }
-                Ok(items)
+                Ok(size)
             }
         }
-        deserializer.deserialize_seq(Items).map(ItemCount)
+        deserializer.deserialize_seq(Items).map(ItemsSize)
+    }
+}
+
+/// One item → the bytes of its (last) `value` when it is a string; 0 for anything else (a
+/// number or boolean is a few bytes, and a broken item is the real parse's to report). Every
+/// shape is read without failing, so one odd item cannot switch the count off.
+struct ItemValueBytes(usize);
+
+impl<'de> serde::Deserialize<'de> for ItemValueBytes {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Item;
+        impl<'de> Visitor<'de> for Item {
+            type Value = usize;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an item")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<usize, A::Error> {
+                let mut bytes = 0;
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    if key == "value" {
+                        bytes = map.next_value::<StringBytes>()?.0;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(bytes)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(0)
+            }
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<usize, E> {
+                Ok(0)
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<usize, E> {
+                Ok(0)
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<usize, E> {
+                Ok(0)
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<usize, E> {
+                Ok(0)
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<usize, E> {
+                Ok(0)
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<usize, E> {
+                Ok(0)
+            }
+        }
+        deserializer.deserialize_any(Item).map(ItemValueBytes)
+    }
+}
+
+/// A string → its length in bytes, read without copying when it holds no escapes; anything
+/// else → 0.
+struct StringBytes(usize);
+
+impl<'de> serde::Deserialize<'de> for StringBytes {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Text;
+        impl<'de> Visitor<'de> for Text {
+            type Value = usize;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a value")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<usize, E> {
+                Ok(text.len())
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<usize, E> {
+                Ok(0)
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<usize, E> {
+                Ok(0)
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<usize, E> {
+                Ok(0)
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<usize, E> {
+                Ok(0)
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<usize, E> {
+                Ok(0)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<usize, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(0)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(0)
+            }
+        }
+        deserializer.deserialize_any(Text).map(StringBytes)
     }
 }
 
@@ -103,9 +223,16 @@ pub fn variables(document: &Document) -> Result<Variables, String> {
     if items.len() > MAX_VARIABLES {
         return Err(too_many(items.len()));
     }
+    let mut value_bytes = 0usize;
     for (index, item) in items.iter().enumerate() {
         let Item { name, value } = read_item(index, item)?;
+        if let Document::String(_) = item.get("value").unwrap_or(&Document::Null) {
+            value_bytes += value.len();
+        }
         variables.insert(name, value);
+    }
+    if value_bytes > MAX_VARIABLE_BYTES {
+        return Err(too_large(value_bytes));
     }
     Ok(variables)
 }
@@ -216,19 +343,67 @@ mod tests {
     #[test]
     fn a_request_carries_at_most_max_variables() {
         let at_limit = items(MAX_VARIABLES);
-        assert_eq!(check_count(at_limit.as_bytes()), Ok(()));
+        assert_eq!(check_limits(at_limit.as_bytes()), Ok(()));
         assert!(variables(&document(&at_limit)).is_ok());
         let over = items(MAX_VARIABLES + 1);
-        let message = check_count(over.as_bytes()).unwrap_err();
+        let message = check_limits(over.as_bytes()).unwrap_err();
         assert!(message.contains("at most 1000 variables"), "{message}");
         assert_eq!(variables(&document(&over)).unwrap_err(), message);
         // A repeated key counts as the parse reads it: the last one.
         let sneaky = format!(r#"{{"variables":[],{}"#, &over[1..]);
-        assert!(check_count(sneaky.as_bytes()).is_err());
+        assert!(check_limits(sneaky.as_bytes()).is_err());
         // Other shapes and broken text are left to the real parse.
         for other in ["[1,2]", "5", r#"{"variables":{"a":1}}"#, "{", "null"] {
-            assert_eq!(check_count(other.as_bytes()), Ok(()), "{other}");
+            assert_eq!(check_limits(other.as_bytes()), Ok(()), "{other}");
         }
+    }
+
+    /// Issue 14.5: the values of one request hold at most MAX_VARIABLE_BYTES, counted by the
+    /// scan that builds nothing and by the strict reader alike. Odd items do not stop the scan.
+    #[test]
+    fn a_request_carries_at_most_max_variable_bytes() {
+        let body = |sizes: &[usize]| {
+            let items: Vec<String> = sizes
+                .iter()
+                .enumerate()
+                .map(|(i, size)| {
+                    format!(
+                        r#"{{"name":"V","variable":"{{v{i}}}","value":"{}","x":[1,{{"value":"ignored"}}]}}"#,
+                        "x".repeat(*size)
+                    )
+                })
+                .collect();
+            format!(
+                r#"{{"other":"{}","variables":[{},{{"name":"N","variable":"{{n}}","value":12}}]}}"#,
+                "y".repeat(MAX_VARIABLE_BYTES),
+                items.join(",")
+            )
+        };
+        let half = MAX_VARIABLE_BYTES / 2;
+        let at_limit = body(&[half, half]);
+        assert_eq!(check_limits(at_limit.as_bytes()), Ok(()));
+        assert!(variables(&document(&at_limit)).is_ok());
+        let over = body(&[half, half + 1]);
+        let message = check_limits(over.as_bytes()).unwrap_err();
+        assert_eq!(
+            message,
+            r#"the values in "variables" hold 1048577 bytes; a request may carry at most 1048576 bytes of variable values"#
+        );
+        assert_eq!(variables(&document(&over)).unwrap_err(), message);
+        let odd = format!(
+            r#"{{"variables":[1,null,[2],{{"value":{{"a":1}}}},{}"#,
+            &items(MAX_VARIABLES)[14..]
+        );
+        assert!(check_limits(odd.as_bytes())
+            .unwrap_err()
+            .contains("1004 items"));
+        // Escapes count as the text they stand for.
+        let escaped = format!(
+            r#"{{"variables":[{{"name":"E","variable":"{{e}}","value":"{}"}}]}}"#,
+            "\\n".repeat(MAX_VARIABLE_BYTES)
+        );
+        assert_eq!(check_limits(escaped.as_bytes()), Ok(()));
+        assert!(variables(&document(&escaped)).is_ok());
     }
 
     #[test]

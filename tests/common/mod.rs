@@ -8,6 +8,7 @@ mod eventually;
 mod fixture;
 pub mod logs;
 pub mod openapi;
+pub mod postgres;
 pub mod process;
 pub mod signing;
 

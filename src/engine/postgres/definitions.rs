@@ -93,6 +93,28 @@ impl PostgresEngine {
         Ok(replaced)
     }
 
+    /// Keeps one of an event's revisions unless its number is taken; true when written.
+    pub(super) async fn restore_revision(
+        &self,
+        event_id: &str,
+        revision: &EventRevision,
+    ) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let written = client
+            .execute(
+                "INSERT INTO hookbot.event_revisions (event_id, revision, accepted_at_ms, definition)
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (event_id, revision) DO NOTHING",
+                &[
+                    &event_id,
+                    &(revision.revision as i32),
+                    &(revision.accepted_at_ms as i64),
+                    &Json(&revision.event),
+                ],
+            )
+            .await?;
+        Ok(written == 1)
+    }
+
     /// An event's accepted versions, oldest first (at most [`MAX_REVISIONS_PER_EVENT`]).
     pub(super) async fn event_revisions(&self, id: &str) -> Result<Vec<EventRevision>, StoreError> {
         let client = self.client().await?;

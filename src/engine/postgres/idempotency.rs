@@ -54,4 +54,51 @@ impl PostgresEngine {
             .await?;
         Ok(())
     }
+
+    /// Every idempotency key kept, with the event it belongs to.
+    pub(super) async fn idempotency_records(
+        &self,
+    ) -> Result<Vec<(String, Vec<u8>, IdempotencyRecord)>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT event_id, key, run_id, accepted_at_ms, answer FROM hookbot.idempotency
+                 ORDER BY event_id, key",
+                &[],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let record = IdempotencyRecord {
+                    run: run_id_of(row.get(2)),
+                    accepted_at_ms: row.get::<_, i64>(3) as u64,
+                    answer: json(row, 4)?,
+                };
+                Ok((row.get(0), row.get(1), record))
+            })
+            .collect()
+    }
+
+    /// Keeps a key's record unless the key is taken; true when written.
+    pub(super) async fn restore_idempotency(
+        &self,
+        key: IdempotencyKey<'_>,
+        record: &IdempotencyRecord,
+    ) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let written = client
+            .execute(
+                "INSERT INTO hookbot.idempotency (event_id, key, run_id, accepted_at_ms, answer)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id, key) DO NOTHING",
+                &[
+                    &key.event_id,
+                    &key.key,
+                    &run_key(record.run),
+                    &(record.accepted_at_ms as i64),
+                    &Json(&record.answer),
+                ],
+            )
+            .await?;
+        Ok(written == 1)
+    }
 }

@@ -368,6 +368,28 @@ impl Engine for PostgresEngine {
         PostgresEngine::set_idempotent_answer(self, key, run, answer).await
     }
 
+    async fn idempotency_records(
+        &self,
+    ) -> Result<Vec<(String, Vec<u8>, IdempotencyRecord)>, StoreError> {
+        PostgresEngine::idempotency_records(self).await
+    }
+
+    async fn restore_idempotency(
+        &self,
+        key: IdempotencyKey<'_>,
+        record: &IdempotencyRecord,
+    ) -> Result<bool, StoreError> {
+        PostgresEngine::restore_idempotency(self, key, record).await
+    }
+
+    async fn restore_revision(
+        &self,
+        event_id: &str,
+        revision: &EventRevision,
+    ) -> Result<bool, StoreError> {
+        PostgresEngine::restore_revision(self, event_id, revision).await
+    }
+
     async fn prune(
         &self,
         keep_for: Duration,

@@ -77,6 +77,23 @@ impl SledEngine {
         Ok(())
     }
 
+    /// Keeps one of an event's revisions unless its number is taken; true when written.
+    pub(super) fn restore_revision(
+        &self,
+        event_id: &str,
+        revision: &EventRevision,
+    ) -> Result<bool, StoreError> {
+        let mut key = event_id.as_bytes().to_vec();
+        key.push(0);
+        key.extend_from_slice(&revision.revision.to_be_bytes());
+        let written = self.revisions.compare_and_swap(
+            key,
+            None::<&[u8]>,
+            Some(serde_json::to_vec(revision)?),
+        )?;
+        Ok(written.is_ok())
+    }
+
     /// An event's accepted versions, oldest first (at most [`MAX_REVISIONS_PER_EVENT`]).
     pub(super) fn event_revisions(&self, id: &str) -> Result<Vec<EventRevision>, StoreError> {
         let mut prefix = id.as_bytes().to_vec();

@@ -47,6 +47,42 @@ impl SledEngine {
     }
 }
 
+impl SledEngine {
+    /// Every idempotency key kept, with the event it belongs to.
+    pub(super) fn idempotency_records(
+        &self,
+    ) -> Result<Vec<(String, Vec<u8>, IdempotencyRecord)>, StoreError> {
+        let mut records = Vec::new();
+        for entry in self.idempotency.iter() {
+            let (key, value) = entry?;
+            let Some(split) = key.iter().position(|b| *b == 0) else {
+                continue;
+            };
+            let event_id = String::from_utf8_lossy(&key[..split]).into_owned();
+            records.push((
+                event_id,
+                key[split + 1..].to_vec(),
+                serde_json::from_slice(&value)?,
+            ));
+        }
+        Ok(records)
+    }
+
+    /// Keeps a key's record unless the key is taken; true when written.
+    pub(super) fn restore_idempotency(
+        &self,
+        key: IdempotencyKey<'_>,
+        record: &IdempotencyRecord,
+    ) -> Result<bool, StoreError> {
+        let written = self.idempotency.compare_and_swap(
+            encode_key(key),
+            None::<&[u8]>,
+            Some(serde_json::to_vec(record)?),
+        )?;
+        Ok(written.is_ok())
+    }
+}
+
 /// Event id, 0, then the caller's key: an event id holds no 0 byte, so keys of two events
 /// never meet.
 pub(super) fn encode_key(key: IdempotencyKey<'_>) -> Vec<u8> {

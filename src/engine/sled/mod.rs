@@ -466,6 +466,28 @@ impl Engine for SledEngine {
         SledEngine::set_idempotent_answer(self, key, run, answer)
     }
 
+    async fn idempotency_records(
+        &self,
+    ) -> Result<Vec<(String, Vec<u8>, IdempotencyRecord)>, StoreError> {
+        SledEngine::idempotency_records(self)
+    }
+
+    async fn restore_idempotency(
+        &self,
+        key: IdempotencyKey<'_>,
+        record: &IdempotencyRecord,
+    ) -> Result<bool, StoreError> {
+        SledEngine::restore_idempotency(self, key, record)
+    }
+
+    async fn restore_revision(
+        &self,
+        event_id: &str,
+        revision: &EventRevision,
+    ) -> Result<bool, StoreError> {
+        SledEngine::restore_revision(self, event_id, revision)
+    }
+
     async fn prune(
         &self,
         keep_for: Duration,

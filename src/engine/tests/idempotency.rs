@@ -102,3 +102,53 @@ both_engines! {
         assert_eq!(store.pending_count().await.unwrap(), 1);
     }
 }
+
+both_engines! {
+    async fn keys_and_revisions_are_listed_and_restored_without_overwriting(subject: Subject) {
+        use crate::engine::records::{EventRevision, IdempotencyRecord};
+        let store = subject.open().await;
+        let key = IdempotencyKey {
+            event_id: "e",
+            key: b"\x00binary\xff",
+        };
+        let run = new_run(&store, 7).await;
+        store.accept_run(&run, once(key, &answer(1))).await.unwrap();
+        let listed = store.idempotency_records().await.unwrap();
+        assert_eq!(listed.len(), 1);
+        let (event, bytes, record) = &listed[0];
+        assert_eq!((event.as_str(), bytes.as_slice()), ("e", key.key));
+        assert_eq!(record.run, run.id);
+
+        // A key the store has is kept as it is; a new one is written.
+        let other = IdempotencyRecord {
+            run: crate::run::RunId(42),
+            accepted_at_ms: 9,
+            answer: answer(2),
+        };
+        assert!(!store.restore_idempotency(key, &other).await.unwrap());
+        let fresh = IdempotencyKey {
+            event_id: "f",
+            key: b"new",
+        };
+        assert!(store.restore_idempotency(fresh, &other).await.unwrap());
+        assert_eq!(store.idempotency_record(fresh, 10).await.unwrap(), Some(other));
+        assert_eq!(store.idempotency_record(key, 10).await.unwrap().unwrap().run, run.id);
+
+        let revision = |n: u32, name: &str| EventRevision {
+            revision: n,
+            accepted_at_ms: u64::from(n),
+            event: crate::events::Event {
+                id: "e".into(),
+                name: name.into(),
+                ..crate::events::Event::default()
+            },
+        };
+        assert!(store.restore_revision("e", &revision(3, "three")).await.unwrap());
+        assert!(store.restore_revision("e", &revision(1, "one")).await.unwrap());
+        assert!(!store.restore_revision("e", &revision(3, "other")).await.unwrap());
+        assert_eq!(
+            store.event_revisions("e").await.unwrap(),
+            [revision(1, "one"), revision(3, "three")]
+        );
+    }
+}

@@ -7,7 +7,8 @@ use crate::lang::botghost;
 use crate::lang::document::Document;
 use crate::lang::templates::Variables;
 
-/// Bodies above this many bytes have their `variables` counted before they are parsed.
+/// Bodies above this many bytes have their `variables` counted and measured before they are
+/// parsed; a smaller one cannot exceed [`botghost::MAX_VARIABLE_BYTES`].
 const COUNT_FIRST_ABOVE_BYTES: usize = 256 * 1024;
 
 /// What a body gave: the BotGhost variables (none unless it is BotGhost-shaped) and the document
@@ -32,12 +33,12 @@ pub fn read_body(body: &[u8], content_type: Option<&str>) -> Result<ReadBody, St
             payload: form.then(|| Document::Object(BTreeMap::new())),
         });
     }
-    // A large body is counted before its document is built, so thousands of variables are
-    // refused without holding them all in memory. A small one skips that second pass over its
+    // A large body is measured before its document is built, so thousands of variables or
+    // megabytes of values are refused without holding them all in memory. A small one skips that second pass over its
     // bytes: its document costs little, and the strict reader refuses the same count in the
     // same words.
     if body.len() > COUNT_FIRST_ABOVE_BYTES {
-        botghost::check_count(body)?;
+        botghost::check_limits(body)?;
     }
     let document = match Document::from_slice(body) {
         Ok(document) => document,
