@@ -28,7 +28,7 @@ use crate::executor::http_request::Destination;
 use crate::http::{self, webhook, AppState, Limits, Probe, Serving};
 use crate::leader::{DutiesConfig, Leader, Leadership};
 use crate::queue::Queue;
-use crate::{admin, discord, keys, metrics, reload, retention, sandbox_world};
+use crate::{admin, discord, keys, metrics, reload, retention, sandbox_world, triggers};
 
 /// How often a follower that does not know the bot's id looks for it in the store.
 const BOT_ID_POLL: std::time::Duration = std::time::Duration::from_secs(1);
@@ -126,6 +126,9 @@ pub struct Running {
     retention: JoinHandle<()>,
     /// Reloads the events folder when a file changes.
     watcher: JoinHandle<()>,
+    /// Fires `schedule` events at their due times (on every instance: a fire carries its due
+    /// time as an idempotency key, so instances firing the same time start one run).
+    schedules: JoinHandle<()>,
 }
 
 /// Starts everything and returns once the listeners are bound.
@@ -234,6 +237,15 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         shutdown.clone(),
     ));
     let watcher = tokio::spawn(folder_watch.run(store.clone(), shutdown.clone()));
+    let schedules = tokio::spawn(triggers::schedule::run_schedules(
+        triggers::schedule::Stored {
+            store: store.clone(),
+            queue: queue.clone(),
+        },
+        Arc::new(triggers::schedule::SystemClock),
+        triggers::schedule::Tuning::default(),
+        shutdown.clone(),
+    ));
     let probe = Probe {
         store: store.clone(),
         leadership: leadership.clone(),
@@ -300,6 +312,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         leader,
         retention,
         watcher,
+        schedules,
     })
 }
 
@@ -352,6 +365,7 @@ impl Running {
         self.leader.stopped().await;
         let _ = self.retention.await;
         let _ = self.watcher.await;
+        let _ = self.schedules.await;
         if let Err(error) = self.store.flush().await {
             tracing::error!(%error, "could not flush the database at shutdown");
         }

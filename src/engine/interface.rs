@@ -7,7 +7,7 @@ use super::coordination::{Change, Lease};
 use super::error::StoreError;
 use super::records::{
     Accepted, EventRevision, Idempotency, IdempotencyKey, IdempotencyRecord, Pruned,
-    ReplacedEvents, RunFilter, StoredAnswer, VariableScope,
+    ReplacedEvents, RunFilter, ScheduleDue, StoredAnswer, VariableScope,
 };
 use crate::events::Event;
 use crate::run::{Run, RunId, Step};
@@ -201,4 +201,25 @@ pub trait Engine: Send + Sync {
         keep_count: u64,
         now_ms: u64,
     ) -> Result<Pruned, StoreError>;
+
+    // --- triggers: schedules and buttons ---
+
+    /// Every schedule event's next due time, as [`set_schedule_due`](Engine::set_schedule_due)
+    /// left it.
+    async fn schedule_dues(&self) -> Result<Vec<(String, ScheduleDue)>, StoreError>;
+
+    /// Keeps (or, with `None`, forgets) an event's next due time, durably when it returns: a
+    /// restart then neither skips nor repeats a fire.
+    async fn set_schedule_due(
+        &self,
+        event_id: &str,
+        due: Option<&ScheduleDue>,
+    ) -> Result<(), StoreError>;
+
+    /// The value kept under `key` for a button whose value did not fit its `custom_id`.
+    async fn button_value(&self, key: &str) -> Result<Option<String>, StoreError>;
+
+    /// Keeps a button's value under `key` (derived from the value, so writing it again changes
+    /// nothing), durably when it returns: the message carrying the button may be sent next.
+    async fn keep_button_value(&self, key: &str, value: &str) -> Result<(), StoreError>;
 }

@@ -31,7 +31,7 @@ pub use limits::{
 };
 pub use records::{
     check_variable, run_id, Accepted, EventRevision, Idempotency, IdempotencyKey,
-    IdempotencyRecord, Pruned, ReplacedEvents, RunFilter, StoredAnswer, VariableScope,
+    IdempotencyRecord, Pruned, ReplacedEvents, RunFilter, ScheduleDue, StoredAnswer, VariableScope,
 };
 
 /// A cheap-to-clone handle on the engine in use; everything above `engine/` holds one.

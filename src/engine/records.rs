@@ -150,6 +150,16 @@ impl RunFilter {
     }
 }
 
+/// When a schedule event fires next, and what its schedule was when that was worked out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduleDue {
+    /// The schedule's [`fingerprint`](crate::lang::schedule::Schedule::fingerprint): when the
+    /// file's schedule changes, the kept due time no longer counts.
+    pub fingerprint: String,
+    /// Unix ms of the next due time not yet fired.
+    pub next_due_ms: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

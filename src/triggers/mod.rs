@@ -2,6 +2,12 @@
 //! Every one of them enters through [`start_run`], which applies the event's `[[when]]` filters
 //! and queues the run through the same durable [`Queue::enqueue`] as a webhook, so history,
 //! retries, the journal and `hookbot runs` treat them alike.
+//!
+//! - [`schedule`]: the clock that fires `schedule` events, with due times kept in the store
+//! - [`buttons`]: what a button's `custom_id` carries, so a click runs its event after a restart
+
+pub mod buttons;
+pub mod schedule;
 
 use crate::engine::{IdempotencyKey, StoredAnswer};
 use crate::events::{Condition, Event, TriggerKind};

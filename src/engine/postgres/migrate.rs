@@ -9,8 +9,10 @@
 use crate::engine::error::StoreError;
 
 /// The migrations, in order: the number in each file's name is its version.
-const MIGRATIONS: &[(i32, &str, &str)] =
-    &[(1, "initial", include_str!("migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "initial", include_str!("migrations/0001_initial.sql")),
+    (2, "triggers", include_str!("migrations/0002_triggers.sql")),
+];
 
 /// The schema version this hookbot writes: the last migration's.
 pub(super) const SCHEMA_VERSION: i32 = MIGRATIONS[MIGRATIONS.len() - 1].0;

@@ -22,6 +22,7 @@ mod pending;
 mod prune;
 mod runs;
 mod settings;
+mod triggers;
 mod variables;
 
 use std::collections::HashMap;
@@ -37,7 +38,7 @@ use crate::engine::error::StoreError;
 use crate::engine::interface::Engine;
 use crate::engine::records::{
     Accepted, EventRevision, Idempotency, IdempotencyKey, IdempotencyRecord, Pruned,
-    ReplacedEvents, RunFilter, StoredAnswer, VariableScope,
+    ReplacedEvents, RunFilter, ScheduleDue, StoredAnswer, VariableScope,
 };
 use crate::events::Event;
 use crate::run::{Run, RunId, Step};
@@ -397,5 +398,25 @@ impl Engine for PostgresEngine {
         now_ms: u64,
     ) -> Result<Pruned, StoreError> {
         PostgresEngine::prune(self, keep_for, keep_count, now_ms).await
+    }
+
+    async fn schedule_dues(&self) -> Result<Vec<(String, ScheduleDue)>, StoreError> {
+        PostgresEngine::schedule_dues(self).await
+    }
+
+    async fn set_schedule_due(
+        &self,
+        event_id: &str,
+        due: Option<&ScheduleDue>,
+    ) -> Result<(), StoreError> {
+        PostgresEngine::set_schedule_due(self, event_id, due).await
+    }
+
+    async fn button_value(&self, key: &str) -> Result<Option<String>, StoreError> {
+        PostgresEngine::button_value(self, key).await
+    }
+
+    async fn keep_button_value(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        PostgresEngine::keep_button_value(self, key, value).await
     }
 }

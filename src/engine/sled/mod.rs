@@ -2,7 +2,7 @@
 //! hookbot that names sled.
 //!
 //! Each kind of record has its file (`definitions`, `settings`, `variables`, `runs`, `pending`,
-//! `idempotency`, `prune`, and `commit` for the shared flush); each holds synchronous methods on
+//! `idempotency`, `triggers`, `prune`, and `commit` for the shared flush); each holds synchronous methods on
 //! [`SledEngine`], and the [`Engine`] implementation here hands every call to the method of the
 //! same name. sled answers from memory or its page cache in microseconds, so those calls run on
 //! the caller's task; only a flush waits, and a prune (which walks whole trees) moves to a
@@ -16,6 +16,7 @@ mod pending;
 mod prune;
 mod runs;
 mod settings;
+mod triggers;
 /// 16 random bytes in `meta`, made when the database is first opened.
 const INSTALL_ID: &str = "install_id";
 
@@ -84,7 +85,7 @@ use crate::engine::error::StoreError;
 use crate::engine::interface::Engine;
 use crate::engine::records::{
     Accepted, EventRevision, Idempotency, IdempotencyKey, IdempotencyRecord, Pruned,
-    ReplacedEvents, RunFilter, StoredAnswer, VariableScope,
+    ReplacedEvents, RunFilter, ScheduleDue, StoredAnswer, VariableScope,
 };
 use crate::events::Event;
 use crate::run::{Run, RunId, Step};
@@ -103,6 +104,10 @@ const META_TREE: &str = "meta";
 const VARIABLES_TREE: &str = "variables";
 /// Idempotency keys: key = event id + 0 + the caller's key; value = an [`IdempotencyRecord`].
 const IDEMPOTENCY_TREE: &str = "idempotency";
+/// Each schedule event's next due time: key = event id; value = a [`ScheduleDue`].
+const SCHEDULE_DUES_TREE: &str = "schedule_dues";
+/// Values of buttons too long for their `custom_id`: key = the value's key; value = JSON text.
+const BUTTON_VALUES_TREE: &str = "button_values";
 
 /// sled's page cache. Its default (1 GiB) lets every record ever read stay in memory, and a
 /// restart with a long queue reads every queued run once; 16 MiB keeps hookbot small while the
@@ -127,6 +132,8 @@ pub struct SledEngine {
     meta: sled::Tree,
     variables: sled::Tree,
     idempotency: sled::Tree,
+    schedule_dues: sled::Tree,
+    button_values: sled::Tree,
     /// Made once per database and kept in `meta` (see [`Engine::install_id`]).
     install_id: u128,
     /// Decoded event definitions, shared by every clone of the handle.
@@ -216,6 +223,8 @@ impl SledEngine {
             meta,
             variables: db.open_tree(VARIABLES_TREE)?,
             idempotency: db.open_tree(IDEMPOTENCY_TREE)?,
+            schedule_dues: db.open_tree(SCHEDULE_DUES_TREE)?,
+            button_values: db.open_tree(BUTTON_VALUES_TREE)?,
             loaded_events: Arc::default(),
             pending_count: Arc::new(AtomicU64::new(pending_count)),
             commit: Arc::default(),
@@ -499,6 +508,26 @@ impl Engine for SledEngine {
         tokio::task::spawn_blocking(move || engine.prune(keep_for, keep_count, now_ms))
             .await
             .map_err(|error| StoreError::Engine(Box::new(error)))?
+    }
+
+    async fn schedule_dues(&self) -> Result<Vec<(String, ScheduleDue)>, StoreError> {
+        SledEngine::schedule_dues(self)
+    }
+
+    async fn set_schedule_due(
+        &self,
+        event_id: &str,
+        due: Option<&ScheduleDue>,
+    ) -> Result<(), StoreError> {
+        SledEngine::set_schedule_due(self, event_id, due).await
+    }
+
+    async fn button_value(&self, key: &str) -> Result<Option<String>, StoreError> {
+        SledEngine::button_value(self, key)
+    }
+
+    async fn keep_button_value(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        SledEngine::keep_button_value(self, key, value).await
     }
 }
 

@@ -12,6 +12,7 @@ mod pending;
 mod prune;
 mod runs;
 mod settings;
+mod triggers;
 mod variables;
 
 use crate::config::StoreLocation;
