@@ -7,6 +7,8 @@
 //! through `discord`.
 //!
 //! * `server`: the process's life: `start`, `Running`, `stop`, `run` around a shutdown signal.
+//! * `leader`: what one instance at a time does (the gateway, the executor) while it holds the
+//!   store's lease; with the embedded store the one process always leads.
 //! * `http`: every HTTP route: the webhook listener (`http::webhook`) and `/healthz`, `/readyz`,
 //!   `/metrics` (`http::health`).
 //! * `queue`: a run's whole life: enqueue (backpressure, durable write, wake-up), claim, the
@@ -49,6 +51,7 @@ pub mod gateway_runs;
 pub mod http;
 pub mod keys;
 pub mod lang;
+pub mod leader;
 pub mod metrics;
 pub mod problem;
 pub mod queue;

@@ -31,6 +31,9 @@ pub const PENDING_RUNS: &str = "hookbot_pending_runs";
 pub const EVENTS_LOADED: &str = "hookbot_events_loaded";
 /// 1 when the gateway is connected, else 0, as of the scrape.
 pub const GATEWAY_CONNECTED: &str = "hookbot_gateway_connected";
+/// 1 while this instance leads (holds the gateway and carries out runs), else 0. With the
+/// embedded store the one process always leads.
+pub const LEADER: &str = "hookbot_leader";
 /// Reloads of the events folder that found a problem (the last good version kept serving).
 pub const RELOAD_FAILURES: &str = "hookbot_reload_failures_total";
 
@@ -94,6 +97,10 @@ fn describe() {
     describe_gauge!(PENDING_RUNS, "Runs accepted and not finished (queue depth)");
     describe_gauge!(EVENTS_LOADED, "Enabled events being served");
     describe_gauge!(GATEWAY_CONNECTED, "1 when the Discord gateway is connected");
+    describe_gauge!(
+        LEADER,
+        "1 while this instance leads: holds the gateway and carries out runs"
+    );
     describe_counter!(
         RELOAD_FAILURES,
         "Reloads of the events folder that found a problem"

@@ -95,7 +95,9 @@ impl FolderWatch {
     pub fn start(dir: PathBuf) -> FolderWatch {
         let (changes_tx, changes) = tokio::sync::mpsc::unbounded_channel::<()>();
         let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            if event.is_ok() {
+            // Reading the folder (hookbot's own reload included) is not a change: counting it
+            // would reload for ever.
+            if event.is_ok_and(|event| !event.kind.is_access()) {
                 let _ = changes_tx.send(());
             }
         });

@@ -24,14 +24,16 @@ use crate::config::Config;
 use crate::discord::Discord;
 use crate::engine::{Store, StoreError};
 use crate::events::{Event, LoadedEvents};
-use crate::executor;
 use crate::executor::http_request::Destination;
 use crate::http::{self, webhook, AppState, Limits, Probe, Serving};
+use crate::leader::{DutiesConfig, Leader, Leadership};
 use crate::queue::Queue;
 use crate::{
-    admin, discord, gateway_runs, keys, metrics, reload, retention, sandbox_control, sandbox_world,
-    triggers,
+    admin, discord, keys, metrics, reload, retention, sandbox_control, sandbox_world, triggers,
 };
+
+/// How often a follower that does not know the bot's id looks for it in the store.
+const BOT_ID_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Why hookbot could not start, or had to stop.
 #[derive(Debug, thiserror::Error)]
@@ -72,12 +74,12 @@ pub async fn run(
     if let Some(banner) = &running.banner {
         println!("{banner}");
     }
-    let discord = running.discord.clone();
+    let leadership = running.leadership.clone();
     let outcome = tokio::select! {
         _ = &mut shutdown => Ok(()),
-        refused = discord.refused() => Err(StartError::Discord(refused)),
+        refused = leadership.refused() => Err(StartError::Discord(refused)),
     };
-    drop(discord);
+    drop(leadership);
     tracing::info!("shutting down; a second SIGINT or SIGTERM stops at once");
     let store = running.store.clone();
     tokio::select! {
@@ -108,8 +110,9 @@ pub struct Running {
     pub banner: Option<String>,
     /// The database every task shares; flushed last at stop.
     pub store: Store,
-    /// The connection to Discord (or to the stand-in); its gateway is closed at stop.
-    pub discord: Arc<Discord>,
+    /// Whether this instance leads, and its connection to Discord (or to the stand-in) while
+    /// it does; the gateway is closed at stop.
+    pub leadership: Leadership,
     /// The stand-in, when running with `--sandbox`; shut down after everything that calls it.
     pub sandbox: Option<Sandbox>,
     /// The database's path, beside which the sandbox's control file lies.
@@ -120,20 +123,16 @@ pub struct Running {
     shutdown: CancellationToken,
     /// The webhook listener and, with `http.metrics_listen`, the operator's.
     http: Serving,
-    /// Takes queued runs to Discord; drains the runs in progress when cancelled.
-    executor: JoinHandle<()>,
+    /// The gateway and the executor, while this instance leads; drains the runs in progress
+    /// and hands the lead over when cancelled.
+    leader: Leader,
     /// Prunes old runs and idempotency keys every [`retention::PRUNE_INTERVAL`].
     retention: JoinHandle<()>,
     /// Reloads the events folder when a file changes.
     watcher: JoinHandle<()>,
-    /// Fires `schedule` events at their due times.
+    /// Fires `schedule` events at their due times (on every instance: a fire carries its due
+    /// time as an idempotency key, so instances firing the same time start one run).
     schedules: JoinHandle<()>,
-    /// Keeps the bot's id in the store once Discord says it.
-    remember_bot_id: JoinHandle<()>,
-    /// Starts the runs Discord's events and interactions trigger.
-    gateway_runs: JoinHandle<()>,
-    /// Keeps the gateway intents and the slash commands as the events want them.
-    discord_sync: JoinHandle<()>,
 }
 
 /// Starts everything and returns once the listeners are bound.
@@ -194,45 +193,6 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             None => store.bot_id().await?,
         },
     };
-    // What Discord reports in the servers goes to the run starter; the gateway asks for the
-    // intents the loaded events need (and identifies again when a reload needs others).
-    let (discord_events, discord_events_rx) = tokio::sync::mpsc::channel(discord::EVENT_QUEUE);
-    let intents = discord::intents_for(
-        loaded
-            .events
-            .iter()
-            .filter(|event| event.enabled)
-            .map(|event| event.trigger.kind()),
-    );
-    let discord = Arc::new(Discord::start_listening(
-        &token,
-        api_url.as_deref(),
-        known_bot_id,
-        discord::Reconnect::UntilReached,
-        intents,
-        Some(discord_events),
-    ));
-    let bot_id = match known_bot_id {
-        Some(id) => id,
-        None => {
-            tracing::info!("the bot's id is not known yet (the token does not carry it); waiting for Discord to say it");
-            discord.learned_bot_id().await?
-        }
-    };
-    let remember_bot_id = tokio::spawn(remember_bot_id(
-        discord.clone(),
-        store.clone(),
-        bot_id,
-        config.sandbox,
-    ));
-    // Made once everything else is up, so a start that fails never eats a key nobody saw.
-    let new_api_key = if config.sandbox || store.api_key_hash().await?.is_none() {
-        let key = keys::generate_key();
-        store.set_api_key_hash(keys::hash_key(&key)).await?;
-        Some(key)
-    } else {
-        None
-    };
 
     // In the sandbox, `http_request` goes to the stand-in's echo unless the config opts in: the
     // banner promises that nothing leaves the machine.
@@ -243,30 +203,45 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         _ => Destination::Network,
     };
     let shutdown = CancellationToken::new();
+    // A start that fails from here on stops what it started (the leader above all).
+    let started = shutdown.clone().drop_guard();
     let queue = Queue::new(store.clone(), config.delivery.max_pending_runs);
-    let executor = tokio::spawn(executor::run_executor(
-        store.clone(),
-        queue.clone(),
-        discord.clone(),
+    let leader = Leader::start(
+        DutiesConfig {
+            store: store.clone(),
+            queue: queue.clone(),
+            token,
+            api_url,
+            known_bot_id,
+            delivery: config.delivery.clone(),
+            http_destination,
+            sandbox: config.sandbox,
+            // The gateway asks for the intents the loaded events need (and identifies again
+            // when a reload needs others).
+            intents: discord::intents_for(
+                loaded
+                    .events
+                    .iter()
+                    .filter(|event| event.enabled)
+                    .map(|event| event.trigger.kind()),
+            ),
+        },
         shutdown.clone(),
-        config.delivery.clone(),
-        http_destination,
-    ));
-    let starter = gateway_runs::Starter {
-        store: store.clone(),
-        queue: queue.clone(),
-        discord: discord.clone(),
+    )
+    .await?;
+    let leadership = leader.leadership.clone();
+    let bot_id = match known_bot_id {
+        Some(id) => id,
+        None => learn_bot_id(&leadership, &store).await?,
     };
-    let gateway_runs = tokio::spawn(gateway_runs::start_runs_until_shutdown(
-        starter,
-        discord_events_rx,
-        shutdown.clone(),
-    ));
-    let discord_sync = tokio::spawn(gateway_runs::sync_until_shutdown(
-        store.clone(),
-        discord.clone(),
-        shutdown.clone(),
-    ));
+    // Made once everything else is up, so a start that fails never eats a key nobody saw.
+    let new_api_key = if config.sandbox || store.api_key_hash().await?.is_none() {
+        let key = keys::generate_key();
+        store.set_api_key_hash(keys::hash_key(&key)).await?;
+        Some(key)
+    } else {
+        None
+    };
     let state = AppState::new(
         store.clone(),
         bot_id,
@@ -293,7 +268,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     ));
     let probe = Probe {
         store: store.clone(),
-        discord: discord.clone(),
+        leadership: leadership.clone(),
     };
     let metrics_addr = operator_listener.as_ref().map(|(_, addr)| *addr);
     if let Some(operator_addr) = metrics_addr {
@@ -341,6 +316,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         &loaded.events,
     );
 
+    started.disarm();
     Ok(Running {
         addr,
         metrics_addr,
@@ -348,45 +324,57 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         new_api_key,
         banner,
         store,
-        discord,
+        leadership,
         sandbox,
         database_path: config.database_path(),
         admin,
         shutdown,
         http,
-        executor,
+        leader,
         retention,
         watcher,
         schedules,
-        remember_bot_id,
-        gateway_runs,
-        discord_sync,
     })
 }
 
-/// Keeps the bot's id Discord says in the store, for the next start (which may come while
-/// Discord is down) and for the CLI's URLs; warns if it is not the id this start used.
-async fn remember_bot_id(discord: Arc<Discord>, store: Store, used: u64, sandbox: bool) {
-    let Ok(id) = discord.learned_bot_id().await else {
-        // `run` reports a refused token.
-        return;
+/// The bot's id when neither the token nor an earlier start said it: from Discord once this
+/// instance leads, or from the store once the leader has kept it there.
+async fn learn_bot_id(leadership: &Leadership, store: &Store) -> Result<u64, StartError> {
+    tracing::info!("the bot's id is not known yet (the token does not carry it); waiting for Discord to say it");
+    let from_discord = async {
+        match leadership.leading().await {
+            Some(discord) => discord.learned_bot_id().await,
+            None => std::future::pending().await,
+        }
     };
-    if id != used {
-        tracing::warn!(
-            discord_says = id,
-            used,
-            "Discord says the bot's id is not the one its webhook URLs use until a restart"
-        );
-    }
-    if sandbox {
-        return;
-    }
-    if let Err(error) = store.set_bot_id(id).await {
-        tracing::warn!(%error, "cannot keep the bot's id in the database");
+    let from_store = async {
+        loop {
+            if let Ok(Some(id)) = store.bot_id().await {
+                return id;
+            }
+            tokio::time::sleep(BOT_ID_POLL).await;
+        }
+    };
+    let from_store = async {
+        if store.is_shared() {
+            from_store.await
+        } else {
+            std::future::pending().await
+        }
+    };
+    tokio::select! {
+        learned = from_discord => Ok(learned?),
+        kept = from_store => Ok(kept),
     }
 }
 
 impl Running {
+    /// The connection to Discord, while this instance leads (with the embedded store: always,
+    /// from start to stop).
+    pub fn discord(&self) -> Option<Arc<Discord>> {
+        self.leadership.discord()
+    }
+
     /// Stops accepting webhooks, lets runs in progress finish (up to
     /// [`executor::DRAIN_TIMEOUT`]), closes the gateway and flushes the store.
     pub async fn stop(self) {
@@ -395,15 +383,10 @@ impl Running {
         if let Some(admin) = self.admin {
             admin.stop().await;
         }
-        let _ = self.executor.await;
+        self.leader.stopped().await;
         let _ = self.retention.await;
         let _ = self.watcher.await;
-        let _ = self.gateway_runs.await;
-        let _ = self.discord_sync.await;
         let _ = self.schedules.await;
-        self.remember_bot_id.abort();
-        let _ = self.remember_bot_id.await;
-        self.discord.shutdown().await;
         if let Err(error) = self.store.flush().await {
             tracing::error!(%error, "could not flush the database at shutdown");
         }

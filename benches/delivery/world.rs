@@ -108,7 +108,11 @@ impl Hookbot {
         let config = Config::load(&dir.path().join("config.toml"), false).expect("config loads");
         let running = hookbot::start(config).await.expect("hookbot starts");
         assert!(
-            running.discord.wait_ready(Duration::from_secs(10)).await,
+            running
+                .discord()
+                .expect("the embedded store always leads")
+                .wait_ready(Duration::from_secs(10))
+                .await,
             "the gateway said READY"
         );
         let key = running.new_api_key.clone().expect("a new API key");

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::coordination::{Change, Lease};
 use super::error::StoreError;
 use super::records::{
     Accepted, EventRevision, Idempotency, IdempotencyKey, IdempotencyRecord, Pruned,
@@ -25,6 +26,19 @@ pub trait Engine: Send + Sync {
 
     /// Whether the database takes writes now: a write, removed and made durable (`/readyz`).
     async fn check_writable(&self) -> Result<(), StoreError>;
+
+    // --- several instances (CONTRACT §8) ---
+
+    /// Whether other processes may share this store (then they choose a leader through it).
+    fn is_shared(&self) -> bool;
+
+    /// Waits until this instance leads: holds the Discord gateway and carries out runs. An
+    /// embedded store answers at once with a lease never lost. The wait can be dropped.
+    async fn lead(&self) -> Result<Lease, StoreError>;
+
+    /// What instances sharing the store change from now on: runs queued, definitions and
+    /// settings replaced. An embedded store has no other instance and announces nothing.
+    fn changes(&self) -> tokio::sync::broadcast::Receiver<Change>;
 
     // --- event definitions and their revisions ---
 

@@ -7,6 +7,7 @@
 //! `storage.engine` picks one at start ([`Store::open_at`]). Callers hold a [`Store`]. One
 //! behaviour suite (`tests/`) runs against both.
 
+mod coordination;
 mod error;
 mod interface;
 mod limits;
@@ -21,6 +22,7 @@ use std::sync::Arc;
 
 use crate::config::StoreLocation;
 
+pub use coordination::{Change, Changes, Lease, CHANGE_BUFFER};
 pub use error::{EngineFailure, StoreError};
 pub use interface::Engine;
 pub use limits::{

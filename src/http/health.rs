@@ -3,7 +3,6 @@
 //! They are served on `http.listen`, or only on `http.metrics_listen` when that key is set, so
 //! they can stay off the public internet (the split is made in `http`).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -13,8 +12,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::discord::Discord;
 use crate::engine::Store;
+use crate::leader::Leadership;
 use crate::metrics::{prometheus, EVENTS_LOADED, GATEWAY_CONNECTED, PENDING_RUNS};
 
 /// How long `/readyz` waits for the store's test write.
@@ -24,14 +23,22 @@ pub const STORE_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub struct Probe {
     pub store: Store,
-    pub discord: Arc<Discord>,
+    pub leadership: Leadership,
 }
 
 impl Probe {
-    /// `Ok` when the gateway is connected and the store takes a write; else the reason.
+    /// `Ok` when the store takes a write and, with the embedded store, the gateway is connected;
+    /// else the reason. Instances sharing a store are ready whether they lead or not
+    /// (CONTRACT §8): each accepts webhooks, and one of them holds the gateway.
     pub async fn readiness(&self) -> Result<(), String> {
-        if let Some(problem) = self.discord.gateway_problem().await {
-            return Err(problem);
+        if !self.store.is_shared() {
+            let problem = match self.leadership.discord() {
+                Some(discord) => discord.gateway_problem().await,
+                None => Some("not connected to Discord yet".to_owned()),
+            };
+            if let Some(problem) = problem {
+                return Err(problem);
+            }
         }
         match tokio::time::timeout(STORE_PROBE_TIMEOUT, self.store.check_writable()).await {
             Ok(Ok(())) => Ok(()),
@@ -94,7 +101,10 @@ async fn metrics_page(State(probe): State<Probe>) -> Response {
         let enabled = events.iter().filter(|event| event.enabled).count();
         metrics::gauge!(EVENTS_LOADED).set(enabled as f64);
     }
-    let connected = probe.discord.gateway_problem().await.is_none();
+    let connected = match probe.leadership.discord() {
+        Some(discord) => discord.gateway_problem().await.is_none(),
+        None => false,
+    };
     metrics::gauge!(GATEWAY_CONNECTED).set(if connected { 1.0 } else { 0.0 });
     (
         [(

@@ -242,6 +242,12 @@ impl Queue {
         self.inner.store.forget_pending(id).await
     }
 
+    /// Forgets every claim and due time: a new leader's executor starts from the queue alone
+    /// (the tasks that held the old claims were dropped with the lead they ran under).
+    pub fn forget_claims(&self) {
+        *self.claims() = Claims::default();
+    }
+
     fn claims(&self) -> std::sync::MutexGuard<'_, Claims> {
         self.inner.claims.lock().expect("queue claims lock")
     }

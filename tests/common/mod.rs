@@ -9,6 +9,7 @@ mod fixture;
 pub mod logs;
 pub mod openapi;
 pub mod postgres;
+pub mod process;
 pub mod signing;
 
 use std::path::{Path, PathBuf};
@@ -108,10 +109,13 @@ impl Harness {
             self.key = key.clone();
         }
         self.base = format!("http://{}", running.addr);
-        assert!(
-            running.discord.wait_ready(DEADLINE).await,
-            "the gateway said READY"
-        );
+        // At once with the embedded store; within a lock poll when the store is shared.
+        let discord = tokio::time::timeout(DEADLINE, running.leadership.leading())
+            .await
+            .ok()
+            .flatten()
+            .expect("this instance leads");
+        assert!(discord.wait_ready(DEADLINE).await, "the gateway said READY");
         self.running = Some(running);
     }
 

@@ -65,6 +65,14 @@ enum Next {
     Close((u16, &'static str)),
 }
 
+impl Drop for Connection {
+    fn drop(&mut self) {
+        if self.session.is_some() {
+            self.shared.world().gateway_sessions_live -= 1;
+        }
+    }
+}
+
 /// A session that identified (or resumed) on this connection.
 struct Session {
     id: String,
@@ -86,6 +94,16 @@ impl Connection {
             socket,
             session: None,
             seq: 0,
+        }
+    }
+
+    /// Counts this connection's session as live (once), and the most ever live at once.
+    fn session_began(&self) {
+        if self.session.is_none() {
+            let mut world = self.shared.world();
+            world.gateway_sessions_live += 1;
+            world.gateway_sessions_peak =
+                world.gateway_sessions_peak.max(world.gateway_sessions_live);
         }
     }
 
@@ -222,6 +240,7 @@ impl Connection {
                 .collect();
             (ready, guild_creates, world.bot.username.clone())
         };
+        self.session_began();
         self.session = Some(Session {
             id: session_id,
             intents,
@@ -260,6 +279,7 @@ impl Connection {
                 .send_or_close(&json!({ "op": op::INVALID_SESSION, "d": false }))
                 .await;
         };
+        self.session_began();
         self.session = Some(Session {
             id: session_id,
             intents: record.intents,

@@ -401,6 +401,16 @@ impl Sandbox {
         self.shared.world().gateway_resumes
     }
 
+    /// How many gateway connections hold an identified (or resumed) session now.
+    pub fn gateway_sessions_live(&self) -> usize {
+        self.shared.world().gateway_sessions_live
+    }
+
+    /// The most gateway sessions that were ever live at once.
+    pub fn gateway_sessions_peak(&self) -> usize {
+        self.shared.world().gateway_sessions_peak
+    }
+
     /// How many heartbeats the gateway acknowledged.
     pub fn heartbeats_acked(&self) -> usize {
         self.shared.world().heartbeats_acked

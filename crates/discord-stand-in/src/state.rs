@@ -227,6 +227,10 @@ pub(crate) struct World {
     pub gateway_sessions_started: usize,
     /// Of those, the RESUMEs.
     pub gateway_resumes: usize,
+    /// Connections with an identified (or resumed) session now, and the most there ever were
+    /// at once: one bot should hold one.
+    pub gateway_sessions_live: usize,
+    pub gateway_sessions_peak: usize,
     pub heartbeats_acked: usize,
     /// Live and past gateway sessions by id, so a RESUME can carry on where one stopped.
     pub sessions: HashMap<String, SessionRecord>,
@@ -338,6 +342,8 @@ impl World {
             rate_limited: 0,
             gateway_sessions_started: 0,
             gateway_resumes: 0,
+            gateway_sessions_live: 0,
+            gateway_sessions_peak: 0,
             heartbeats_acked: 0,
             sessions: HashMap::new(),
             snowflakes,

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use tokio_postgres::types::Json;
 
+use super::coordination::announce;
 use super::{json, PostgresEngine};
+use crate::engine::coordination::Change;
 use crate::engine::error::StoreError;
 use crate::engine::limits::MAX_REVISIONS_PER_EVENT;
 use crate::engine::records::{EventRevision, ReplacedEvents};
@@ -80,6 +82,10 @@ impl PostgresEngine {
                 .await?;
             replaced.added_or_changed.push(event.id.clone());
         }
+        // Every other instance drops its cached definitions when this commits.
+        if !replaced.added_or_changed.is_empty() || !replaced.removed.is_empty() {
+            announce(&transaction, Change::Definitions).await?;
+        }
         transaction.commit().await?;
         let mut loaded = self.loaded_events.write().expect("event cache lock");
         loaded.clear();
@@ -132,7 +138,7 @@ impl PostgresEngine {
 
     /// An event definition. Served from memory once read, so a run does not decode the
     /// definition or recompile its regexes; [`replace_events`](Self::replace_events) refreshes
-    /// it.
+    /// it, and a replacement on another instance empties it (`coordination`).
     pub(super) async fn event(&self, id: &str) -> Result<Option<Arc<Event>>, StoreError> {
         if let Some(event) = self.loaded_events.read().expect("event cache lock").get(id) {
             return Ok(Some(event.clone()));

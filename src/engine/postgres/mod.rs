@@ -14,6 +14,7 @@
 //! answers every call with an error within seconds (a webhook then gets 503 and `Retry-After`)
 //! instead of holding requests.
 
+mod coordination;
 mod definitions;
 mod idempotency;
 mod migrate;
@@ -29,8 +30,10 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use coordination::Coordination;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 
+use crate::engine::coordination::{Change, Lease};
 use crate::engine::error::StoreError;
 use crate::engine::interface::Engine;
 use crate::engine::records::{
@@ -63,6 +66,8 @@ pub struct PostgresEngine {
     loaded_events: Arc<RwLock<HashMap<String, Arc<Event>>>>,
     /// The queue length last counted and when, plus this instance's changes since.
     pending_count: Arc<Mutex<PendingCount>>,
+    /// The lead and the change feed shared with the other instances.
+    coordination: Arc<Coordination>,
 }
 
 #[derive(Default)]
@@ -116,6 +121,16 @@ impl PostgresEngine {
         // Dead peers are noticed by the kernel, not by a request that waits forever.
         config.keepalives(true);
         config.keepalives_idle(Duration::from_secs(30));
+        let loaded_events: Arc<RwLock<HashMap<String, Arc<Event>>>> = Arc::default();
+        let cached = loaded_events.clone();
+        let coordination = Coordination::new(
+            config.clone(),
+            Box::new(move |change| {
+                if matches!(change, Change::Definitions | Change::Resync) {
+                    cached.write().expect("event cache lock").clear();
+                }
+            }),
+        );
         let manager = Manager::from_config(
             config,
             tokio_postgres::NoTls,
@@ -140,8 +155,9 @@ impl PostgresEngine {
         Ok(PostgresEngine {
             pool,
             install_id,
-            loaded_events: Arc::default(),
+            loaded_events,
             pending_count: Arc::default(),
+            coordination: Arc::new(coordination),
         })
     }
 
@@ -205,6 +221,18 @@ impl Engine for PostgresEngine {
 
     async fn check_writable(&self) -> Result<(), StoreError> {
         PostgresEngine::check_writable(self).await
+    }
+
+    fn is_shared(&self) -> bool {
+        true
+    }
+
+    async fn lead(&self) -> Result<Lease, StoreError> {
+        self.coordination.lead().await
+    }
+
+    fn changes(&self) -> tokio::sync::broadcast::Receiver<Change> {
+        self.coordination.changes()
     }
 
     async fn replace_events(&self, events: &[Event]) -> Result<ReplacedEvents, StoreError> {

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use tokio_postgres::types::Json;
 
+use super::coordination::TELL_QUEUED;
 use super::runs::{done_at, status_text, UPSERT_RUN};
 use super::{run_id_of, run_key, PostgresEngine, PENDING_COUNT_TTL};
 use crate::engine::error::StoreError;
@@ -41,7 +42,7 @@ impl PostgresEngine {
                 let statement = client
                     .prepare_cached(&format!(
                         "WITH saved AS ({UPSERT_RUN} RETURNING id), {QUEUE_RUN}
-                         SELECT coalesce(bool_or(new), false) FROM queued"
+                         SELECT coalesce((SELECT bool_or(new) FROM queued), false), {TELL_QUEUED}"
                     ))
                     .await?;
                 let row = client
@@ -74,7 +75,7 @@ impl PostgresEngine {
                              RETURNING id),
                          {QUEUE_RUN}
                          SELECT EXISTS (SELECT 1 FROM taken),
-                                coalesce((SELECT bool_or(new) FROM queued), false)"
+                                coalesce((SELECT bool_or(new) FROM queued), false), {TELL_QUEUED}"
                     ))
                     .await?;
                 let row = client

@@ -82,6 +82,7 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
+use crate::engine::coordination::{Change, Lease};
 use crate::engine::error::StoreError;
 use crate::engine::interface::Engine;
 use crate::engine::records::{
@@ -373,6 +374,20 @@ impl Engine for SledEngine {
 
     async fn check_writable(&self) -> Result<(), StoreError> {
         SledEngine::check_writable(self).await
+    }
+
+    fn is_shared(&self) -> bool {
+        false
+    }
+
+    /// sled's file lock already keeps every other process out: this one always leads.
+    async fn lead(&self) -> Result<Lease, StoreError> {
+        Ok(Lease::forever())
+    }
+
+    /// A feed that is closed at once: no other process can change this database.
+    fn changes(&self) -> tokio::sync::broadcast::Receiver<Change> {
+        tokio::sync::broadcast::channel(1).1
     }
 
     async fn replace_events(&self, events: &[Event]) -> Result<ReplacedEvents, StoreError> {

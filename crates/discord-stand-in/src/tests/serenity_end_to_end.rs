@@ -286,8 +286,17 @@ async fn serenity_runs_against_the_stand_in() {
         "serenity resumed"
     );
     assert_eq!(sandbox.gateway_resumes(), 1);
+    // The closed connection's session ended before the resumed one began: one at a time.
+    assert_eq!(sandbox.gateway_sessions_live(), 1);
+    assert_eq!(sandbox.gateway_sessions_peak(), 1);
 
     shard_manager.shutdown_all().await;
+    assert!(
+        sandbox
+            .wait_until(DEADLINE, |s| s.gateway_sessions_live() == 0)
+            .await,
+        "a closed connection's session is no longer live"
+    );
     let finished = tokio::time::timeout(DEADLINE, running)
         .await
         .expect("the client stops after shutdown_all")

@@ -1,0 +1,202 @@
+//! `hookbot` as a real process: started in a folder, found by the address it logs, stopped with
+//! SIGTERM or killed with SIGKILL; and a PostgreSQL database of its own for a test.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{eventually, DEADLINE};
+
+/// `hookbot` in `dir`, logging JSON lines at `info`.
+pub fn hookbot(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hookbot"));
+    command
+        .current_dir(dir)
+        .env("RUST_LOG", "info")
+        .env_remove("HOOKBOT_CONFIG")
+        .env_remove("HOOKBOT_DISCORD_TOKEN")
+        .env_remove("HOOKBOT_STORAGE_URL")
+        .args(["--config", "config.toml", "--log-format", "json"]);
+    command
+}
+
+/// A `hookbot run` process and where its listener is.
+pub struct Process {
+    pub child: Child,
+    pub stderr: PathBuf,
+    pub base: String,
+}
+
+impl Process {
+    /// Starts `hookbot run` in `dir` (stderr to `dir/{name}.log`) and waits for its listener;
+    /// fails the test if it exits first.
+    pub async fn start(dir: &Path, name: &str) -> Process {
+        let stderr = dir.join(format!("{name}.log"));
+        let mut child = hookbot(dir)
+            .arg("run")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap();
+        let log = stderr.clone();
+        let addr = eventually(DEADLINE, "hookbot to start listening", || {
+            let text = std::fs::read_to_string(&log).unwrap();
+            let found = text.lines().find_map(|line| {
+                let line: Value = serde_json::from_str(line).ok()?;
+                (line["message"] == "webhook listener ready")
+                    .then(|| line["listen"].as_str().map(str::to_owned))?
+            });
+            if let (None, Some(exited)) = (&found, child.try_wait().unwrap()) {
+                panic!("hookbot exited ({exited}) before listening:\n{text}");
+            }
+            std::future::ready(found.ok_or_else(|| tail(&text)))
+        })
+        .await;
+        Process {
+            child,
+            stderr,
+            base: format!("http://{addr}"),
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Whether the log has a line whose message is `message`.
+    pub fn logged(&self, message: &str) -> bool {
+        self.log().lines().any(|line| {
+            serde_json::from_str::<Value>(line).is_ok_and(|line| line["message"] == message)
+        })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends `signal` (`-TERM`, `-KILL`).
+    pub fn signal(&self, signal: &str) {
+        let sent = Command::new("kill")
+            .args([signal, &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill {signal} {}", self.pid());
+    }
+
+    /// Waits for the process to exit, at most `deadline`.
+    pub async fn exited(&mut self, deadline: Duration) -> ExitStatus {
+        let child = &mut self.child;
+        let log = &self.stderr;
+        eventually(deadline, "hookbot to exit", || {
+            let seen = child.try_wait().unwrap();
+            std::future::ready(
+                seen.ok_or_else(|| tail(&std::fs::read_to_string(log).unwrap_or_default())),
+            )
+        })
+        .await
+    }
+
+    /// SIGTERM, then the exit status, checked to be 0.
+    pub async fn stop(mut self) {
+        self.signal("-TERM");
+        let status = self.exited(DEADLINE).await;
+        assert!(status.success(), "{status:?}\n{}", self.log());
+    }
+
+    /// SIGKILL: no shutdown path at all, as when a machine dies.
+    pub async fn kill(mut self) {
+        self.signal("-KILL");
+        self.exited(DEADLINE).await;
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The last lines of a log, for a failure message.
+pub fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(15)..].join("\n")
+}
+
+/// The variable naming the PostgreSQL server the tests use; `.ci/run` sets it.
+pub const TEST_POSTGRES_ENV: &str = "HOOKBOT_TEST_POSTGRES_URL";
+
+/// A database made for one test on the server `HOOKBOT_TEST_POSTGRES_URL` names, dropped
+/// (with every connection to it) when this is dropped.
+pub struct TestDatabase {
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+impl TestDatabase {
+    /// A new empty database, or `None` (with one line on stderr saying why the test is skipped)
+    /// when the variable is not set.
+    pub async fn create(test: &str) -> Option<TestDatabase> {
+        let Some(admin_url) = std::env::var(TEST_POSTGRES_ENV)
+            .ok()
+            .filter(|url| !url.is_empty())
+        else {
+            eprintln!("skipped {test}: {TEST_POSTGRES_ENV} is not set (set it to a PostgreSQL server's URL, e.g. postgres://postgres@127.0.0.1:5432/postgres, to run it)");
+            return None;
+        };
+        let name = format!("hookbot_test_{:016x}", rand::random::<u64>());
+        run_sql(&admin_url, &format!("CREATE DATABASE {name}")).await;
+        let url = match admin_url.rsplit_once('/') {
+            Some((server, _)) if server.contains("://") && server.len() > "postgres://".len() => {
+                format!("{server}/{name}")
+            }
+            _ => panic!(
+                "{TEST_POSTGRES_ENV} should be a URL like postgres://user@host:port/database"
+            ),
+        };
+        Some(TestDatabase {
+            url,
+            admin_url,
+            name,
+        })
+    }
+}
+
+async fn run_sql(url: &str, sql: &str) {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|error| {
+            panic!("the test PostgreSQL server at {url} does not answer: {error}")
+        });
+    tokio::spawn(connection);
+    client
+        .batch_execute(sql)
+        .await
+        .unwrap_or_else(|error| panic!("{sql}: {error}"));
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // Drop may run outside a runtime, or inside one that cannot block: a thread of its own.
+        let dropped = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime")
+                .block_on(run_sql(
+                    &admin_url,
+                    &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                ))
+        })
+        .join();
+        if dropped.is_err() {
+            eprintln!("could not drop the test database {}", self.name);
+        }
+    }
+}
