@@ -1,5 +1,5 @@
 //! When a schedule is due: five-field cron lines in an IANA time zone (croner over jiff), and
-//! `every` intervals counted from the Unix epoch. Pure functions of a time given in unix
+//! `every` intervals counted from the Unix epoch (in any zone). Pure functions of a time given in unix
 //! milliseconds; the clock belongs to the caller.
 //!
 //! Daylight-saving changes are croner's (it follows the Open Cron Pattern Specification and
@@ -235,6 +235,24 @@ mod tests {
         assert_eq!(
             every.rfc3339(ms("2026-12-06T07:45:00Z")),
             "2026-12-06T07:45:00+00:00"
+        );
+    }
+
+    #[test]
+    fn every_in_a_zone_keeps_its_instants_and_writes_the_zones_offset() {
+        let every = Schedule {
+            cadence: Cadence::EverySeconds(15 * 60),
+            timezone: "Asia/Kolkata".into(),
+        }
+        .compile()
+        .unwrap();
+        assert_eq!(
+            every.next_after(ms("2026-12-06T07:31:10Z")),
+            Some(ms("2026-12-06T07:45:00Z"))
+        );
+        assert_eq!(
+            every.rfc3339(ms("2026-12-06T07:45:00Z")),
+            "2026-12-06T13:15:00+05:30"
         );
     }
 

@@ -136,6 +136,13 @@ description = "Tell them"
             timezone: "UTC".into(),
         })
     );
+    assert_eq!(
+        trigger("[trigger]\ntype = \"schedule\"\nevery = \"1h\"\ntimezone = \"Asia/Kolkata\""),
+        Trigger::Schedule(Schedule {
+            cadence: Cadence::EverySeconds(3600),
+            timezone: "Asia/Kolkata".into(),
+        })
+    );
 }
 
 #[test]

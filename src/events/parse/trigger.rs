@@ -416,13 +416,9 @@ fn read_schedule(table: &mut TableReader<'_, '_>) -> Checked<Schedule> {
                     }
                 })
                 .map_err(|message| table.report(every.span(), message))?;
-            if let Some(zone) = &timezone {
-                return Err(table.report(
-                    zone.span(),
-                    "trigger.timezone is for cron; every counts from midnight UTC (use cron for \
-                     a time of day in a zone)",
-                ));
-            }
+            // A timezone is taken with `every` too (CONTRACT §7): the interval is elapsed time,
+            // counted from the Unix epoch whatever the zone, and the zone is the one
+            // {scheduled_time} is written in.
             Spanned::new(every.span(), Cadence::EverySeconds(seconds))
         }
     };
