@@ -118,7 +118,7 @@ enum SandboxCommand {
         #[arg(long)]
         remove: bool,
     },
-    /// Use a slash command: `hookbot sandbox command deploy service=billing`.
+    /// Use a slash command: `hookbot sandbox command deploy service=billing version=2.4.1`.
     Command {
         /// The command's name, with or without the `/`.
         name: String,
