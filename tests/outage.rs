@@ -5,11 +5,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::path::Path;
 use std::time::Duration;
 
 use base64::Engine;
+use common::process::{hookbot, Process};
 use common::*;
 use discord_stand_in::Sandbox;
 use serde_json::{json, Value};
@@ -44,102 +44,11 @@ fn setup(sandbox: &Sandbox, token: &str) -> tempfile::TempDir {
     dir
 }
 
-fn hookbot(dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_hookbot"));
-    command
-        .current_dir(dir)
-        .env("RUST_LOG", "info")
-        .env_remove("HOOKBOT_CONFIG")
-        .env_remove("HOOKBOT_DISCORD_TOKEN")
-        .args(["--config", "config.toml", "--log-format", "json"]);
-    command
-}
-
 /// `hookbot key rotate`, while hookbot is stopped: the API key.
 fn rotate_key(dir: &Path) -> String {
     let rotated = hookbot(dir).args(["key", "rotate"]).output().unwrap();
     assert!(rotated.status.success(), "{rotated:?}");
     String::from_utf8(rotated.stdout).unwrap().trim().to_owned()
-}
-
-/// A `hookbot run` process and where its listener is.
-struct Process {
-    child: Child,
-    stderr: PathBuf,
-    base: String,
-}
-
-impl Process {
-    /// Starts `hookbot run` and waits for its listener; fails the test if it exits first.
-    async fn start(dir: &Path, name: &str) -> Process {
-        let stderr = dir.join(format!("{name}.log"));
-        let mut child = hookbot(dir)
-            .arg("run")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&stderr).unwrap())
-            .spawn()
-            .unwrap();
-        let log = stderr.clone();
-        let addr = eventually(DEADLINE, "hookbot to start listening", || {
-            let text = std::fs::read_to_string(&log).unwrap();
-            let found = text.lines().find_map(|line| {
-                let line: Value = serde_json::from_str(line).ok()?;
-                (line["message"] == "webhook listener ready")
-                    .then(|| line["listen"].as_str().map(str::to_owned))?
-            });
-            if let (None, Some(exited)) = (&found, child.try_wait().unwrap()) {
-                panic!("hookbot exited ({exited}) before listening:\n{text}");
-            }
-            std::future::ready(found.ok_or_else(|| tail(&text)))
-        })
-        .await;
-        Process {
-            child,
-            stderr,
-            base: format!("http://{addr}"),
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap()
-    }
-
-    /// Waits for the process to exit on its own, at most `deadline`.
-    async fn exited(&mut self, deadline: Duration) -> ExitStatus {
-        let child = &mut self.child;
-        let log = &self.stderr;
-        eventually(deadline, "hookbot to exit", || {
-            let seen = child.try_wait().unwrap();
-            std::future::ready(
-                seen.ok_or_else(|| tail(&std::fs::read_to_string(log).unwrap_or_default())),
-            )
-        })
-        .await
-    }
-
-    /// SIGTERM, then the exit status (0 expected).
-    async fn stop(mut self) {
-        let stopped = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(stopped.success());
-        let status = self.exited(DEADLINE).await;
-        assert!(status.success(), "{status:?}\n{}", self.log());
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-fn tail(text: &str) -> String {
-    text[text.len().saturating_sub(3000)..].to_owned()
 }
 
 async fn get(http: &reqwest::Client, url: String) -> (u16, Value) {
