@@ -9,6 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use common::process;
 use common::signing::{hex, hmac_sha256};
 use common::*;
 use discord_stand_in::{Failure, Sandbox};
@@ -278,16 +279,15 @@ channel = "#deploys"
 content = "{body.monitor} is {body.status}"
 "##;
 
+/// `hookbot` in `dir` (tests/common/process.rs), logging at `debug`, with the token and the
+/// secrets these events read from the environment.
 fn hookbot(dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_hookbot"));
+    let mut command = process::hookbot(dir);
     command
-        .current_dir(dir)
         .env("RUST_LOG", "debug")
         .env("HOOKBOT_DISCORD_TOKEN", TOKEN_IN_ENV)
         .env("HOOKBOT_OBS_GITHUB_SECRET", GITHUB_SECRET)
-        .env("HOOKBOT_OBS_UPTIME_KEY", UPTIME_KEY)
-        .env_remove("HOOKBOT_CONFIG")
-        .args(["--config", "config.toml", "--log-format", "json"]);
+        .env("HOOKBOT_OBS_UPTIME_KEY", UPTIME_KEY);
     command
 }
 

@@ -6,9 +6,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
+use common::process::hookbot;
 use common::*;
 use discord_stand_in::Sandbox;
 use serde_json::{json, Value};
@@ -28,17 +29,6 @@ struct Process {
     addr: String,
     key: String,
     _sandbox: Sandbox,
-}
-
-fn hookbot(dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_hookbot"));
-    command
-        .current_dir(dir)
-        .env("RUST_LOG", "info")
-        .env_remove("HOOKBOT_CONFIG")
-        .env_remove("HOOKBOT_DISCORD_TOKEN")
-        .args(["--config", "config.toml", "--log-format", "json"]);
-    command
 }
 
 impl Process {
