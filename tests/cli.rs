@@ -2,12 +2,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use common::process::{forward_lines, line_where};
 use common::*;
 use serde_json::json;
 
@@ -213,24 +213,6 @@ async fn key_rotate_replaces_the_key_at_once() {
     h.stop().await;
 }
 
-/// The first line of a child's output (arriving on `lines`) that `wanted` accepts; every line
-/// read goes to `seen`, which a failure shows.
-async fn line_where(
-    lines: &mpsc::Receiver<String>,
-    seen: &mut Vec<String>,
-    awaited: &str,
-    wanted: impl Fn(&str) -> bool,
-) -> String {
-    eventually(Duration::from_secs(20), awaited, || {
-        let found = lines.try_iter().find_map(|line| {
-            seen.push(line.clone());
-            wanted(&line).then_some(line)
-        });
-        std::future::ready(found.ok_or_else(|| format!("output so far:\n{}", seen.join("\n"))))
-    })
-    .await
-}
-
 /// `hookbot run --sandbox` in a fresh folder: prints a working URL, key and curl line, logs what
 /// reached Discord in plain words, and exits 0 within 10 s of SIGTERM.
 #[tokio::test]
@@ -263,18 +245,8 @@ async fn run_sandbox_works_without_a_token_and_stops_on_sigterm() {
     let out_tx = lines_tx.clone();
     let stdout = child.stdout.take().unwrap();
     let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .for_each(|l| drop(out_tx.send(l)))
-    });
-    std::thread::spawn(move || {
-        BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-            .for_each(|l| drop(lines_tx.send(l)))
-    });
+    forward_lines(stdout, out_tx);
+    forward_lines(stderr, lines_tx);
 
     let mut seen = Vec::new();
     let curl = line_where(&lines, &mut seen, "the curl line", |l| {

@@ -4,13 +4,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use common::eventually;
+use common::process::{forward_lines, line_where};
 
 fn hookbot(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hookbot"))
@@ -70,23 +70,6 @@ channel = "#deploys"
 content = "heard {message_content}"
 "##;
 
-/// Waits for a line of the running sandbox's output that `wanted` accepts.
-async fn line_where(
-    lines: &mpsc::Receiver<String>,
-    seen: &mut Vec<String>,
-    awaited: &str,
-    wanted: impl Fn(&str) -> bool,
-) -> String {
-    eventually(Duration::from_secs(20), awaited, || {
-        let found = lines.try_iter().find_map(|line| {
-            seen.push(line.clone());
-            wanted(&line).then_some(line)
-        });
-        std::future::ready(found.ok_or_else(|| format!("output so far:\n{}", seen.join("\n"))))
-    })
-    .await
-}
-
 #[tokio::test]
 async fn a_second_terminal_acts_as_a_member_of_the_sandbox() {
     let dir = tempfile::tempdir().unwrap();
@@ -125,12 +108,7 @@ async fn a_second_terminal_acts_as_a_member_of_the_sandbox() {
         .unwrap();
     let (lines_tx, lines) = mpsc::channel::<String>();
     let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-            .for_each(|l| drop(lines_tx.send(l)))
-    });
+    forward_lines(stderr, lines_tx);
     let mut seen = Vec::new();
     line_where(&lines, &mut seen, "the command registered", |l| {
         l.contains("registered the slash commands") && l.contains("/deploy")

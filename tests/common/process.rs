@@ -1,8 +1,10 @@
 //! `hookbot` as a real process: started in a folder, found by the address it logs, stopped with
 //! SIGTERM or killed with SIGKILL; and a PostgreSQL database of its own for a test.
 
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -119,6 +121,35 @@ impl Drop for Process {
             let _ = self.child.wait();
         }
     }
+}
+
+/// Sends every line `output` (a child's stdout or stderr) prints to `lines`, from a thread of
+/// its own, until the child closes it.
+pub fn forward_lines(output: impl Read + Send + 'static, lines: mpsc::Sender<String>) {
+    std::thread::spawn(move || {
+        BufReader::new(output)
+            .lines()
+            .map_while(Result::ok)
+            .for_each(|line| drop(lines.send(line)))
+    });
+}
+
+/// The first line of a child's output (arriving on `lines`) that `wanted` accepts; every line
+/// read goes to `seen`, which a failure shows.
+pub async fn line_where(
+    lines: &mpsc::Receiver<String>,
+    seen: &mut Vec<String>,
+    awaited: &str,
+    wanted: impl Fn(&str) -> bool,
+) -> String {
+    eventually(Duration::from_secs(20), awaited, || {
+        let found = lines.try_iter().find_map(|line| {
+            seen.push(line.clone());
+            wanted(&line).then_some(line)
+        });
+        std::future::ready(found.ok_or_else(|| format!("output so far:\n{}", seen.join("\n"))))
+    })
+    .await
 }
 
 /// The last lines of a log, for a failure message.
