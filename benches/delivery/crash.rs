@@ -145,20 +145,10 @@ async fn spawn(dir: &Path, port: u16) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("the hookbot binary starts");
-    let health = format!("http://127.0.0.1:{port}/healthz");
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(answer) = client.get(&health).send().await {
-            if answer.status() == 200 {
-                return child;
-            }
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("hookbot did not answer /healthz within 30 s");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    if !world::answers_healthz(port, Duration::from_secs(30)).await {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("hookbot did not answer /healthz within 30 s");
     }
+    child
 }

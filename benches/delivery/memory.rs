@@ -122,18 +122,10 @@ async fn run_binary(dir: &Path, sandbox: &Sandbox, heaptrack: Option<&str>) -> S
         .stderr(Stdio::null())
         .spawn()
         .expect("the hookbot binary starts");
-    let health = format!("http://127.0.0.1:{port}/healthz");
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(answer) = client.get(&health).send().await {
-            if answer.status() == 200 {
-                break;
-            }
-        }
-        assert!(Instant::now() < deadline, "hookbot did not answer /healthz");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    assert!(
+        world::answers_healthz(port, Duration::from_secs(20)).await,
+        "hookbot did not answer /healthz"
+    );
     tokio::time::sleep(SETTLE).await;
     if heaptrack.is_some() {
         // heaptrack's script runs hookbot as its child and writes the profile once it exits.

@@ -138,3 +138,21 @@ impl Hookbot {
         drop(self.dir);
     }
 }
+
+/// Whether a hookbot process listening on `port` answers `/healthz` with 200 within `within`.
+pub async fn answers_healthz(port: u16, within: Duration) -> bool {
+    let health = format!("http://127.0.0.1:{port}/healthz");
+    let client = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if let Ok(answer) = client.get(&health).send().await {
+            if answer.status() == 200 {
+                return true;
+            }
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
