@@ -6,6 +6,7 @@
 
 mod eventually;
 mod fixture;
+pub mod instances;
 pub mod logs;
 pub mod openapi;
 pub mod postgres;
