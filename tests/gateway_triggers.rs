@@ -409,7 +409,9 @@ async fn intents_follow_reloads_and_a_refused_privileged_intent_leaves_the_rest_
         .react_as(DEPLOYS, target, ALICE, "👍", true)
         .expect("reacts");
     wait_for_message(&h, GENERAL, "reacted 👍").await;
-    h.sandbox.member_joins(SERVER, 5007, "frank").expect("joins");
+    h.sandbox
+        .member_joins(SERVER, 5007, "frank")
+        .expect("joins");
     wait_for_message(&h, GENERAL, "welcome frank").await;
     h.succeeded(&h.post("hook", json!({})).await).await;
     assert!(!contents(&h, GENERAL).iter().any(|c| c.starts_with("said")));
