@@ -28,9 +28,7 @@ use crate::executor::http_request::Destination;
 use crate::http::{self, webhook, AppState, Limits, Probe, Serving};
 use crate::leader::{DutiesConfig, Leader, Leadership};
 use crate::queue::Queue;
-use crate::{
-    admin, discord, keys, metrics, reload, retention, sandbox_control, sandbox_world, triggers,
-};
+use crate::{admin, discord, keys, metrics, reload, retention, sandbox_control, sandbox_world};
 
 /// How often a follower that does not know the bot's id looks for it in the store.
 const BOT_ID_POLL: std::time::Duration = std::time::Duration::from_secs(1);
@@ -130,9 +128,6 @@ pub struct Running {
     retention: JoinHandle<()>,
     /// Reloads the events folder when a file changes.
     watcher: JoinHandle<()>,
-    /// Fires `schedule` events at their due times (on every instance: a fire carries its due
-    /// time as an idempotency key, so instances firing the same time start one run).
-    schedules: JoinHandle<()>,
 }
 
 /// Starts everything and returns once the listeners are bound.
@@ -235,12 +230,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         None => learn_bot_id(&leadership, &store).await?,
     };
     // Made once everything else is up, so a start that fails never eats a key nobody saw.
-    let new_api_key = if config.sandbox || store.api_key_hash().await?.is_none() {
-        let key = keys::generate_key();
-        store.set_api_key_hash(keys::hash_key(&key)).await?;
-        Some(key)
-    } else {
-        None
+    let first_key = FirstKey::make(&config, &store).await?;
+    let new_api_key = match &first_key {
+        FirstKey::Made(key) => Some(key.clone()),
+        FirstKey::Existing | FirstKey::MadeElsewhere => None,
     };
     let state = AppState::new(
         store.clone(),
@@ -257,15 +250,6 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         shutdown.clone(),
     ));
     let watcher = tokio::spawn(folder_watch.run(store.clone(), shutdown.clone()));
-    let schedules = tokio::spawn(triggers::schedule::run_schedules(
-        triggers::schedule::Stored {
-            store: store.clone(),
-            queue: queue.clone(),
-        },
-        Arc::new(triggers::schedule::SystemClock),
-        triggers::schedule::Tuning::default(),
-        shutdown.clone(),
-    ));
     let probe = Probe {
         store: store.clone(),
         leadership: leadership.clone(),
@@ -308,13 +292,16 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             None
         }
     };
-    let banner = banner(
-        &config,
-        &base_url,
-        bot_id,
-        new_api_key.as_deref(),
-        &loaded.events,
-    );
+    let banner = match first_key {
+        FirstKey::MadeElsewhere => Some(MADE_ELSEWHERE.to_owned()),
+        _ => banner(
+            &config,
+            &base_url,
+            bot_id,
+            new_api_key.as_deref(),
+            &loaded.events,
+        ),
+    };
 
     started.disarm();
     Ok(Running {
@@ -333,8 +320,41 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         leader,
         retention,
         watcher,
-        schedules,
     })
+}
+
+/// What a start on a database without an API key prints instead of the key when another
+/// instance, started at the same moment on the same database, made it first.
+pub const MADE_ELSEWHERE: &str = "another hookbot instance sharing this database made the API key at the same moment and printed it in its own output (shown only there, once); `hookbot key rotate` on any machine with this config makes a new one";
+
+/// The API key at this start: made here (shown once), made by another instance that started at
+/// the same moment on the same empty database, or made before.
+enum FirstKey {
+    Made(String),
+    MadeElsewhere,
+    Existing,
+}
+
+impl FirstKey {
+    async fn make(config: &Config, store: &Store) -> Result<FirstKey, StoreError> {
+        if config.sandbox {
+            let key = keys::generate_key();
+            store.set_api_key_hash(keys::hash_key(&key)).await?;
+            return Ok(FirstKey::Made(key));
+        }
+        if store.api_key_hash().await?.is_some() {
+            return Ok(FirstKey::Existing);
+        }
+        let key = keys::generate_key();
+        // The database decides: of instances racing here, exactly one keeps its key.
+        match store.create_api_key_hash(keys::hash_key(&key)).await? {
+            true => Ok(FirstKey::Made(key)),
+            false => {
+                tracing::info!("{MADE_ELSEWHERE}");
+                Ok(FirstKey::MadeElsewhere)
+            }
+        }
+    }
 }
 
 /// The bot's id when neither the token nor an earlier start said it: from Discord once this
@@ -386,7 +406,6 @@ impl Running {
         self.leader.stopped().await;
         let _ = self.retention.await;
         let _ = self.watcher.await;
-        let _ = self.schedules.await;
         if let Err(error) = self.store.flush().await {
             tracing::error!(%error, "could not flush the database at shutdown");
         }

@@ -62,6 +62,10 @@ pub trait Engine: Send + Sync {
     /// Replaces the key hash, durably, so a printed key is never lost.
     async fn set_api_key_hash(&self, hash: [u8; 32]) -> Result<(), StoreError>;
 
+    /// Keeps the key hash only if there is none yet, durably, and says whether it did: of
+    /// several instances starting together on an empty database, exactly one makes the key.
+    async fn create_api_key_hash(&self, hash: [u8; 32]) -> Result<bool, StoreError>;
+
     /// The bot's id, remembered for commands that run without Discord.
     async fn bot_id(&self) -> Result<Option<u64>, StoreError>;
 

@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::coordination::{Change, Changes, Lease};
 use crate::engine::error::StoreError;
+use crate::run::RunId;
 
 /// The `NOTIFY` channel every instance listens on.
 pub const CHANNEL: &str = "hookbot";
@@ -43,18 +44,25 @@ pub const SERVER_KEEPALIVE: (u32, u32, u32) = (4, 1, 3);
 /// The longest wait between two attempts to reconnect the listening connection.
 const RELISTEN_CAP: Duration = Duration::from_secs(10);
 
+/// The start of a [`Change::RunFinished`] payload; the run's id in its text form follows.
+const FINISHED: &str = "finished:";
+
 impl Change {
     /// The `NOTIFY` payload for a change.
-    pub fn payload(self) -> &'static str {
+    pub fn payload(self) -> String {
         match self {
-            Change::RunsQueued => "runs",
-            Change::Definitions => "definitions",
-            Change::Settings => "settings",
-            Change::Resync => "resync",
+            Change::RunsQueued => "runs".into(),
+            Change::RunFinished(run) => format!("{FINISHED}{run}"),
+            Change::Definitions => "definitions".into(),
+            Change::Settings => "settings".into(),
+            Change::Resync => "resync".into(),
         }
     }
 
     fn from_payload(payload: &str) -> Option<Change> {
+        if let Some(run) = payload.strip_prefix(FINISHED) {
+            return RunId::parse(run).map(Change::RunFinished);
+        }
         [
             Change::RunsQueued,
             Change::Definitions,
@@ -303,5 +311,25 @@ struct AbortOnDrop(tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>);
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_change_survives_its_payload() {
+        for change in [
+            Change::RunsQueued,
+            Change::RunFinished(RunId(0x8000_0000_0000_002a)),
+            Change::Definitions,
+            Change::Settings,
+            Change::Resync,
+        ] {
+            assert_eq!(Change::from_payload(&change.payload()), Some(change));
+        }
+        assert_eq!(Change::from_payload("finished:run_12"), None);
+        assert_eq!(Change::from_payload("something new"), None);
     }
 }

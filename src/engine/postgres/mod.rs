@@ -259,6 +259,10 @@ impl Engine for PostgresEngine {
         PostgresEngine::set_api_key_hash(self, hash).await
     }
 
+    async fn create_api_key_hash(&self, hash: [u8; 32]) -> Result<bool, StoreError> {
+        PostgresEngine::create_api_key_hash(self, hash).await
+    }
+
     async fn bot_id(&self) -> Result<Option<u64>, StoreError> {
         PostgresEngine::bot_id(self).await
     }

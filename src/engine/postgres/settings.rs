@@ -67,6 +67,20 @@ impl PostgresEngine {
         self.set_setting(API_KEY_HASH, &hash).await
     }
 
+    /// Keeps the key hash if there is none: of instances racing on an empty database, the
+    /// primary key lets exactly one insert.
+    pub(super) async fn create_api_key_hash(&self, hash: [u8; 32]) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let made = client
+            .execute(
+                "INSERT INTO hookbot.settings (name, value) VALUES ($1, $2)
+                 ON CONFLICT (name) DO NOTHING",
+                &[&API_KEY_HASH, &&hash[..]],
+            )
+            .await?;
+        Ok(made == 1)
+    }
+
     pub(super) async fn bot_id(&self) -> Result<Option<u64>, StoreError> {
         Ok(self
             .setting(BOT_ID)

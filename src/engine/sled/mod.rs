@@ -414,6 +414,10 @@ impl Engine for SledEngine {
         SledEngine::set_api_key_hash(self, hash).await
     }
 
+    async fn create_api_key_hash(&self, hash: [u8; 32]) -> Result<bool, StoreError> {
+        SledEngine::create_api_key_hash(self, hash).await
+    }
+
     async fn bot_id(&self) -> Result<Option<u64>, StoreError> {
         SledEngine::bot_id(self)
     }

@@ -30,6 +30,16 @@ impl SledEngine {
         self.flush().await
     }
 
+    /// Keeps the key hash if there is none (one compare-and-swap), on disk when this returns.
+    pub(super) async fn create_api_key_hash(&self, hash: [u8; 32]) -> Result<bool, StoreError> {
+        let made = self
+            .meta
+            .compare_and_swap(API_KEY_HASH, None::<&[u8]>, Some(&hash[..]))?
+            .is_ok();
+        self.flush().await?;
+        Ok(made)
+    }
+
     pub(super) fn bot_id(&self) -> Result<Option<u64>, StoreError> {
         Ok(self
             .meta

@@ -1,5 +1,5 @@
 //! Settings: the API key's hash, the bot id and the install id survive a restart; the write
-//! probe leaves nothing behind.
+//! probe leaves nothing behind; of racing first starts, one makes the key.
 
 use super::both_engines;
 
@@ -20,6 +20,24 @@ both_engines! {
         assert_eq!(store.api_key_hash().await.unwrap(), Some([8; 32]));
         assert_eq!(store.bot_id().await.unwrap(), Some(1234567890123456789));
         assert_eq!(store.install_id(), install_id, "the install id is kept");
+    }
+
+    async fn only_the_first_key_is_created(subject: Subject) {
+        let store = subject.open().await;
+        let racing: Vec<bool> = futures::future::join_all(
+            (1..=4u8).map(|n| {
+                let store = store.clone();
+                async move { store.create_api_key_hash([n; 32]).await.unwrap() }
+            }),
+        )
+        .await;
+        assert_eq!(racing.iter().filter(|made| **made).count(), 1, "{racing:?}");
+        let kept = store.api_key_hash().await.unwrap().expect("a key");
+        let winner = racing.iter().position(|made| *made).unwrap() as u8 + 1;
+        assert_eq!(kept, [winner; 32], "the hash kept is the winner's");
+        store.set_api_key_hash([9; 32]).await.unwrap();
+        assert!(!store.create_api_key_hash([10; 32]).await.unwrap());
+        assert_eq!(store.api_key_hash().await.unwrap(), Some([9; 32]));
     }
 
     async fn two_stores_have_different_install_ids(subject: Subject) {
