@@ -169,7 +169,7 @@ impl PostgresEngine {
 
 /// The setting (`hookbot.settings`) that holds the install id: 16 random bytes, made when the
 /// schema is first used.
-const INSTALL_ID: &str = "install_id";
+pub(super) const INSTALL_ID: &str = "install_id";
 
 /// The database's install id, made (random) and kept the first time it is used; when several
 /// instances start on a new database together, the first one's id counts for all.
@@ -273,6 +273,10 @@ impl Engine for PostgresEngine {
 
     fn install_id(&self) -> u128 {
         self.install_id
+    }
+
+    async fn adopt_install(&self, install_id: u128, next_counter: u64) -> Result<bool, StoreError> {
+        PostgresEngine::adopt_install(self, install_id, next_counter).await
     }
 
     async fn variable(
@@ -414,6 +418,10 @@ impl Engine for PostgresEngine {
         due: Option<&ScheduleDue>,
     ) -> Result<(), StoreError> {
         PostgresEngine::set_schedule_due(self, event_id, due).await
+    }
+
+    async fn button_values(&self) -> Result<Vec<(String, String)>, StoreError> {
+        PostgresEngine::button_values(self).await
     }
 
     async fn button_value(&self, key: &str) -> Result<Option<String>, StoreError> {
