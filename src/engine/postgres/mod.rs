@@ -12,7 +12,8 @@
 //! Connections come from a bounded pool ([`POOL_SIZE`]); a checkout waits at most
 //! [`POOL_WAIT`], and opening a connection at most [`CONNECT_TIMEOUT`], so an unreachable server
 //! answers every call with an error within seconds (a webhook then gets 503 and `Retry-After`)
-//! instead of holding requests.
+//! instead of holding requests. Every connection speaks TLS as `sslmode` in the URL asks
+//! ([`tls`]).
 
 mod coordination;
 mod definitions;
@@ -22,11 +23,11 @@ mod pending;
 mod prune;
 mod runs;
 mod settings;
+mod tls;
 mod triggers;
 mod variables;
 
 use std::collections::HashMap;
-use std::str::FromStr;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -76,9 +77,20 @@ struct PendingCount {
     count: u64,
 }
 
-/// A PostgreSQL failure, kept whole as the engine's own error.
+/// A PostgreSQL failure as the engine's own error, with its causes in the message:
+/// tokio-postgres keeps the reason (a server without TLS, a refused certificate, a wrong
+/// password) in the error's source, which a log line or a 503 would not show.
 fn failure(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
-    StoreError::Engine(Box::new(error))
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(reason) = cause {
+        let said = reason.to_string();
+        if !text.contains(&said) {
+            text = format!("{text}: {said}");
+        }
+        cause = reason.source();
+    }
+    StoreError::Engine(text.into())
 }
 
 impl From<tokio_postgres::Error> for StoreError {
@@ -109,9 +121,7 @@ impl PostgresEngine {
     /// Connects to the database at `url`, creates or migrates hookbot's schema in it, and reads
     /// (or makes) the install id. Fails within seconds when the server does not answer.
     pub async fn connect(url: &str) -> Result<PostgresEngine, StoreError> {
-        let mut config = tokio_postgres::Config::from_str(url).map_err(|error| {
-            StoreError::Engine(format!("storage.url is not a PostgreSQL URL: {error}").into())
-        })?;
+        let (mut config, tls, _) = tls::configure(url)?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
@@ -125,6 +135,7 @@ impl PostgresEngine {
         let cached = loaded_events.clone();
         let coordination = Coordination::new(
             config.clone(),
+            tls.clone(),
             Box::new(move |change| {
                 if matches!(change, Change::Definitions | Change::Resync) {
                     cached.write().expect("event cache lock").clear();
@@ -133,7 +144,7 @@ impl PostgresEngine {
         );
         let manager = Manager::from_config(
             config,
-            tokio_postgres::NoTls,
+            tls,
             ManagerConfig {
                 // A cheap check at checkout: a closed connection is replaced, a live one is not
                 // pinged (its next query fails if the server went away meanwhile).
