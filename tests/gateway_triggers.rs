@@ -194,6 +194,119 @@ async fn messages_members_and_reactions_start_their_events_in_their_server_only(
     h.stop().await;
 }
 
+/// How many times hookbot wrote `wanted` in #general.
+fn said_times(h: &Harness, wanted: &str) -> usize {
+    contents(h, GENERAL).iter().filter(|c| *c == wanted).count()
+}
+
+async fn wait_for_times(h: &Harness, wanted: &str, times: usize) {
+    let found = h
+        .sandbox
+        .wait_until(DEADLINE, |_| said_times(h, wanted) >= times)
+        .await;
+    assert!(
+        found,
+        "{wanted:?} {times} times: {:?}",
+        contents(h, GENERAL)
+    );
+}
+
+#[tokio::test]
+async fn a_gateway_event_delivered_twice_starts_one_run_and_a_new_occurrence_another() {
+    let events = [
+        (
+            "join.toml",
+            event(
+                "join",
+                "type = \"member_join\"",
+                &say("#general", "welcome {user_name}"),
+            ),
+        ),
+        (
+            "leave.toml",
+            event(
+                "leave",
+                "type = \"member_leave\"",
+                &say("#general", "bye {user_name}"),
+            ),
+        ),
+        (
+            "thumbs.toml",
+            event(
+                "thumbs",
+                "type = \"reaction_add\"",
+                &say("#general", "reacted {emoji}"),
+            ),
+        ),
+        (
+            "unreact.toml",
+            event(
+                "unreact",
+                "type = \"reaction_remove\"",
+                &say("#general", "took back {emoji}"),
+            ),
+        ),
+    ];
+    let events: Vec<(&str, &str)> = events.iter().map(|(n, t)| (*n, t.as_str())).collect();
+    let h = Harness::start(&events).await;
+
+    // Each dispatch once, then the same dispatch again (as after a RESUME), then, for joins and
+    // reactions, a genuinely new occurrence of the same thing.
+    h.sandbox.member_joins(SERVER, 5005, "dave").expect("joins");
+    wait_for_times(&h, "welcome dave", 1).await;
+    h.sandbox.dispatch_again("GUILD_MEMBER_ADD").expect("again");
+    logs::logged(&["arrived again", "member_join"]).await;
+    h.sandbox.member_leaves(SERVER, 5005).expect("leaves");
+    wait_for_times(&h, "bye dave", 1).await;
+    h.sandbox
+        .dispatch_again("GUILD_MEMBER_REMOVE")
+        .expect("again");
+    logs::logged(&["arrived again", "member_leave"]).await;
+    h.sandbox
+        .member_joins(SERVER, 5005, "dave")
+        .expect("joins again");
+    wait_for_times(&h, "welcome dave", 2).await;
+
+    let target = h
+        .sandbox
+        .post_as(DEPLOYS, ALICE, "react here")
+        .expect("posted");
+    h.sandbox
+        .react_as(DEPLOYS, target, ALICE, "👍", true)
+        .expect("reacts");
+    wait_for_times(&h, "reacted 👍", 1).await;
+    h.sandbox
+        .dispatch_again("MESSAGE_REACTION_ADD")
+        .expect("again");
+    logs::logged(&["arrived again", "reaction_add"]).await;
+    h.sandbox
+        .react_as(DEPLOYS, target, ALICE, "👍", false)
+        .expect("takes it back");
+    wait_for_times(&h, "took back 👍", 1).await;
+    h.sandbox
+        .dispatch_again("MESSAGE_REACTION_REMOVE")
+        .expect("again");
+    logs::logged(&["arrived again", "reaction_remove"]).await;
+    h.sandbox
+        .react_as(DEPLOYS, target, ALICE, "👍", true)
+        .expect("reacts again");
+    wait_for_times(&h, "reacted 👍", 2).await;
+
+    let mut said = contents(&h, GENERAL);
+    said.sort();
+    let mut expected = [
+        "welcome dave",
+        "welcome dave",
+        "bye dave",
+        "reacted 👍",
+        "reacted 👍",
+        "took back 👍",
+    ];
+    expected.sort();
+    assert_eq!(said, expected, "one run per occurrence");
+    h.stop().await;
+}
+
 fn deploy_command(reply: &str) -> String {
     let trigger = "type = \"command\"\nname = \"deploy\"\ndescription = \"Deploy a service\"\n\n\
         [[trigger.options]]\nname = \"service\"\ntype = \"string\"\ndescription = \"Which\"\nrequired = true\nchoices = [\"billing\", \"web\"]\n\n\
@@ -349,11 +462,15 @@ async fn commands_are_registered_only_when_what_discord_has_differs() {
 
 #[tokio::test]
 async fn intents_follow_reloads_and_a_refused_privileged_intent_leaves_the_rest_working() {
-    let sandbox_fixture = fixture();
     let reactions = event(
         "thumbs",
         "type = \"reaction_add\"",
         &say("#general", "reacted {emoji}"),
+    );
+    let join = event(
+        "join",
+        "type = \"member_join\"",
+        &say("#general", "welcome {user_name}"),
     );
     let said = event(
         "said",
@@ -362,41 +479,93 @@ async fn intents_follow_reloads_and_a_refused_privileged_intent_leaves_the_rest_
     );
     let hook = message_event("hook", "#deploys", "from a webhook");
     let h = Harness::start_with(
-        sandbox_fixture,
-        &[("thumbs.toml", &reactions), ("hook.toml", &hook)],
+        fixture(),
+        &[
+            ("thumbs.toml", &reactions),
+            ("join.toml", &join),
+            ("hook.toml", &hook),
+        ],
         "",
         "",
     )
     .await;
-    assert_eq!(
-        h.sandbox.identified_intents(),
-        Some(GUILDS | GUILD_MESSAGE_REACTIONS)
-    );
+    let before = GUILDS | GUILD_MESSAGE_REACTIONS | GUILD_MEMBERS;
+    assert_eq!(h.sandbox.identified_intents(), Some(before));
 
-    // The portal does not enable Message Content; a message event needs it.
+    // The portal enables Server Members but not Message Content; a message event needs it.
     h.sandbox
         .disable_privileged_intents(&[PrivilegedIntent::MessageContent]);
     std::fs::write(h.dir.path().join("events/said.toml"), said).unwrap();
-    let fallback = GUILDS | GUILD_MESSAGE_REACTIONS;
     let identified = h
         .sandbox
         .wait_until(DEADLINE, |s| {
-            s.identified_intents() == Some(fallback) && s.gateway_identified() >= 2
+            s.identified_intents() == Some(before) && s.gateway_identified() >= 2
         })
         .await;
     assert!(
         identified,
-        "asked with MESSAGE_CONTENT, refused, asked again without: {:?}",
+        "asked with MESSAGE_CONTENT, refused, asked again with every intent the application has: {:?}",
         h.sandbox.identified_intents()
     );
-    // Everything that does not need it keeps working.
+    let asked_flags = h
+        .sandbox
+        .requests()
+        .iter()
+        .any(|r| r.method == "GET" && r.path.ends_with("/applications/@me"));
+    assert!(asked_flags, "hookbot asked Discord which intents it has");
+    let told = logs::logged(&["4014", "Message Content Intent", "for message events"]).await;
+    assert!(!told.contains("Server Members"), "{told}");
+
+    // Everything that does not need it keeps working, members events included.
     let target = h.sandbox.post_as(DEPLOYS, ALICE, "hello").expect("posted");
     h.sandbox
         .react_as(DEPLOYS, target, ALICE, "👍", true)
         .expect("reacts");
     wait_for_message(&h, GENERAL, "reacted 👍").await;
+    h.sandbox
+        .member_joins(SERVER, 5007, "frank")
+        .expect("joins");
+    wait_for_message(&h, GENERAL, "welcome frank").await;
     h.succeeded(&h.post("hook", json!({})).await).await;
     assert!(!contents(&h, GENERAL).iter().any(|c| c.starts_with("said")));
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn without_the_application_flags_a_4014_drops_every_privileged_intent() {
+    let join = event(
+        "join",
+        "type = \"member_join\"",
+        &say("#general", "welcome {user_name}"),
+    );
+    let reactions = event(
+        "thumbs",
+        "type = \"reaction_add\"",
+        &say("#general", "reacted {emoji}"),
+    );
+    let sandbox = discord_stand_in::Sandbox::start_with(fixture(), TOKEN, Default::default())
+        .await
+        .expect("stand-in starts");
+    // The portal refuses Server Members, yet the flags claim it is on (they lag behind).
+    sandbox.disable_privileged_intents(&[PrivilegedIntent::GuildMembers]);
+    sandbox.set_application_flags(Some(1 << 14));
+    let h = Harness::start_on(
+        sandbox,
+        &[("join.toml", &join), ("thumbs.toml", &reactions)],
+    )
+    .await;
+    let identified = h
+        .sandbox
+        .wait_until(DEADLINE, |s| {
+            s.identified_intents() == Some(GUILDS | GUILD_MESSAGE_REACTIONS)
+        })
+        .await;
+    assert!(identified, "{:?}", h.sandbox.identified_intents());
+    let target = h.sandbox.post_as(DEPLOYS, ALICE, "hello").expect("posted");
+    h.sandbox
+        .react_as(DEPLOYS, target, ALICE, "👍", true)
+        .expect("reacts");
+    wait_for_message(&h, GENERAL, "reacted 👍").await;
     h.stop().await;
 }
 
