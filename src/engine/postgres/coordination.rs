@@ -325,7 +325,7 @@ async fn listen_once(
 }
 
 fn failure(error: tokio_postgres::Error) -> StoreError {
-    super::failure(error)
+    super::failure::failure(error)
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>);

@@ -17,6 +17,7 @@
 
 mod coordination;
 mod definitions;
+mod failure;
 mod idempotency;
 mod migrate;
 mod pending;
@@ -33,6 +34,7 @@ use std::time::{Duration, Instant};
 
 use coordination::Coordination;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use failure::failure;
 
 use crate::engine::coordination::{Change, Lease};
 use crate::engine::error::StoreError;
@@ -75,22 +77,6 @@ pub struct PostgresEngine {
 struct PendingCount {
     counted_at: Option<Instant>,
     count: u64,
-}
-
-/// A PostgreSQL failure as the engine's own error, with its causes in the message:
-/// tokio-postgres keeps the reason (a server without TLS, a refused certificate, a wrong
-/// password) in the error's source, which a log line or a 503 would not show.
-fn failure(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(reason) = cause {
-        let said = reason.to_string();
-        if !text.contains(&said) {
-            text = format!("{text}: {said}");
-        }
-        cause = reason.source();
-    }
-    StoreError::Engine(text.into())
 }
 
 impl From<tokio_postgres::Error> for StoreError {
