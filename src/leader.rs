@@ -1,5 +1,5 @@
 //! Leading: what only one instance at a time may do (hold the Discord gateway, carry out runs,
-//! keep the bot's id), started while this instance holds the store's [`Lease`] and stopped at
+//! fire schedules, keep the bot's id), started while this instance holds the store's [`Lease`] and stopped at
 //! once when it loses it, so two instances never act together (CONTRACT §8).
 //!
 //! With an embedded store the process leads from start to stop and nothing here waits. With a
@@ -24,6 +24,7 @@ use crate::executor::http_request::Destination;
 use crate::gateway_runs;
 use crate::metrics::LEADER;
 use crate::queue::Queue;
+use crate::triggers::schedule;
 
 /// How often a leader looks at the queue without being told: the safety net under the change
 /// feed. A run whose notification was lost waits at most this long.
@@ -160,7 +161,7 @@ async fn lead_until_shutdown(
                     Ok(Change::RunsQueued | Change::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
                         config.queue.wake()
                     }
-                    Ok(Change::Definitions | Change::Settings) => {}
+                    Ok(Change::Definitions | Change::Settings | Change::RunFinished(_)) => {}
                     // An embedded store's feed: nobody else queues runs.
                     Err(broadcast::error::RecvError::Closed) => changes = None,
                 },
@@ -242,6 +243,10 @@ struct Duties {
     gateway_runs: JoinHandle<()>,
     /// Keeps the gateway intents and the slash commands as the events want them.
     discord_sync: JoinHandle<()>,
+    /// Fires `schedule` events at their due times. Only the leader fires, so three instances
+    /// make one run per due time; a due time fired just before a takeover is recognised by its
+    /// idempotency key when the new leader fires it again.
+    schedules: JoinHandle<()>,
 }
 
 impl Duties {
@@ -292,6 +297,15 @@ impl Duties {
             discord.clone(),
             stop.clone(),
         ));
+        let schedules = tokio::spawn(schedule::run_schedules(
+            schedule::Stored {
+                store: config.store.clone(),
+                queue: config.queue.clone(),
+            },
+            Arc::new(schedule::SystemClock),
+            schedule::Tuning::default(),
+            stop.clone(),
+        ));
         current.send_replace(Some(discord.clone()));
         metrics::gauge!(LEADER).set(1.0);
         Duties {
@@ -301,6 +315,7 @@ impl Duties {
             remember_bot_id,
             gateway_runs,
             discord_sync,
+            schedules,
         }
     }
 
@@ -311,6 +326,7 @@ impl Duties {
         let _ = self.executor.await;
         let _ = self.gateway_runs.await;
         let _ = self.discord_sync.await;
+        let _ = self.schedules.await;
         self.remember_bot_id.abort();
         let _ = self.remember_bot_id.await;
         self.discord.shutdown().await;
@@ -325,8 +341,10 @@ impl Duties {
         let _ = self.executor.await;
         self.gateway_runs.abort();
         self.discord_sync.abort();
+        self.schedules.abort();
         let _ = self.gateway_runs.await;
         let _ = self.discord_sync.await;
+        let _ = self.schedules.await;
         self.remember_bot_id.abort();
         let _ = self.remember_bot_id.await;
         self.discord.shutdown().await;

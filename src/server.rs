@@ -28,9 +28,7 @@ use crate::executor::http_request::Destination;
 use crate::http::{self, webhook, AppState, Limits, Probe, Serving};
 use crate::leader::{DutiesConfig, Leader, Leadership};
 use crate::queue::Queue;
-use crate::{
-    admin, discord, keys, metrics, reload, retention, sandbox_control, sandbox_world, triggers,
-};
+use crate::{admin, discord, keys, metrics, reload, retention, sandbox_control, sandbox_world};
 
 /// How often a follower that does not know the bot's id looks for it in the store.
 const BOT_ID_POLL: std::time::Duration = std::time::Duration::from_secs(1);
@@ -102,6 +100,8 @@ pub struct Running {
     pub addr: SocketAddr,
     /// Where `/healthz`, `/readyz` and `/metrics` are served when `http.metrics_listen` is set.
     pub metrics_addr: Option<SocketAddr>,
+    /// Where the web console is served (`http.console_listen`, or loopback with `--sandbox`).
+    pub console_addr: Option<SocketAddr>,
     /// The bot's Discord user id, the first segment of every webhook URL.
     pub bot_id: u64,
     /// A key made at this start (the first start, or every sandbox start), shown once.
@@ -130,9 +130,6 @@ pub struct Running {
     retention: JoinHandle<()>,
     /// Reloads the events folder when a file changes.
     watcher: JoinHandle<()>,
-    /// Fires `schedule` events at their due times (on every instance: a fire carries its due
-    /// time as an idempotency key, so instances firing the same time start one run).
-    schedules: JoinHandle<()>,
 }
 
 /// Starts everything and returns once the listeners are bound.
@@ -157,6 +154,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         None => None,
         Some(wanted) => Some(bind(wanted).await?),
     };
+    let console_listener = bind_console(&config).await?;
 
     let (sandbox, token, api_url) = match real_token {
         Some(token) => (None, token, config.discord.api_url.clone()),
@@ -214,7 +212,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             api_url,
             known_bot_id,
             delivery: config.delivery.clone(),
-            http_destination,
+            http_destination: http_destination.clone(),
             sandbox: config.sandbox,
             // The gateway asks for the intents the loaded events need (and identifies again
             // when a reload needs others).
@@ -235,12 +233,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         None => learn_bot_id(&leadership, &store).await?,
     };
     // Made once everything else is up, so a start that fails never eats a key nobody saw.
-    let new_api_key = if config.sandbox || store.api_key_hash().await?.is_none() {
-        let key = keys::generate_key();
-        store.set_api_key_hash(keys::hash_key(&key)).await?;
-        Some(key)
-    } else {
-        None
+    let first_key = FirstKey::make(&config, &store).await?;
+    let new_api_key = match &first_key {
+        FirstKey::Made(key) => Some(key.clone()),
+        FirstKey::Existing | FirstKey::MadeElsewhere => None,
     };
     let state = AppState::new(
         store.clone(),
@@ -257,15 +253,6 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         shutdown.clone(),
     ));
     let watcher = tokio::spawn(folder_watch.run(store.clone(), shutdown.clone()));
-    let schedules = tokio::spawn(triggers::schedule::run_schedules(
-        triggers::schedule::Stored {
-            store: store.clone(),
-            queue: queue.clone(),
-        },
-        Arc::new(triggers::schedule::SystemClock),
-        triggers::schedule::Tuning::default(),
-        shutdown.clone(),
-    ));
     let probe = Probe {
         store: store.clone(),
         leadership: leadership.clone(),
@@ -280,7 +267,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         idle_timeout: config.http.idle_timeout,
     }
     .within_descriptors(descriptors, operator_listener.is_some());
-    let http = http::serve(
+    let mut http = http::serve(
         listener,
         operator_listener.map(|(listener, _)| listener),
         state,
@@ -289,12 +276,37 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         shutdown.clone(),
     );
     let base_url = config.public_base_url(addr);
+    let console_addr = console_listener.as_ref().map(|(_, addr)| *addr);
+    if let Some((console_listener, console_addr)) = console_listener {
+        let console = http::console::ConsoleState {
+            store: store.clone(),
+            queue: queue.clone(),
+            leadership: leadership.clone(),
+            bot_id,
+            base_url: base_url.clone(),
+            http_destination: http_destination.clone(),
+            sandbox: sandbox.as_ref().map(|stand_in| http::console::SandboxLink {
+                control_url: stand_in.control_url(),
+                token: sandbox_world::SANDBOX_TOKEN.to_owned(),
+            }),
+            auth: Arc::new(http::console::Auth::new(
+                config.sandbox,
+                config
+                    .http
+                    .public_url
+                    .as_deref()
+                    .is_some_and(|url| url.starts_with("https://")),
+            )),
+        };
+        http.serve_console(console_listener, console, limits, shutdown.clone());
+        tracing::info!(url = %console_url(console_addr), "console ready");
+    }
     tracing::info!(listen = %addr, bot_id, "webhook listener ready");
     // The admin commands reach this process through it while it holds the database.
     let admin_path = admin::protocol::socket_path(&config.database_path());
     let admin_state = admin::server::AdminState {
         store: store.clone(),
-        queue,
+        queue: queue.clone(),
         bot_id,
         base_url: base_url.clone(),
     };
@@ -308,18 +320,23 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             None
         }
     };
-    let banner = banner(
-        &config,
-        &base_url,
-        bot_id,
-        new_api_key.as_deref(),
-        &loaded.events,
-    );
+    let banner = match first_key {
+        FirstKey::MadeElsewhere => Some(MADE_ELSEWHERE.to_owned()),
+        _ => banner(
+            &config,
+            &base_url,
+            bot_id,
+            new_api_key.as_deref(),
+            console_addr,
+            &loaded.events,
+        ),
+    };
 
     started.disarm();
     Ok(Running {
         addr,
         metrics_addr,
+        console_addr,
         bot_id,
         new_api_key,
         banner,
@@ -333,8 +350,41 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         leader,
         retention,
         watcher,
-        schedules,
     })
+}
+
+/// What a start on a database without an API key prints instead of the key when another
+/// instance, started at the same moment on the same database, made it first.
+pub const MADE_ELSEWHERE: &str = "another hookbot instance sharing this database made the API key at the same moment and printed it in its own output (shown only there, once); `hookbot key rotate` on any machine with this config makes a new one";
+
+/// The API key at this start: made here (shown once), made by another instance that started at
+/// the same moment on the same empty database, or made before.
+enum FirstKey {
+    Made(String),
+    MadeElsewhere,
+    Existing,
+}
+
+impl FirstKey {
+    async fn make(config: &Config, store: &Store) -> Result<FirstKey, StoreError> {
+        if config.sandbox {
+            let key = keys::generate_key();
+            store.set_api_key_hash(keys::hash_key(&key)).await?;
+            return Ok(FirstKey::Made(key));
+        }
+        if store.api_key_hash().await?.is_some() {
+            return Ok(FirstKey::Existing);
+        }
+        let key = keys::generate_key();
+        // The database decides: of instances racing here, exactly one keeps its key.
+        match store.create_api_key_hash(keys::hash_key(&key)).await? {
+            true => Ok(FirstKey::Made(key)),
+            false => {
+                tracing::info!("{MADE_ELSEWHERE}");
+                Ok(FirstKey::MadeElsewhere)
+            }
+        }
+    }
 }
 
 /// The bot's id when neither the token nor an earlier start said it: from Discord once this
@@ -386,7 +436,6 @@ impl Running {
         self.leader.stopped().await;
         let _ = self.retention.await;
         let _ = self.watcher.await;
-        let _ = self.schedules.await;
         if let Err(error) = self.store.flush().await {
             tracing::error!(%error, "could not flush the database at shutdown");
         }
@@ -430,19 +479,50 @@ async fn bind(wanted: SocketAddr) -> Result<(TcpListener, SocketAddr), StartErro
     Ok((listener, addr))
 }
 
-/// What a person needs after start: the new key (shown once) and, in the sandbox, how to try it.
+/// The console's listener: `http.console_listen`; with `--sandbox` and no such key, loopback
+/// port 8081, or a port the OS picks when 8081 is taken; otherwise none.
+async fn bind_console(config: &Config) -> Result<Option<(TcpListener, SocketAddr)>, StartError> {
+    match (config.http.console_listen, config.sandbox) {
+        (Some(wanted), _) => Ok(Some(bind(wanted).await?)),
+        (None, false) => Ok(None),
+        (None, true) => match bind(crate::config::SANDBOX_CONSOLE_LISTEN).await {
+            Ok(bound) => Ok(Some(bound)),
+            Err(_) => {
+                let any_port = SocketAddr::new(crate::config::SANDBOX_CONSOLE_LISTEN.ip(), 0);
+                Ok(Some(bind(any_port).await?))
+            }
+        },
+    }
+}
+
+/// `http://127.0.0.1:8081/` for the console's bound address (an unspecified one as loopback).
+fn console_url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        ip if !ip.is_unspecified() => ip,
+        std::net::IpAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+    };
+    format!("http://{}/", SocketAddr::new(ip, addr.port()))
+}
+
+/// What a person needs after start: the new key (shown once), where the console is and, in the
+/// sandbox, how to try it.
 fn banner(
     config: &Config,
     base_url: &str,
     bot_id: u64,
     new_api_key: Option<&str>,
+    console_addr: Option<SocketAddr>,
     events: &[Event],
 ) -> Option<String> {
     let key = new_api_key?;
+    let console_line = console_addr
+        .map(|addr| format!("console   {}\n", console_url(addr)))
+        .unwrap_or_default();
     if !config.sandbox {
         return Some(format!(
-            "hookbot made its API key (shown only this once; `hookbot key rotate` makes a new one):\n{key}"
-        ));
+            "hookbot made its API key (shown only this once; `hookbot key rotate` makes a new one):\n{key}\n{console_line}"
+        ).trim_end().to_owned());
     }
     let mut text = String::from(if config.sandbox_options.real_http {
         "hookbot sandbox: a local Discord stand-in plays Discord; nothing goes to Discord.\n\
@@ -452,6 +532,7 @@ fn banner(
          http_request calls go to a local echo that logs and answers them ([sandbox] real_http = true makes them for real).\n"
     });
     text.push_str(&format!("API key (new at every sandbox start): {key}\n"));
+    text.push_str(&console_line);
     if events.is_empty() {
         text.push_str(&format!(
             "No events in {}: `hookbot event new NAME --server ID` makes one.\n",

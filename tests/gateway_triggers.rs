@@ -82,9 +82,12 @@ async fn messages_members_and_reactions_start_their_events_in_their_server_only(
             event(
                 "said",
                 "type = \"message\"\nchannel = \"#deploys\"",
-                &say(
-                    "#general",
-                    "{user_name} ({user_id}) said {message_content} in {channel_id}",
+                &format!(
+                    "[[when]]\nleft = \"{{message_content}}\"\nop = \"not_equals\"\nright = \"skip me\"\n\n{}",
+                    say(
+                        "#general",
+                        "{user_name} ({user_id}) said {message_content} in {channel_id} as {message_id}",
+                    )
                 ),
             ),
         ),
@@ -101,7 +104,7 @@ async fn messages_members_and_reactions_start_their_events_in_their_server_only(
             event(
                 "leave",
                 "type = \"member_leave\"",
-                &say("#general", "bye {user_name}"),
+                &say("#general", "bye {user_name} {user_id}"),
             ),
         ),
         (
@@ -109,7 +112,10 @@ async fn messages_members_and_reactions_start_their_events_in_their_server_only(
             event(
                 "thumbs",
                 "type = \"reaction_add\"\nemoji = \"👍\"",
-                &say("#general", "{user_id} reacted {emoji} in {channel_id}"),
+                &say(
+                    "#general",
+                    "{user_id} reacted {emoji} in {channel_id} on {message_id}",
+                ),
             ),
         ),
         (
@@ -141,16 +147,16 @@ async fn messages_members_and_reactions_start_their_events_in_their_server_only(
         .post_as(OTHER_DEPLOYS, ALICE, "wrong server")
         .expect("posted");
     h.sandbox.post_as(DEPLOYS, ROBOT, "beep").expect("posted");
-    h.succeeded(&h.post("hook", json!({})).await).await;
     h.sandbox
+        .post_as(DEPLOYS, ALICE, "skip me")
+        .expect("posted, and filtered out by [[when]]");
+    h.succeeded(&h.post("hook", json!({})).await).await;
+    let shipped = h
+        .sandbox
         .post_as(DEPLOYS, ALICE, "ship it")
         .expect("posted");
-    wait_for_message(
-        &h,
-        GENERAL,
-        &format!("alice ({ALICE}) said ship it in {DEPLOYS}"),
-    )
-    .await;
+    let said_it = format!("alice ({ALICE}) said ship it in {DEPLOYS} as {shipped}");
+    wait_for_message(&h, GENERAL, &said_it).await;
 
     h.sandbox.member_joins(SERVER, 5005, "dave").expect("joins");
     wait_for_message(&h, GENERAL, "welcome dave 5005").await;
@@ -158,7 +164,7 @@ async fn messages_members_and_reactions_start_their_events_in_their_server_only(
         .member_joins(OTHER_SERVER, 5006, "erin")
         .expect("joins the other server");
     h.sandbox.member_leaves(SERVER, 5005).expect("leaves");
-    wait_for_message(&h, GENERAL, "bye dave").await;
+    wait_for_message(&h, GENERAL, "bye dave 5005").await;
 
     let target = h
         .sandbox
@@ -170,7 +176,8 @@ async fn messages_members_and_reactions_start_their_events_in_their_server_only(
     h.sandbox
         .react_as(DEPLOYS, target, ALICE, "👍", true)
         .expect("reacts");
-    wait_for_message(&h, GENERAL, &format!("{ALICE} reacted 👍 in {DEPLOYS}")).await;
+    let reacted = format!("{ALICE} reacted 👍 in {DEPLOYS} on {target}");
+    wait_for_message(&h, GENERAL, &reacted).await;
     h.sandbox
         .react_as(DEPLOYS, target, ALICE, "👍", false)
         .expect("takes it back");
@@ -179,10 +186,10 @@ async fn messages_members_and_reactions_start_their_events_in_their_server_only(
     let mut said = contents(&h, GENERAL);
     said.sort();
     let mut expected = vec![
-        format!("alice ({ALICE}) said ship it in {DEPLOYS}"),
+        said_it,
         "welcome dave 5005".to_owned(),
-        "bye dave".to_owned(),
-        format!("{ALICE} reacted 👍 in {DEPLOYS}"),
+        "bye dave 5005".to_owned(),
+        reacted,
         "took back 👍".to_owned(),
     ];
     expected.sort();
@@ -191,6 +198,119 @@ async fn messages_members_and_reactions_start_their_events_in_their_server_only(
     for message in written.iter().filter(|m| by_hookbot(m)) {
         assert_eq!(message["allowed_mentions"]["parse"], json!([]));
     }
+    h.stop().await;
+}
+
+/// How many times hookbot wrote `wanted` in #general.
+fn said_times(h: &Harness, wanted: &str) -> usize {
+    contents(h, GENERAL).iter().filter(|c| *c == wanted).count()
+}
+
+async fn wait_for_times(h: &Harness, wanted: &str, times: usize) {
+    let found = h
+        .sandbox
+        .wait_until(DEADLINE, |_| said_times(h, wanted) >= times)
+        .await;
+    assert!(
+        found,
+        "{wanted:?} {times} times: {:?}",
+        contents(h, GENERAL)
+    );
+}
+
+#[tokio::test]
+async fn a_gateway_event_delivered_twice_starts_one_run_and_a_new_occurrence_another() {
+    let events = [
+        (
+            "join.toml",
+            event(
+                "join",
+                "type = \"member_join\"",
+                &say("#general", "welcome {user_name}"),
+            ),
+        ),
+        (
+            "leave.toml",
+            event(
+                "leave",
+                "type = \"member_leave\"",
+                &say("#general", "bye {user_name} {user_id}"),
+            ),
+        ),
+        (
+            "thumbs.toml",
+            event(
+                "thumbs",
+                "type = \"reaction_add\"",
+                &say("#general", "reacted {emoji}"),
+            ),
+        ),
+        (
+            "unreact.toml",
+            event(
+                "unreact",
+                "type = \"reaction_remove\"",
+                &say("#general", "took back {emoji}"),
+            ),
+        ),
+    ];
+    let events: Vec<(&str, &str)> = events.iter().map(|(n, t)| (*n, t.as_str())).collect();
+    let h = Harness::start(&events).await;
+
+    // Each dispatch once, then the same dispatch again (as after a RESUME), then, for joins and
+    // reactions, a genuinely new occurrence of the same thing.
+    h.sandbox.member_joins(SERVER, 5005, "dave").expect("joins");
+    wait_for_times(&h, "welcome dave", 1).await;
+    h.sandbox.dispatch_again("GUILD_MEMBER_ADD").expect("again");
+    logs::logged(&["arrived again", "member_join"]).await;
+    h.sandbox.member_leaves(SERVER, 5005).expect("leaves");
+    wait_for_times(&h, "bye dave 5005", 1).await;
+    h.sandbox
+        .dispatch_again("GUILD_MEMBER_REMOVE")
+        .expect("again");
+    logs::logged(&["arrived again", "member_leave"]).await;
+    h.sandbox
+        .member_joins(SERVER, 5005, "dave")
+        .expect("joins again");
+    wait_for_times(&h, "welcome dave", 2).await;
+
+    let target = h
+        .sandbox
+        .post_as(DEPLOYS, ALICE, "react here")
+        .expect("posted");
+    h.sandbox
+        .react_as(DEPLOYS, target, ALICE, "👍", true)
+        .expect("reacts");
+    wait_for_times(&h, "reacted 👍", 1).await;
+    h.sandbox
+        .dispatch_again("MESSAGE_REACTION_ADD")
+        .expect("again");
+    logs::logged(&["arrived again", "reaction_add"]).await;
+    h.sandbox
+        .react_as(DEPLOYS, target, ALICE, "👍", false)
+        .expect("takes it back");
+    wait_for_times(&h, "took back 👍", 1).await;
+    h.sandbox
+        .dispatch_again("MESSAGE_REACTION_REMOVE")
+        .expect("again");
+    logs::logged(&["arrived again", "reaction_remove"]).await;
+    h.sandbox
+        .react_as(DEPLOYS, target, ALICE, "👍", true)
+        .expect("reacts again");
+    wait_for_times(&h, "reacted 👍", 2).await;
+
+    let mut said = contents(&h, GENERAL);
+    said.sort();
+    let mut expected = [
+        "welcome dave",
+        "welcome dave",
+        "bye dave 5005",
+        "reacted 👍",
+        "reacted 👍",
+        "took back 👍",
+    ];
+    expected.sort();
+    assert_eq!(said, expected, "one run per occurrence");
     h.stop().await;
 }
 
@@ -207,7 +327,7 @@ fn deploy_command(reply: &str) -> String {
 
 #[tokio::test]
 async fn a_slow_command_is_acknowledged_within_three_seconds_and_replied_to() {
-    let reply = "content = \"deploying {option_service} x{option_count} for {option_who} by {user_name} in {channel_id}\"\nephemeral = true";
+    let reply = "content = \"deploying {option_service} x{option_count} for {option_who} by {user_name} ({user_id}) in {channel_id}\"\nephemeral = true";
     let quiet = event(
         "quiet",
         "type = \"command\"\nname = \"ping\"\ndescription = \"Ping\"",
@@ -256,7 +376,7 @@ async fn a_slow_command_is_acknowledged_within_three_seconds_and_replied_to() {
     );
     assert_eq!(
         interaction["original"]["content"],
-        format!("deploying billing x for {ALICE} by alice in {DEPLOYS}"),
+        format!("deploying billing x for {ALICE} by alice ({ALICE}) in {DEPLOYS}"),
         "an option left out renders as empty"
     );
     assert_eq!(interaction["original"]["flags"], json!(64), "ephemeral");
@@ -349,11 +469,15 @@ async fn commands_are_registered_only_when_what_discord_has_differs() {
 
 #[tokio::test]
 async fn intents_follow_reloads_and_a_refused_privileged_intent_leaves_the_rest_working() {
-    let sandbox_fixture = fixture();
     let reactions = event(
         "thumbs",
         "type = \"reaction_add\"",
         &say("#general", "reacted {emoji}"),
+    );
+    let join = event(
+        "join",
+        "type = \"member_join\"",
+        &say("#general", "welcome {user_name}"),
     );
     let said = event(
         "said",
@@ -362,41 +486,93 @@ async fn intents_follow_reloads_and_a_refused_privileged_intent_leaves_the_rest_
     );
     let hook = message_event("hook", "#deploys", "from a webhook");
     let h = Harness::start_with(
-        sandbox_fixture,
-        &[("thumbs.toml", &reactions), ("hook.toml", &hook)],
+        fixture(),
+        &[
+            ("thumbs.toml", &reactions),
+            ("join.toml", &join),
+            ("hook.toml", &hook),
+        ],
         "",
         "",
     )
     .await;
-    assert_eq!(
-        h.sandbox.identified_intents(),
-        Some(GUILDS | GUILD_MESSAGE_REACTIONS)
-    );
+    let before = GUILDS | GUILD_MESSAGE_REACTIONS | GUILD_MEMBERS;
+    assert_eq!(h.sandbox.identified_intents(), Some(before));
 
-    // The portal does not enable Message Content; a message event needs it.
+    // The portal enables Server Members but not Message Content; a message event needs it.
     h.sandbox
         .disable_privileged_intents(&[PrivilegedIntent::MessageContent]);
     std::fs::write(h.dir.path().join("events/said.toml"), said).unwrap();
-    let fallback = GUILDS | GUILD_MESSAGE_REACTIONS;
     let identified = h
         .sandbox
         .wait_until(DEADLINE, |s| {
-            s.identified_intents() == Some(fallback) && s.gateway_identified() >= 2
+            s.identified_intents() == Some(before) && s.gateway_identified() >= 2
         })
         .await;
     assert!(
         identified,
-        "asked with MESSAGE_CONTENT, refused, asked again without: {:?}",
+        "asked with MESSAGE_CONTENT, refused, asked again with every intent the application has: {:?}",
         h.sandbox.identified_intents()
     );
-    // Everything that does not need it keeps working.
+    let asked_flags = h
+        .sandbox
+        .requests()
+        .iter()
+        .any(|r| r.method == "GET" && r.path.ends_with("/applications/@me"));
+    assert!(asked_flags, "hookbot asked Discord which intents it has");
+    let told = logs::logged(&["4014", "Message Content Intent", "for message events"]).await;
+    assert!(!told.contains("Server Members"), "{told}");
+
+    // Everything that does not need it keeps working, members events included.
     let target = h.sandbox.post_as(DEPLOYS, ALICE, "hello").expect("posted");
     h.sandbox
         .react_as(DEPLOYS, target, ALICE, "👍", true)
         .expect("reacts");
     wait_for_message(&h, GENERAL, "reacted 👍").await;
+    h.sandbox
+        .member_joins(SERVER, 5007, "frank")
+        .expect("joins");
+    wait_for_message(&h, GENERAL, "welcome frank").await;
     h.succeeded(&h.post("hook", json!({})).await).await;
     assert!(!contents(&h, GENERAL).iter().any(|c| c.starts_with("said")));
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn without_the_application_flags_a_4014_drops_every_privileged_intent() {
+    let join = event(
+        "join",
+        "type = \"member_join\"",
+        &say("#general", "welcome {user_name}"),
+    );
+    let reactions = event(
+        "thumbs",
+        "type = \"reaction_add\"",
+        &say("#general", "reacted {emoji}"),
+    );
+    let sandbox = discord_stand_in::Sandbox::start_with(fixture(), TOKEN, Default::default())
+        .await
+        .expect("stand-in starts");
+    // The portal refuses Server Members, yet the flags claim it is on (they lag behind).
+    sandbox.disable_privileged_intents(&[PrivilegedIntent::GuildMembers]);
+    sandbox.set_application_flags(Some(1 << 14));
+    let h = Harness::start_on(
+        sandbox,
+        &[("join.toml", &join), ("thumbs.toml", &reactions)],
+    )
+    .await;
+    let identified = h
+        .sandbox
+        .wait_until(DEADLINE, |s| {
+            s.identified_intents() == Some(GUILDS | GUILD_MESSAGE_REACTIONS)
+        })
+        .await;
+    assert!(identified, "{:?}", h.sandbox.identified_intents());
+    let target = h.sandbox.post_as(DEPLOYS, ALICE, "hello").expect("posted");
+    h.sandbox
+        .react_as(DEPLOYS, target, ALICE, "👍", true)
+        .expect("reacts");
+    wait_for_message(&h, GENERAL, "reacted 👍").await;
     h.stop().await;
 }
 
@@ -412,7 +588,7 @@ async fn buttons_run_their_event_also_after_a_restart_and_carry_long_values() {
     let approve = event(
         "approve",
         "type = \"button\"",
-        "[[actions]]\ntype = \"reply\"\ncontent = \"approved {button_value} by {user_name} on {message_id}\"\n",
+        "[[actions]]\ntype = \"reply\"\ncontent = \"approved {button_value} by {user_name} ({user_id}) on {message_id} in {channel_id}\"\n",
     );
     let mut h = Harness::start(&[("offer.toml", &offer), ("approve.toml", &approve)]).await;
     h.succeeded(
@@ -435,7 +611,7 @@ async fn buttons_run_their_event_also_after_a_restart_and_carry_long_values() {
             .sandbox
             .click(DEPLOYS, message, ALICE, label)
             .expect("clicked");
-        let wanted = format!("approved {value} by alice on {message}");
+        let wanted = format!("approved {value} by alice ({ALICE}) on {message} in {DEPLOYS}");
         let answered = h
             .sandbox
             .wait_until(DEADLINE, |s| {

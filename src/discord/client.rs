@@ -1,35 +1,27 @@
-//! The connected bot: reaching Discord through the `api_url` proxy (and reaching it again,
-//! with backoff, while it is down), learning the bot's identity, readiness for `/readyz`, and
-//! closing the shards.
+//! The connected bot's handle: the REST client through the `api_url` proxy, the cache, the
+//! bot's identity, readiness for `/readyz`, the intents asked for, and closing the shards.
 //!
 //! Starting never waits for Discord: [`Discord::start`] returns at once and a background task
-//! asks Discord who the bot is and where the gateway is, then starts the shards. While Discord
-//! cannot be reached it tries again after [`RECONNECT_FIRST`], doubling up to [`RECONNECT_CAP`];
-//! only a token Discord refuses (401, or the gateway's 4004) ends the attempts, since no retry
-//! can fix it. Once the shards are started, serenity keeps them connected itself.
+//! (`connector`) asks Discord who the bot is and where the gateway is, then starts the shards.
+//! While Discord cannot be reached it tries again with backoff (`startup`); only a token
+//! Discord refuses (401, or the gateway's 4004) ends the attempts, since no retry can fix it.
+//! Once the shards are started, serenity keeps them connected itself.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
-use serenity::all::{
-    Cache, Context, EventHandler, GatewayIntents, GuildId, Http, HttpBuilder, Ready, ShardManager,
-    UserId,
-};
-use serenity::async_trait;
-use serenity::gateway::{GatewayError, PresenceData, ShardManagerOptions};
+use serenity::all::{Cache, EventHandler, GatewayIntents, Http, HttpBuilder, ShardManager, UserId};
 use serenity::http::{RatelimitInfo, Ratelimiter};
-use serenity::prelude::TypeMap;
 use tokio::sync::mpsc;
-use tokio::sync::{watch, Mutex, RwLock};
+use tokio::sync::{watch, Mutex};
 use tokio_util::sync::CancellationToken;
 
-use super::error::{http_status, root_cause, ConnectError};
+use super::connector::{new_shard_manager, Connector, SharedManager};
+use super::error::ConnectError;
 use super::events::{DiscordEvent, Forwarder};
-use super::intents;
+use super::link::{wait_for_gateway, GatewayHandler, GatewayState, Link, Reconnect};
 use super::pacer::Pacer;
-use super::startup::reconnect_backoff;
 
 /// Without events to report, only servers: the cache needs servers, channels and roles; users
 /// are found by id or through the member search endpoint.
@@ -38,18 +30,6 @@ const INTENTS: GatewayIntents = GatewayIntents::GUILDS;
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long to wait for READY when the bot's identity must come from the gateway.
 const IDENTITY_TIMEOUT: Duration = Duration::from_secs(15);
-/// One attempt (the identity and the gateway look-up) that Discord has not answered by then
-/// counts as failed, so a connection that hangs cannot stall the attempts.
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Whether [`Discord`] keeps trying while Discord cannot be reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reconnect {
-    /// `hookbot run`: try again with backoff until Discord answers or refuses the token.
-    UntilReached,
-    /// One-shot commands (`hookbot event test`): the first failure is the answer.
-    Once,
-}
 
 /// The connected bot: REST client, cache, and the shards' manager.
 pub struct Discord {
@@ -68,7 +48,7 @@ pub struct Discord {
     known_bot_id: Option<UserId>,
     /// The shards' manager of the connection in use: replaced when hookbot identifies again
     /// with other intents.
-    shard_manager: Arc<std::sync::Mutex<Arc<ShardManager>>>,
+    shard_manager: SharedManager,
     /// The intents the loaded events need; a change makes the connector identify again.
     intents: watch::Sender<GatewayIntents>,
     gateway: watch::Receiver<GatewayState>,
@@ -77,93 +57,6 @@ pub struct Discord {
     gateway_ended: Arc<AtomicBool>,
     /// Stops the attempts to reach Discord at shutdown.
     stop: CancellationToken,
-}
-
-/// How far hookbot has got in reaching Discord.
-#[derive(Debug, Clone)]
-enum Link {
-    /// The first attempt is under way.
-    Connecting,
-    /// An attempt failed and another follows.
-    Retrying {
-        attempt: u32,
-        reason: String,
-        retry_in: Duration,
-    },
-    /// Discord answered and the shards are started; serenity keeps them connected from here.
-    Up,
-    /// No more attempts: Discord refused the token (or, with [`Reconnect::Once`], the one
-    /// attempt failed).
-    Failed(ConnectError),
-}
-
-/// What Discord has told hookbot so far.
-#[derive(Debug, Clone)]
-struct GatewayState {
-    link: Link,
-    /// The bot's user id and name, from `GET /users/@me`.
-    me: Option<(UserId, String)>,
-    /// The bot's user id and name, from READY.
-    identity: Option<(UserId, String)>,
-    /// Every server in READY has arrived in the cache (or READY named none: serenity then never
-    /// says "cache ready").
-    cache_ready: bool,
-}
-
-struct GatewayHandler {
-    state: watch::Sender<GatewayState>,
-}
-
-#[async_trait]
-impl EventHandler for GatewayHandler {
-    async fn ready(&self, _ctx: Context, ready: Ready) {
-        tracing::info!(
-            bot = %ready.user.name,
-            id = %ready.user.id,
-            servers = ready.guilds.len(),
-            "connected to the Discord gateway"
-        );
-        // Guild commands and interaction follow-ups are addressed by the application's id.
-        _ctx.http.set_application_id(ready.application.id);
-        let identity = (ready.user.id, ready.user.name.clone());
-        let no_servers = ready.guilds.is_empty();
-        self.state.send_modify(|s| {
-            s.identity = Some(identity);
-            s.cache_ready |= no_servers;
-        });
-    }
-
-    async fn cache_ready(&self, _ctx: Context, guilds: Vec<GuildId>) {
-        tracing::info!(servers = guilds.len(), "Discord cache ready");
-        self.state.send_modify(|s| s.cache_ready = true);
-    }
-}
-
-/// What the background task needs to reach Discord and start the shards.
-struct Connector {
-    http: Arc<Http>,
-    cache: Arc<Cache>,
-    handlers: Vec<Arc<dyn EventHandler>>,
-    shard_manager: Arc<std::sync::Mutex<Arc<ShardManager>>>,
-    shard_results: futures::channel::mpsc::UnboundedReceiver<Result<(), GatewayError>>,
-    /// The intents the events want; after Discord refused a privileged one (4014), hookbot
-    /// asks without them until the events change.
-    intents: watch::Receiver<GatewayIntents>,
-    refused: bool,
-    ws_url: Arc<Mutex<String>>,
-    state: watch::Sender<GatewayState>,
-    gateway_ended: Arc<AtomicBool>,
-    reconnect: Reconnect,
-    api_url: Option<String>,
-    stop: CancellationToken,
-}
-
-/// Why one attempt to reach Discord failed.
-enum Attempt {
-    /// Worth another attempt: Discord is down, overloaded or unreachable.
-    Transient(String),
-    /// No attempt can fix it.
-    Fatal(ConnectError),
 }
 
 /// The `Authorization` value serenity's ratelimiter sends: the token with its `Bot ` prefix (as
@@ -232,12 +125,7 @@ impl Discord {
                     .build()
             }
         });
-        let (state, gateway) = watch::channel(GatewayState {
-            link: Link::Connecting,
-            me: None,
-            identity: None,
-            cache_ready: false,
-        });
+        let (state, gateway) = watch::channel(GatewayState::connecting());
         let cache = Arc::new(Cache::new());
         // The gateway's URL is filled in once Discord has said it. The shard manager is built
         // here rather than through serenity's `ClientBuilder`, whose await asks Discord for the
@@ -248,7 +136,7 @@ impl Discord {
             state: state.clone(),
         })];
         if let Some(events) = events {
-            handlers.push(Arc::new(Forwarder { events }));
+            handlers.push(Arc::new(Forwarder::new(events)));
         }
         let (intents, intents_rx) = watch::channel(wanted);
         let (manager, shard_results) = new_shard_manager(&http, &cache, &handlers, &ws_url, wanted);
@@ -262,7 +150,7 @@ impl Discord {
             shard_manager: shard_manager.clone(),
             shard_results,
             intents: intents_rx,
-            refused: false,
+            refused: GatewayIntents::empty(),
             ws_url,
             state,
             gateway_ended: gateway_ended.clone(),
@@ -477,222 +365,4 @@ impl Drop for Discord {
     fn drop(&mut self) {
         self.stop.cancel();
     }
-}
-
-impl Connector {
-    /// Reaches Discord (again and again while it is down, with [`Reconnect::UntilReached`]),
-    /// starts the shards, then watches how serenity's shards end.
-    async fn run(mut self) {
-        let mut attempt = 0u32;
-        let shards = loop {
-            attempt += 1;
-            let outcome = tokio::select! {
-                outcome = tokio::time::timeout(ATTEMPT_TIMEOUT, self.attempt()) => outcome,
-                _ = self.stop.cancelled() => return,
-            };
-            let reason = match outcome {
-                Ok(Ok(shards)) => break shards,
-                Ok(Err(Attempt::Fatal(error))) => return self.fail(error),
-                Ok(Err(Attempt::Transient(reason))) => reason,
-                Err(_) => format!("no answer within {} s", ATTEMPT_TIMEOUT.as_secs()),
-            };
-            if self.reconnect == Reconnect::Once {
-                let url = self.api_url.as_deref().unwrap_or("https://discord.com");
-                let error = ConnectError::Unreachable {
-                    url: url.to_owned(),
-                    reason,
-                };
-                return self.fail(error);
-            }
-            let retry_in = reconnect_backoff(attempt, rand::random_range(-1.0..=1.0));
-            tracing::warn!(
-                attempt,
-                %reason,
-                retry_in_ms = retry_in.as_millis() as u64,
-                "cannot reach Discord; webhooks are still accepted and wait in the queue; trying again"
-            );
-            self.state.send_modify(|s| {
-                s.link = Link::Retrying {
-                    attempt,
-                    reason,
-                    retry_in,
-                }
-            });
-            tokio::select! {
-                _ = tokio::time::sleep(retry_in) => {}
-                _ = self.stop.cancelled() => return,
-            }
-        };
-        if attempt > 1 {
-            tracing::info!(
-                attempts = attempt,
-                "Discord answers again; delivering queued runs"
-            );
-        }
-        let mut first = true;
-        loop {
-            let wanted = *self.intents.borrow_and_update();
-            let asked = if self.refused {
-                intents::without_privileged(wanted)
-            } else {
-                wanted
-            };
-            let manager = if first {
-                first = false;
-                self.current()
-            } else {
-                // Another IDENTIFY, with other intents: a new manager (serenity fixes the
-                // intents at its creation).
-                let (manager, results) =
-                    new_shard_manager(&self.http, &self.cache, &self.handlers, &self.ws_url, asked);
-                self.shard_results = results;
-                *self.shard_manager.lock().unwrap_or_else(|p| p.into_inner()) = manager.clone();
-                manager
-            };
-            manager.set_shards(0, shards, shards).await;
-            if let Err(error) = manager.initialize() {
-                return self.fail(ConnectError::Client(error.to_string()));
-            }
-            self.state.send_modify(|s| s.link = Link::Up);
-            // serenity reports here when the shards end for good: a shutdown, or Discord
-            // refusing the token or the intents; a change of the events' intents ends them too.
-            let ended = tokio::select! {
-                ended = self.shard_results.next() => ended,
-                changed = self.intents.changed() => {
-                    if changed.is_err() {
-                        return;
-                    }
-                    self.refused = false;
-                    tracing::info!(intents = ?*self.intents.borrow(), "the events need other gateway intents; identifying again");
-                    manager.shutdown_all().await;
-                    continue;
-                }
-                _ = self.stop.cancelled() => return,
-            };
-            match ended {
-                Some(Err(GatewayError::InvalidAuthentication)) => {
-                    self.gateway_ended.store(true, Ordering::Relaxed);
-                    return self.fail(ConnectError::BadToken);
-                }
-                Some(Err(GatewayError::DisallowedGatewayIntents))
-                    if !intents::privileged(asked).is_empty() =>
-                {
-                    let privileged = intents::privileged(asked);
-                    tracing::error!(
-                        "Discord refused a privileged gateway intent (close code 4014): turn on {} in the Discord developer portal (your application → Bot → Privileged Gateway Intents), then edit an event file or restart hookbot. Until then the events that need it do not run; webhooks, slash commands, buttons, schedules and the other events keep working",
-                        intents::portal_switches(privileged).join(" and ")
-                    );
-                    self.refused = true;
-                }
-                Some(Err(error)) => {
-                    tracing::error!(%error, "the Discord gateway connection ended");
-                    self.gateway_ended.store(true, Ordering::Relaxed);
-                    return;
-                }
-                Some(Ok(())) | None => return,
-            }
-        }
-    }
-
-    fn current(&self) -> Arc<ShardManager> {
-        self.shard_manager
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
-    }
-
-    /// One attempt: who the bot is (`GET /users/@me`) and where the gateway is and how many
-    /// shards it wants (`GET /gateway/bot`).
-    async fn attempt(&self) -> Result<u32, Attempt> {
-        if self.state.borrow().me.is_none() {
-            match self.http.get_current_user().await {
-                Ok(me) => self
-                    .state
-                    .send_modify(|s| s.me = Some((me.id, me.name.clone()))),
-                // A minimal proxy or stand-in may not serve it: READY says who the bot is.
-                Err(error) if !is_outage(&error) && http_status(&error) != Some(401) => {
-                    tracing::warn!(
-                        reason = %root_cause(&error),
-                        "GET /users/@me failed; the gateway's READY will say the bot's id"
-                    );
-                }
-                Err(error) => return Err(classify("GET /users/@me", &error)),
-            }
-        }
-        let gateway = self
-            .http
-            .get_bot_gateway()
-            .await
-            .map_err(|error| classify("GET /gateway/bot", &error))?;
-        *self.ws_url.lock().await = gateway.url;
-        Ok(gateway.shards.max(1))
-    }
-
-    fn fail(self, error: ConnectError) {
-        tracing::error!(%error, "giving up on Discord");
-        self.state.send_modify(|s| s.link = Link::Failed(error));
-    }
-}
-
-/// What a failed call says about reaching Discord: a refused token (401) is fatal, since no
-/// retry can fix it; anything else (a 5xx, a 429, no answer, even another 4xx from a proxy
-/// being set up) is worth another attempt, and `/readyz` shows it meanwhile.
-fn classify(call: &str, error: &serenity::Error) -> Attempt {
-    match http_status(error) {
-        Some(401) => Attempt::Fatal(ConnectError::BadToken),
-        Some(status) => {
-            Attempt::Transient(format!("{call} answered {status}: {}", root_cause(error)))
-        }
-        None => Attempt::Transient(format!("{call}: {}", root_cause(error))),
-    }
-}
-
-/// Whether a failed call looks like Discord being down rather than refusing the request: a
-/// 5xx, a 429, or no answer at all.
-fn is_outage(error: &serenity::Error) -> bool {
-    match http_status(error) {
-        Some(status) => status == 429 || status >= 500,
-        None => true,
-    }
-}
-
-/// The gateway state once `done` holds, or `None` after `timeout`.
-async fn wait_for_gateway(
-    gateway: &watch::Receiver<GatewayState>,
-    timeout: Duration,
-    done: impl Fn(&GatewayState) -> bool,
-) -> Option<GatewayState> {
-    let mut gateway = gateway.clone();
-    let state = tokio::time::timeout(timeout, gateway.wait_for(|s| done(s)))
-        .await
-        .ok()?
-        .ok()?
-        .clone();
-    Some(state)
-}
-
-/// A shards' manager asking for `intents`, reporting to `handlers`.
-fn new_shard_manager(
-    http: &Arc<Http>,
-    cache: &Arc<Cache>,
-    handlers: &[Arc<dyn EventHandler>],
-    ws_url: &Arc<Mutex<String>>,
-    intents: GatewayIntents,
-) -> (
-    Arc<ShardManager>,
-    futures::channel::mpsc::UnboundedReceiver<Result<(), GatewayError>>,
-) {
-    ShardManager::new(ShardManagerOptions {
-        data: Arc::new(RwLock::new(TypeMap::new())),
-        event_handlers: handlers.to_vec(),
-        raw_event_handlers: Vec::new(),
-        shard_index: 0,
-        shard_init: 0,
-        shard_total: 0,
-        ws_url: ws_url.clone(),
-        cache: cache.clone(),
-        http: http.clone(),
-        intents,
-        presence: Some(PresenceData::default()),
-    })
 }

@@ -9,6 +9,8 @@
 use tokio::sync::{broadcast, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use crate::run::RunId;
+
 /// How many changes a slow listener may fall behind before it hears [`Change::Resync`] instead
 /// (a lagging `broadcast` receiver). Changes are tiny and rare next to this.
 pub const CHANGE_BUFFER: usize = 256;
@@ -18,6 +20,8 @@ pub const CHANGE_BUFFER: usize = 256;
 pub enum Change {
     /// A run was queued (accepted, retried by hand): the leader's executor should look.
     RunsQueued,
+    /// A run finished (succeeded or failed): a `?wait=true` caller on any instance answers.
+    RunFinished(RunId),
     /// The served event definitions were replaced.
     Definitions,
     /// A setting changed (the API key, the bot's id).

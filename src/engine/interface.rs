@@ -37,7 +37,8 @@ pub trait Engine: Send + Sync {
     async fn lead(&self) -> Result<Lease, StoreError>;
 
     /// What instances sharing the store change from now on: runs queued, definitions and
-    /// settings replaced. An embedded store has no other instance and announces nothing.
+    /// settings replaced. An embedded store has no other instance and announces only this
+    /// process's own replaced definitions.
     fn changes(&self) -> tokio::sync::broadcast::Receiver<Change>;
 
     // --- event definitions and their revisions ---
@@ -62,6 +63,16 @@ pub trait Engine: Send + Sync {
     /// Replaces the key hash, durably, so a printed key is never lost.
     async fn set_api_key_hash(&self, hash: [u8; 32]) -> Result<(), StoreError>;
 
+    /// Keeps the key hash only if there is none yet, durably, and says whether it did: of
+    /// several instances starting together on an empty database, exactly one makes the key.
+    async fn create_api_key_hash(&self, hash: [u8; 32]) -> Result<bool, StoreError>;
+
+    /// The web console's key hash (`hookbot console key`); `None` until one was made.
+    async fn console_key_hash(&self) -> Result<Option<[u8; 32]>, StoreError>;
+
+    /// Replaces the console key hash, durably, so a printed key is never lost.
+    async fn set_console_key_hash(&self, hash: [u8; 32]) -> Result<(), StoreError>;
+
     /// The bot's id, remembered for commands that run without Discord.
     async fn bot_id(&self) -> Result<Option<u64>, StoreError>;
 
@@ -71,6 +82,13 @@ pub trait Engine: Send + Sync {
     /// Run ids and message nonces carry it, so a fresh database (or a second install with the
     /// same token) never repeats the nonces that Discord saw from another one.
     fn install_id(&self) -> u128;
+
+    /// Takes another install's id as this store's own, so runs imported from it resume with the
+    /// message nonces they had there, and hands out run counters from `next_counter` on, so no
+    /// new run id repeats an imported one. Only a store that holds no run yet adopts (the
+    /// answer says whether it did); a process that has the store open uses the adopted id from
+    /// its next start.
+    async fn adopt_install(&self, install_id: u128, next_counter: u64) -> Result<bool, StoreError>;
 
     // --- variables (set_variable, delete_variable and {var.NAME}) ---
     //
@@ -126,6 +144,10 @@ pub trait Engine: Send + Sync {
 
     /// Queued runs, oldest first, at most `limit`.
     async fn pending_runs(&self, limit: usize) -> Result<Vec<RunId>, StoreError>;
+
+    /// Queued runs whose id is `from` or later, oldest first, at most `limit`: the executor's
+    /// claims read on from where the last one stopped instead of walking every parked run.
+    async fn pending_runs_from(&self, from: RunId, limit: usize) -> Result<Vec<RunId>, StoreError>;
 
     /// Runs accepted and not finished.
     async fn pending_count(&self) -> Result<u64, StoreError>;
@@ -215,6 +237,9 @@ pub trait Engine: Send + Sync {
         event_id: &str,
         due: Option<&ScheduleDue>,
     ) -> Result<(), StoreError>;
+
+    /// Every button value kept (key, value), for an export.
+    async fn button_values(&self) -> Result<Vec<(String, String)>, StoreError>;
 
     /// The value kept under `key` for a button whose value did not fit its `custom_id`.
     async fn button_value(&self, key: &str) -> Result<Option<String>, StoreError>;

@@ -6,6 +6,7 @@
 
 mod eventually;
 mod fixture;
+pub mod instances;
 pub mod logs;
 pub mod openapi;
 pub mod postgres;
@@ -72,11 +73,26 @@ impl Harness {
         http_lines: &str,
         extra_tables: &str,
     ) -> Harness {
-        init_logs();
-        let dir = tempfile::tempdir().expect("temp dir");
         let sandbox = Sandbox::start_with(fixture, TOKEN, options)
             .await
             .expect("stand-in starts");
+        Self::start_on_with(sandbox, events, http_lines, extra_tables).await
+    }
+
+    /// hookbot with these event files against a stand-in the test has already set up (its
+    /// portal switches, its answers).
+    pub async fn start_on(sandbox: Sandbox, events: &[(&str, &str)]) -> Harness {
+        Self::start_on_with(sandbox, events, "", "").await
+    }
+
+    async fn start_on_with(
+        sandbox: Sandbox,
+        events: &[(&str, &str)],
+        http_lines: &str,
+        extra_tables: &str,
+    ) -> Harness {
+        init_logs();
+        let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir_all(dir.path().join("events")).unwrap();
         for (name, text) in events {
             std::fs::write(dir.path().join("events").join(name), text).unwrap();
@@ -308,7 +324,9 @@ pub fn init_logs() {
         .with_writer(logs::Capture)
         .with_filter(
             tracing_subscriber::filter::Targets::new()
-                .with_target("hookbot::http", tracing::Level::INFO),
+                .with_target("hookbot::http", tracing::Level::INFO)
+                .with_target("hookbot::discord", tracing::Level::INFO)
+                .with_target("hookbot::gateway_runs", tracing::Level::INFO),
         );
     let _ = tracing_subscriber::registry()
         .with(shown)

@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -28,17 +28,20 @@ pub fn hookbot(dir: &Path) -> Command {
 pub struct Process {
     pub child: Child,
     pub stderr: PathBuf,
+    /// What it printed for a person (the banner with a new key).
+    pub stdout: PathBuf,
     pub base: String,
 }
 
 impl Process {
-    /// Starts `hookbot run` in `dir` (stderr to `dir/{name}.log`) and waits for its listener;
-    /// fails the test if it exits first.
+    /// Starts `hookbot run` in `dir` (stderr to `dir/{name}.log`, stdout to `dir/{name}.out`)
+    /// and waits for its listener; fails the test if it exits first.
     pub async fn start(dir: &Path, name: &str) -> Process {
         let stderr = dir.join(format!("{name}.log"));
+        let stdout = dir.join(format!("{name}.out"));
         let mut child = hookbot(dir)
             .arg("run")
-            .stdout(Stdio::null())
+            .stdout(std::fs::File::create(&stdout).unwrap())
             .stderr(std::fs::File::create(&stderr).unwrap())
             .spawn()
             .unwrap();
@@ -59,8 +62,14 @@ impl Process {
         Process {
             child,
             stderr,
+            stdout,
             base: format!("http://{addr}"),
         }
+    }
+
+    /// What it printed on stdout so far.
+    pub fn printed(&self) -> String {
+        std::fs::read_to_string(&self.stdout).unwrap_or_default()
     }
 
     pub fn log(&self) -> String {

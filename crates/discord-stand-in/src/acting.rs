@@ -47,6 +47,24 @@ impl Sandbox {
         self.shared.world().disallowed_intents = bits;
     }
 
+    /// Makes `GET /applications/@me` answer these `flags` (`None`: the privileged-intent flags
+    /// of the portal's switches that are on, the default), e.g. to say a switch is on while
+    /// the gateway still refuses it.
+    pub fn set_application_flags(&self, flags: Option<u64>) {
+        self.shared.world().application_flags = flags;
+    }
+
+    /// Delivers the last gateway event named `event` (`"GUILD_MEMBER_ADD"`,
+    /// `"MESSAGE_REACTION_ADD"`…) again, as Discord does when it replays events after a
+    /// RESUME or a reconnect; an error when there was none.
+    pub fn dispatch_again(&self, event: &str) -> Result<(), String> {
+        if !self.shared.dispatch_again(event) {
+            return Err(format!("no {event} was dispatched yet"));
+        }
+        self.shared.changed.notify_waiters();
+        Ok(())
+    }
+
     /// The intents the bot's last IDENTIFY asked for (Discord's bits), refused or not.
     pub fn identified_intents(&self) -> Option<u64> {
         self.shared.world().last_identify_intents

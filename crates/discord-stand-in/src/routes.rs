@@ -38,7 +38,11 @@ pub(crate) fn route(
                 .guilds
                 .first()
                 .and_then(|guild| world.user(guild.guild.owner_id));
-            Ok(Answer::json(shapes::application(&world.bot, owner)))
+            Ok(Answer::json(shapes::application(
+                &world.bot,
+                owner,
+                world.application_flags(),
+            )))
         }
         ("GET", ["channels", channel_id]) => {
             let channel_id = snowflake(channel_id, "channel_id")?;

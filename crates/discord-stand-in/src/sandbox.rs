@@ -88,6 +88,7 @@ impl Sandbox {
             dispatches,
             gateway_closes,
             changed: Notify::new(),
+            last_dispatches: Mutex::default(),
         });
         let router = Router::new()
             .route("/gateway", get(gateway::upgrade))

@@ -364,8 +364,9 @@ pub(crate) fn ready(
     })
 }
 
-/// `GET /oauth2/applications/@me`: the bot's application, owned by `owner`.
-pub(crate) fn application(bot: &FixtureUser, owner: Option<&FixtureUser>) -> Value {
+/// `GET /oauth2/applications/@me`: the bot's application, owned by `owner`, with `flags`
+/// (the privileged intents the portal grants among them).
+pub(crate) fn application(bot: &FixtureUser, owner: Option<&FixtureUser>, flags: u64) -> Value {
     json!({
         "id": bot.id.to_string(),
         "name": bot.username,
@@ -379,7 +380,7 @@ pub(crate) fn application(bot: &FixtureUser, owner: Option<&FixtureUser>) -> Val
         "verify_key": "0".repeat(64),
         "owner": owner.map(user),
         "team": null,
-        "flags": 0,
+        "flags": flags,
         "rpc_origins": [],
         "redirect_uris": [],
         "interactions_endpoint_url": null,

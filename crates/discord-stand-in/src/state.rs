@@ -242,6 +242,9 @@ pub(crate) struct World {
     pub disallowed_intents: u64,
     /// The intents of the last IDENTIFY, refused or not.
     pub last_identify_intents: Option<u64>,
+    /// The application's `flags` as `GET /applications/@me` answers them, when a test set them;
+    /// else they follow the portal's switches ([`World::application_flags`]).
+    pub application_flags: Option<u64>,
     /// The application commands registered in each guild, as Discord's command objects.
     pub commands: Vec<StoredCommand>,
     /// Interactions a user started, with what the bot answered.
@@ -350,10 +353,27 @@ impl World {
             joined_at: now_rfc3339(),
             disallowed_intents: 0,
             last_identify_intents: None,
+            application_flags: None,
             commands: Vec::new(),
             interactions: Vec::new(),
             user_reactions: Vec::new(),
         }
+    }
+
+    /// The application's flags: as a test set them, else the privileged-intent flags of
+    /// every switch the portal has on (GATEWAY_PRESENCE 1 << 12, GATEWAY_GUILD_MEMBERS 1 << 14,
+    /// GATEWAY_MESSAGE_CONTENT 1 << 18).
+    pub fn application_flags(&self) -> u64 {
+        self.application_flags.unwrap_or_else(|| {
+            [
+                (intent::GUILD_PRESENCES, 1 << 12),
+                (intent::GUILD_MEMBERS, 1 << 14),
+                (intent::MESSAGE_CONTENT, 1 << 18),
+            ]
+            .into_iter()
+            .filter(|(bit, _)| self.disallowed_intents & bit == 0)
+            .fold(0, |flags, (_, flag)| flags | flag)
+        })
     }
 
     pub fn guild(&self, guild_id: u64) -> Option<&GuildState> {
@@ -477,6 +497,9 @@ pub(crate) struct Shared {
     pub gateway_closes: broadcast::Sender<u16>,
     /// Woken whenever something observable happens, for `Sandbox::wait_until`.
     pub changed: Notify,
+    /// The last dispatch of each event name, for a test to deliver it again (its own lock:
+    /// events are dispatched while the world is held).
+    pub last_dispatches: Mutex<HashMap<&'static str, Dispatch>>,
 }
 
 impl Shared {
@@ -488,11 +511,34 @@ impl Shared {
     }
 
     pub fn dispatch(&self, event: &'static str, data: Value, intent: u64) {
-        // No live connection is not an error: the bot may be REST-only.
-        let _ = self.dispatches.send(Dispatch {
+        let dispatch = Dispatch {
             event,
             data,
             intent,
-        });
+        };
+        self.last_dispatches
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(event, dispatch.clone());
+        // No live connection is not an error: the bot may be REST-only.
+        let _ = self.dispatches.send(dispatch);
+    }
+
+    /// Sends the last `event` dispatched again, as Discord may (a replay after a RESUME, a
+    /// reconnect); false when there was none.
+    pub fn dispatch_again(&self, event: &str) -> bool {
+        let last = self
+            .last_dispatches
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(event)
+            .cloned();
+        match last {
+            Some(dispatch) => {
+                let _ = self.dispatches.send(dispatch);
+                true
+            }
+            None => false,
+        }
     }
 }

@@ -5,9 +5,10 @@ use std::time::Instant;
 
 use tokio_postgres::types::Json;
 
-use super::coordination::TELL_QUEUED;
+use super::coordination::{CHANNEL, TELL_QUEUED};
 use super::runs::{done_at, status_text, UPSERT_RUN};
 use super::{run_id_of, run_key, PostgresEngine, PENDING_COUNT_TTL};
+use crate::engine::coordination::Change;
 use crate::engine::error::StoreError;
 use crate::engine::limits::IDEMPOTENCY_WINDOW;
 use crate::engine::records::{Accepted, Idempotency};
@@ -134,14 +135,17 @@ impl PostgresEngine {
     /// Saves a finished run and takes it off the queue, in one statement.
     pub(super) async fn finish_run(&self, run: &Run) -> Result<(), StoreError> {
         let client = self.client().await?;
+        // One statement, and the other instances hear of the end at its commit (a caller
+        // waiting with `?wait=true` may be on any of them).
         let statement = client
             .prepare_cached(&format!(
-                "WITH saved AS ({UPSERT_RUN} RETURNING id)
-                 DELETE FROM hookbot.pending WHERE run_id = $1"
+                "WITH saved AS ({UPSERT_RUN} RETURNING id),
+                      removed AS (DELETE FROM hookbot.pending WHERE run_id = $1 RETURNING run_id)
+                 SELECT (SELECT count(*) FROM removed), pg_notify('{CHANNEL}', $6)::text"
             ))
             .await?;
-        let removed = client
-            .execute(
+        let removed: i64 = client
+            .query_one(
                 &statement,
                 &[
                     &run_key(run.id),
@@ -149,10 +153,12 @@ impl PostgresEngine {
                     &status_text(run),
                     &done_at(run),
                     &Json(run),
+                    &Change::RunFinished(run.id).payload(),
                 ],
             )
-            .await?;
-        self.pending_removed(removed);
+            .await?
+            .get(0);
+        self.pending_removed(removed as u64);
         Ok(())
     }
 
@@ -180,6 +186,23 @@ impl PostgresEngine {
             .await?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = client.query(&statement, &[&limit]).await?;
+        Ok(rows.into_iter().map(|row| run_id_of(row.get(0))).collect())
+    }
+
+    /// Queued runs from `from` on, oldest first, at most `limit`.
+    pub(super) async fn pending_runs_from(
+        &self,
+        from: RunId,
+        limit: usize,
+    ) -> Result<Vec<RunId>, StoreError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(
+                "SELECT run_id FROM hookbot.pending WHERE run_id >= $1 ORDER BY run_id LIMIT $2",
+            )
+            .await?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = client.query(&statement, &[&run_key(from), &limit]).await?;
         Ok(rows.into_iter().map(|row| run_id_of(row.get(0))).collect())
     }
 

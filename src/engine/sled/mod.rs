@@ -21,6 +21,18 @@ mod settings;
 mod triggers;
 /// 16 random bytes in `meta`, made when the database is first opened.
 const INSTALL_ID: &str = "install_id";
+/// In `meta` once an import adopted another install's id: added to sled's own counter, so new
+/// run ids come after the imported ones (8 bytes, big-endian).
+const RUN_COUNTER_FLOOR: &str = "run_counter_floor";
+
+/// What [`RUN_COUNTER_FLOOR`] holds; 0 in a database that never adopted an install.
+fn load_run_counter_floor(meta: &sled::Tree) -> Result<u64, sled::Error> {
+    Ok(meta
+        .get(RUN_COUNTER_FLOOR)?
+        .as_deref()
+        .and_then(|bytes| <[u8; 8]>::try_from(bytes).ok())
+        .map_or(0, u64::from_be_bytes))
+}
 
 /// The database's install id, made (random) and kept the first time it is opened.
 fn load_install_id(meta: &sled::Tree) -> Result<u128, sled::Error> {
@@ -82,7 +94,7 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use crate::engine::coordination::{Change, Lease};
+use crate::engine::coordination::{Change, Changes, Lease};
 use crate::engine::error::StoreError;
 use crate::engine::interface::Engine;
 use crate::engine::records::{
@@ -143,8 +155,13 @@ pub struct SledEngine {
     button_values: sled::Tree,
     /// Made once per database and kept in `meta` (see [`Engine::install_id`]).
     install_id: u128,
+    /// Added to sled's id counter for run ids (see [`RUN_COUNTER_FLOOR`]).
+    run_counter_floor: u64,
     /// Decoded event definitions, shared by every clone of the handle.
     loaded_events: Arc<RwLock<HashMap<String, Arc<Event>>>>,
+    /// The change feed: this process is the only writer, so it hears its own changes (the
+    /// definitions replaced), for the tasks that follow them instead of polling.
+    changes: Changes,
     /// Runs in the `pending` tree, counted once at open and kept up to date by every writer.
     pending_count: Arc<AtomicU64>,
     commit: Arc<GroupCommit>,
@@ -255,6 +272,7 @@ impl SledEngine {
         let pending_count = count_keys(&pending)?;
         let meta = db.open_tree(META_TREE)?;
         let install_id = load_install_id(&meta)?;
+        let run_counter_floor = load_run_counter_floor(&meta)?;
         let runs = db.open_tree(RUNS_TREE)?;
         if runs.is_empty() {
             // A new database: its finished runs will all be indexed as they finish.
@@ -262,6 +280,7 @@ impl SledEngine {
         }
         Ok(SledEngine {
             install_id,
+            run_counter_floor,
             events: db.open_tree(EVENTS_TREE)?,
             revisions: db.open_tree(REVISIONS_TREE)?,
             runs,
@@ -274,6 +293,7 @@ impl SledEngine {
             schedule_dues: db.open_tree(SCHEDULE_DUES_TREE)?,
             button_values: db.open_tree(BUTTON_VALUES_TREE)?,
             loaded_events: Arc::default(),
+            changes: Changes::default(),
             pending_count: Arc::new(AtomicU64::new(pending_count)),
             commit: Arc::default(),
             journal: None,
@@ -395,9 +415,9 @@ impl Engine for SledEngine {
         Ok(Lease::forever())
     }
 
-    /// A feed that is closed at once: no other process can change this database.
+    /// This process's own changes: no other process can change this database.
     fn changes(&self) -> tokio::sync::broadcast::Receiver<Change> {
-        tokio::sync::broadcast::channel(1).1
+        self.changes.subscribe()
     }
 
     async fn replace_events(&self, events: &[Event]) -> Result<ReplacedEvents, StoreError> {
@@ -422,6 +442,18 @@ impl Engine for SledEngine {
 
     async fn set_api_key_hash(&self, hash: [u8; 32]) -> Result<(), StoreError> {
         SledEngine::set_api_key_hash(self, hash).await
+    }
+
+    async fn create_api_key_hash(&self, hash: [u8; 32]) -> Result<bool, StoreError> {
+        SledEngine::create_api_key_hash(self, hash).await
+    }
+
+    async fn console_key_hash(&self) -> Result<Option<[u8; 32]>, StoreError> {
+        SledEngine::console_key_hash(self)
+    }
+
+    async fn set_console_key_hash(&self, hash: [u8; 32]) -> Result<(), StoreError> {
+        SledEngine::set_console_key_hash(self, hash).await
     }
 
     async fn bot_id(&self) -> Result<Option<u64>, StoreError> {
@@ -461,6 +493,10 @@ impl Engine for SledEngine {
         self.install_id
     }
 
+    async fn adopt_install(&self, install_id: u128, next_counter: u64) -> Result<bool, StoreError> {
+        SledEngine::adopt_install(self, install_id, next_counter).await
+    }
+
     async fn next_run_id(&self) -> Result<RunId, StoreError> {
         SledEngine::next_run_id(self)
     }
@@ -491,6 +527,10 @@ impl Engine for SledEngine {
 
     async fn pending_runs(&self, limit: usize) -> Result<Vec<RunId>, StoreError> {
         SledEngine::pending_runs(self, limit)
+    }
+
+    async fn pending_runs_from(&self, from: RunId, limit: usize) -> Result<Vec<RunId>, StoreError> {
+        SledEngine::pending_runs_from(self, from, limit)
     }
 
     async fn pending_count(&self) -> Result<u64, StoreError> {
@@ -579,6 +619,10 @@ impl Engine for SledEngine {
         due: Option<&ScheduleDue>,
     ) -> Result<(), StoreError> {
         SledEngine::set_schedule_due(self, event_id, due).await
+    }
+
+    async fn button_values(&self) -> Result<Vec<(String, String)>, StoreError> {
+        SledEngine::button_values(self)
     }
 
     async fn button_value(&self, key: &str) -> Result<Option<String>, StoreError> {

@@ -1,10 +1,11 @@
-//! Settings kept beside the records: the API key's hash, the bot's id, and the probe that tells
-//! whether the database takes writes.
+//! Settings kept beside the records: the API key's and the console key's hashes, the bot's id,
+//! and the probe that tells whether the database takes writes.
 
 use super::SledEngine;
 use crate::engine::error::StoreError;
 
 const API_KEY_HASH: &str = "api_key_sha256";
+const CONSOLE_KEY_HASH: &str = "console_key_sha256";
 const BOT_ID: &str = "bot_id";
 /// Written and removed again by [`SledEngine::check_writable`].
 const WRITE_PROBE: &str = "write_probe";
@@ -27,6 +28,45 @@ impl SledEngine {
     /// Replaces the key hash and waits until it is on disk, so a printed key is never lost.
     pub(super) async fn set_api_key_hash(&self, hash: [u8; 32]) -> Result<(), StoreError> {
         self.meta.insert(API_KEY_HASH, &hash[..])?;
+        self.flush().await
+    }
+
+    /// See [`Engine::adopt_install`](crate::engine::Engine::adopt_install).
+    pub(super) async fn adopt_install(
+        &self,
+        install_id: u128,
+        next_counter: u64,
+    ) -> Result<bool, StoreError> {
+        if self.runs.first()?.is_some() || self.pending.first()?.is_some() {
+            return Ok(false);
+        }
+        self.meta
+            .insert(super::INSTALL_ID, &install_id.to_be_bytes()[..])?;
+        self.meta
+            .insert(super::RUN_COUNTER_FLOOR, &next_counter.to_be_bytes()[..])?;
+        self.flush().await?;
+        Ok(true)
+    }
+
+    /// Keeps the key hash if there is none (one compare-and-swap), on disk when this returns.
+    pub(super) async fn create_api_key_hash(&self, hash: [u8; 32]) -> Result<bool, StoreError> {
+        let made = self
+            .meta
+            .compare_and_swap(API_KEY_HASH, None::<&[u8]>, Some(&hash[..]))?
+            .is_ok();
+        self.flush().await?;
+        Ok(made)
+    }
+
+    pub(super) fn console_key_hash(&self) -> Result<Option<[u8; 32]>, StoreError> {
+        Ok(self
+            .meta
+            .get(CONSOLE_KEY_HASH)?
+            .and_then(|v| <[u8; 32]>::try_from(v.as_ref()).ok()))
+    }
+
+    pub(super) async fn set_console_key_hash(&self, hash: [u8; 32]) -> Result<(), StoreError> {
+        self.meta.insert(CONSOLE_KEY_HASH, &hash[..])?;
         self.flush().await
     }
 

@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderMap, Method};
 
-use super::answer::{accepted_answer, pending_answer, wants_wait, Triggered};
+use super::answer::{accepted_answer, pending_answer, wants_wait, RunEnds, Triggered};
 use super::auth::{self, Authenticated, BodyState};
 use super::error::{WebhookError, UNAVAILABLE_RETRY_AFTER_SECS};
 use super::receive::receive_body;
@@ -98,7 +98,7 @@ pub(super) async fn accept(
         key,
     });
     // Subscribed before the run is queued, so its end cannot be missed.
-    let finished = wait.then(|| inner.queue.subscribe());
+    let finished = wait.then(|| RunEnds::subscribe(&inner.queue, &inner.store));
     let build = |id| {
         let answer = if wait {
             pending_answer(id)

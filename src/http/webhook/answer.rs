@@ -11,7 +11,8 @@ use axum::Json;
 use serde_json::json;
 use tokio::sync::broadcast;
 
-use crate::engine::{IdempotencyKey, IdempotencyRecord, Store, StoreError, StoredAnswer};
+use crate::engine::{Change, IdempotencyKey, IdempotencyRecord, Store, StoreError, StoredAnswer};
+use crate::queue::Queue;
 use crate::run::{Run, RunId, RunStatus, StepOutcome};
 
 /// How long a `?wait=true` request waits for its run before answering 202.
@@ -24,7 +25,7 @@ pub(super) enum Triggered {
     /// A new run; `wait` listens for its end when the caller asked `?wait=true`.
     New {
         run: Box<Run>,
-        wait: Option<broadcast::Receiver<RunId>>,
+        wait: Option<RunEnds>,
         key: Option<Vec<u8>>,
     },
     /// The idempotency key was seen: the first answer again, no run.
@@ -105,14 +106,62 @@ fn stored_response(answer: &StoredAnswer) -> Response {
     (status, Json(answer.body.clone())).into_response()
 }
 
+/// Hears runs end: on this instance through the queue, and with a shared store on any instance
+/// through the store's change feed, since the leader that carries the run out may be another
+/// process than the one whose caller waits.
+pub(super) struct RunEnds {
+    here: broadcast::Receiver<RunId>,
+    elsewhere: Option<broadcast::Receiver<Change>>,
+}
+
+/// What [`RunEnds::next`] heard.
+enum Heard {
+    Ended(RunId),
+    /// Ends may have been missed (a listener fell behind, a reconnect): look in the store.
+    Missed,
+    /// Nothing will be heard any more.
+    Closed,
+}
+
+impl RunEnds {
+    /// Subscribe before the run is queued, so its end cannot be missed.
+    pub(super) fn subscribe(queue: &Queue, store: &Store) -> RunEnds {
+        RunEnds {
+            here: queue.subscribe(),
+            elsewhere: store.is_shared().then(|| store.changes()),
+        }
+    }
+
+    async fn next(&mut self) -> Heard {
+        use broadcast::error::RecvError;
+        let RunEnds { here, elsewhere } = self;
+        loop {
+            let from_elsewhere = async {
+                match elsewhere.as_mut() {
+                    Some(changes) => changes.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                heard = here.recv() => return match heard {
+                    Ok(id) => Heard::Ended(id),
+                    Err(RecvError::Lagged(_)) => Heard::Missed,
+                    Err(RecvError::Closed) => Heard::Closed,
+                },
+                change = from_elsewhere => match change {
+                    Ok(Change::RunFinished(id)) => return Heard::Ended(id),
+                    Ok(Change::Resync) | Err(RecvError::Lagged(_)) => return Heard::Missed,
+                    Ok(_) => {}
+                    Err(RecvError::Closed) => *elsewhere = None,
+                },
+            }
+        }
+    }
+}
+
 /// Waits up to [`WAIT_TIMEOUT`] for the run to finish: its results (200), its failure (502),
 /// or 202 while it goes on.
-async fn wait_for_run(
-    store: &Store,
-    id: RunId,
-    mut finished: broadcast::Receiver<RunId>,
-) -> StoredAnswer {
-    use broadcast::error::RecvError;
+async fn wait_for_run(store: &Store, id: RunId, mut finished: RunEnds) -> StoredAnswer {
     let deadline = tokio::time::Instant::now() + WAIT_TIMEOUT;
     loop {
         // Also right after subscribing: the run may have finished already.
@@ -125,18 +174,17 @@ async fn wait_for_run(
             }
         }
         loop {
-            match tokio::time::timeout_at(deadline, finished.recv()).await {
-                Err(_) | Ok(Err(RecvError::Closed)) => {
+            match tokio::time::timeout_at(deadline, finished.next()).await {
+                Err(_) | Ok(Heard::Closed) => {
                     return finished_answer(store, id)
                         .await
                         .ok()
                         .flatten()
                         .unwrap_or_else(|| pending_answer(id));
                 }
-                Ok(Ok(done)) if done == id => break,
-                Ok(Ok(_)) => {}
-                // Missed some: look in the store.
-                Ok(Err(RecvError::Lagged(_))) => break,
+                Ok(Heard::Ended(done)) if done == id => break,
+                Ok(Heard::Ended(_)) => {}
+                Ok(Heard::Missed) => break,
             }
         }
     }
@@ -251,7 +299,11 @@ mod tests {
             // Kept open, so only the store can tell the waiter.
             std::mem::forget(sender);
         });
-        let answer = wait_for_run(&store, id, receiver).await;
+        let ends = RunEnds {
+            here: receiver,
+            elsewhere: None,
+        };
+        let answer = wait_for_run(&store, id, ends).await;
         assert_eq!(answer.status, 200, "{}", answer.body);
         assert_eq!(
             answer.body["results"],

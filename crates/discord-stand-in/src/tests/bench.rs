@@ -80,6 +80,7 @@ impl Bench {
             dispatches: sender,
             gateway_closes: broadcast::channel(1).0,
             changed: Notify::new(),
+            last_dispatches: Mutex::default(),
         };
         Bench {
             shared,

@@ -215,9 +215,13 @@ fn resumed_and_control_payloads_parse() {
 fn application_and_gateway_lookups_parse() {
     let world = world();
     let owner = world.user(3001);
-    let application: CurrentApplicationInfo =
-        parse("application", shapes::application(&world.bot, owner));
+    let application: CurrentApplicationInfo = parse(
+        "application",
+        shapes::application(&world.bot, owner, world.application_flags()),
+    );
     assert_eq!(application.id.get(), 1000);
+    let flags = application.flags.expect("flags").bits();
+    assert_eq!(flags, (1 << 12) | (1 << 14) | (1 << 18), "every switch on");
     let gateway: BotGateway = parse(
         "gateway/bot",
         shapes::bot_gateway("ws://127.0.0.1:1/gateway", 3),
