@@ -276,7 +276,7 @@ impl SledEngine {
         let runs = db.open_tree(RUNS_TREE)?;
         if runs.is_empty() {
             // A new database: its finished runs will all be indexed as they finish.
-            prune::mark_finished_indexed(&meta)?;
+            mark_finished_indexed(&meta)?;
         }
         Ok(SledEngine {
             install_id,
@@ -369,6 +369,17 @@ fn wait_released(path: &Path) -> std::io::Result<()> {
             Err(_) => std::thread::sleep(RELEASE_POLL),
         }
     }
+}
+
+/// In `meta` once the index of finished runs covers every finished run.
+const FINISHED_INDEXED: &str = "finished_indexed";
+
+/// Notes in `meta` that the index of finished runs is complete.
+fn mark_finished_indexed(meta: &sled::Tree) -> Result<(), sled::Error> {
+    if !meta.contains_key(FINISHED_INDEXED)? {
+        meta.insert(FINISHED_INDEXED, &[])?;
+    }
+    Ok(())
 }
 
 fn count_keys(tree: &sled::Tree) -> Result<u64, sled::Error> {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use sled::Transactional;
 
-use super::SledEngine;
+use super::{mark_finished_indexed, SledEngine, FINISHED_INDEXED};
 use crate::engine::error::StoreError;
 use crate::engine::records::{IdempotencyRecord, Pruned};
 use crate::run::{Run, RunStatus};
@@ -123,17 +123,6 @@ impl SledEngine {
     }
 }
 
-/// Notes in `meta` that the index of finished runs is complete.
-pub(super) fn mark_finished_indexed(meta: &sled::Tree) -> Result<(), sled::Error> {
-    if !meta.contains_key(FINISHED_INDEXED)? {
-        meta.insert(FINISHED_INDEXED, &[])?;
-    }
-    Ok(())
-}
-
-/// In `meta` once the index of finished runs covers every finished run.
-const FINISHED_INDEXED: &str = "finished_indexed";
-
 /// The finished index's value for `run`: when it finished (unix ms, 8 bytes big-endian; when it
 /// was received, for a run that never started).
 pub(super) fn finished_at(run: &Run) -> [u8; 8] {
@@ -151,7 +140,7 @@ mod tests {
     use std::time::Duration;
 
     use super::super::testing::{new_run, temp_engine};
-    use super::FINISHED_INDEXED;
+    use super::super::FINISHED_INDEXED;
     use crate::run::RunStatus;
 
     /// A database from before the index (finished runs, no index) is indexed by its first
