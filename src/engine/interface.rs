@@ -145,6 +145,10 @@ pub trait Engine: Send + Sync {
     /// Queued runs, oldest first, at most `limit`.
     async fn pending_runs(&self, limit: usize) -> Result<Vec<RunId>, StoreError>;
 
+    /// Queued runs whose id is `from` or later, oldest first, at most `limit`: the executor's
+    /// claims read on from where the last one stopped instead of walking every parked run.
+    async fn pending_runs_from(&self, from: RunId, limit: usize) -> Result<Vec<RunId>, StoreError>;
+
     /// Runs accepted and not finished.
     async fn pending_count(&self) -> Result<u64, StoreError>;
 

@@ -341,6 +341,10 @@ impl Engine for PostgresEngine {
         PostgresEngine::pending_runs(self, limit).await
     }
 
+    async fn pending_runs_from(&self, from: RunId, limit: usize) -> Result<Vec<RunId>, StoreError> {
+        PostgresEngine::pending_runs_from(self, from, limit).await
+    }
+
     async fn pending_count(&self) -> Result<u64, StoreError> {
         PostgresEngine::pending_count(self).await
     }

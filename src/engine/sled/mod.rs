@@ -519,6 +519,10 @@ impl Engine for SledEngine {
         SledEngine::pending_runs(self, limit)
     }
 
+    async fn pending_runs_from(&self, from: RunId, limit: usize) -> Result<Vec<RunId>, StoreError> {
+        SledEngine::pending_runs_from(self, from, limit)
+    }
+
     async fn pending_count(&self) -> Result<u64, StoreError> {
         Ok(SledEngine::pending_count(self))
     }
