@@ -129,7 +129,7 @@ async fn run_binary(dir: &Path, sandbox: &Sandbox, heaptrack: Option<&str>) -> S
     tokio::time::sleep(SETTLE).await;
     if heaptrack.is_some() {
         // heaptrack's script runs hookbot as its child and writes the profile once it exits.
-        let hookbot = child_of(child.id()).expect("hookbot under heaptrack");
+        let hookbot = hookbot_under(child.id()).expect("hookbot under heaptrack");
         let sample = read_status(hookbot);
         let _ = Command::new("kill")
             .args(["-TERM", &hookbot.to_string()])
@@ -143,14 +143,22 @@ async fn run_binary(dir: &Path, sandbox: &Sandbox, heaptrack: Option<&str>) -> S
     sample
 }
 
-/// The first child process of `pid`.
-fn child_of(pid: u32) -> Option<u32> {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .ok()?
+/// The process named `hookbot` among the descendants of `pid`. heaptrack's script starts
+/// several children (its interpreter and compressor among them): the first one is not always
+/// hookbot, and a SIGTERM sent to another one left the profiled hookbot running for ever.
+fn hookbot_under(pid: u32) -> Option<u32> {
+    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).ok()?;
+    children
         .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
+        .filter_map(|child| child.parse::<u32>().ok())
+        .find_map(|child| {
+            let name = std::fs::read_to_string(format!("/proc/{child}/comm")).ok()?;
+            if name.trim() == "hookbot" {
+                Some(child)
+            } else {
+                hookbot_under(child)
+            }
+        })
 }
 
 fn read_status(pid: u32) -> Sample {
