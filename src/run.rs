@@ -125,6 +125,11 @@ pub struct InteractionRef {
     /// or follows it up) rather than answered outright.
     #[serde(default)]
     pub deferred: bool,
+    /// Whether the acknowledgement was "thinking…" (a deferred message, for a command whose
+    /// event replies): the first `reply` then edits it, and a run that ends without replying
+    /// edits it into a notice. (A click's deferred update has no message of its own.)
+    #[serde(default)]
+    pub thinking: bool,
 }
 
 impl std::fmt::Debug for InteractionRef {
@@ -133,6 +138,7 @@ impl std::fmt::Debug for InteractionRef {
             .field("id", &self.id)
             .field("application_id", &self.application_id)
             .field("deferred", &self.deferred)
+            .field("thinking", &self.thinking)
             .finish_non_exhaustive()
     }
 }
@@ -184,6 +190,14 @@ pub struct Step {
     /// The channel the action touched (id, name): `{channel_id}` and `{channel_name}` after it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<(u64, String)>,
+}
+
+/// Whether a `reply` among `steps` (a run's journal) was carried out: the run has answered the
+/// interaction that started it.
+pub fn has_replied(steps: &[Step]) -> bool {
+    steps
+        .iter()
+        .any(|step| step.action == "reply" && matches!(step.outcome, StepOutcome::Done { .. }))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -194,6 +194,119 @@ async fn messages_members_and_reactions_start_their_events_in_their_server_only(
     h.stop().await;
 }
 
+/// How many times hookbot wrote `wanted` in #general.
+fn said_times(h: &Harness, wanted: &str) -> usize {
+    contents(h, GENERAL).iter().filter(|c| *c == wanted).count()
+}
+
+async fn wait_for_times(h: &Harness, wanted: &str, times: usize) {
+    let found = h
+        .sandbox
+        .wait_until(DEADLINE, |_| said_times(h, wanted) >= times)
+        .await;
+    assert!(
+        found,
+        "{wanted:?} {times} times: {:?}",
+        contents(h, GENERAL)
+    );
+}
+
+#[tokio::test]
+async fn a_gateway_event_delivered_twice_starts_one_run_and_a_new_occurrence_another() {
+    let events = [
+        (
+            "join.toml",
+            event(
+                "join",
+                "type = \"member_join\"",
+                &say("#general", "welcome {user_name}"),
+            ),
+        ),
+        (
+            "leave.toml",
+            event(
+                "leave",
+                "type = \"member_leave\"",
+                &say("#general", "bye {user_name}"),
+            ),
+        ),
+        (
+            "thumbs.toml",
+            event(
+                "thumbs",
+                "type = \"reaction_add\"",
+                &say("#general", "reacted {emoji}"),
+            ),
+        ),
+        (
+            "unreact.toml",
+            event(
+                "unreact",
+                "type = \"reaction_remove\"",
+                &say("#general", "took back {emoji}"),
+            ),
+        ),
+    ];
+    let events: Vec<(&str, &str)> = events.iter().map(|(n, t)| (*n, t.as_str())).collect();
+    let h = Harness::start(&events).await;
+
+    // Each dispatch once, then the same dispatch again (as after a RESUME), then, for joins and
+    // reactions, a genuinely new occurrence of the same thing.
+    h.sandbox.member_joins(SERVER, 5005, "dave").expect("joins");
+    wait_for_times(&h, "welcome dave", 1).await;
+    h.sandbox.dispatch_again("GUILD_MEMBER_ADD").expect("again");
+    logs::logged(&["arrived again", "member_join"]).await;
+    h.sandbox.member_leaves(SERVER, 5005).expect("leaves");
+    wait_for_times(&h, "bye dave", 1).await;
+    h.sandbox
+        .dispatch_again("GUILD_MEMBER_REMOVE")
+        .expect("again");
+    logs::logged(&["arrived again", "member_leave"]).await;
+    h.sandbox
+        .member_joins(SERVER, 5005, "dave")
+        .expect("joins again");
+    wait_for_times(&h, "welcome dave", 2).await;
+
+    let target = h
+        .sandbox
+        .post_as(DEPLOYS, ALICE, "react here")
+        .expect("posted");
+    h.sandbox
+        .react_as(DEPLOYS, target, ALICE, "👍", true)
+        .expect("reacts");
+    wait_for_times(&h, "reacted 👍", 1).await;
+    h.sandbox
+        .dispatch_again("MESSAGE_REACTION_ADD")
+        .expect("again");
+    logs::logged(&["arrived again", "reaction_add"]).await;
+    h.sandbox
+        .react_as(DEPLOYS, target, ALICE, "👍", false)
+        .expect("takes it back");
+    wait_for_times(&h, "took back 👍", 1).await;
+    h.sandbox
+        .dispatch_again("MESSAGE_REACTION_REMOVE")
+        .expect("again");
+    logs::logged(&["arrived again", "reaction_remove"]).await;
+    h.sandbox
+        .react_as(DEPLOYS, target, ALICE, "👍", true)
+        .expect("reacts again");
+    wait_for_times(&h, "reacted 👍", 2).await;
+
+    let mut said = contents(&h, GENERAL);
+    said.sort();
+    let mut expected = [
+        "welcome dave",
+        "welcome dave",
+        "bye dave",
+        "reacted 👍",
+        "reacted 👍",
+        "took back 👍",
+    ];
+    expected.sort();
+    assert_eq!(said, expected, "one run per occurrence");
+    h.stop().await;
+}
+
 fn deploy_command(reply: &str) -> String {
     let trigger = "type = \"command\"\nname = \"deploy\"\ndescription = \"Deploy a service\"\n\n\
         [[trigger.options]]\nname = \"service\"\ntype = \"string\"\ndescription = \"Which\"\nrequired = true\nchoices = [\"billing\", \"web\"]\n\n\

@@ -136,7 +136,7 @@ impl Discord {
             state: state.clone(),
         })];
         if let Some(events) = events {
-            handlers.push(Arc::new(Forwarder { events }));
+            handlers.push(Arc::new(Forwarder::new(events)));
         }
         let (intents, intents_rx) = watch::channel(wanted);
         let (manager, shard_results) = new_shard_manager(&http, &cache, &handlers, &ws_url, wanted);

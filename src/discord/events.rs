@@ -1,6 +1,7 @@
 //! What Discord reports that can start a run, turned from serenity's types into plain data
 //! ([`DiscordEvent`]) and handed to whoever starts the runs, over a bounded channel: messages,
-//! members joining and leaving, reactions, slash commands and button clicks.
+//! members joining and leaving, reactions, slash commands and button clicks; each with the
+//! occurrence that tells it from the same dispatch delivered again.
 
 use serenity::all::{
     CommandDataOptionValue, Context, EventHandler, GuildId, Interaction, Member, Message, Reaction,
@@ -9,6 +10,7 @@ use serenity::all::{
 use serenity::async_trait;
 use tokio::sync::mpsc;
 
+use super::occurrences::Occurrences;
 use crate::run::InteractionRef;
 
 /// How many reported events may wait for the run starter; past it, gateway events are dropped
@@ -33,11 +35,15 @@ pub enum DiscordEvent {
         guild: u64,
         user: u64,
         user_name: String,
+        /// The membership: when the user joined (a re-join has its own time).
+        occurrence: String,
     },
     MemberLeave {
         guild: u64,
         user: u64,
         user_name: String,
+        /// Which leave of this member (see `occurrences`).
+        occurrence: String,
     },
     Reaction {
         added: bool,
@@ -47,6 +53,8 @@ pub enum DiscordEvent {
         user: u64,
         emoji_name: Option<String>,
         emoji_id: Option<u64>,
+        /// Which add or remove of this user's emoji on this message (see `occurrences`).
+        occurrence: String,
     },
     Command {
         guild: u64,
@@ -71,10 +79,25 @@ pub enum DiscordEvent {
 
 /// The serenity event handler that forwards [`DiscordEvent`]s.
 pub(super) struct Forwarder {
-    pub events: mpsc::Sender<DiscordEvent>,
+    events: mpsc::Sender<DiscordEvent>,
+    occurrences: std::sync::Mutex<Occurrences>,
 }
 
 impl Forwarder {
+    pub fn new(events: mpsc::Sender<DiscordEvent>) -> Forwarder {
+        Forwarder {
+            events,
+            occurrences: std::sync::Mutex::new(Occurrences::new()),
+        }
+    }
+
+    fn occurrence(&self, subject: &str, direction: bool) -> String {
+        self.occurrences
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .occurrence(subject, direction)
+    }
+
     fn forward(&self, event: DiscordEvent) {
         if let Err(error) = self.events.try_send(event) {
             tracing::warn!(%error, "a Discord event was dropped: the run starter is {} events behind", EVENT_QUEUE);
@@ -88,6 +111,7 @@ fn interaction_ref(id: u64, application_id: u64, token: &str) -> InteractionRef 
         application_id,
         token: token.to_owned(),
         deferred: false,
+        thinking: false,
     }
 }
 
@@ -131,10 +155,18 @@ impl EventHandler for Forwarder {
     }
 
     async fn guild_member_addition(&self, _ctx: Context, member: Member) {
+        let subject = format!("{}:{}", member.guild_id, member.user.id);
+        // A leave after this join is a new occurrence of leaving.
+        let counted = self.occurrence(&subject, true);
+        let occurrence = match member.joined_at.and_then(|at| at.to_rfc3339()) {
+            Some(joined_at) => format!("{subject}:{joined_at}"),
+            None => counted,
+        };
         self.forward(DiscordEvent::MemberJoin {
             guild: member.guild_id.get(),
             user: member.user.id.get(),
             user_name: member.user.name,
+            occurrence,
         });
     }
 
@@ -145,10 +177,12 @@ impl EventHandler for Forwarder {
         user: User,
         _member: Option<Member>,
     ) {
+        let occurrence = self.occurrence(&format!("{guild}:{}", user.id), false);
         self.forward(DiscordEvent::MemberLeave {
             guild: guild.get(),
             user: user.id.get(),
             user_name: user.name,
+            occurrence,
         });
     }
 
@@ -226,7 +260,16 @@ impl Forwarder {
             ReactionType::Custom { id, name, .. } => (name.clone(), Some(id.get())),
             _ => (None, None),
         };
+        // A super reaction is a reaction of its own beside the normal one of the same emoji.
+        let subject = format!(
+            "{}:{user}:{}:{}",
+            reaction.message_id,
+            crate::events::emoji_text(emoji_name.as_deref(), emoji_id),
+            if reaction.burst { "burst" } else { "normal" }
+        );
+        let occurrence = self.occurrence(&subject, added);
         self.forward(DiscordEvent::Reaction {
+            occurrence,
             added,
             guild: guild.get(),
             channel: reaction.channel_id.get(),

@@ -1,6 +1,7 @@
 //! Answering interactions: the acknowledgement that must reach Discord within 3 seconds
-//! (sent at once, never behind the pacer or a run), and the follow-ups a `reply` sends with
-//! the interaction's token for 15 minutes after.
+//! (sent at once, never behind the pacer or a run), and what a `reply` sends with the
+//! interaction's token for 15 minutes after: the deferred answer edited into the first reply
+//! (an edit, so a reply repeated after a crash lands once), follow-ups for the others.
 
 use serde_json::{json, Map, Value};
 use serenity::all::{ApplicationId, InteractionId, Message};
@@ -54,9 +55,29 @@ impl Discord {
         Ok(())
     }
 
-    /// A follow-up message on `interaction` (the first one after [`Ack::Thinking`] replaces
-    /// the "thinking…" message): `body` as a message send renders it, `allowed_mentions`
-    /// included; `ephemeral` shows it only to the user.
+    /// Edits the answer to `interaction` (the "thinking…" of [`Ack::Thinking`]) into `body`,
+    /// as a message send renders it, `allowed_mentions` included. Idempotent: sending it again
+    /// (a run resumed after a crash) leaves one message. Its ephemerality is the
+    /// acknowledgement's.
+    pub async fn edit_original(
+        &self,
+        interaction: &InteractionRef,
+        body: &Map<String, Value>,
+    ) -> Result<Message, CallError> {
+        let mut body = body.clone();
+        body.remove("flags");
+        if interaction.application_id != 0 {
+            self.http
+                .set_application_id(ApplicationId::new(interaction.application_id));
+        }
+        Ok(self
+            .http
+            .edit_original_interaction_response(&interaction.token, &body, Vec::new())
+            .await?)
+    }
+
+    /// A follow-up message on `interaction`: `body` as a message send renders it,
+    /// `allowed_mentions` included; `ephemeral` shows it only to the user.
     pub async fn follow_up(
         &self,
         interaction: &InteractionRef,

@@ -5,7 +5,8 @@
 //! - `error`: [`CallError`] (Discord's status, code and message, kept) and [`ConnectError`];
 //! - `pacer`: the outbound governor every write asks first ([`Pacer`]);
 //! - `intents`: which gateway intents the loaded events need; `events`: what Discord reports
-//!   (messages, members, reactions, interactions) as plain [`DiscordEvent`]s;
+//!   (messages, members, reactions, interactions) as plain [`DiscordEvent`]s, each with its
+//!   occurrence (`occurrences`: what tells a dispatch delivered twice from a new one);
 //! - `commands`: a server's slash commands synced with one bulk overwrite, only on a change;
 //!   `interactions`: the 3-second acknowledgement and the follow-ups a `reply` sends;
 //! - `startup`: the bot's id from its token, and the backoff between attempts to reach Discord;
@@ -27,6 +28,7 @@ mod events;
 mod intents;
 mod interactions;
 mod link;
+mod occurrences;
 mod pacer;
 mod resolve;
 mod startup;
@@ -39,6 +41,7 @@ pub use events::{DiscordEvent, EVENT_QUEUE};
 pub use intents::{intents_for, portal_switches, privileged};
 pub use interactions::{Ack, EPHEMERAL};
 pub use link::Reconnect;
+pub use occurrences::REMEMBERED as OCCURRENCES_REMEMBERED;
 pub use pacer::{Holder, Pacer, RateLimitHeaders};
 pub use resolve::ChannelRef;
 pub use startup::{bot_id_from_token, RECONNECT_CAP, RECONNECT_FIRST};

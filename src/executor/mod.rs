@@ -10,6 +10,7 @@ pub mod interpreter;
 pub mod retry;
 mod scope;
 mod trial;
+mod unanswered;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -211,7 +212,9 @@ async fn execute_run(
         });
         tracing::error!(run = %id, event = %run.event_id, "the run's event no longer exists; the run failed");
         metrics::counter!(crate::metrics::RUNS, "outcome" => "failed").increment(1);
-        return queue.finish(&run).await.map(|()| false);
+        queue.finish(&run).await?;
+        unanswered::answer_if_unanswered(discord, &run, &[]).await;
+        return Ok(false);
     };
     let journal = store.steps(id).await?;
     let builtins = builtins::builtins(&event, &run, discord).await;
@@ -256,6 +259,7 @@ async fn execute_run(
                 Some(_) => "failed",
             };
             metrics::counter!(crate::metrics::RUNS, "outcome" => outcome).increment(1);
+            unanswered::answer_if_unanswered(discord, &run, &steps).await;
         }
     }
     Ok(false)

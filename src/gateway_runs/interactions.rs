@@ -146,6 +146,7 @@ impl Starter {
             None => Ack::Notice(format!("/{} is running.", used.name)),
         };
         interaction.deferred = matches!(ack, Ack::Thinking { .. });
+        interaction.thinking = interaction.deferred;
         let fire = Fire::new(TriggerKind::Command, vars(&pairs))
             .with_interaction(interaction.clone())
             .with_occurrence(interaction.id.to_string());

@@ -25,6 +25,14 @@ pub use sync::{sync_until_shutdown, SYNC_EVERY};
 /// How many Discord events are turned into runs at once; more wait in the event channel.
 pub const CONCURRENT_STARTS: usize = 64;
 
+/// A member who joined or left a server, and which time.
+struct Member {
+    guild: u64,
+    user: u64,
+    user_name: String,
+    occurrence: String,
+}
+
 /// What starting runs needs.
 #[derive(Clone)]
 pub struct Starter {
@@ -101,6 +109,10 @@ impl Starter {
                 tracing::info!(event = %event.id, trigger = %kind, "a [[when]] filter did not hold; no run");
                 Ok(Started::Skipped)
             }
+            Ok(Started::Repeat(run)) => {
+                tracing::info!(event = %event.id, trigger = %kind, %run, "the same {kind} arrived again (Discord delivered it twice); no second run");
+                Ok(Started::Repeat(run))
+            }
             Ok(started) => Ok(started),
             Err(error) => {
                 tracing::error!(event = %event.id, %error, "could not start a run");
@@ -149,17 +161,29 @@ impl Starter {
                 guild,
                 user,
                 user_name,
+                occurrence,
             } => {
-                self.member(guild, user, user_name, TriggerKind::MemberJoin)
-                    .await
+                let member = Member {
+                    guild,
+                    user,
+                    user_name,
+                    occurrence,
+                };
+                self.member(member, TriggerKind::MemberJoin).await
             }
             DiscordEvent::MemberLeave {
                 guild,
                 user,
                 user_name,
+                occurrence,
             } => {
-                self.member(guild, user, user_name, TriggerKind::MemberLeave)
-                    .await
+                let member = Member {
+                    guild,
+                    user,
+                    user_name,
+                    occurrence,
+                };
+                self.member(member, TriggerKind::MemberLeave).await
             }
             DiscordEvent::Reaction {
                 added,
@@ -169,6 +193,7 @@ impl Starter {
                 user,
                 emoji_name,
                 emoji_id,
+                occurrence,
             } => {
                 // hookbot's own `react` actions never start reaction events: no loops.
                 if self.discord.bot_id() == Some(user) {
@@ -198,7 +223,8 @@ impl Starter {
                         ("user_id", user.to_string()),
                         ("channel_id", channel.to_string()),
                     ]);
-                    let _ = self.start(&event, Fire::new(kind, variables)).await;
+                    let fire = Fire::new(kind, variables).with_occurrence(occurrence.clone());
+                    let _ = self.start(&event, fire).await;
                 }
             }
             interaction @ (DiscordEvent::Command { .. } | DiscordEvent::Click { .. }) => {
@@ -207,13 +233,14 @@ impl Starter {
         }
     }
 
-    async fn member(&self, guild: u64, user: u64, user_name: String, kind: TriggerKind) {
-        for event in self.events_of(guild, kind).await {
+    async fn member(&self, member: Member, kind: TriggerKind) {
+        for event in self.events_of(member.guild, kind).await {
             let variables = vars(&[
-                ("user_id", user.to_string()),
-                ("user_name", user_name.clone()),
+                ("user_id", member.user.to_string()),
+                ("user_name", member.user_name.clone()),
             ]);
-            let _ = self.start(&event, Fire::new(kind, variables)).await;
+            let fire = Fire::new(kind, variables).with_occurrence(member.occurrence.clone());
+            let _ = self.start(&event, fire).await;
         }
     }
 }

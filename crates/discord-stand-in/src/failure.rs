@@ -27,6 +27,10 @@ pub struct Failure {
     pub retry_after: Option<f64>,
     /// When set, matching requests fail until this moment however many they are.
     pub until: Option<Instant>,
+    /// The request is carried out as usual and only its answer is replaced by the failure: as
+    /// when Discord acted but the bot never heard (a timeout, a proxy's 502), or the bot
+    /// crashed before it could write down that it had acted.
+    pub after_carrying_out: bool,
 }
 
 impl Failure {
@@ -41,6 +45,7 @@ impl Failure {
             times: 1,
             retry_after: None,
             until: None,
+            after_carrying_out: false,
         }
     }
 
@@ -77,6 +82,13 @@ impl Failure {
     pub fn for_duration(mut self, duration: Duration) -> Self {
         self.until = Some(Instant::now() + duration);
         self.times = usize::MAX;
+        self
+    }
+
+    /// Carries the request out first and fails only its answer (see
+    /// [`after_carrying_out`](Failure::after_carrying_out)).
+    pub fn after_carrying_out(mut self) -> Self {
+        self.after_carrying_out = true;
         self
     }
 

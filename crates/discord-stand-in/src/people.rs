@@ -13,9 +13,10 @@ use crate::state::{intent, ChannelRef, World};
 /// A dispatch to send: the event name, its payload, the intent it needs.
 pub(crate) type Event = (&'static str, Value, u64);
 
-/// `user` joins `guild_id`: a new member with no roles. Refused when they are already in it.
+/// `user` joins `guild_id`: a new member with no roles, joined now (each join has its own
+/// `joined_at`, as on Discord). Refused when they are already in it.
 pub(crate) fn join(world: &mut World, guild_id: u64, user: FixtureUser) -> Result<Event, String> {
-    let joined_at = world.joined_at.clone();
+    let joined_at = crate::ids::now_rfc3339();
     let guild = world
         .guild_mut(guild_id)
         .ok_or_else(|| format!("there is no server {guild_id}"))?;

@@ -48,7 +48,7 @@ pub(crate) async fn handle(
         })
     });
     let injected_answer =
-        outage.or_else(|| take_injected_failure(&mut world, method.as_str(), &path));
+        outage.or_else(|| take_injected_failure(&mut world, method.as_str(), &path, false));
     let (answer, injected) = match injected_answer {
         Some(answer) => (answer, true),
         None => match admit(&mut world, method.as_str(), &path) {
@@ -65,7 +65,10 @@ pub(crate) async fn handle(
                     answer.headers.extend(rate_limit_headers);
                     answer
                 });
-                (answer, false)
+                match take_injected_failure(&mut world, method.as_str(), &path, true) {
+                    Some(lost) => (lost, true),
+                    None => (answer, false),
+                }
             }
         },
     };
@@ -104,16 +107,18 @@ fn parse_body(body: &Bytes) -> Result<Option<Value>, ()> {
     serde_json::from_slice(body).map(Some).map_err(|_| ())
 }
 
-/// Uses up one `times` of the first injected failure that matches.
+/// Uses up one `times` of the first injected failure that matches, among those that fail the
+/// request before it is carried out or (`after`) only its answer.
 fn take_injected_failure(
     world: &mut World,
     method: &str,
     path: &str,
+    after: bool,
 ) -> Option<Result<Answer, DiscordError>> {
     let failure = world
         .failures
         .iter_mut()
-        .find(|failure| failure.matches(method, path))?;
+        .find(|failure| failure.after_carrying_out == after && failure.matches(method, path))?;
     failure.times -= 1;
     let mut headers = Vec::new();
     if let Some(seconds) = failure.retry_after {

@@ -49,6 +49,9 @@ pub struct ActionContext<'a> {
     pub repeat: bool,
     /// The slash command or click that started the run, which `reply` answers.
     pub interaction: Option<crate::run::InteractionRef>,
+    /// A `reply` of this run has already been carried out (it is in the journal): a later one
+    /// is a follow-up rather than the edit of the "thinking…" answer.
+    pub replied: bool,
     /// Where a button's value too long for its `custom_id` is kept; `None` (a trial) carries
     /// what fits and stores nothing.
     pub store: Option<&'a crate::engine::Store>,
@@ -114,6 +117,6 @@ pub async fn perform(
             "{} does not talk to Discord; the interpreter carries it out",
             kind.name()
         ))),
-        K::Reply { .. } => replies::perform(job, ctx.interaction.as_ref()).await,
+        K::Reply { .. } => replies::perform(job, ctx.interaction.as_ref(), ctx.replied).await,
     }
 }

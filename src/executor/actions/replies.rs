@@ -1,6 +1,8 @@
-//! reply: answers the slash command or the button click that started the run, as a follow-up
-//! on its interaction (the first one after the "thinking…" acknowledgement replaces it),
-//! ephemeral when the event says so.
+//! reply: answers the slash command or the button click that started the run. The run's first
+//! reply after a "thinking…" acknowledgement edits that answer (`PATCH …/@original`), so a
+//! reply repeated after a crash between the call and the journal lands once; later replies,
+//! and replies to a click, are follow-ups, which Discord cannot deduplicate: one repeated in
+//! that window posts twice (at-least-once). Ephemeral when the event says so.
 
 use super::job::{discord_link, Job, Performed};
 use super::render::render_message;
@@ -12,6 +14,7 @@ use crate::run::InteractionRef;
 pub(super) async fn perform<L: Lookup>(
     mut job: Job<'_, L>,
     interaction: Option<&InteractionRef>,
+    replied: bool,
 ) -> Result<Performed, CallError> {
     let ActionKind::Reply {
         message,
@@ -58,10 +61,14 @@ pub(super) async fn perform<L: Lookup>(
     if let Some(components) = components {
         body.insert("components".into(), components);
     }
-    let sent = job
-        .discord
-        .follow_up(interaction, &body, *ephemeral)
-        .await?;
+    let edits_the_answer = interaction.thinking && !replied;
+    let sent = if edits_the_answer {
+        job.discord.edit_original(interaction, &body).await?
+    } else {
+        job.discord
+            .follow_up(interaction, &body, *ephemeral)
+            .await?
+    };
     let summary = format!("replied{who} with message {}{with_buttons}", sent.id);
     let output = vec![
         ("id", sent.id.to_string()),

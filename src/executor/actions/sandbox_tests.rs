@@ -121,6 +121,7 @@ impl Bot {
             nonce: None,
             repeat: false,
             interaction: None,
+            replied: false,
             store: None,
         };
         perform(&ctx, &kind, &self.vars).await

@@ -204,6 +204,7 @@ impl Interpreter<'_> {
             )),
             repeat: self.resumed && !self.acted,
             interaction: self.run.interaction.clone(),
+            replied: crate::run::has_replied(&self.steps),
             store: Some(self.ctx.store),
         };
         let scope = self.scope();

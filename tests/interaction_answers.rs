@@ -1,0 +1,121 @@
+//! CONTRACT §7, what a member sees after using a slash command whose event replies: the first
+//! `reply` edits the "thinking…" answer (so a reply repeated after a lost answer or a crash
+//! lands once), later ones follow it; a run that ends without replying (it failed) edits
+//! "thinking…" into a short notice instead of leaving it there for good.
+
+mod common;
+
+use common::*;
+use discord_stand_in::Failure;
+use serde_json::{json, Value};
+
+fn command_event(id: &str, name: &str, actions: &str) -> String {
+    format!(
+        "id = \"{id}\"\nserver = \"{SERVER}\"\n\n[trigger]\ntype = \"command\"\nname = \"{name}\"\n\
+         description = \"Try it\"\n\n{actions}"
+    )
+}
+
+/// The routes hookbot answered the interaction through, in order.
+fn answer_routes(interaction: &Value) -> Vec<String> {
+    interaction["answers"]
+        .as_array()
+        .expect("answers")
+        .iter()
+        .map(|a| a["route"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_first_reply_edits_the_answer_and_lands_once_when_repeated() {
+    let actions = "[[actions]]\ntype = \"reply\"\ncontent = \"pong\"\n\n\
+                   [[actions]]\ntype = \"reply\"\ncontent = \"and more\"\n";
+    let ping = command_event("ping", "ping", actions);
+    let h = Harness::start(&[("ping.toml", &ping)]).await;
+    assert!(
+        h.sandbox
+            .wait_until(DEADLINE, |s| s.commands(SERVER).len() == 1)
+            .await
+    );
+    // Discord carries out the first reply but its answer is lost (a proxy's 502): the run
+    // tries the reply again.
+    h.sandbox
+        .inject(Failure::new(format!("/webhooks/{BOT_ID}/"), 502).after_carrying_out());
+    let id = h
+        .sandbox
+        .use_command(GENERAL, ALICE, "ping", &[])
+        .expect("used");
+    let done = h
+        .sandbox
+        .wait_until(DEADLINE, |s| {
+            s.interaction(id)
+                .is_some_and(|i| answer_routes(&i).last().map(String::as_str) == Some("follow_up"))
+        })
+        .await;
+    let interaction = h.sandbox.interaction(id).expect("recorded");
+    assert!(done, "{interaction:#}");
+    assert_eq!(
+        answer_routes(&interaction),
+        ["callback", "edit", "edit", "follow_up"],
+        "{interaction:#}"
+    );
+    assert_eq!(interaction["original"]["content"], "pong");
+    let follow_ups: Vec<&Value> = interaction["follow_ups"]
+        .as_array()
+        .expect("follow-ups")
+        .iter()
+        .map(|m| &m["content"])
+        .collect();
+    assert_eq!(follow_ups, [&json!("and more")], "\"pong\" landed once");
+    for answer in interaction["answers"].as_array().unwrap().iter().skip(1) {
+        assert_eq!(answer["body"]["allowed_mentions"]["parse"], json!([]));
+    }
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_run_that_fails_before_its_reply_replaces_thinking_with_a_notice() {
+    let actions =
+        "[[actions]]\ntype = \"send_message\"\nchannel = \"#nowhere\"\ncontent = \"x\"\n\n\
+                   [[actions]]\ntype = \"reply\"\ncontent = \"never\"\n";
+    let broken = command_event("broken", "broken", actions);
+    let h = Harness::start(&[("broken.toml", &broken)]).await;
+    assert!(
+        h.sandbox
+            .wait_until(DEADLINE, |s| s.commands(SERVER).len() == 1)
+            .await
+    );
+    let id = h
+        .sandbox
+        .use_command(GENERAL, ALICE, "broken", &[])
+        .expect("used");
+    let told = h
+        .sandbox
+        .wait_until(DEADLINE, |s| {
+            s.interaction(id).is_some_and(|i| {
+                i["original"]["content"]
+                    .as_str()
+                    .is_some_and(|c| c.starts_with("Sorry, this did not work"))
+            })
+        })
+        .await;
+    let interaction = h.sandbox.interaction(id).expect("recorded");
+    assert!(told, "{interaction:#}");
+    let notice = interaction["original"]["content"].as_str().unwrap();
+    assert!(notice.contains("`send_message` step failed"), "{notice}");
+    assert!(
+        !notice.contains("nowhere"),
+        "no detail of the failure: {notice}"
+    );
+    assert_eq!(
+        interaction["original"]["flags"].as_u64().unwrap_or(0) & 128,
+        0,
+        "no longer \"thinking…\""
+    );
+    assert_eq!(answer_routes(&interaction), ["callback", "edit"]);
+    assert_eq!(
+        interaction["answers"][1]["body"]["allowed_mentions"],
+        json!({ "parse": [] })
+    );
+    h.stop().await;
+}
