@@ -5,6 +5,8 @@
 //! Without Chromium or chromedriver (a laptop without them), [`Browser::start`] prints one line
 //! saying the test was skipped and why, and the test returns; with `CI` set, that is a failure:
 //! `.ci/run` installs Debian's `chromium` and `chromium-driver`.
+// Each browser test uses a different part of this module.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

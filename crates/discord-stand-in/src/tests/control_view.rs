@@ -49,14 +49,14 @@ async fn a_person_reads_the_world_and_a_channels_messages() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["id"] == DEPLOYS.to_string())
+        .find(|c| c["id"] == DEPLOYS.to_string().as_str())
         .expect("#deploys is listed");
     assert_eq!(deploys["holds_messages"], true);
     let category = server["channels"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["id"] == OPS.to_string())
+        .find(|c| c["id"] == OPS.to_string().as_str())
         .unwrap();
     assert_eq!(category["holds_messages"], false);
     let names: Vec<&str> = server["members"]
