@@ -82,9 +82,12 @@ async fn messages_members_and_reactions_start_their_events_in_their_server_only(
             event(
                 "said",
                 "type = \"message\"\nchannel = \"#deploys\"",
-                &say(
-                    "#general",
-                    "{user_name} ({user_id}) said {message_content} in {channel_id}",
+                &format!(
+                    "[[when]]\nleft = \"{{message_content}}\"\nop = \"not_equals\"\nright = \"skip me\"\n\n{}",
+                    say(
+                        "#general",
+                        "{user_name} ({user_id}) said {message_content} in {channel_id} as {message_id}",
+                    )
                 ),
             ),
         ),
@@ -101,7 +104,7 @@ async fn messages_members_and_reactions_start_their_events_in_their_server_only(
             event(
                 "leave",
                 "type = \"member_leave\"",
-                &say("#general", "bye {user_name}"),
+                &say("#general", "bye {user_name} {user_id}"),
             ),
         ),
         (
@@ -109,7 +112,10 @@ async fn messages_members_and_reactions_start_their_events_in_their_server_only(
             event(
                 "thumbs",
                 "type = \"reaction_add\"\nemoji = \"👍\"",
-                &say("#general", "{user_id} reacted {emoji} in {channel_id}"),
+                &say(
+                    "#general",
+                    "{user_id} reacted {emoji} in {channel_id} on {message_id}",
+                ),
             ),
         ),
         (
@@ -141,16 +147,16 @@ async fn messages_members_and_reactions_start_their_events_in_their_server_only(
         .post_as(OTHER_DEPLOYS, ALICE, "wrong server")
         .expect("posted");
     h.sandbox.post_as(DEPLOYS, ROBOT, "beep").expect("posted");
-    h.succeeded(&h.post("hook", json!({})).await).await;
     h.sandbox
+        .post_as(DEPLOYS, ALICE, "skip me")
+        .expect("posted, and filtered out by [[when]]");
+    h.succeeded(&h.post("hook", json!({})).await).await;
+    let shipped = h
+        .sandbox
         .post_as(DEPLOYS, ALICE, "ship it")
         .expect("posted");
-    wait_for_message(
-        &h,
-        GENERAL,
-        &format!("alice ({ALICE}) said ship it in {DEPLOYS}"),
-    )
-    .await;
+    let said_it = format!("alice ({ALICE}) said ship it in {DEPLOYS} as {shipped}");
+    wait_for_message(&h, GENERAL, &said_it).await;
 
     h.sandbox.member_joins(SERVER, 5005, "dave").expect("joins");
     wait_for_message(&h, GENERAL, "welcome dave 5005").await;
@@ -158,7 +164,7 @@ async fn messages_members_and_reactions_start_their_events_in_their_server_only(
         .member_joins(OTHER_SERVER, 5006, "erin")
         .expect("joins the other server");
     h.sandbox.member_leaves(SERVER, 5005).expect("leaves");
-    wait_for_message(&h, GENERAL, "bye dave").await;
+    wait_for_message(&h, GENERAL, "bye dave 5005").await;
 
     let target = h
         .sandbox
@@ -170,7 +176,8 @@ async fn messages_members_and_reactions_start_their_events_in_their_server_only(
     h.sandbox
         .react_as(DEPLOYS, target, ALICE, "👍", true)
         .expect("reacts");
-    wait_for_message(&h, GENERAL, &format!("{ALICE} reacted 👍 in {DEPLOYS}")).await;
+    let reacted = format!("{ALICE} reacted 👍 in {DEPLOYS} on {target}");
+    wait_for_message(&h, GENERAL, &reacted).await;
     h.sandbox
         .react_as(DEPLOYS, target, ALICE, "👍", false)
         .expect("takes it back");
@@ -179,10 +186,10 @@ async fn messages_members_and_reactions_start_their_events_in_their_server_only(
     let mut said = contents(&h, GENERAL);
     said.sort();
     let mut expected = vec![
-        format!("alice ({ALICE}) said ship it in {DEPLOYS}"),
+        said_it,
         "welcome dave 5005".to_owned(),
-        "bye dave".to_owned(),
-        format!("{ALICE} reacted 👍 in {DEPLOYS}"),
+        "bye dave 5005".to_owned(),
+        reacted,
         "took back 👍".to_owned(),
     ];
     expected.sort();
@@ -227,7 +234,7 @@ async fn a_gateway_event_delivered_twice_starts_one_run_and_a_new_occurrence_ano
             event(
                 "leave",
                 "type = \"member_leave\"",
-                &say("#general", "bye {user_name}"),
+                &say("#general", "bye {user_name} {user_id}"),
             ),
         ),
         (
@@ -257,7 +264,7 @@ async fn a_gateway_event_delivered_twice_starts_one_run_and_a_new_occurrence_ano
     h.sandbox.dispatch_again("GUILD_MEMBER_ADD").expect("again");
     logs::logged(&["arrived again", "member_join"]).await;
     h.sandbox.member_leaves(SERVER, 5005).expect("leaves");
-    wait_for_times(&h, "bye dave", 1).await;
+    wait_for_times(&h, "bye dave 5005", 1).await;
     h.sandbox
         .dispatch_again("GUILD_MEMBER_REMOVE")
         .expect("again");
@@ -297,7 +304,7 @@ async fn a_gateway_event_delivered_twice_starts_one_run_and_a_new_occurrence_ano
     let mut expected = [
         "welcome dave",
         "welcome dave",
-        "bye dave",
+        "bye dave 5005",
         "reacted 👍",
         "reacted 👍",
         "took back 👍",
@@ -320,7 +327,7 @@ fn deploy_command(reply: &str) -> String {
 
 #[tokio::test]
 async fn a_slow_command_is_acknowledged_within_three_seconds_and_replied_to() {
-    let reply = "content = \"deploying {option_service} x{option_count} for {option_who} by {user_name} in {channel_id}\"\nephemeral = true";
+    let reply = "content = \"deploying {option_service} x{option_count} for {option_who} by {user_name} ({user_id}) in {channel_id}\"\nephemeral = true";
     let quiet = event(
         "quiet",
         "type = \"command\"\nname = \"ping\"\ndescription = \"Ping\"",
@@ -369,7 +376,7 @@ async fn a_slow_command_is_acknowledged_within_three_seconds_and_replied_to() {
     );
     assert_eq!(
         interaction["original"]["content"],
-        format!("deploying billing x for {ALICE} by alice in {DEPLOYS}"),
+        format!("deploying billing x for {ALICE} by alice ({ALICE}) in {DEPLOYS}"),
         "an option left out renders as empty"
     );
     assert_eq!(interaction["original"]["flags"], json!(64), "ephemeral");
@@ -581,7 +588,7 @@ async fn buttons_run_their_event_also_after_a_restart_and_carry_long_values() {
     let approve = event(
         "approve",
         "type = \"button\"",
-        "[[actions]]\ntype = \"reply\"\ncontent = \"approved {button_value} by {user_name} on {message_id}\"\n",
+        "[[actions]]\ntype = \"reply\"\ncontent = \"approved {button_value} by {user_name} ({user_id}) on {message_id} in {channel_id}\"\n",
     );
     let mut h = Harness::start(&[("offer.toml", &offer), ("approve.toml", &approve)]).await;
     h.succeeded(
@@ -604,7 +611,7 @@ async fn buttons_run_their_event_also_after_a_restart_and_carry_long_values() {
             .sandbox
             .click(DEPLOYS, message, ALICE, label)
             .expect("clicked");
-        let wanted = format!("approved {value} by alice on {message}");
+        let wanted = format!("approved {value} by alice ({ALICE}) on {message} in {DEPLOYS}");
         let answered = h
             .sandbox
             .wait_until(DEADLINE, |s| {

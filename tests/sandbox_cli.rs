@@ -43,7 +43,48 @@ required = true
 [[actions]]
 type = "reply"
 content = "Deploying {option_service} for {user_name}"
+
+[[actions.buttons]]
+label = "Approve"
+style = "success"
+event = "approve"
+value = "{option_service}"
 "#;
+
+const APPROVE: &str = r#"id = "approve"
+server = "111111111111111111"
+
+[trigger]
+type = "button"
+
+[[actions]]
+type = "reply"
+content = "{user_name} approved {button_value}"
+"#;
+
+const BYE: &str = r##"id = "bye"
+server = "111111111111111111"
+
+[trigger]
+type = "member_leave"
+
+[[actions]]
+type = "send_message"
+channel = "#general"
+content = "Bye {user_name}"
+"##;
+
+const REACTED: &str = r##"id = "reacted"
+server = "111111111111111111"
+
+[trigger]
+type = "reaction_add"
+
+[[actions]]
+type = "send_message"
+channel = "#general"
+content = "{user_id} reacted {emoji}"
+"##;
 
 const WELCOME: &str = r##"id = "welcome"
 server = "111111111111111111"
@@ -79,6 +120,9 @@ async fn a_second_terminal_acts_as_a_member_of_the_sandbox() {
         ("deploy.toml", DEPLOY),
         ("welcome.toml", WELCOME),
         ("heard.toml", HEARD),
+        ("approve.toml", APPROVE),
+        ("bye.toml", BYE),
+        ("reacted.toml", REACTED),
     ] {
         std::fs::write(events.join(name), body).unwrap();
     }
@@ -128,6 +172,16 @@ async fn a_second_terminal_acts_as_a_member_of_the_sandbox() {
         "{said}"
     );
 
+    // The reply carries the Approve button: a second terminal clicks it.
+    let clicked = hookbot(dir.path(), &["sandbox", "click", "Approve"]);
+    assert!(clicked.status.success(), "{}", text(&clicked.stderr));
+    let said = text(&clicked.stdout);
+    assert!(said.contains("hookbot acknowledged it after"), "{said}");
+    assert!(
+        said.contains("hookbot answered: \"alice approved billing\""),
+        "{said}"
+    );
+
     let joined = hookbot(dir.path(), &["sandbox", "join", "--as", "zoe"]);
     assert!(joined.status.success(), "{}", text(&joined.stderr));
     line_where(&lines, &mut seen, "the welcome", |l| {
@@ -147,6 +201,16 @@ async fn a_second_terminal_acts_as_a_member_of_the_sandbox() {
         &["sandbox", "react", "👍", "--channel", "#deploys"],
     );
     assert!(reacted.status.success(), "{}", text(&reacted.stderr));
+    line_where(&lines, &mut seen, "the reaction event's answer", |l| {
+        l.contains("sent to #general:") && l.contains("reacted 👍")
+    })
+    .await;
+    let left = hookbot(dir.path(), &["sandbox", "leave", "--as", "zoe"]);
+    assert!(left.status.success(), "{}", text(&left.stderr));
+    line_where(&lines, &mut seen, "the goodbye", |l| {
+        l.contains("sent to #general: \"Bye zoe\"")
+    })
+    .await;
     let refused = hookbot(dir.path(), &["sandbox", "say", "#nope", "x"]);
     assert!(!refused.status.success());
     assert!(

@@ -154,3 +154,98 @@ fn the_examples_in_the_trigger_docs_load() {
         }
     }
 }
+
+/// §7 through `hookbot check`: every trigger mistake the issue lists, each as
+/// `FILE:LINE:COL: message`, and exit 1.
+#[test]
+fn check_reports_every_trigger_mistake_at_its_position() {
+    let head = |id: &str| format!("id = \"{id}\"\nserver = \"{SERVER}\"\n");
+    let say = "\n[[actions]]\ntype = \"send_message\"\nchannel = \"#deploys\"\ncontent = \"x\"\n";
+    let command = |name: &str, rest: &str| {
+        format!("[trigger]\ntype = \"command\"\nname = \"{name}\"\ndescription = \"d\"\n{rest}")
+    };
+    let mut options = String::new();
+    for n in 0..26 {
+        options.push_str(&format!(
+            "[[trigger.options]]\nname = \"o{n}\"\ntype = \"string\"\ndescription = \"d\"\n"
+        ));
+    }
+    let files = [
+        ("a.toml", format!("{}[trigger]\ntype = \"slash\"\n{say}", head("a"))),
+        ("b.toml", format!("{}{}{say}", head("b"), command("Deploy Now", ""))),
+        ("c.toml", format!("{}{}{say}", head("c"), command("many", &options))),
+        (
+            "d.toml",
+            format!("{}[trigger]\ntype = \"schedule\"\ncron = \"0 0 30 2 *\"\n{say}", head("d")),
+        ),
+        (
+            "e.toml",
+            format!(
+                "{}[trigger]\ntype = \"schedule\"\ncron = \"0 9 * * *\"\ntimezone = \"Mars/Olympus\"\n{say}",
+                head("e")
+            ),
+        ),
+        (
+            "f.toml",
+            format!("{}{say}[[actions.buttons]]\nlabel = \"Go\"\nevent = \"h\"\n", head("f")),
+        ),
+        (
+            "h.toml",
+            format!("{}[trigger]\ntype = \"member_join\"\n{say}", head("h")),
+        ),
+        (
+            "g.toml",
+            format!(
+                "{}[trigger]\ntype = \"member_join\"\n\n[[actions]]\ntype = \"reply\"\ncontent = \"hi\"\n",
+                head("g")
+            ),
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "http://127.0.0.1:9", "", "");
+    std::fs::create_dir_all(dir.path().join("events")).unwrap();
+    for (name, text) in &files {
+        std::fs::write(dir.path().join("events").join(name), text).unwrap();
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookbot"))
+        .arg("check")
+        .current_dir(dir.path())
+        .env_remove("HOOKBOT_CONFIG")
+        .output()
+        .expect("hookbot runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let expected = [
+        ("a.toml:4:8: ", "unknown trigger type \"slash\""),
+        (
+            "b.toml:5:8: ",
+            "is not a name Discord takes for a slash command",
+        ),
+        ("c.toml:", "26 options; Discord allows at most 25"),
+        ("d.toml:5:8: ", "never fires"),
+        ("e.toml:6:12: ", "unknown time zone \"Mars/Olympus\""),
+        ("f.toml:10:9: ", "button.event \"h\" is a member_join event"),
+        (
+            "g.toml:7:8: ",
+            "reply answers the slash command or button click",
+        ),
+    ];
+    for (place, message) in expected {
+        assert!(
+            stdout
+                .lines()
+                .any(|line| line.contains(place) && line.contains(message)),
+            "{place} {message}:\n{stdout}"
+        );
+    }
+    for line in stdout.lines() {
+        let mut parts = line.splitn(4, ':');
+        let (file, l, c) = (parts.next(), parts.next(), parts.next());
+        assert!(file.is_some_and(|f| f.ends_with(".toml")), "{line}");
+        assert!(
+            l.and_then(|l| l.parse::<u32>().ok()).is_some()
+                && c.and_then(|c| c.parse::<u32>().ok()).is_some(),
+            "FILE:LINE:COL: {line}"
+        );
+    }
+}

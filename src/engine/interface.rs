@@ -37,7 +37,8 @@ pub trait Engine: Send + Sync {
     async fn lead(&self) -> Result<Lease, StoreError>;
 
     /// What instances sharing the store change from now on: runs queued, definitions and
-    /// settings replaced. An embedded store has no other instance and announces nothing.
+    /// settings replaced. An embedded store has no other instance and announces only this
+    /// process's own replaced definitions.
     fn changes(&self) -> tokio::sync::broadcast::Receiver<Change>;
 
     // --- event definitions and their revisions ---

@@ -20,7 +20,7 @@ use crate::lang::templates::Variables;
 use crate::queue::Queue;
 use crate::triggers::{self, Fire, Started};
 
-pub use sync::{sync_until_shutdown, SYNC_EVERY};
+pub use sync::sync_until_shutdown;
 
 /// How many Discord events are turned into runs at once; more wait in the event channel.
 pub const CONCURRENT_STARTS: usize = 64;

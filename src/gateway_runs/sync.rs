@@ -1,6 +1,9 @@
 //! Keeps Discord as the loaded events want it: the gateway intents they need (hookbot
 //! identifies again when a reload needs another), and each server's slash commands, synced at
-//! start and after every change with one bulk overwrite only where Discord's differ.
+//! start and after every change with one bulk overwrite only where Discord's differ. It wakes
+//! when the definitions change (the store's change feed), when the cache first holds every
+//! server, when a failed sync is due again, and at least every [`SAFETY_POLL`] (which also
+//! brings a server the bot joined later its commands).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -11,10 +14,8 @@ use tokio_util::sync::CancellationToken;
 use crate::discord::{intents_for, Discord, Synced};
 use crate::engine::Store;
 use crate::events::{CommandSpec, Event};
+use crate::triggers::definitions::{DefinitionChanges, SAFETY_POLL};
 
-/// How often the loaded events are compared with what Discord was last told: the reload
-/// makes a valid change live within a second, so Discord follows within two.
-pub const SYNC_EVERY: Duration = Duration::from_secs(1);
 /// After a failed sync, the next attempt waits this long (Discord may be down).
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(30);
 
@@ -35,6 +36,8 @@ fn wanted_commands(events: &[Event], servers: &BTreeSet<u64>) -> BTreeMap<u64, V
 
 /// Until `shutdown`: the intents and the commands follow the events.
 pub async fn sync_until_shutdown(store: Store, discord: Arc<Discord>, shutdown: CancellationToken) {
+    // Subscribed before the first read, so no change after it is missed.
+    let mut changes = DefinitionChanges::new(store.changes());
     // What Discord was last made to hold, by server; a server is synced again when it changes.
     let mut synced: BTreeMap<u64, Vec<CommandSpec>> = BTreeMap::new();
     let mut retry_at: Option<tokio::time::Instant> = None;
@@ -81,8 +84,11 @@ pub async fn sync_until_shutdown(store: Store, discord: Arc<Discord>, shutdown: 
             }
             Err(error) => tracing::error!(%error, "cannot read the events to sync Discord"),
         }
+        let now = tokio::time::Instant::now();
+        let wake = retry_at.map_or(now + SAFETY_POLL, |at| at.min(now + SAFETY_POLL));
         tokio::select! {
-            _ = tokio::time::sleep(SYNC_EVERY) => {}
+            _ = changes.changed_before(wake) => {}
+            _ = discord.wait_cache_ready(SAFETY_POLL), if !ready => {}
             _ = shutdown.cancelled() => return,
         }
     }

@@ -5,8 +5,11 @@
 //!
 //! - [`schedule`]: the clock that fires `schedule` events, with due times kept in the store
 //! - [`buttons`]: what a button's `custom_id` carries, so a click runs its event after a restart
+//! - [`definitions`]: waking when the event definitions change (the store's change feed, with
+//!   a slow safety poll), for the tasks that follow them
 
 pub mod buttons;
+pub mod definitions;
 pub mod schedule;
 
 use crate::engine::{IdempotencyKey, StoredAnswer};

@@ -8,9 +8,11 @@
 //! the same one and starts nothing. An event that is new, or whose schedule changed, starts
 //! counting from now: there is nothing to catch up on.
 //!
-//! The clock reads the wall clock at every wake and never sleeps longer than
-//! [`Tuning::max_sleep`], so a changed schedule, a clock adjusted by NTP or a machine that was
-//! suspended is noticed within that time.
+//! The clock wakes at the earliest due time, and at once when the event definitions change
+//! (the store's change feed, [`DefinitionChanges`]): a new or edited schedule is picked up as
+//! soon as it is live. It reads the wall clock at every wake and never sleeps longer than
+//! [`Tuning::max_sleep`] (the safety poll), so a lost notification, a clock adjusted by NTP or
+//! a machine that was suspended is noticed within that time.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,6 +20,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use super::definitions::{DefinitionChanges, SAFETY_POLL};
 use super::{start_run, Fire, StartError, Started};
 use crate::engine::{ScheduleDue, Store, StoreError};
 use crate::events::{Event, TriggerKind};
@@ -29,7 +32,8 @@ use crate::run::unix_now_ms;
 /// How the clock paces itself.
 #[derive(Debug, Clone, Copy)]
 pub struct Tuning {
-    /// The longest sleep between two looks at the events and the wall clock.
+    /// The longest sleep between two looks at the events and the wall clock, without a change
+    /// of the definitions.
     pub max_sleep: Duration,
     /// How long to wait before trying a fire again that the queue or the store refused.
     pub retry_after: Duration,
@@ -38,7 +42,7 @@ pub struct Tuning {
 impl Default for Tuning {
     fn default() -> Self {
         Tuning {
-            max_sleep: Duration::from_secs(5),
+            max_sleep: SAFETY_POLL,
             retry_after: Duration::from_secs(5),
         }
     }
@@ -72,6 +76,11 @@ pub trait Backend: Send + Sync {
         scheduled_ms: u64,
         scheduled_text: String,
     ) -> Result<Started, StartError>;
+
+    /// What wakes the clock when the definitions change.
+    fn definition_changes(&self) -> DefinitionChanges {
+        DefinitionChanges::none()
+    }
 }
 
 /// The real thing: the store and the queue.
@@ -104,6 +113,10 @@ impl Backend for Stored {
     ) -> Result<Started, StartError> {
         start_run(&self.queue, event, fire_for(scheduled_ms, scheduled_text)).await
     }
+
+    fn definition_changes(&self) -> DefinitionChanges {
+        DefinitionChanges::new(self.store.changes())
+    }
 }
 
 /// The fire of one due time: `{scheduled_time}`, and the due time as the occurrence.
@@ -120,6 +133,8 @@ pub async fn run_schedules(
     tuning: Tuning,
     shutdown: CancellationToken,
 ) {
+    // Subscribed before the first look, so no change after it is missed.
+    let mut changes = backend.definition_changes();
     loop {
         let now = clock.now_ms();
         let wake = match tick(&backend, now, tuning).await {
@@ -130,9 +145,10 @@ pub async fn run_schedules(
             }
         };
         let wait = Duration::from_millis(wake.saturating_sub(clock.now_ms())).min(tuning.max_sleep);
+        let deadline = tokio::time::Instant::now() + wait;
         tokio::select! {
             () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(wait) => {}
+            _ = changes.changed_before(deadline) => {}
         }
     }
 }
@@ -270,6 +286,7 @@ mod tests {
         /// (event, scheduled ms, {scheduled_time}, wall clock then)
         fired: Mutex<Vec<(String, u64, String, u64)>>,
         clock: Mutex<Option<Arc<PausedClock>>>,
+        changes: crate::engine::Changes,
     }
 
     #[async_trait::async_trait]
@@ -293,6 +310,9 @@ mod tests {
             let mut fired = self.fired.lock().unwrap();
             fired.push((event.id.clone(), ms, text, now));
             Ok(Started::New(RunId(fired.len() as u64)))
+        }
+        fn definition_changes(&self) -> DefinitionChanges {
+            DefinitionChanges::new(self.changes.subscribe())
         }
     }
 
@@ -446,5 +466,28 @@ mod tests {
         task.await.unwrap();
         assert!(fired(&memory).is_empty());
         assert!(memory.dues.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_schedule_added_while_running_is_picked_up_at_once_not_at_the_safety_poll() {
+        let memory = Arc::new(Memory::default());
+        let at = |m: u64| START_MS + m * MINUTE;
+        // The clock sleeps up to an hour (`start`'s tuning) when nothing is due.
+        let (stop, task) = start(&memory, at(0));
+        minutes(5).await;
+        memory
+            .events
+            .lock()
+            .unwrap()
+            .push(scheduled("e", Cadence::EverySeconds(600), "UTC"));
+        memory.changes.announce(crate::engine::Change::Definitions);
+        minutes(6).await;
+        stop.cancel();
+        task.await.unwrap();
+        let times: Vec<(u64, u64)> = fired(&memory)
+            .iter()
+            .map(|(ms, _, at)| (*ms, *at))
+            .collect();
+        assert_eq!(times, [(at(10), at(10))]);
     }
 }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use super::{get_json, SledEngine};
+use crate::engine::coordination::Change;
 use crate::engine::error::StoreError;
 use crate::engine::limits::MAX_REVISIONS_PER_EVENT;
 use crate::engine::records::{EventRevision, ReplacedEvents};
@@ -41,6 +42,10 @@ impl SledEngine {
         let mut loaded = self.loaded_events.write().expect("event cache lock");
         loaded.clear();
         loaded.extend(events.iter().map(|e| (e.id.clone(), Arc::new(e.clone()))));
+        drop(loaded);
+        if !replaced.added_or_changed.is_empty() || !replaced.removed.is_empty() {
+            self.changes.announce(Change::Definitions);
+        }
         Ok(replaced)
     }
 

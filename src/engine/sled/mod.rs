@@ -82,7 +82,7 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use crate::engine::coordination::{Change, Lease};
+use crate::engine::coordination::{Change, Changes, Lease};
 use crate::engine::error::StoreError;
 use crate::engine::interface::Engine;
 use crate::engine::records::{
@@ -141,6 +141,9 @@ pub struct SledEngine {
     install_id: u128,
     /// Decoded event definitions, shared by every clone of the handle.
     loaded_events: Arc<RwLock<HashMap<String, Arc<Event>>>>,
+    /// The change feed: this process is the only writer, so it hears its own changes (the
+    /// definitions replaced), for the tasks that follow them instead of polling.
+    changes: Changes,
     /// Runs in the `pending` tree, counted once at open and kept up to date by every writer.
     pending_count: Arc<AtomicU64>,
     commit: Arc<GroupCommit>,
@@ -264,6 +267,7 @@ impl SledEngine {
             schedule_dues: db.open_tree(SCHEDULE_DUES_TREE)?,
             button_values: db.open_tree(BUTTON_VALUES_TREE)?,
             loaded_events: Arc::default(),
+            changes: Changes::default(),
             pending_count: Arc::new(AtomicU64::new(pending_count)),
             commit: Arc::default(),
             journal: None,
@@ -385,9 +389,9 @@ impl Engine for SledEngine {
         Ok(Lease::forever())
     }
 
-    /// A feed that is closed at once: no other process can change this database.
+    /// This process's own changes: no other process can change this database.
     fn changes(&self) -> tokio::sync::broadcast::Receiver<Change> {
-        tokio::sync::broadcast::channel(1).1
+        self.changes.subscribe()
     }
 
     async fn replace_events(&self, events: &[Event]) -> Result<ReplacedEvents, StoreError> {

@@ -83,4 +83,37 @@ both_engines! {
         assert_eq!(last.revision as usize, changes);
         assert_eq!(last.event.name, format!("v{changes}"));
     }
+
+    async fn a_change_of_definitions_is_announced_on_the_change_feed(subject: Subject) {
+        use crate::engine::Change;
+        use tokio::sync::broadcast::error::RecvError;
+        let store = subject.open().await;
+        let mut changes = store.changes();
+        // A shared engine hears it through the database, once its listening connection is up:
+        // change the definitions until the feed tells (within a deadline).
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        for n in 1.. {
+            store.replace_events(&[event("a", &format!("v{n}"))]).await.unwrap();
+            let heard = tokio::time::timeout(std::time::Duration::from_millis(500), async {
+                loop {
+                    match changes.recv().await {
+                        Ok(Change::Definitions) => return true,
+                        Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                        Err(RecvError::Closed) => return false,
+                    }
+                }
+            })
+            .await;
+            match heard {
+                Ok(heard) => {
+                    assert!(heard, "the change feed is closed");
+                    break;
+                }
+                Err(_) => assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "no Definitions change was announced"
+                ),
+            }
+        }
+    }
 }
