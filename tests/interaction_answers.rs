@@ -119,3 +119,39 @@ async fn a_run_that_fails_before_its_reply_replaces_thinking_with_a_notice() {
     );
     h.stop().await;
 }
+
+#[tokio::test]
+async fn a_command_its_filters_skip_says_so_in_place_of_thinking() {
+    let actions = "[[when]]\nleft = \"{user_name}\"\nop = \"equals\"\nright = \"bob\"\n\n\
+                   [[actions]]\ntype = \"reply\"\ncontent = \"only for bob\"\n";
+    let picky = command_event("picky", "picky", actions);
+    let h = Harness::start(&[("picky.toml", &picky)]).await;
+    assert!(
+        h.sandbox
+            .wait_until(DEADLINE, |s| s.commands(SERVER).len() == 1)
+            .await
+    );
+    let id = h
+        .sandbox
+        .use_command(GENERAL, ALICE, "picky", &[])
+        .expect("used");
+    let told = h
+        .sandbox
+        .wait_until(DEADLINE, |s| {
+            s.interaction(id)
+                .is_some_and(|i| answer_routes(&i).len() == 2)
+        })
+        .await;
+    let interaction = h.sandbox.interaction(id).expect("recorded");
+    assert!(told, "{interaction:#}");
+    assert_eq!(answer_routes(&interaction), ["callback", "edit"]);
+    assert_eq!(
+        interaction["original"]["content"],
+        "Nothing to do: this event's filters did not match."
+    );
+    assert_eq!(
+        interaction["original"]["flags"].as_u64().unwrap_or(0) & 128,
+        0
+    );
+    h.stop().await;
+}

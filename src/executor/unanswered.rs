@@ -2,10 +2,15 @@
 //! having replied (it failed, was dead-lettered, its event is gone, or it took a branch with no
 //! `reply`), so the member is not left looking at "thinking…" for good.
 
+use std::time::Duration;
+
 use serde_json::{json, Map, Value};
 
 use crate::discord::Discord;
 use crate::run::{has_replied, Run, RunStatus, Step};
+
+/// How long the notice may take; the run has ended, so its worker does not wait longer.
+const NOTICE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the member is shown instead of "thinking…": what happened, in a few words, and the run
 /// to look up. Never the failure's own message, which may hold what a template filled in (a
@@ -46,11 +51,17 @@ pub async fn answer_if_unanswered(discord: &Discord, run: &Run, steps: &[Step]) 
     let mut body = Map::new();
     body.insert("content".into(), Value::String(notice(run)));
     body.insert("allowed_mentions".into(), json!({ "parse": [] }));
-    match discord.edit_original(interaction, &body).await {
-        Ok(_) => tracing::info!(run = %run.id, "told the member the run ended without a reply"),
+    let edited = tokio::time::timeout(NOTICE_TIMEOUT, discord.edit_original(interaction, &body));
+    match edited.await {
+        Ok(Ok(_)) => {
+            tracing::info!(run = %run.id, "told the member the run ended without a reply")
+        }
         // The token lasts 15 minutes: a run that retried for longer cannot answer any more.
-        Err(error) => {
+        Ok(Err(error)) => {
             tracing::warn!(run = %run.id, %error, "could not replace \"thinking…\" with a notice")
+        }
+        Err(_) => {
+            tracing::warn!(run = %run.id, "Discord did not take the notice that replaces \"thinking…\" within {} s", NOTICE_TIMEOUT.as_secs())
         }
     }
 }

@@ -105,7 +105,12 @@ impl Starter {
         };
         let body = serde_json::json!({ "content": said, "allowed_mentions": { "parse": [] } });
         let body = body.as_object().cloned().unwrap_or_default();
-        if let Err(error) = self.discord.follow_up(interaction, &body, true).await {
+        // After "thinking…", the answer itself says it (nothing else will replace it).
+        let told = match ack {
+            Ack::Thinking { .. } => self.discord.edit_original(interaction, &body).await,
+            _ => self.discord.follow_up(interaction, &body, true).await,
+        };
+        if let Err(error) = told {
             tracing::warn!(%error, "could not tell the member why nothing runs");
         }
     }
