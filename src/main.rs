@@ -45,6 +45,11 @@ enum Command {
         #[command(subcommand)]
         command: KeyCommand,
     },
+    /// The web console (http.console_listen).
+    Console {
+        #[command(subcommand)]
+        command: ConsoleCommand,
+    },
     /// Event files.
     Event {
         #[command(subcommand)]
@@ -161,6 +166,12 @@ enum RunsCommand {
 enum KeyCommand {
     /// Make a new API key, replacing the old one at once; print it once.
     Rotate,
+}
+
+#[derive(Subcommand)]
+enum ConsoleCommand {
+    /// Make a new console key, replacing the old one (its sessions end); print it once.
+    Key,
 }
 
 #[derive(Subcommand)]
@@ -288,6 +299,11 @@ fn execute(cli: Cli) -> anyhow::Result<bool> {
             command: KeyCommand::Rotate,
         } => runtime
             .block_on(hookbot::cli::key_rotate(config, sandbox, &mut stdout))
+            .map(|()| true),
+        Command::Console {
+            command: ConsoleCommand::Key,
+        } => runtime
+            .block_on(hookbot::cli::console_key(config, sandbox, &mut stdout))
             .map(|()| true),
         Command::Event {
             command: EventCommand::New { name, server },

@@ -100,6 +100,8 @@ pub struct Running {
     pub addr: SocketAddr,
     /// Where `/healthz`, `/readyz` and `/metrics` are served when `http.metrics_listen` is set.
     pub metrics_addr: Option<SocketAddr>,
+    /// Where the web console is served (`http.console_listen`, or loopback with `--sandbox`).
+    pub console_addr: Option<SocketAddr>,
     /// The bot's Discord user id, the first segment of every webhook URL.
     pub bot_id: u64,
     /// A key made at this start (the first start, or every sandbox start), shown once.
@@ -152,6 +154,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         None => None,
         Some(wanted) => Some(bind(wanted).await?),
     };
+    let console_listener = bind_console(&config).await?;
 
     let (sandbox, token, api_url) = match real_token {
         Some(token) => (None, token, config.discord.api_url.clone()),
@@ -209,7 +212,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             api_url,
             known_bot_id,
             delivery: config.delivery.clone(),
-            http_destination,
+            http_destination: http_destination.clone(),
             sandbox: config.sandbox,
             // The gateway asks for the intents the loaded events need (and identifies again
             // when a reload needs others).
@@ -264,7 +267,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         idle_timeout: config.http.idle_timeout,
     }
     .within_descriptors(descriptors, operator_listener.is_some());
-    let http = http::serve(
+    let mut http = http::serve(
         listener,
         operator_listener.map(|(listener, _)| listener),
         state,
@@ -273,12 +276,37 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         shutdown.clone(),
     );
     let base_url = config.public_base_url(addr);
+    let console_addr = console_listener.as_ref().map(|(_, addr)| *addr);
+    if let Some((console_listener, console_addr)) = console_listener {
+        let console = http::console::ConsoleState {
+            store: store.clone(),
+            queue: queue.clone(),
+            leadership: leadership.clone(),
+            bot_id,
+            base_url: base_url.clone(),
+            http_destination: http_destination.clone(),
+            sandbox: sandbox.as_ref().map(|stand_in| http::console::SandboxLink {
+                control_url: stand_in.control_url(),
+                token: sandbox_world::SANDBOX_TOKEN.to_owned(),
+            }),
+            auth: Arc::new(http::console::Auth::new(
+                config.sandbox,
+                config
+                    .http
+                    .public_url
+                    .as_deref()
+                    .is_some_and(|url| url.starts_with("https://")),
+            )),
+        };
+        http.serve_console(console_listener, console, limits, shutdown.clone());
+        tracing::info!(url = %console_url(console_addr), "console ready");
+    }
     tracing::info!(listen = %addr, bot_id, "webhook listener ready");
     // The admin commands reach this process through it while it holds the database.
     let admin_path = admin::protocol::socket_path(&config.database_path());
     let admin_state = admin::server::AdminState {
         store: store.clone(),
-        queue,
+        queue: queue.clone(),
         bot_id,
         base_url: base_url.clone(),
     };
@@ -299,6 +327,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             &base_url,
             bot_id,
             new_api_key.as_deref(),
+            console_addr,
             &loaded.events,
         ),
     };
@@ -307,6 +336,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     Ok(Running {
         addr,
         metrics_addr,
+        console_addr,
         bot_id,
         new_api_key,
         banner,
@@ -449,19 +479,50 @@ async fn bind(wanted: SocketAddr) -> Result<(TcpListener, SocketAddr), StartErro
     Ok((listener, addr))
 }
 
-/// What a person needs after start: the new key (shown once) and, in the sandbox, how to try it.
+/// The console's listener: `http.console_listen`; with `--sandbox` and no such key, loopback
+/// port 8081, or a port the OS picks when 8081 is taken; otherwise none.
+async fn bind_console(config: &Config) -> Result<Option<(TcpListener, SocketAddr)>, StartError> {
+    match (config.http.console_listen, config.sandbox) {
+        (Some(wanted), _) => Ok(Some(bind(wanted).await?)),
+        (None, false) => Ok(None),
+        (None, true) => match bind(crate::config::SANDBOX_CONSOLE_LISTEN).await {
+            Ok(bound) => Ok(Some(bound)),
+            Err(_) => {
+                let any_port = SocketAddr::new(crate::config::SANDBOX_CONSOLE_LISTEN.ip(), 0);
+                Ok(Some(bind(any_port).await?))
+            }
+        },
+    }
+}
+
+/// `http://127.0.0.1:8081/` for the console's bound address (an unspecified one as loopback).
+fn console_url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        ip if !ip.is_unspecified() => ip,
+        std::net::IpAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+    };
+    format!("http://{}/", SocketAddr::new(ip, addr.port()))
+}
+
+/// What a person needs after start: the new key (shown once), where the console is and, in the
+/// sandbox, how to try it.
 fn banner(
     config: &Config,
     base_url: &str,
     bot_id: u64,
     new_api_key: Option<&str>,
+    console_addr: Option<SocketAddr>,
     events: &[Event],
 ) -> Option<String> {
     let key = new_api_key?;
+    let console_line = console_addr
+        .map(|addr| format!("console   {}\n", console_url(addr)))
+        .unwrap_or_default();
     if !config.sandbox {
         return Some(format!(
-            "hookbot made its API key (shown only this once; `hookbot key rotate` makes a new one):\n{key}"
-        ));
+            "hookbot made its API key (shown only this once; `hookbot key rotate` makes a new one):\n{key}\n{console_line}"
+        ).trim_end().to_owned());
     }
     let mut text = String::from(if config.sandbox_options.real_http {
         "hookbot sandbox: a local Discord stand-in plays Discord; nothing goes to Discord.\n\
@@ -471,6 +532,7 @@ fn banner(
          http_request calls go to a local echo that logs and answers them ([sandbox] real_http = true makes them for real).\n"
     });
     text.push_str(&format!("API key (new at every sandbox start): {key}\n"));
+    text.push_str(&console_line);
     if events.is_empty() {
         text.push_str(&format!(
             "No events in {}: `hookbot event new NAME --server ID` makes one.\n",

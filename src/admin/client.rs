@@ -55,6 +55,13 @@ impl Backend {
         }
     }
 
+    pub async fn new_console_key(&self) -> Result<NewKey, AdminError> {
+        match self {
+            Backend::Remote(c) => c.post("/console/key", &()).await,
+            Backend::Local(store) => ops::new_console_key(store).await,
+        }
+    }
+
     pub async fn runs(&self, query: &RunsQuery) -> Result<Vec<Run>, AdminError> {
         match self {
             Backend::Remote(c) => {

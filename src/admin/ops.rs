@@ -20,6 +20,14 @@ pub async fn rotate_key(store: &Store) -> Result<NewKey, AdminError> {
     Ok(NewKey { key })
 }
 
+/// A new console key (`hookbot console key`); only its hash is kept. It replaces the old one, and
+/// every console session signed in with the old key ends at its next request.
+pub async fn new_console_key(store: &Store) -> Result<NewKey, AdminError> {
+    let key = keys::generate_key();
+    store.set_console_key_hash(keys::hash_key(&key)).await?;
+    Ok(NewKey { key })
+}
+
 pub async fn runs(store: &Store, query: &RunsQuery) -> Result<Vec<Run>, AdminError> {
     Ok(crate::queue::list(
         store,

@@ -158,6 +158,7 @@ fn router(state: AdminState) -> Router {
     Router::new()
         .route("/status", get(status))
         .route("/key/rotate", post(rotate_key))
+        .route("/console/key", post(new_console_key))
         .route("/runs", get(runs))
         .route("/runs/{id}", get(run))
         .route("/runs/{id}/retry", post(retry))
@@ -182,6 +183,12 @@ async fn status(State(state): State<AdminState>) -> Json<Status> {
 async fn rotate_key(State(state): State<AdminState>) -> Result<Json<NewKey>, AdminError> {
     let key = ops::rotate_key(&state.store).await?;
     tracing::info!("the API key was rotated through the admin socket");
+    Ok(Json(key))
+}
+
+async fn new_console_key(State(state): State<AdminState>) -> Result<Json<NewKey>, AdminError> {
+    let key = ops::new_console_key(&state.store).await?;
+    tracing::info!("a new console key was made through the admin socket");
     Ok(Json(key))
 }
 

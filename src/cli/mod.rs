@@ -4,6 +4,7 @@
 
 mod bot_url;
 mod check;
+mod console;
 mod event;
 mod event_test;
 mod format;
@@ -15,6 +16,7 @@ mod sandbox;
 mod transfer;
 
 pub use check::check;
+pub use console::console_key;
 pub use event::{event_list, event_new, event_show};
 pub use event_test::event_test;
 pub use key::key_rotate;

@@ -49,6 +49,9 @@ pub struct HttpConfig {
     /// Where `/healthz`, `/readyz` and `/metrics` are served instead of `listen`. `None` (the key
     /// empty or absent): on `listen`, beside the webhooks.
     pub metrics_listen: Option<SocketAddr>,
+    /// Where the web console is served (`src/http/console/`). `None` (the key empty or absent):
+    /// nowhere, except that `--sandbox` serves it on loopback ([`SANDBOX_CONSOLE_LISTEN`]).
+    pub console_listen: Option<SocketAddr>,
     /// Connections open at once on the webhook listener; past it the one idle longest is closed
     /// to make room, or, with none idle, new ones wait. Lowered at start to fit the open-files
     /// limit.
@@ -194,6 +197,11 @@ pub const MAX_BODY_BYTES_LIMIT: usize = 64 * 1024 * 1024;
 /// Seconds in a day, for the defaults and bounds written in days.
 pub(super) const DAY: u64 = 24 * 60 * 60;
 
+/// Where `--sandbox` serves the console when `http.console_listen` is unset; when that port is
+/// taken, an OS-chosen port on loopback.
+pub const SANDBOX_CONSOLE_LISTEN: SocketAddr =
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8081);
+
 /// The variable that overrides `discord.token`, so the token can stay out of the file.
 pub const TOKEN_ENV: &str = "HOOKBOT_DISCORD_TOKEN";
 /// The variable that overrides `storage.url`, so the database password can stay out of the file.
@@ -210,6 +218,7 @@ impl Config {
                 max_body_bytes: 65536,
                 trusted_proxies: Vec::new(),
                 metrics_listen: None,
+                console_listen: None,
                 max_connections: 512,
                 header_read_timeout: Duration::from_secs(10),
                 idle_timeout: Duration::from_secs(60),

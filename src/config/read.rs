@@ -67,6 +67,23 @@ pub(super) fn read_config(
                 }
             }
         }
+        if let Ok(Some(console_listen)) = http.optional_string("console_listen") {
+            if !console_listen.get_ref().is_empty() {
+                match console_listen.get_ref().parse::<SocketAddr>() {
+                    Ok(address) => config.http.console_listen = Some(address),
+                    Err(_) => {
+                        http.report(
+                            console_listen.span(),
+                            format!(
+                                "http.console_listen must be empty (off) or an address IP:PORT \
+                                 such as \"127.0.0.1:8081\", got {:?}",
+                                console_listen.get_ref()
+                            ),
+                        );
+                    }
+                }
+            }
+        }
         if let Ok(Some(public_url)) = http.optional_string("public_url") {
             config.http.public_url = read_base_url(&http, "public_url", &public_url);
         }

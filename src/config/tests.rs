@@ -142,7 +142,7 @@ fn unknown_keys_and_tables() {
     assert_eq!(
         problems("[http]\nlisen = \"x\"\n[htp]\nlisten = 1\n"),
         [
-            "2:1: unknown key \"lisen\" in [http]; expected one of: listen, metrics_listen, public_url, max_body_bytes, trusted_proxies, max_connections, header_read_timeout, idle_timeout",
+            "2:1: unknown key \"lisen\" in [http]; expected one of: listen, metrics_listen, console_listen, public_url, max_body_bytes, trusted_proxies, max_connections, header_read_timeout, idle_timeout",
             "3:2: unknown key \"htp\" in config file; expected one of: discord, http, storage, delivery, events, limits, log, sandbox",
         ]
     );
@@ -434,5 +434,26 @@ fn a_bad_storage_engine_or_url_names_the_key() {
     assert_eq!(
         problems("[storage]\nurl = 5432\n"),
         ["2:7: storage.url must be a string, got 5432"]
+    );
+}
+
+#[test]
+fn console_listen_is_off_unless_set() {
+    assert_eq!(load("").unwrap().http.console_listen, None);
+    let config = load("[http]\nconsole_listen = \"127.0.0.1:0\"\n").unwrap();
+    assert_eq!(
+        config.http.console_listen,
+        Some("127.0.0.1:0".parse().unwrap())
+    );
+    assert_eq!(
+        load("[http]\nconsole_listen = \"\"\n")
+            .unwrap()
+            .http
+            .console_listen,
+        None
+    );
+    assert_eq!(
+        problems("[http]\nconsole_listen = \"anywhere\"\n"),
+        ["2:18: http.console_listen must be empty (off) or an address IP:PORT such as \"127.0.0.1:8081\", got \"anywhere\""]
     );
 }

@@ -67,6 +67,12 @@ pub trait Engine: Send + Sync {
     /// several instances starting together on an empty database, exactly one makes the key.
     async fn create_api_key_hash(&self, hash: [u8; 32]) -> Result<bool, StoreError>;
 
+    /// The web console's key hash (`hookbot console key`); `None` until one was made.
+    async fn console_key_hash(&self) -> Result<Option<[u8; 32]>, StoreError>;
+
+    /// Replaces the console key hash, durably, so a printed key is never lost.
+    async fn set_console_key_hash(&self, hash: [u8; 32]) -> Result<(), StoreError>;
+
     /// The bot's id, remembered for commands that run without Discord.
     async fn bot_id(&self) -> Result<Option<u64>, StoreError>;
 

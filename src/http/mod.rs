@@ -1,7 +1,9 @@
 //! Every HTTP route hookbot serves: the webhooks ([`webhook`]) and the operator's `/healthz`,
 //! `/readyz` and `/metrics` ([`health`]) — beside the webhooks on `http.listen`, or only on
-//! `http.metrics_listen` when that is set, so they can stay off the public internet.
+//! `http.metrics_listen` when that is set, so they can stay off the public internet — and the
+//! web console ([`console`]) on its own `http.console_listen`.
 
+pub mod console;
 pub mod health;
 pub mod listener;
 pub mod webhook;
@@ -25,6 +27,7 @@ pub fn app(state: AppState, probe: Probe) -> Router {
 pub struct Serving {
     webhooks: JoinHandle<()>,
     operator: Option<JoinHandle<()>>,
+    console: Option<JoinHandle<()>>,
 }
 
 /// Serves the webhooks on `webhooks` and the operator's routes on `operator` (the
@@ -62,6 +65,7 @@ pub fn serve(
     Serving {
         webhooks: spawn("the webhook listener", webhooks, router, limits, shutdown),
         operator,
+        console: None,
     }
 }
 
@@ -72,6 +76,31 @@ impl Serving {
         if let Some(operator) = self.operator {
             let _ = operator.await;
         }
+        if let Some(console) = self.console {
+            let _ = console.await;
+        }
+    }
+
+    /// Serves the console on `tcp` beside the other listeners, under `limits` capped at
+    /// [`console::MAX_CONNECTIONS`]; it stops with them when `shutdown` is cancelled.
+    pub fn serve_console(
+        &mut self,
+        tcp: TcpListener,
+        state: console::ConsoleState,
+        limits: Limits,
+        shutdown: CancellationToken,
+    ) {
+        let limits = Limits {
+            max_connections: limits.max_connections.min(console::MAX_CONNECTIONS),
+            ..limits
+        };
+        self.console = Some(spawn(
+            "the console",
+            tcp,
+            console::router(state),
+            limits,
+            shutdown,
+        ));
     }
 }
 

@@ -263,6 +263,14 @@ impl Engine for PostgresEngine {
         PostgresEngine::create_api_key_hash(self, hash).await
     }
 
+    async fn console_key_hash(&self) -> Result<Option<[u8; 32]>, StoreError> {
+        PostgresEngine::console_key_hash(self).await
+    }
+
+    async fn set_console_key_hash(&self, hash: [u8; 32]) -> Result<(), StoreError> {
+        PostgresEngine::set_console_key_hash(self, hash).await
+    }
+
     async fn bot_id(&self) -> Result<Option<u64>, StoreError> {
         PostgresEngine::bot_id(self).await
     }

@@ -1,10 +1,12 @@
-//! Settings kept beside the records (`hookbot.settings`): the API key's hash, the bot's id, and
-//! the probe that tells whether the database takes writes. (The install id is read at connect.)
+//! Settings kept beside the records (`hookbot.settings`): the API key's and the console key's
+//! hashes, the bot's id, and the probe that tells whether the database takes writes. (The
+//! install id is read at connect.)
 
 use super::PostgresEngine;
 use crate::engine::error::StoreError;
 
 const API_KEY_HASH: &str = "api_key_sha256";
+const CONSOLE_KEY_HASH: &str = "console_key_sha256";
 const BOT_ID: &str = "bot_id";
 /// Written and removed again by [`PostgresEngine::check_writable`].
 const WRITE_PROBE: &str = "write_probe";
@@ -79,6 +81,18 @@ impl PostgresEngine {
             )
             .await?;
         Ok(made == 1)
+    }
+
+    pub(super) async fn console_key_hash(&self) -> Result<Option<[u8; 32]>, StoreError> {
+        Ok(self
+            .setting(CONSOLE_KEY_HASH)
+            .await?
+            .and_then(|v| <[u8; 32]>::try_from(v.as_slice()).ok()))
+    }
+
+    /// Replaces the console key hash; committed when this returns.
+    pub(super) async fn set_console_key_hash(&self, hash: [u8; 32]) -> Result<(), StoreError> {
+        self.set_setting(CONSOLE_KEY_HASH, &hash).await
     }
 
     pub(super) async fn bot_id(&self) -> Result<Option<u64>, StoreError> {

@@ -422,6 +422,14 @@ impl Engine for SledEngine {
         SledEngine::create_api_key_hash(self, hash).await
     }
 
+    async fn console_key_hash(&self) -> Result<Option<[u8; 32]>, StoreError> {
+        SledEngine::console_key_hash(self)
+    }
+
+    async fn set_console_key_hash(&self, hash: [u8; 32]) -> Result<(), StoreError> {
+        SledEngine::set_console_key_hash(self, hash).await
+    }
+
     async fn bot_id(&self) -> Result<Option<u64>, StoreError> {
         SledEngine::bot_id(self)
     }

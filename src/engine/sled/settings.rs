@@ -1,10 +1,11 @@
-//! Settings kept beside the records: the API key's hash, the bot's id, and the probe that tells
-//! whether the database takes writes.
+//! Settings kept beside the records: the API key's and the console key's hashes, the bot's id,
+//! and the probe that tells whether the database takes writes.
 
 use super::SledEngine;
 use crate::engine::error::StoreError;
 
 const API_KEY_HASH: &str = "api_key_sha256";
+const CONSOLE_KEY_HASH: &str = "console_key_sha256";
 const BOT_ID: &str = "bot_id";
 /// Written and removed again by [`SledEngine::check_writable`].
 const WRITE_PROBE: &str = "write_probe";
@@ -38,6 +39,18 @@ impl SledEngine {
             .is_ok();
         self.flush().await?;
         Ok(made)
+    }
+
+    pub(super) fn console_key_hash(&self) -> Result<Option<[u8; 32]>, StoreError> {
+        Ok(self
+            .meta
+            .get(CONSOLE_KEY_HASH)?
+            .and_then(|v| <[u8; 32]>::try_from(v.as_ref()).ok()))
+    }
+
+    pub(super) async fn set_console_key_hash(&self, hash: [u8; 32]) -> Result<(), StoreError> {
+        self.meta.insert(CONSOLE_KEY_HASH, &hash[..])?;
+        self.flush().await
     }
 
     pub(super) fn bot_id(&self) -> Result<Option<u64>, StoreError> {

@@ -11,6 +11,8 @@ both_engines! {
         store.set_api_key_hash([7; 32]).await.unwrap();
         store.set_api_key_hash([8; 32]).await.unwrap();
         store.set_bot_id(1234567890123456789).await.unwrap();
+        assert_eq!(store.console_key_hash().await.unwrap(), None);
+        store.set_console_key_hash([5; 32]).await.unwrap();
         store.check_writable().await.unwrap();
         let install_id = store.install_id();
         store.flush().await.unwrap();
@@ -19,6 +21,8 @@ both_engines! {
         let store = subject.open().await;
         assert_eq!(store.api_key_hash().await.unwrap(), Some([8; 32]));
         assert_eq!(store.bot_id().await.unwrap(), Some(1234567890123456789));
+        assert_eq!(store.console_key_hash().await.unwrap(), Some([5; 32]));
+        assert_eq!(store.api_key_hash().await.unwrap(), Some([8; 32]), "apart from the API key");
         assert_eq!(store.install_id(), install_id, "the install id is kept");
     }
 
