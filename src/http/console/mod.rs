@@ -8,13 +8,15 @@
 //! - [`layout`]: the page frame, the nav and the embedded CSS and JavaScript;
 //! - [`error`]: the one error of the console, mapped to a status and a page once;
 //! - [`events`]: the events, one page each (how to call it, revisions, a test form);
-//! - [`runs`]: the runs, one page each, and retry.
+//! - [`runs`]: the runs, one page each, and retry;
+//! - [`sandbox`]: with `--sandbox`, the stand-in as a small Discord a visitor acts in.
 
 pub mod auth;
 pub mod error;
 pub mod events;
 pub mod layout;
 pub mod runs;
+pub mod sandbox;
 pub mod session;
 pub mod state;
 
@@ -34,6 +36,7 @@ pub fn router(state: ConsoleState) -> Router {
         .merge(auth::routes())
         .merge(events::routes())
         .merge(runs::routes())
+        .merge(sandbox::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::guard,
