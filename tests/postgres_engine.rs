@@ -3,7 +3,8 @@
 //! at a restart is carried out after it; while PostgreSQL is unreachable webhooks get 503
 //! `unavailable` with `Retry-After`, and nothing accepted before, during or after is lost or
 //! sent twice. And `hookbot export` / `hookbot import` move an install from sled to PostgreSQL
-//! and back with its runs, queue, idempotency keys, revisions, variables and key.
+//! and back with its runs, queue, idempotency keys, revisions, variables, key, install id,
+//! schedule due times and button values.
 //!
 //! Each test makes its own database on the server `HOOKBOT_TEST_POSTGRES_URL` names (`.ci/run`
 //! sets it); without it each says it was skipped.
@@ -16,7 +17,7 @@ use common::postgres::{use_postgres, TestDatabase};
 use common::*;
 use discord_stand_in::Failure;
 use hookbot::config::Config;
-use hookbot::engine::{IdempotencyKey, Store, VariableScope};
+use hookbot::engine::{IdempotencyKey, ScheduleDue, Store, VariableScope};
 use hookbot::run::{RunId, RunStatus};
 use serde_json::{json, Value};
 
@@ -130,7 +131,8 @@ async fn import(config: &Path, file: &Path) -> String {
 }
 
 /// What a store holds, engine aside: every run with its journal, the queue, the variables, the
-/// key's hash, an idempotency key's record and the event's revisions.
+/// key's hash, an idempotency key's record, the event's revisions, the install id, the schedule
+/// due times and the button values.
 async fn contents(config: &Config) -> Value {
     let store = Store::open_at(&config.store_location()).await.unwrap();
     let mut runs = Vec::new();
@@ -169,6 +171,9 @@ async fn contents(config: &Config) -> Value {
         "key_hash": store.api_key_hash().await.unwrap(),
         "idempotency": record,
         "revisions": store.event_revisions("deploy").await.unwrap(),
+        "install_id": store.install_id().to_string(),
+        "schedule_dues": store.schedule_dues().await.unwrap(),
+        "button_values": store.button_values().await.unwrap(),
     })
 }
 
@@ -205,6 +210,18 @@ async fn export_and_import_move_an_install_from_sled_to_postgres_and_back() {
         .set_variable(&VariableScope::Server(SERVER), "motd", "hi")
         .await
         .unwrap();
+    let due = ScheduleDue {
+        fingerprint: "every 86400s UTC".into(),
+        next_due_ms: 4_102_444_800_000,
+    };
+    store.set_schedule_due("daily", Some(&due)).await.unwrap();
+    store
+        .keep_button_value(
+            "v1:long",
+            &"a button value too long for its custom_id ".repeat(4),
+        )
+        .await
+        .unwrap();
     sled.sandbox.begin_outage(503);
     let queued = sled.post("deploy", service("queued")).await;
     assert_eq!(queued.status, 200);
@@ -222,7 +239,7 @@ async fn export_and_import_move_an_install_from_sled_to_postgres_and_back() {
     use_postgres(target.path(), &database.url);
     let said = import(&target.path().join("config.toml"), &file).await;
     assert!(
-        said.contains("4 run(s) (1 queued), 1 idempotency key(s), 1 event revision(s)"),
+        said.contains("the install id, 4 run(s) (1 queued), 1 idempotency key(s), 1 event revision(s), 1 schedule due time(s), 1 button value(s)"),
         "{said}"
     );
     let target_config = Config::load(&target.path().join("config.toml"), false).unwrap();
@@ -237,6 +254,9 @@ async fn export_and_import_move_an_install_from_sled_to_postgres_and_back() {
     assert_eq!(back["idempotency_keys"], exported["idempotency_keys"]);
     assert_eq!(back["revisions"], exported["revisions"]);
     assert_eq!(back["variables"], exported["variables"]);
+    assert_eq!(back["settings"], exported["settings"]);
+    assert_eq!(back["schedule_dues"], exported["schedule_dues"]);
+    assert_eq!(back["button_values"], exported["button_values"]);
     let back_file = target.path().join("back.json");
     std::fs::write(&back_file, back.to_string()).unwrap();
     let home = tempfile::tempdir().unwrap();

@@ -2,13 +2,14 @@
 //!
 //! `cargo bench --bench delivery` runs every phase and prints one table, each figure against
 //! its goal; `cargo bench --bench delivery -- ingest latency` runs only the phases named
-//! (ingest, latency, fairness, delivery, memory, crash). docs/performance.md explains each phase
+//! (ingest, latency, fairness, delivery, memory, crash, postgres). docs/performance.md explains each phase
 //! and the figures measured. Not part of `cargo test`.
 
 mod crash;
 mod fairness;
 mod load;
 mod memory;
+mod scaling;
 mod world;
 
 use std::collections::HashMap;
@@ -100,6 +101,10 @@ fn main() {
         if runs("memory") {
             eprintln!("delivery bench: memory…");
             rows.extend(memory().await);
+        }
+        if runs("postgres") {
+            eprintln!("delivery bench: postgres (ingest on PostgreSQL vs sled vs bare, failover)…");
+            rows.extend(scaling::measure().await);
         }
         if runs("crash") {
             eprintln!("delivery bench: crash rounds…");

@@ -1,16 +1,40 @@
 //! The history an export carries besides settings and variables: every run with its journal and
-//! its place in the queue, the idempotency keys, and the events' revisions. Read from one store
+//! its place in the queue, the idempotency keys, the events' revisions, each schedule's next due
+//! time and the values of long buttons. Read from one store
 //! and written into another (sled to PostgreSQL or back) so a move loses nothing: a queued run is
 //! carried out after the import, a repeated idempotency key still gets its first answer.
 
 use super::error::AdminError;
-use super::protocol::{ExportedKey, ExportedRevision, ExportedRun, StoreExport, StoreImported};
-use crate::engine::{IdempotencyKey, RunFilter, Store};
+use super::protocol::{
+    ExportedButtonValue, ExportedDue, ExportedKey, ExportedRevision, ExportedRun, StoreExport,
+    StoreImported,
+};
+use crate::engine::{run_id, IdempotencyKey, RunFilter, Store};
 use crate::problem::quoted;
 use crate::run::{RunId, RunStatus};
 
-/// Runs (oldest first), keys and revisions, as [`StoreExport`] carries them.
+/// The run counter a store that adopts `install_id` starts from: past every exported run of
+/// that install, so no new run id repeats one.
+pub fn next_counter(install_id: u128, data: &StoreExport) -> u64 {
+    const COUNTER: u64 = (1 << 40) - 1;
+    data.runs
+        .iter()
+        .map(|exported| exported.run.id)
+        .filter(|id| run_id(install_id, id.0 & COUNTER) == *id)
+        .map(|id| (id.0 & COUNTER) + 1)
+        .max()
+        .unwrap_or(0)
+}
+
+/// Runs (oldest first), keys, revisions, schedule due times and button values, as
+/// [`StoreExport`] carries them.
 pub async fn export(store: &Store, into: &mut StoreExport) -> Result<(), AdminError> {
+    for (event, due) in store.schedule_dues().await? {
+        into.schedule_dues.push(ExportedDue { event, due });
+    }
+    for (key, value) in store.button_values().await? {
+        into.button_values.push(ExportedButtonValue { key, value });
+    }
     let queued: std::collections::HashSet<RunId> =
         store.pending_runs(usize::MAX).await?.into_iter().collect();
     let retry_at: std::collections::HashMap<RunId, u64> =
@@ -114,6 +138,27 @@ pub async fn import(
         {
             imported.revisions += 1;
         }
+    }
+    // A due time the store keeps already is its own schedule's, newer than the export's.
+    let kept: std::collections::HashSet<String> = store
+        .schedule_dues()
+        .await?
+        .into_iter()
+        .map(|(event, _)| event)
+        .collect();
+    for exported in &data.schedule_dues {
+        if !kept.contains(&exported.event) {
+            store
+                .set_schedule_due(&exported.event, Some(&exported.due))
+                .await?;
+            imported.schedule_dues += 1;
+        }
+    }
+    for exported in &data.button_values {
+        store
+            .keep_button_value(&exported.key, &exported.value)
+            .await?;
+        imported.button_values += 1;
     }
     Ok(())
 }

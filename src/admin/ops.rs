@@ -81,6 +81,7 @@ pub async fn export(store: &Store) -> Result<StoreExport, AdminError> {
         settings: ExportedSettings {
             api_key_hash: store.api_key_hash().await?.map(hex),
             bot_id: store.bot_id().await?.map(|id| id.to_string()),
+            install_id: Some(format!("{:032x}", store.install_id())),
         },
         variables,
         ..StoreExport::default()
@@ -113,6 +114,20 @@ pub async fn import(store: &Store, data: &StoreExport) -> Result<StoreImported, 
         })?),
         None => None,
     };
+    let install_id = match &data.settings.install_id {
+        Some(text) => Some(
+            u128::from_str_radix(text, 16)
+                .ok()
+                .filter(|_| text.len() == 32)
+                .ok_or_else(|| {
+                    AdminError::BadRequest(format!(
+                        "settings.install_id {} is not 32 hex digits",
+                        quoted(text)
+                    ))
+                })?,
+        ),
+        None => None,
+    };
     let mut imported = StoreImported {
         variables: variables.len(),
         api_key_hash: hash.is_some(),
@@ -121,7 +136,15 @@ pub async fn import(store: &Store, data: &StoreExport) -> Result<StoreImported, 
         queued: 0,
         idempotency_keys: 0,
         revisions: 0,
+        schedule_dues: 0,
+        button_values: 0,
+        install_id: false,
     };
+    // Before any run is written: only a store without runs takes the install over.
+    if let Some(install_id) = install_id {
+        let next_counter = history::next_counter(install_id, data);
+        imported.install_id = store.adopt_install(install_id, next_counter).await?;
+    }
     history::import(store, data, &mut imported).await?;
     for (scope, name, value) in &variables {
         store.set_variable(scope, name, value).await?;

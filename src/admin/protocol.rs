@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{EventRevision, IdempotencyRecord, VariableScope};
+use crate::engine::{EventRevision, IdempotencyRecord, ScheduleDue, VariableScope};
 use crate::events::Event;
 use crate::problem::quoted;
 use crate::run::{Run, Step};
@@ -164,6 +164,25 @@ pub struct ExportedSettings {
     /// Lower-case hex SHA-256 of the API key.
     pub api_key_hash: Option<String>,
     pub bot_id: Option<String>,
+    /// The install's id (32 hex digits): run ids and message nonces carry it, so a run imported
+    /// while queued resumes with the nonces it had. Absent in older exports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub install_id: Option<String>,
+}
+
+/// A schedule's next due time in an export, so the move neither repeats nor skips a fire.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportedDue {
+    pub event: String,
+    #[serde(flatten)]
+    pub due: ScheduleDue,
+}
+
+/// The value of a button too long for its `custom_id`, under the key the button carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportedButtonValue {
+    pub key: String,
+    pub value: String,
 }
 
 /// What the store contributes to an export: `GET /export`, and the body of `POST /import`.
@@ -179,6 +198,10 @@ pub struct StoreExport {
     pub idempotency_keys: Vec<ExportedKey>,
     #[serde(default)]
     pub revisions: Vec<ExportedRevision>,
+    #[serde(default)]
+    pub schedule_dues: Vec<ExportedDue>,
+    #[serde(default)]
+    pub button_values: Vec<ExportedButtonValue>,
 }
 
 /// A run in an export: its record and journal as the store keeps them, and whether it waits in
@@ -228,6 +251,13 @@ pub struct StoreImported {
     pub idempotency_keys: usize,
     #[serde(default)]
     pub revisions: usize,
+    #[serde(default)]
+    pub schedule_dues: usize,
+    #[serde(default)]
+    pub button_values: usize,
+    /// Whether the store took the export's install id (only a store with no runs does).
+    #[serde(default)]
+    pub install_id: bool,
 }
 
 /// An event file in an export: its name in the events folder and its text.
@@ -253,6 +283,10 @@ pub struct Export {
     pub idempotency_keys: Vec<ExportedKey>,
     #[serde(default)]
     pub revisions: Vec<ExportedRevision>,
+    #[serde(default)]
+    pub schedule_dues: Vec<ExportedDue>,
+    #[serde(default)]
+    pub button_values: Vec<ExportedButtonValue>,
 }
 
 /// The `version` of the [`Export`] this hookbot writes, and the only one it imports.

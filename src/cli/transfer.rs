@@ -53,6 +53,8 @@ pub async fn export(config_path: &Path, sandbox: bool, out: &mut impl Write) -> 
         runs: stored.runs,
         idempotency_keys: stored.idempotency_keys,
         revisions: stored.revisions,
+        schedule_dues: stored.schedule_dues,
+        button_values: stored.button_values,
     };
     writeln!(out, "{}", serde_json::to_string_pretty(&document)?)?;
     Ok(())
@@ -130,6 +132,8 @@ pub async fn import(
             runs: document.runs.clone(),
             idempotency_keys: document.idempotency_keys.clone(),
             revisions: document.revisions.clone(),
+            schedule_dues: document.schedule_dues.clone(),
+            button_values: document.button_values.clone(),
         })
         .await?;
     std::fs::create_dir_all(&config.events.dir)
@@ -181,7 +185,7 @@ pub async fn import(
     }
     writeln!(
         out,
-        "imported {} variable(s){}{}, {} run(s) ({} queued), {} idempotency key(s), {} event revision(s); {wrote} event file(s) written, {skipped} skipped",
+        "imported {} variable(s){}{}{}, {} run(s) ({} queued), {} idempotency key(s), {} event revision(s), {} schedule due time(s), {} button value(s); {wrote} event file(s) written, {skipped} skipped",
         restored.variables,
         if restored.api_key_hash {
             ", the API key hash"
@@ -189,10 +193,17 @@ pub async fn import(
             ""
         },
         if restored.bot_id { ", the bot id" } else { "" },
+        if restored.install_id {
+            ", the install id"
+        } else {
+            ""
+        },
         restored.runs,
         restored.queued,
         restored.idempotency_keys,
         restored.revisions,
+        restored.schedule_dues,
+        restored.button_values,
     )?;
     Ok(())
 }

@@ -83,6 +83,13 @@ pub trait Engine: Send + Sync {
     /// same token) never repeats the nonces that Discord saw from another one.
     fn install_id(&self) -> u128;
 
+    /// Takes another install's id as this store's own, so runs imported from it resume with the
+    /// message nonces they had there, and hands out run counters from `next_counter` on, so no
+    /// new run id repeats an imported one. Only a store that holds no run yet adopts (the
+    /// answer says whether it did); a process that has the store open uses the adopted id from
+    /// its next start.
+    async fn adopt_install(&self, install_id: u128, next_counter: u64) -> Result<bool, StoreError>;
+
     // --- variables (set_variable, delete_variable and {var.NAME}) ---
     //
     // Writes are not made durable one by one: the run that made them checkpoints, and that
@@ -137,6 +144,10 @@ pub trait Engine: Send + Sync {
 
     /// Queued runs, oldest first, at most `limit`.
     async fn pending_runs(&self, limit: usize) -> Result<Vec<RunId>, StoreError>;
+
+    /// Queued runs whose id is `from` or later, oldest first, at most `limit`: the executor's
+    /// claims read on from where the last one stopped instead of walking every parked run.
+    async fn pending_runs_from(&self, from: RunId, limit: usize) -> Result<Vec<RunId>, StoreError>;
 
     /// Runs accepted and not finished.
     async fn pending_count(&self) -> Result<u64, StoreError>;
@@ -226,6 +237,9 @@ pub trait Engine: Send + Sync {
         event_id: &str,
         due: Option<&ScheduleDue>,
     ) -> Result<(), StoreError>;
+
+    /// Every button value kept (key, value), for an export.
+    async fn button_values(&self) -> Result<Vec<(String, String)>, StoreError>;
 
     /// The value kept under `key` for a button whose value did not fit its `custom_id`.
     async fn button_value(&self, key: &str) -> Result<Option<String>, StoreError>;

@@ -48,12 +48,32 @@ struct Inner {
     claims: Mutex<Claims>,
 }
 
-/// The consumer's side, in memory: runs in progress and when waiting runs are due.
+/// The consumer's side, in memory: runs in progress, when waiting runs are due, and how far
+/// the queue has been read.
 #[derive(Default)]
 struct Claims {
     in_flight: HashSet<RunId>,
     schedule: Schedule,
+    /// Every queued run below this id is in progress or waiting in `schedule`, so a claim reads
+    /// the queue from here on and takes waiting runs from the schedule: with thousands of runs
+    /// parked for Discord's pace, a claim costs the runs queued since the last one, not every
+    /// parked run (each accept wakes the executor). Moved back by whatever puts a run below it
+    /// in the queue again ([`Claims::rewind`]).
+    cursor: u64,
+    /// The lowest id rewound to while a claim was reading the queue, which that claim's new
+    /// cursor must not pass.
+    rewound_during_read: u64,
 }
+
+impl Claims {
+    fn rewind(&mut self, to: RunId) {
+        self.cursor = self.cursor.min(to.0);
+        self.rewound_during_read = self.rewound_during_read.min(to.0);
+    }
+}
+
+/// How many queue entries a claim reads at least per look at the store.
+const CLAIM_READ: usize = 64;
 
 /// What [`Queue::enqueue`] did.
 #[derive(Debug)]
@@ -128,14 +148,18 @@ impl Queue {
         match store.accept_run(&run, once).await? {
             Accepted::Replay(record) => Ok(Enqueued::Replay(record)),
             Accepted::New => {
+                // Its id was taken before the write: a claim may have read past it meanwhile.
+                self.claims().rewind(run.id);
                 inner.wake.notify_one();
                 Ok(Enqueued::New(Box::new(run)))
             }
         }
     }
 
-    /// Wakes the consumer: a run was queued by other means (`hookbot runs retry`).
+    /// Wakes the consumer: a run was queued by other means (`hookbot runs retry`, another
+    /// instance on a shared database), with any id, so the next claim reads the whole queue.
     pub fn wake(&self) {
+        self.claims().rewind(RunId(0));
         self.inner.wake.notify_one();
     }
 
@@ -163,27 +187,60 @@ impl Queue {
     }
 
     /// Queued runs due now and not in progress, oldest first, at most `room`; each is in
-    /// progress until [`release`](Self::release)d.
+    /// progress until [`release`](Self::release)d. Waiting runs come from the schedule, the
+    /// others from the queue read on from the cursor.
     pub async fn claim(&self, room: usize, now_ms: u64) -> Result<Vec<RunId>, StoreError> {
         if room == 0 {
             return Ok(Vec::new());
         }
-        let skip = {
-            let claims = self.claims();
-            claims.in_flight.len() + claims.schedule.len()
+        let mut due = {
+            let mut claims = self.claims();
+            let Claims {
+                in_flight,
+                schedule,
+                ..
+            } = &mut *claims;
+            let due = schedule.take_due(now_ms, room, |id| !in_flight.contains(&id));
+            in_flight.extend(&due);
+            due
         };
-        let queued = self.inner.store.pending_runs(room + skip).await?;
-        let mut claims = self.claims();
-        let Claims {
-            in_flight,
-            schedule,
-        } = &mut *claims;
-        let due: Vec<RunId> = queued
-            .into_iter()
-            .filter(|id| !in_flight.contains(id) && !schedule.waiting(*id, now_ms))
-            .take(room)
-            .collect();
-        in_flight.extend(&due);
+        while due.len() < room {
+            let from = {
+                let mut claims = self.claims();
+                claims.rewound_during_read = u64::MAX;
+                claims.cursor
+            };
+            let read = (room - due.len()).max(CLAIM_READ);
+            let queued = match self.inner.store.pending_runs_from(RunId(from), read).await {
+                Ok(queued) => queued,
+                // The runs taken from the schedule are in progress already: hand them out.
+                Err(error) if due.is_empty() => return Err(error),
+                Err(_) => break,
+            };
+            let mut claims = self.claims();
+            let Claims {
+                in_flight,
+                schedule,
+                cursor,
+                rewound_during_read,
+            } = &mut *claims;
+            let mut next = from;
+            for &id in &queued {
+                if due.len() >= room {
+                    break;
+                }
+                next = id.0.saturating_add(1);
+                if !in_flight.contains(&id) && !schedule.waiting(id, now_ms) {
+                    in_flight.insert(id);
+                    due.push(id);
+                }
+            }
+            *cursor = next.min(*rewound_during_read);
+            if queued.len() < read {
+                break;
+            }
+        }
+        due.sort_unstable();
         Ok(due)
     }
 
@@ -194,7 +251,12 @@ impl Queue {
 
     /// The run is no longer in progress here (finished, waiting, paused, or not taken up).
     pub fn release(&self, id: RunId) {
-        self.claims().in_flight.remove(&id);
+        let mut claims = self.claims();
+        // Still queued and not waiting for a time (not taken up, paused, or its progress could
+        // not be saved): the next claim must find it again.
+        if claims.in_flight.remove(&id) && !claims.schedule.contains(id) {
+            claims.rewind(id);
+        }
     }
 
     /// Saves a run that ended (succeeded, failed, or dead-lettered after its last attempt),
@@ -203,6 +265,8 @@ impl Queue {
         let store = &self.inner.store;
         store.finish_run(run).await?;
         store.flush().await?;
+        // Off the queue: its release has nothing to put back.
+        self.claims().in_flight.remove(&run.id);
         self.inner.watch.finished(run.id);
         Ok(())
     }
@@ -239,7 +303,9 @@ impl Queue {
 
     /// Drops a queued run that has no record.
     pub async fn forget(&self, id: RunId) -> Result<(), StoreError> {
-        self.inner.store.forget_pending(id).await
+        self.inner.store.forget_pending(id).await?;
+        self.claims().in_flight.remove(&id);
+        Ok(())
     }
 
     /// Forgets every claim and due time: a new leader's executor starts from the queue alone

@@ -38,6 +38,33 @@ impl Schedule {
         }
     }
 
+    /// Takes out up to `limit` runs due by `now_ms` that `take` accepts, earliest first; the
+    /// others stay.
+    pub fn take_due(
+        &mut self,
+        now_ms: u64,
+        limit: usize,
+        take: impl Fn(RunId) -> bool,
+    ) -> Vec<RunId> {
+        let due: Vec<(u64, RunId)> = self
+            .order
+            .iter()
+            .take_while(|(at, _)| *at <= now_ms)
+            .filter(|(_, id)| take(*id))
+            .take(limit)
+            .copied()
+            .collect();
+        for (at, id) in &due {
+            self.order.remove(&(*at, *id));
+            self.due.remove(id);
+        }
+        due.into_iter().map(|(_, id)| id).collect()
+    }
+
+    pub fn contains(&self, id: RunId) -> bool {
+        self.due.contains_key(&id)
+    }
+
     /// How many runs wait.
     pub fn len(&self) -> usize {
         self.due.len()
@@ -65,6 +92,14 @@ mod tests {
         assert!(!schedule.waiting(RunId(2), 400));
         assert_eq!(schedule.earliest(), Some(900));
         assert!(!schedule.waiting(RunId(3), 0));
+        schedule.insert(RunId(4), 100);
+        schedule.insert(RunId(5), 50);
+        schedule.insert(RunId(6), 200);
+        // Earliest first, only what is due and accepted; the rest stays.
+        assert_eq!(schedule.take_due(150, 10, |id| id != RunId(5)), [RunId(4)]);
+        assert!(schedule.contains(RunId(5)) && schedule.contains(RunId(6)));
+        assert_eq!(schedule.take_due(1000, 1, |_| true), [RunId(5)]);
+        schedule.remove(RunId(6));
         schedule.remove(RunId(1));
         assert_eq!(schedule.len(), 0);
         assert_eq!(schedule.earliest(), None);

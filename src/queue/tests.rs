@@ -70,3 +70,32 @@ async fn finishing_tells_the_waiter_and_empties_the_queue() {
     assert_eq!(finished.recv().await.unwrap(), run.id);
     assert!(queue.claim(10, 0).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_claim_reads_on_from_where_the_last_stopped_and_finds_runs_put_back_behind_it() {
+    let queue = queue(100);
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(new_run(queue.enqueue(None, 1, build).await.unwrap()).id);
+    }
+    assert_eq!(queue.claim(2, 0).await.unwrap(), ids[..2]);
+    // Parked for later: taken from the schedule when due, not by reading the queue again.
+    queue.not_before(ids[0], 900);
+    queue.release(ids[0]);
+    assert_eq!(queue.claim(10, 0).await.unwrap(), ids[2..]);
+    // Released without a time (not taken up): found again although the cursor is past it.
+    queue.release(ids[1]);
+    assert_eq!(queue.claim(10, 0).await.unwrap(), [ids[1]]);
+    assert!(queue.claim(10, 0).await.unwrap().is_empty());
+    assert_eq!(queue.claim(10, 900).await.unwrap(), [ids[0]]);
+    // A run queued by other means (an operator's retry) with an old id: `wake` reads it all.
+    let mut done = queue.inner.store.run(ids[3]).await.unwrap().unwrap();
+    done.status = crate::run::RunStatus::Succeeded;
+    queue.finish(&done).await.unwrap();
+    queue.release(ids[3]);
+    assert!(queue.claim(10, 1000).await.unwrap().is_empty());
+    done.status = crate::run::RunStatus::Pending;
+    queue.inner.store.accept_run(&done, None).await.unwrap();
+    queue.wake();
+    assert_eq!(queue.claim(10, 1000).await.unwrap(), [ids[3]]);
+}

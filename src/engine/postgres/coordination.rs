@@ -15,9 +15,10 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use tokio::sync::{mpsc, oneshot};
-use tokio_postgres::{AsyncMessage, Client, NoTls};
+use tokio_postgres::{AsyncMessage, Client};
 use tokio_util::sync::CancellationToken;
 
+use super::tls::MakeRustlsConnect;
 use crate::engine::coordination::{Change, Changes, Lease};
 use crate::engine::error::StoreError;
 use crate::run::RunId;
@@ -95,6 +96,7 @@ pub type OnChange = Box<dyn Fn(Change) + Send + Sync>;
 /// connection it does not use.
 pub struct Coordination {
     config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
     changes: Changes,
     on_change: Arc<OnChange>,
     /// Started by the first [`changes`](Self::changes); stops the listening task when the
@@ -103,7 +105,11 @@ pub struct Coordination {
 }
 
 impl Coordination {
-    pub fn new(mut config: tokio_postgres::Config, on_change: OnChange) -> Coordination {
+    pub fn new(
+        mut config: tokio_postgres::Config,
+        tls: MakeRustlsConnect,
+        on_change: OnChange,
+    ) -> Coordination {
         // A dead peer is noticed by the kernel, not by a wait that never ends.
         config
             .keepalives(true)
@@ -112,6 +118,7 @@ impl Coordination {
             .keepalives_retries(3);
         Coordination {
             config,
+            tls,
             changes: Changes::default(),
             on_change: Arc::new(on_change),
             listening: OnceLock::new(),
@@ -129,7 +136,12 @@ impl Coordination {
                 changes: self.changes.clone(),
                 on_change: self.on_change.clone(),
             };
-            tokio::spawn(listen(self.config.clone(), heard, stop.clone()));
+            tokio::spawn(listen(
+                self.config.clone(),
+                self.tls.clone(),
+                heard,
+                stop.clone(),
+            ));
             stop.drop_guard()
         });
         receiver
@@ -138,7 +150,11 @@ impl Coordination {
     /// Waits until this instance holds [`LEADER_LOCK`]; fails when the database cannot be
     /// reached (the caller tries again).
     pub async fn lead(&self) -> Result<Lease, StoreError> {
-        let (client, connection) = self.config.connect(NoTls).await.map_err(failure)?;
+        let (client, connection) = self
+            .config
+            .connect(self.tls.clone())
+            .await
+            .map_err(failure)?;
         let mut session = tokio::spawn(connection);
         let (idle, interval, count) = SERVER_KEEPALIVE;
         // Settings of this session only; ignored by the server on a Unix socket.
@@ -238,7 +254,12 @@ impl Heard {
 }
 
 /// Hears every change on [`CHANNEL`] until `stop`, reconnecting when the connection is lost.
-async fn listen(config: tokio_postgres::Config, changes: Heard, stop: CancellationToken) {
+async fn listen(
+    config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
+    changes: Heard,
+    stop: CancellationToken,
+) {
     let backoff = crate::backoff::Backoff {
         first: Duration::from_millis(500),
         cap: RELISTEN_CAP,
@@ -247,7 +268,7 @@ async fn listen(config: tokio_postgres::Config, changes: Heard, stop: Cancellati
     let mut connected_before = false;
     loop {
         let heard = tokio::select! {
-            heard = listen_once(&config, &changes, &mut connected_before) => heard,
+            heard = listen_once(&config, &tls, &changes, &mut connected_before) => heard,
             _ = stop.cancelled() => return,
         };
         match heard {
@@ -268,10 +289,11 @@ async fn listen(config: tokio_postgres::Config, changes: Heard, stop: Cancellati
 /// One listening connection, until it ends.
 async fn listen_once(
     config: &tokio_postgres::Config,
+    tls: &MakeRustlsConnect,
     changes: &Heard,
     connected_before: &mut bool,
 ) -> Result<(), tokio_postgres::Error> {
-    let (client, mut connection) = config.connect(NoTls).await?;
+    let (client, mut connection) = config.connect(tls.clone()).await?;
     let (heard_tx, mut heard) = mpsc::unbounded_channel();
     let session = tokio::spawn(async move {
         let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
@@ -303,7 +325,7 @@ async fn listen_once(
 }
 
 fn failure(error: tokio_postgres::Error) -> StoreError {
-    StoreError::Engine(Box::new(error))
+    super::failure::failure(error)
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>);

@@ -12,26 +12,29 @@
 //! Connections come from a bounded pool ([`POOL_SIZE`]); a checkout waits at most
 //! [`POOL_WAIT`], and opening a connection at most [`CONNECT_TIMEOUT`], so an unreachable server
 //! answers every call with an error within seconds (a webhook then gets 503 and `Retry-After`)
-//! instead of holding requests.
+//! instead of holding requests. Every connection speaks TLS as `sslmode` in the URL asks
+//! ([`tls`]).
 
 mod coordination;
 mod definitions;
+mod failure;
 mod idempotency;
 mod migrate;
 mod pending;
 mod prune;
 mod runs;
 mod settings;
+mod tls;
 mod triggers;
 mod variables;
 
 use std::collections::HashMap;
-use std::str::FromStr;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use coordination::Coordination;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use failure::failure;
 
 use crate::engine::coordination::{Change, Lease};
 use crate::engine::error::StoreError;
@@ -76,11 +79,6 @@ struct PendingCount {
     count: u64,
 }
 
-/// A PostgreSQL failure, kept whole as the engine's own error.
-fn failure(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
-    StoreError::Engine(Box::new(error))
-}
-
 impl From<tokio_postgres::Error> for StoreError {
     fn from(error: tokio_postgres::Error) -> Self {
         failure(error)
@@ -109,9 +107,7 @@ impl PostgresEngine {
     /// Connects to the database at `url`, creates or migrates hookbot's schema in it, and reads
     /// (or makes) the install id. Fails within seconds when the server does not answer.
     pub async fn connect(url: &str) -> Result<PostgresEngine, StoreError> {
-        let mut config = tokio_postgres::Config::from_str(url).map_err(|error| {
-            StoreError::Engine(format!("storage.url is not a PostgreSQL URL: {error}").into())
-        })?;
+        let (mut config, tls, _) = tls::configure(url)?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
@@ -125,6 +121,7 @@ impl PostgresEngine {
         let cached = loaded_events.clone();
         let coordination = Coordination::new(
             config.clone(),
+            tls.clone(),
             Box::new(move |change| {
                 if matches!(change, Change::Definitions | Change::Resync) {
                     cached.write().expect("event cache lock").clear();
@@ -133,7 +130,7 @@ impl PostgresEngine {
         );
         let manager = Manager::from_config(
             config,
-            tokio_postgres::NoTls,
+            tls,
             ManagerConfig {
                 // A cheap check at checkout: a closed connection is replaced, a live one is not
                 // pinged (its next query fails if the server went away meanwhile).
@@ -169,7 +166,7 @@ impl PostgresEngine {
 
 /// The setting (`hookbot.settings`) that holds the install id: 16 random bytes, made when the
 /// schema is first used.
-const INSTALL_ID: &str = "install_id";
+pub(super) const INSTALL_ID: &str = "install_id";
 
 /// The database's install id, made (random) and kept the first time it is used; when several
 /// instances start on a new database together, the first one's id counts for all.
@@ -283,6 +280,10 @@ impl Engine for PostgresEngine {
         self.install_id
     }
 
+    async fn adopt_install(&self, install_id: u128, next_counter: u64) -> Result<bool, StoreError> {
+        PostgresEngine::adopt_install(self, install_id, next_counter).await
+    }
+
     async fn variable(
         &self,
         scope: &VariableScope,
@@ -338,6 +339,10 @@ impl Engine for PostgresEngine {
 
     async fn pending_runs(&self, limit: usize) -> Result<Vec<RunId>, StoreError> {
         PostgresEngine::pending_runs(self, limit).await
+    }
+
+    async fn pending_runs_from(&self, from: RunId, limit: usize) -> Result<Vec<RunId>, StoreError> {
+        PostgresEngine::pending_runs_from(self, from, limit).await
     }
 
     async fn pending_count(&self) -> Result<u64, StoreError> {
@@ -422,6 +427,10 @@ impl Engine for PostgresEngine {
         due: Option<&ScheduleDue>,
     ) -> Result<(), StoreError> {
         PostgresEngine::set_schedule_due(self, event_id, due).await
+    }
+
+    async fn button_values(&self) -> Result<Vec<(String, String)>, StoreError> {
+        PostgresEngine::button_values(self).await
     }
 
     async fn button_value(&self, key: &str) -> Result<Option<String>, StoreError> {

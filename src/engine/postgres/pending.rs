@@ -189,6 +189,23 @@ impl PostgresEngine {
         Ok(rows.into_iter().map(|row| run_id_of(row.get(0))).collect())
     }
 
+    /// Queued runs from `from` on, oldest first, at most `limit`.
+    pub(super) async fn pending_runs_from(
+        &self,
+        from: RunId,
+        limit: usize,
+    ) -> Result<Vec<RunId>, StoreError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(
+                "SELECT run_id FROM hookbot.pending WHERE run_id >= $1 ORDER BY run_id LIMIT $2",
+            )
+            .await?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = client.query(&statement, &[&run_key(from), &limit]).await?;
+        Ok(rows.into_iter().map(|row| run_id_of(row.get(0))).collect())
+    }
+
     /// Runs accepted and not finished, by every instance: counted again once the last count is
     /// older than [`PENDING_COUNT_TTL`], and kept up to date with this instance's own changes
     /// meanwhile.

@@ -69,6 +69,46 @@ impl PostgresEngine {
         self.set_setting(API_KEY_HASH, &hash).await
     }
 
+    /// See [`Engine::adopt_install`](crate::engine::Engine::adopt_install): one transaction,
+    /// which holds the runs table so no run is accepted between the look and the change.
+    pub(super) async fn adopt_install(
+        &self,
+        install_id: u128,
+        next_counter: u64,
+    ) -> Result<bool, StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await?;
+        transaction
+            .batch_execute("LOCK TABLE hookbot.runs IN SHARE MODE")
+            .await?;
+        let has_runs: bool = transaction
+            .query_one("SELECT EXISTS (SELECT 1 FROM hookbot.runs)", &[])
+            .await?
+            .get(0);
+        if has_runs {
+            return Ok(false);
+        }
+        transaction
+            .execute(
+                "UPDATE hookbot.settings SET value = $2 WHERE name = $1",
+                &[&super::INSTALL_ID, &&install_id.to_be_bytes()[..]],
+            )
+            .await?;
+        // The sequence's next value becomes at least `next_counter`.
+        let last = i64::try_from(next_counter.saturating_sub(1))
+            .unwrap_or(i64::MAX)
+            .max(1);
+        transaction
+            .execute(
+                "SELECT setval('hookbot.run_counter',
+                     GREATEST($1, (SELECT last_value FROM hookbot.run_counter)))",
+                &[&last],
+            )
+            .await?;
+        transaction.commit().await?;
+        Ok(true)
+    }
+
     /// Keeps the key hash if there is none: of instances racing on an empty database, the
     /// primary key lets exactly one insert.
     pub(super) async fn create_api_key_hash(&self, hash: [u8; 32]) -> Result<bool, StoreError> {

@@ -61,6 +61,17 @@ impl PostgresEngine {
         Ok(())
     }
 
+    pub(super) async fn button_values(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT key, value FROM hookbot.button_values ORDER BY key",
+                &[],
+            )
+            .await?;
+        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+    }
+
     pub(super) async fn button_value(&self, key: &str) -> Result<Option<String>, StoreError> {
         let client = self.client().await?;
         let row = client

@@ -21,6 +21,18 @@ mod settings;
 mod triggers;
 /// 16 random bytes in `meta`, made when the database is first opened.
 const INSTALL_ID: &str = "install_id";
+/// In `meta` once an import adopted another install's id: added to sled's own counter, so new
+/// run ids come after the imported ones (8 bytes, big-endian).
+const RUN_COUNTER_FLOOR: &str = "run_counter_floor";
+
+/// What [`RUN_COUNTER_FLOOR`] holds; 0 in a database that never adopted an install.
+fn load_run_counter_floor(meta: &sled::Tree) -> Result<u64, sled::Error> {
+    Ok(meta
+        .get(RUN_COUNTER_FLOOR)?
+        .as_deref()
+        .and_then(|bytes| <[u8; 8]>::try_from(bytes).ok())
+        .map_or(0, u64::from_be_bytes))
+}
 
 /// The database's install id, made (random) and kept the first time it is opened.
 fn load_install_id(meta: &sled::Tree) -> Result<u128, sled::Error> {
@@ -139,6 +151,8 @@ pub struct SledEngine {
     button_values: sled::Tree,
     /// Made once per database and kept in `meta` (see [`Engine::install_id`]).
     install_id: u128,
+    /// Added to sled's id counter for run ids (see [`RUN_COUNTER_FLOOR`]).
+    run_counter_floor: u64,
     /// Decoded event definitions, shared by every clone of the handle.
     loaded_events: Arc<RwLock<HashMap<String, Arc<Event>>>>,
     /// The change feed: this process is the only writer, so it hears its own changes (the
@@ -254,8 +268,10 @@ impl SledEngine {
         let pending_count = count_keys(&pending)?;
         let meta = db.open_tree(META_TREE)?;
         let install_id = load_install_id(&meta)?;
+        let run_counter_floor = load_run_counter_floor(&meta)?;
         Ok(SledEngine {
             install_id,
+            run_counter_floor,
             events: db.open_tree(EVENTS_TREE)?,
             revisions: db.open_tree(REVISIONS_TREE)?,
             runs: db.open_tree(RUNS_TREE)?,
@@ -467,6 +483,10 @@ impl Engine for SledEngine {
         self.install_id
     }
 
+    async fn adopt_install(&self, install_id: u128, next_counter: u64) -> Result<bool, StoreError> {
+        SledEngine::adopt_install(self, install_id, next_counter).await
+    }
+
     async fn next_run_id(&self) -> Result<RunId, StoreError> {
         SledEngine::next_run_id(self)
     }
@@ -497,6 +517,10 @@ impl Engine for SledEngine {
 
     async fn pending_runs(&self, limit: usize) -> Result<Vec<RunId>, StoreError> {
         SledEngine::pending_runs(self, limit)
+    }
+
+    async fn pending_runs_from(&self, from: RunId, limit: usize) -> Result<Vec<RunId>, StoreError> {
+        SledEngine::pending_runs_from(self, from, limit)
     }
 
     async fn pending_count(&self) -> Result<u64, StoreError> {
@@ -585,6 +609,10 @@ impl Engine for SledEngine {
         due: Option<&ScheduleDue>,
     ) -> Result<(), StoreError> {
         SledEngine::set_schedule_due(self, event_id, due).await
+    }
+
+    async fn button_values(&self) -> Result<Vec<(String, String)>, StoreError> {
+        SledEngine::button_values(self)
     }
 
     async fn button_value(&self, key: &str) -> Result<Option<String>, StoreError> {

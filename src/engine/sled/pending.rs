@@ -158,6 +158,20 @@ impl SledEngine {
             .collect()
     }
 
+    /// Queued runs from `from` on, oldest first, at most `limit`.
+    pub(super) fn pending_runs_from(
+        &self,
+        from: RunId,
+        limit: usize,
+    ) -> Result<Vec<RunId>, StoreError> {
+        self.pending
+            .range(from.0.to_be_bytes()..)
+            .keys()
+            .take(limit)
+            .map(|k| Ok(RunId(decode_run_key(&k?))))
+            .collect()
+    }
+
     /// Runs accepted and not finished.
     pub(super) fn pending_count(&self) -> u64 {
         self.pending_count.load(Ordering::Relaxed)

@@ -8,7 +8,8 @@ use crate::run::{Run, RunId, RunStatus, Step};
 impl SledEngine {
     /// The next run id ([`run_id`]), counted by sled.
     pub(super) fn next_run_id(&self) -> Result<RunId, StoreError> {
-        Ok(run_id(self.install_id, self.db.generate_id()?))
+        let counter = self.run_counter_floor + self.db.generate_id()?;
+        Ok(run_id(self.install_id, counter))
     }
 
     pub(super) fn run(&self, id: RunId) -> Result<Option<Run>, StoreError> {

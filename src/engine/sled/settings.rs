@@ -31,6 +31,23 @@ impl SledEngine {
         self.flush().await
     }
 
+    /// See [`Engine::adopt_install`](crate::engine::Engine::adopt_install).
+    pub(super) async fn adopt_install(
+        &self,
+        install_id: u128,
+        next_counter: u64,
+    ) -> Result<bool, StoreError> {
+        if self.runs.first()?.is_some() || self.pending.first()?.is_some() {
+            return Ok(false);
+        }
+        self.meta
+            .insert(super::INSTALL_ID, &install_id.to_be_bytes()[..])?;
+        self.meta
+            .insert(super::RUN_COUNTER_FLOOR, &next_counter.to_be_bytes()[..])?;
+        self.flush().await?;
+        Ok(true)
+    }
+
     /// Keeps the key hash if there is none (one compare-and-swap), on disk when this returns.
     pub(super) async fn create_api_key_hash(&self, hash: [u8; 32]) -> Result<bool, StoreError> {
         let made = self

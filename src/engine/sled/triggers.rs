@@ -33,6 +33,18 @@ impl SledEngine {
         self.flush().await
     }
 
+    pub(super) fn button_values(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let mut values = Vec::new();
+        for entry in self.button_values.iter() {
+            let (key, value) = entry?;
+            values.push((
+                String::from_utf8_lossy(&key).into_owned(),
+                serde_json::from_slice(&value)?,
+            ));
+        }
+        Ok(values)
+    }
+
     pub(super) fn button_value(&self, key: &str) -> Result<Option<String>, StoreError> {
         get_json(&self.button_values, key.as_bytes())
     }

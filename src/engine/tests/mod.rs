@@ -12,6 +12,7 @@ mod pending;
 mod prune;
 mod runs;
 mod settings;
+mod tls;
 mod triggers;
 mod variables;
 

@@ -2,7 +2,7 @@
 //! retry times; all of it survives a restart.
 
 use super::{both_engines, new_run};
-use crate::run::RunStatus;
+use crate::run::{RunId, RunStatus};
 
 both_engines! {
     async fn accepted_runs_are_pending_until_finished(subject: Subject) {
@@ -14,6 +14,10 @@ both_engines! {
         store.accept_run(&b, None).await.unwrap();
         assert_eq!(store.pending_runs(10).await.unwrap(), vec![a.id, b.id]);
         assert_eq!(store.pending_runs(1).await.unwrap(), vec![a.id]);
+        // Read on from an id: that id and later ones.
+        assert_eq!(store.pending_runs_from(b.id, 10).await.unwrap(), vec![b.id]);
+        assert_eq!(store.pending_runs_from(a.id, 1).await.unwrap(), vec![a.id]);
+        assert!(store.pending_runs_from(RunId(b.id.0 + 1), 10).await.unwrap().is_empty());
         let mut done = a.clone();
         done.status = RunStatus::Succeeded;
         done.finished_at_ms = Some(5);

@@ -44,6 +44,29 @@ both_engines! {
         assert_eq!(store.api_key_hash().await.unwrap(), Some([9; 32]));
     }
 
+    async fn an_empty_store_adopts_an_install_and_counts_past_its_runs(subject: Subject) {
+        let store = subject.open().await;
+        let adopted: u128 = 0x1234_5678_9abc_def0_1122_3344_5566_7788;
+        assert!(store.adopt_install(adopted, 500).await.unwrap());
+        drop(store);
+
+        let store = subject.open().await;
+        assert_eq!(store.install_id(), adopted, "from the next open on");
+        let next = store.next_run_id().await.unwrap();
+        let counter = next.0 & ((1 << 40) - 1);
+        assert_eq!(next, crate::engine::run_id(adopted, counter));
+        assert!(counter >= 500, "counted past the imported runs: {counter}");
+        let run = crate::engine::tests::new_run(&store, 1).await;
+        store.accept_run(&run, None).await.unwrap();
+        store.flush().await.unwrap();
+        assert!(
+            !store.adopt_install(7, 1).await.unwrap(),
+            "a store that holds runs keeps its own install"
+        );
+        drop(store);
+        assert_eq!(subject.open().await.install_id(), adopted);
+    }
+
     async fn two_stores_have_different_install_ids(subject: Subject) {
         let here = subject.open().await;
         let elsewhere = if subject.is_postgres() {

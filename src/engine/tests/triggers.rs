@@ -4,6 +4,18 @@
 use super::both_engines;
 
 both_engines! {
+    async fn every_button_value_is_listed(subject: Subject) {
+        let store = subject.open().await;
+        store.keep_button_value("b", "two").await.unwrap();
+        store.keep_button_value("a", "one").await.unwrap();
+        let mut listed = store.button_values().await.unwrap();
+        listed.sort();
+        assert_eq!(
+            listed,
+            [("a".to_owned(), "one".to_owned()), ("b".to_owned(), "two".to_owned())]
+        );
+    }
+
     async fn schedule_dues_and_button_values_survive_a_restart(subject: Subject) {
         use crate::engine::ScheduleDue;
         let store = subject.open().await;
