@@ -11,10 +11,13 @@
 //! - [`client`]: the CLI's side, and [`client::Backend`], the running hookbot or the database;
 //! - [`ops`]: the operations both sides run, so commands print the same whichever served them;
 //! - [`history`]: the runs, idempotency keys and revisions an export carries;
+//! - [`event_guide`]: how to call an event (URL, headers, example body, curl), for `event show`
+//!   and the console;
 //! - [`error`]: the one error of the boundary, mapped to HTTP statuses once.
 
 pub mod client;
 pub mod error;
+pub mod event_guide;
 pub mod history;
 pub mod ops;
 pub mod protocol;

@@ -8,13 +8,13 @@ use anyhow::Context;
 use super::bot_url::url_base;
 use super::format::rfc3339;
 use crate::admin::client::Client;
+use crate::admin::event_guide::call_guide;
 use crate::admin::ops;
 use crate::admin::protocol::{socket_path, EventInfo, RevisionInfo};
 use crate::config::{Config, StoreLocation};
 use crate::engine::{Store, StoreError};
 use crate::events;
 use crate::http::webhook;
-use crate::lang::shell::shell_quote;
 use crate::problem::quoted;
 
 /// `hookbot event new NAME --server ID`: writes the file and prints its webhook URL.
@@ -118,10 +118,7 @@ pub async fn event_show(
         None => local_event(&config, id).await?,
     };
     let (base, bot_id) = url_base(&config).await;
-    let url = webhook::url(&base, bot_id, &event.id);
-    let variables = crate::sandbox_world::example_variables(&event);
-    let body = example_body(&variables);
-    let (auth_header, pasteable) = auth_header(&event.auth);
+    let guide = call_guide(&event, &base, bot_id);
     writeln!(out, "event     {} ({})", event.id, event.name)?;
     writeln!(out, "server    {}", event.server)?;
     writeln!(
@@ -130,29 +127,20 @@ pub async fn event_show(
         if event.enabled { "yes" } else { "no" }
     )?;
     writeln!(out, "file      {}", event.file)?;
-    writeln!(out, "url       POST {url}")?;
+    writeln!(out, "url       POST {}", guide.url)?;
     writeln!(out, "headers")?;
-    writeln!(out, "  {auth_header}")?;
-    writeln!(out, "  Content-Type: application/json")?;
+    for header in &guide.headers {
+        writeln!(out, "  {header}")?;
+    }
     writeln!(out, "example body")?;
-    for line in serde_json::to_string_pretty(&body)?.lines() {
+    for line in serde_json::to_string_pretty(&guide.body)?.lines() {
         writeln!(out, "  {line}")?;
     }
     writeln!(out, "curl")?;
-    if pasteable {
-        writeln!(out, "  export HOOKBOT_API_KEY='<your API key>'")?;
+    if let Some(export) = &guide.export {
+        writeln!(out, "  {export}")?;
     }
-    writeln!(
-        out,
-        "  curl -X POST {} -H {} -H 'Content-Type: application/json' -d {}",
-        shell_quote(&url),
-        if pasteable {
-            format!("\"{auth_header}\"").replace("<API key>", "$HOOKBOT_API_KEY")
-        } else {
-            shell_quote(&auth_header)
-        },
-        shell_quote(&body.to_string())
-    )?;
+    writeln!(out, "  {}", guide.curl)?;
     writeln!(out, "revisions")?;
     if revisions.is_empty() {
         writeln!(
@@ -217,46 +205,4 @@ async fn local_event(
         None => Vec::new(),
     };
     Ok((event, revisions))
-}
-
-/// `{"variables":[{"name","variable","value"}…]}`, as BotGhost sends it.
-fn example_body(variables: &[(String, String)]) -> serde_json::Value {
-    let items: Vec<serde_json::Value> = variables
-        .iter()
-        .map(|(name, value)| {
-            serde_json::json!({"name": name, "variable": format!("{{{name}}}"), "value": value})
-        })
-        .collect();
-    serde_json::json!({ "variables": items })
-}
-
-/// The header that authenticates a request to an event, and whether a `curl` line can carry it
-/// (a key can be pasted; a signature must be computed over the body by the sender).
-fn auth_header(auth: &events::EventAuth) -> (String, bool) {
-    use events::EventAuth;
-    match auth {
-        EventAuth::ApiKey => ("Authorization: <API key>".to_owned(), true),
-        EventAuth::Key { .. } => ("Authorization: <this event's key>".to_owned(), false),
-        EventAuth::Github { .. } => (
-            "X-Hub-Signature-256: sha256=<HMAC-SHA256 of the body, hex>".to_owned(),
-            false,
-        ),
-        EventAuth::Stripe { .. } => (
-            "Stripe-Signature: t=<unix time>,v1=<HMAC-SHA256 of t.body, hex>".to_owned(),
-            false,
-        ),
-        EventAuth::StandardWebhooks { .. } => (
-            "webhook-signature: v1,<HMAC-SHA256 of id.timestamp.body, base64> (with webhook-id and webhook-timestamp)".to_owned(),
-            false,
-        ),
-        EventAuth::Hmac {
-            header, encoding, ..
-        } => (
-            format!(
-                "{header}: <HMAC-SHA256 of the body, {}>",
-                encoding.name()
-            ),
-            false,
-        ),
-    }
 }

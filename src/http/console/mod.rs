@@ -7,12 +7,14 @@
 //! - [`auth`]: the guard in front of every route, sign-in and sign-out;
 //! - [`layout`]: the page frame, the nav and the embedded CSS and JavaScript;
 //! - [`error`]: the one error of the console, mapped to a status and a page once;
-//! - [`events`]: the events, one page each (how to call it, revisions, a test form);
+//! - [`events`]: the events, one page each (how to call it, revisions and their diff);
+//! - [`event_test`]: the test form on an event's page: a dry run or a real run;
 //! - [`runs`]: the runs, one page each, and retry;
 //! - [`sandbox`]: with `--sandbox`, the stand-in as a small Discord a visitor acts in.
 
 pub mod auth;
 pub mod error;
+pub mod event_test;
 pub mod events;
 pub mod layout;
 pub mod runs;
@@ -35,6 +37,7 @@ pub fn router(state: ConsoleState) -> Router {
         .merge(layout::routes())
         .merge(auth::routes())
         .merge(events::routes())
+        .merge(event_test::routes())
         .merge(runs::routes())
         .merge(sandbox::routes())
         .layer(axum::middleware::from_fn_with_state(
