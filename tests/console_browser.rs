@@ -1,7 +1,8 @@
 //! The web console in a real browser: headless Chromium driven through chromedriver
 //! (`common/browser.rs`). `hookbot run --sandbox` (the real binary) serves the console; a person
-//! uses a slash command and clicks the button hookbot sent from the sandbox's channel view, and
-//! sees the button's event run; a page on another origin cannot post to the console; and outside
+//! fires a test from an event's page, sees its message arrive in the sandbox's channel view,
+//! clicks the button hookbot sent and uses a slash command there, and sees the button's event
+//! run; a page on another origin cannot post to the console; and outside
 //! the sandbox the console key signs in (a wrong one does not). The pages' screenshots
 //! (`docs/console/*.png`, `HOOKBOT_UPDATE_SCREENSHOTS=1`) are taken here.
 //!
@@ -188,7 +189,23 @@ async fn a_person_plays_the_sandbox_in_the_console() {
     browser.text_appears("Release announced").await;
     browser.screenshot("events", &shots).await;
 
-    // The sandbox: its server, channels and members; then #general.
+    // An event's page says how to call it; its test form fires a real run, whose page says
+    // what each step did.
+    browser.click("a[href=\"/events/release\"]").await;
+    browser.text_appears("curl").await;
+    browser.screenshot("event", &shots).await;
+    let test_form = "form[action=\"/events/release/test\"]";
+    browser.fill(test_form, "var.version", "2.4.1").await;
+    browser.click("input[name=mode][value=live]").await;
+    browser
+        .click(&format!("{test_form} button[type=submit]"))
+        .await;
+    let ran = browser.text_appears("succeeded").await;
+    assert!(browser.path().await.starts_with("/runs/"), "{ran}");
+    assert!(ran.contains("2.4.1"), "{ran}");
+
+    // The sandbox: its server, channels and members; then #general, where the test's message
+    // arrived with its button.
     browser.click("header a[href=\"/sandbox\"]").await;
     browser.text_appears("@alice").await;
     let text = browser.text_appears(SERVER).await;
@@ -197,19 +214,24 @@ async fn a_person_plays_the_sandbox_in_the_console() {
     browser
         .click(&format!("main a[href=\"/sandbox/channels/{general}\"]"))
         .await;
-    browser.text_appears("No messages yet").await;
+    browser.text_appears("Released 2.4.1").await;
+
+    // The button hookbot sent is a real form: clicking it runs the button's event, as alice.
+    browser.click("form.click button[data-custom-id]").await;
+    browser.text_appears("alice clicked").await;
+    browser.text_appears("alice approved 2.4.1").await;
 
     // alice uses /deploy through the form: the stand-in's gateway delivers the interaction, the
-    // command event runs and its reply appears in the channel, with its button.
+    // command event runs and its reply appears in the channel, with its own button.
     browser
         .fill("form.command", "option.service", "billing")
         .await;
     browser.click("form.command button[type=submit]").await;
     browser.text_appears("alice used /deploy").await;
     browser.text_appears("Deploying billing for alice").await;
-
-    // The button hookbot sent is a real form: clicking it runs the button's event.
-    browser.click("form.click button[data-custom-id]").await;
+    browser
+        .click("li.message:last-child form.click button[data-custom-id]")
+        .await;
     browser.text_appears("alice approved billing").await;
 
     // A reaction and a message, as alice.
@@ -242,13 +264,33 @@ async fn a_person_plays_the_sandbox_in_the_console() {
         "the channel page scrolls sideways at {PHONE:?}"
     );
     browser.screenshot("sandbox-phone", &shots).await;
+    for page in ["/events", "/events/release", "/runs"] {
+        browser.open(&run.url(page)).await;
+        assert!(
+            !browser.scrolls_sideways().await,
+            "{page} scrolls sideways at {PHONE:?}"
+        );
+    }
     browser.resize(WINDOW).await;
 
-    // The button's event ran: the runs list shows it.
+    // The button's event ran: the runs list shows it newest first, and its page says what
+    // the click carried.
     browser.open(&run.url("/runs")).await;
     let runs = browser.text_appears("approve").await;
-    assert!(runs.contains("deploy"), "{runs}");
+    assert!(
+        runs.contains("deploy") && runs.contains("release"),
+        "{runs}"
+    );
     browser.screenshot("runs", &shots).await;
+    browser
+        .click("#runs tbody tr:first-child a[href^=\"/runs/\"]")
+        .await;
+    let button_run = browser.text_appears("succeeded").await;
+    assert!(
+        button_run.contains("approve") && button_run.contains("billing"),
+        "{button_run}"
+    );
+    browser.screenshot("run", &shots).await;
 
     browser.close().await;
     run.stop();
