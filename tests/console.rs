@@ -377,3 +377,92 @@ async fn a_test_run_reaches_the_stand_in_and_no_page_shows_a_secret() {
     );
     harness.stop().await;
 }
+
+#[tokio::test]
+async fn the_sandbox_console_is_open_on_loopback_and_still_checks_forms() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("events")).unwrap();
+    std::fs::write(dir.path().join("events/ship.toml"), ship_event()).unwrap();
+    write_config(dir.path(), "", CONSOLE_LISTEN, "");
+    let config = hookbot::config::Config::load(&dir.path().join("config.toml"), true).unwrap();
+    let running = hookbot::start(config).await.expect("the sandbox starts");
+    let addr = running.console_addr.expect("a console");
+    let banner = running.banner.clone().expect("a banner");
+    assert!(
+        banner.contains(&format!("console   http://{addr}/")),
+        "{banner}"
+    );
+    let http = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap();
+    let base = format!("http://{addr}");
+
+    let page = http.get(format!("{base}/events")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK, "no key in the sandbox");
+    let page = page.text().await.unwrap();
+    assert!(page.contains("href=\"/sandbox\""), "{page}");
+    assert!(!page.contains("Sign out"), "{page}");
+    let login = http.get(format!("{base}/login")).send().await.unwrap();
+    assert_eq!(
+        login.status(),
+        StatusCode::SEE_OTHER,
+        "nothing to sign in to"
+    );
+
+    let rebound = http
+        .get(format!("{base}/events"))
+        .header("Host", format!("evil.example:{}", addr.port()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        rebound.status(),
+        StatusCode::FORBIDDEN,
+        "a non-loopback Host"
+    );
+    let forged = http
+        .post(format!("{base}/events/ship/test"))
+        .form(&[("mode", "live"), ("var.service", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        forged.status(),
+        StatusCode::FORBIDDEN,
+        "no token, even in the sandbox"
+    );
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn console_key_works_with_hookbot_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("events")).unwrap();
+    write_config(dir.path(), "http://127.0.0.1:9", "", "");
+    let made = common::process::hookbot(dir.path())
+        .args(["console", "key"])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let key = String::from_utf8(made.stdout).unwrap().trim().to_owned();
+    assert!(key.starts_with("hk_") && key.len() == 67, "{key}");
+    let note = String::from_utf8_lossy(&made.stderr);
+    assert!(note.contains("http.console_listen is not set"), "{note}");
+    let store = hookbot::engine::Store::open(&dir.path().join("db")).unwrap();
+    let hash = store
+        .console_key_hash()
+        .await
+        .unwrap()
+        .expect("a hash kept");
+    assert!(hookbot::keys::key_matches(&key, &hash));
+    assert_eq!(
+        store.api_key_hash().await.unwrap(),
+        None,
+        "the API key is apart"
+    );
+}

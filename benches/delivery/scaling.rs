@@ -278,8 +278,12 @@ impl Database {
     async fn create(server: &str) -> Option<Database> {
         let name = format!("hookbot_bench_{:016x}", rand::random::<u64>());
         sql(server, &format!("CREATE DATABASE {name}")).await.ok()?;
-        let (base, _) = server.split_once('?').unwrap_or((server, ""));
-        let url = format!("{}/{name}", &base[..base.rfind('/')?]);
+        // The server's URL with this database in it; its query (sslmode…) is kept.
+        let (base, query) = server.split_once('?').unwrap_or((server, ""));
+        let mut url = format!("{}/{name}", &base[..base.rfind('/')?]);
+        if !query.is_empty() {
+            url = format!("{url}?{query}");
+        }
         Some(Database {
             url,
             server: server.to_owned(),

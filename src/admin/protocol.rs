@@ -35,7 +35,8 @@ impl Status {
     }
 }
 
-/// `POST /key/rotate`: the new key, the only time it exists outside the caller.
+/// `POST /key/rotate` and `POST /console/key`: the new key, the only time it exists outside the
+/// caller.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NewKey {
     pub key: String,
