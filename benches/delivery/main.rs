@@ -241,6 +241,16 @@ async fn ingest() -> Vec<Row> {
             share >= 0.5 && accepted.other == 0 && accepted.stuck == 0,
         ),
         info(
+            "ingest: CPU per request (whole process), bare / hookbot",
+            format!(
+                "{:.1} / {:.1} µs = {:.1} % (the rate's share if both had the same CPU)",
+                bare.cpu_per_request().as_secs_f64() * 1e6,
+                accepted.cpu_per_request().as_secs_f64() * 1e6,
+                100.0 * bare.cpu_per_request().as_secs_f64()
+                    / accepted.cpu_per_request().as_secs_f64().max(f64::EPSILON)
+            ),
+        ),
+        info(
             "ingest: Discord calls meanwhile",
             format!(
                 "{delivered_meanwhile} in {:.0} s",
@@ -290,8 +300,14 @@ async fn latency(rate: u64, count: u64) -> Vec<Row> {
         .iter()
         .filter_map(|s| Some(arrived.get(&s.seq)?.saturating_duration_since(s.sent)))
         .collect();
+    // After the answer: what the executor, the pacer and the call add to the durable accept.
+    let mut after_answer: Vec<Duration> = sent
+        .iter()
+        .filter_map(|s| Some(arrived.get(&s.seq)?.saturating_duration_since(s.answered)))
+        .collect();
     accept.sort();
     deliver.sort();
+    after_answer.sort();
     let missing = sent.len() - deliver.len();
     let p99 = quantile(&deliver, 0.99);
     let goal_met = missing == 0 && refused == 0 && p99 <= Duration::from_millis(5);
@@ -331,6 +347,14 @@ async fn latency(rate: u64, count: u64) -> Vec<Row> {
         info(
             &format!("latency {at}: POST -> Discord, p50"),
             millis(quantile(&deliver, 0.5)),
+        ),
+        info(
+            &format!("latency {at}: 200 -> Discord, p50 / p99"),
+            format!(
+                "{} / {}",
+                millis(quantile(&after_answer, 0.5)),
+                millis(quantile(&after_answer, 0.99))
+            ),
         ),
     ];
     let measure = format!("latency {at}: POST -> Discord, p99");

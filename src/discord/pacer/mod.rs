@@ -178,7 +178,12 @@ impl Pacer {
             let overdue = now - started >= ORDER_WAIT;
             match self.decide(route, holder, now, overdue) {
                 Decision::Go(at) => {
-                    tokio::time::sleep_until(at).await;
+                    // tokio's timer rounds a deadline up to its next millisecond tick and fires
+                    // it on a later turn of its driver: a call free to go now must not wait
+                    // for one (that wait was most of the pacer's share of a send's latency).
+                    if at > Instant::now() {
+                        tokio::time::sleep_until(at).await;
+                    }
                     return Ok(());
                 }
                 Decision::Defer(deferred) => {

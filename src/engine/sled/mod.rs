@@ -121,6 +121,9 @@ const VARIABLES_TREE: &str = "variables";
 const IDEMPOTENCY_TREE: &str = "idempotency";
 /// Each schedule event's next due time: key = event id; value = a [`ScheduleDue`].
 const SCHEDULE_DUES_TREE: &str = "schedule_dues";
+/// Finished runs, for retention: key = run id (8 bytes, big-endian); value = when it finished
+/// (unix ms, 8 bytes, big-endian). Retention walks it instead of every run's record.
+const FINISHED_TREE: &str = "finished";
 /// Values of buttons too long for their `custom_id`: key = the value's key; value = JSON text.
 const BUTTON_VALUES_TREE: &str = "button_values";
 
@@ -143,6 +146,7 @@ pub struct SledEngine {
     revisions: sled::Tree,
     runs: sled::Tree,
     pending: sled::Tree,
+    finished: sled::Tree,
     steps: sled::Tree,
     meta: sled::Tree,
     variables: sled::Tree,
@@ -269,13 +273,19 @@ impl SledEngine {
         let meta = db.open_tree(META_TREE)?;
         let install_id = load_install_id(&meta)?;
         let run_counter_floor = load_run_counter_floor(&meta)?;
+        let runs = db.open_tree(RUNS_TREE)?;
+        if runs.is_empty() {
+            // A new database: its finished runs will all be indexed as they finish.
+            mark_finished_indexed(&meta)?;
+        }
         Ok(SledEngine {
             install_id,
             run_counter_floor,
             events: db.open_tree(EVENTS_TREE)?,
             revisions: db.open_tree(REVISIONS_TREE)?,
-            runs: db.open_tree(RUNS_TREE)?,
+            runs,
             pending,
+            finished: db.open_tree(FINISHED_TREE)?,
             steps: db.open_tree(STEPS_TREE)?,
             meta,
             variables: db.open_tree(VARIABLES_TREE)?,
@@ -359,6 +369,17 @@ fn wait_released(path: &Path) -> std::io::Result<()> {
             Err(_) => std::thread::sleep(RELEASE_POLL),
         }
     }
+}
+
+/// In `meta` once the index of finished runs covers every finished run.
+const FINISHED_INDEXED: &str = "finished_indexed";
+
+/// Notes in `meta` that the index of finished runs is complete.
+fn mark_finished_indexed(meta: &sled::Tree) -> Result<(), sled::Error> {
+    if !meta.contains_key(FINISHED_INDEXED)? {
+        meta.insert(FINISHED_INDEXED, &[])?;
+    }
+    Ok(())
 }
 
 fn count_keys(tree: &sled::Tree) -> Result<u64, sled::Error> {

@@ -22,6 +22,10 @@ impl SledEngine {
     pub(super) fn save_run(&self, run: &Run) -> Result<(), StoreError> {
         let key = run.id.0.to_be_bytes();
         self.runs.insert(key, serde_json::to_vec(run)?)?;
+        if run.status != RunStatus::Pending {
+            // Written after the record, so retention never finds an index entry before its run.
+            self.finished.insert(key, &super::prune::finished_at(run))?;
+        }
         if run.status == RunStatus::Pending && self.pending.contains_key(key)? {
             let retry_at = run
                 .next_attempt_at_ms

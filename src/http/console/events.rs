@@ -16,7 +16,7 @@ use super::state::ConsoleState;
 use crate::admin::event_guide::{call_guide, shown_definition, CallGuide};
 use crate::admin::ops;
 use crate::admin::protocol::RunsQuery;
-use crate::engine::EventRevision;
+use crate::engine::{EventRevision, Store};
 use crate::run::Run;
 
 pub(super) fn routes() -> Router<ConsoleState> {
@@ -38,13 +38,13 @@ pub struct EventRow {
 }
 
 /// Every served event, by name, with its newest run.
-pub async fn event_rows(state: &ConsoleState) -> Result<Vec<EventRow>, ConsoleError> {
-    let mut events = state.store.events().await?;
+pub async fn event_rows(store: &Store) -> Result<Vec<EventRow>, ConsoleError> {
+    let mut events = store.events().await?;
     events.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
     let mut rows = Vec::with_capacity(events.len());
     for event in events {
         let newest: Vec<Run> = ops::runs(
-            &state.store,
+            store,
             &RunsQuery {
                 event: Some(event.id.clone()),
                 failed: false,
@@ -71,7 +71,7 @@ pub async fn event_rows(state: &ConsoleState) -> Result<Vec<EventRow>, ConsoleEr
 }
 
 async fn list(State(state): State<ConsoleState>) -> Result<Markup, ConsoleError> {
-    let rows = event_rows(&state).await?;
+    let rows = event_rows(&state.store).await?;
     Ok(page(
         "Events",
         Nav::Events,
@@ -279,6 +279,35 @@ mod tests {
             accepted_at_ms: 1_000 * u64::from(number),
             event: crate::events::parse_event(std::path::Path::new("e.toml"), &text).unwrap(),
         }
+    }
+
+    #[tokio::test]
+    async fn each_event_row_has_its_newest_run() {
+        let store = Store::temporary().unwrap();
+        let quiet = revision(1, "Quiet").event;
+        let mut busy = revision(1, "Busy").event;
+        busy.id = "busy".to_owned();
+        busy.enabled = false;
+        store.replace_events(&[quiet, busy]).await.unwrap();
+        for at in [1_000, 2_000] {
+            let id = store.next_run_id().await.unwrap();
+            let mut run = Run::new(id, "busy".to_owned(), Default::default(), at);
+            store.accept_run(&run, None).await.unwrap();
+            run.status = crate::run::RunStatus::Succeeded;
+            store.finish_run(&run).await.unwrap();
+        }
+        let rows = event_rows(&store).await.unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            (rows[0].name.as_str(), rows[0].enabled),
+            ("Busy", false),
+            "by name"
+        );
+        let (_, at, status) = rows[0].last_run.clone().expect("a run");
+        assert_eq!((at, status), (2_000, "succeeded"), "the newest");
+        assert_eq!(rows[1].name, "Quiet");
+        assert_eq!(rows[1].last_run, None);
+        assert_eq!(rows[1].trigger, "webhook");
     }
 
     #[test]

@@ -16,6 +16,7 @@ use super::layout::{page, time, Nav};
 use super::state::ConsoleState;
 use crate::admin::ops;
 use crate::admin::protocol::RunsQuery;
+use crate::engine::Store;
 use crate::problem::quoted;
 use crate::run::{Run, RunId, RunStatus, Step, StepOutcome};
 
@@ -55,10 +56,7 @@ impl RunsFilter {
 
 /// The runs the list shows: newest first, at most [`LIST_LIMIT`], of the event and with the
 /// status the filter names (a status among the newest [`FILTER_WINDOW`] runs).
-pub async fn filtered_runs(
-    state: &ConsoleState,
-    filter: &RunsFilter,
-) -> Result<Vec<Run>, ConsoleError> {
+pub async fn filtered_runs(store: &Store, filter: &RunsFilter) -> Result<Vec<Run>, ConsoleError> {
     if let Some(status) = filter.status() {
         if !STATUSES.contains(&status) {
             return Err(ConsoleError::BadRequest(format!(
@@ -70,7 +68,7 @@ pub async fn filtered_runs(
     }
     let failed_only = matches!(filter.status(), Some("failed" | "dead-lettered"));
     let runs = ops::runs(
-        &state.store,
+        store,
         &RunsQuery {
             event: filter.event().map(str::to_owned),
             failed: failed_only,
@@ -97,7 +95,7 @@ async fn list(
     State(state): State<ConsoleState>,
     Query(filter): Query<RunsFilter>,
 ) -> Result<Markup, ConsoleError> {
-    let runs = filtered_runs(&state, &filter).await?;
+    let runs = filtered_runs(&state.store, &filter).await?;
     let mut events: Vec<(String, String)> = state
         .store
         .events()
@@ -332,6 +330,53 @@ mod tests {
         let html = steps_table(&[failed]).into_string();
         assert!(html.contains("1.5 s"), "{html}");
         assert!(html.contains("2024-05-01 12:00:00 UTC"), "{html}");
+    }
+
+    #[tokio::test]
+    async fn the_list_filters_by_event_and_status_newest_first() {
+        let store = Store::temporary().unwrap();
+        let mut ids = Vec::new();
+        for (event, status, dead) in [
+            ("a", RunStatus::Succeeded, false),
+            ("a", RunStatus::Failed, false),
+            ("b", RunStatus::Failed, true),
+            ("a", RunStatus::Pending, false),
+        ] {
+            let id = store.next_run_id().await.unwrap();
+            let mut run = Run::new(id, event.to_owned(), Default::default(), 1_000);
+            store.accept_run(&run, None).await.unwrap();
+            if status != RunStatus::Pending {
+                run.status = status;
+                run.dead_lettered = dead;
+                store.finish_run(&run).await.unwrap();
+            }
+            ids.push(id);
+        }
+        let list = |event: &str, status: &str| {
+            let filter = RunsFilter {
+                event: Some(event.to_owned()),
+                status: Some(status.to_owned()),
+            };
+            let store = store.clone();
+            async move {
+                filtered_runs(&store, &filter)
+                    .await
+                    .map(|runs| runs.iter().map(|r| r.id).collect::<Vec<_>>())
+            }
+        };
+        assert_eq!(
+            list("", "").await.unwrap(),
+            [ids[3], ids[2], ids[1], ids[0]]
+        );
+        assert_eq!(list("a", "").await.unwrap(), [ids[3], ids[1], ids[0]]);
+        assert_eq!(list("", "failed").await.unwrap(), [ids[1]]);
+        assert_eq!(list("", "dead-lettered").await.unwrap(), [ids[2]]);
+        assert_eq!(list("a", "pending").await.unwrap(), [ids[3]]);
+        assert_eq!(list("b", "succeeded").await.unwrap(), []);
+        assert!(matches!(
+            list("", "lost").await,
+            Err(ConsoleError::BadRequest(_))
+        ));
     }
 
     #[test]
