@@ -299,6 +299,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
                     .as_deref()
                     .is_some_and(|url| url.starts_with("https://")),
             )),
+            trusted_proxies: config.http.trusted_proxies.clone(),
         };
         http.serve_console(console_listener, console, limits, shutdown.clone());
         tracing::info!(url = %console_url(console_addr), "console ready");

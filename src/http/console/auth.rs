@@ -30,6 +30,7 @@ use super::session::{
 };
 pub use super::session::{csrf_field, Session};
 use super::state::{ConsoleState, MAX_FORM_BYTES};
+use crate::http::webhook::forwarded_client;
 use crate::keys;
 
 /// In front of every console route: finds the visitor's session (or sends them to sign in),
@@ -202,13 +203,20 @@ struct LoginForm {
 async fn login(
     State(state): State<ConsoleState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, ConsoleError> {
     let auth = &state.auth;
     if auth.open {
         return Ok(Redirect::to("/events").into_response());
     }
-    let client = peer.ip();
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
+    let client = forwarded_client(peer.ip(), &forwarded, &state.trusted_proxies);
     if let Some(wait) = auth.failures.blocked_for(client) {
         return Err(ConsoleError::TooManyFailures(wait));
     }

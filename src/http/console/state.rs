@@ -31,6 +31,9 @@ pub struct ConsoleState {
     /// With `--sandbox`: the stand-in's control API, which the `/sandbox` pages act through.
     pub sandbox: Option<SandboxLink>,
     pub auth: Arc<Auth>,
+    /// `http.trusted_proxies`: behind them, the failed-sign-in limit counts the client that
+    /// `X-Forwarded-For` names, as the webhook's does.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// How the console reaches the sandbox's stand-in: the one control client `hookbot sandbox …`
