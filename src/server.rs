@@ -285,9 +285,11 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             bot_id,
             base_url: base_url.clone(),
             http_destination: http_destination.clone(),
-            sandbox: sandbox.as_ref().map(|stand_in| http::console::SandboxLink {
-                control_url: stand_in.control_url(),
-                token: sandbox_world::SANDBOX_TOKEN.to_owned(),
+            sandbox: sandbox.as_ref().map(|stand_in| {
+                http::console::SandboxLink::new(sandbox_control::ControlFile {
+                    control_url: stand_in.control_url(),
+                    token: sandbox_world::SANDBOX_TOKEN.to_owned(),
+                })
             }),
             auth: Arc::new(http::console::Auth::new(
                 config.sandbox,

@@ -36,12 +36,9 @@ pub struct ConsoleState {
     pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
-/// How the console reaches the sandbox's stand-in (the same control API `hookbot sandbox …` uses).
-#[derive(Clone, Debug)]
-pub struct SandboxLink {
-    pub control_url: String,
-    pub token: String,
-}
+/// How the console reaches the sandbox's stand-in: the one control client `hookbot sandbox …`
+/// uses too.
+pub type SandboxLink = crate::sandbox_control::ControlClient;
 
 impl ConsoleState {
     pub fn is_sandbox(&self) -> bool {
