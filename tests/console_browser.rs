@@ -19,6 +19,7 @@ use std::process::{Child, Stdio};
 use browser::{Browser, PHONE, WINDOW};
 use common::process::hookbot;
 use common::{eventually, DEADLINE};
+use fantoccini::key::Key;
 use hookbot::sandbox_control::{self, ControlClient};
 use serde_json::Value;
 
@@ -235,8 +236,12 @@ async fn a_person_plays_the_sandbox_in_the_console() {
     browser.text_appears("alice approved billing").await;
 
     // A reaction and a message, as alice.
+    // From the keyboard: type in the message box, Tab to its button, Enter.
     browser.fill("form.say", "content", "ship it").await;
-    browser.click("form.say button[type=submit]").await;
+    browser.press(Key::Tab).await;
+    let focused = browser.focused().await.text().await.unwrap();
+    assert_eq!(focused, "Send", "Tab leads from the message to its button");
+    browser.press(Key::Enter).await;
     browser.text_appears("said \"ship it\"").await;
     let messages = run
         .control()
