@@ -211,6 +211,13 @@ async fn a_person_plays_the_sandbox_in_the_console() {
     browser.text_appears("@alice").await;
     let text = browser.text_appears(SERVER).await;
     assert!(text.contains("#general"), "{text}");
+    // A new member joins, and leaves again.
+    browser.fill("form[action$=\"/join\"]", "user", "zoe").await;
+    browser.click_button("Join the server").await;
+    browser.text_appears("@zoe joined the server").await;
+    browser.click_button("Leave as @zoe").await;
+    let left = browser.text_appears("@zoe left the server").await;
+    assert!(!left.contains("Leave as @zoe"), "{left}");
     let general = channel_id(&run.control(), "general").await;
     browser
         .click(&format!("main a[href=\"/sandbox/channels/{general}\"]"))

@@ -229,6 +229,22 @@ impl Browser {
             .expect("an element has the focus")
     }
 
+    /// Clicks the button whose text is `text`.
+    pub async fn click_button(&self, text: &str) {
+        let xpath = format!("//button[normalize-space()='{text}']");
+        self.client
+            .wait()
+            .at_most(PAGE_DEADLINE)
+            .for_element(Locator::XPath(&xpath))
+            .await
+            .unwrap_or_else(|error| {
+                panic!("waited {PAGE_DEADLINE:?} for a button {text:?}: {error}")
+            })
+            .click()
+            .await
+            .expect("clicked");
+    }
+
     /// The current URL's path (and query).
     pub async fn path(&self) -> String {
         let url = self.client.current_url().await.expect("the current URL");
