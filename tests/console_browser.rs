@@ -19,6 +19,7 @@ use std::process::{Child, Stdio};
 use browser::{Browser, PHONE, WINDOW};
 use common::process::hookbot;
 use common::{eventually, DEADLINE};
+use fantoccini::key::Key;
 use hookbot::sandbox_control::{self, ControlClient};
 use serde_json::Value;
 
@@ -210,6 +211,13 @@ async fn a_person_plays_the_sandbox_in_the_console() {
     browser.text_appears("@alice").await;
     let text = browser.text_appears(SERVER).await;
     assert!(text.contains("#general"), "{text}");
+    // A new member joins, and leaves again.
+    browser.fill("form[action$=\"/join\"]", "user", "zoe").await;
+    browser.click_button("Join the server").await;
+    browser.text_appears("@zoe joined the server").await;
+    browser.click_button("Leave as @zoe").await;
+    let left = browser.text_appears("@zoe left the server").await;
+    assert!(!left.contains("Leave as @zoe"), "{left}");
     let general = channel_id(&run.control(), "general").await;
     browser
         .click(&format!("main a[href=\"/sandbox/channels/{general}\"]"))
@@ -235,8 +243,12 @@ async fn a_person_plays_the_sandbox_in_the_console() {
     browser.text_appears("alice approved billing").await;
 
     // A reaction and a message, as alice.
+    // From the keyboard: type in the message box, Tab to its button, Enter.
     browser.fill("form.say", "content", "ship it").await;
-    browser.click("form.say button[type=submit]").await;
+    browser.press(Key::Tab).await;
+    let focused = browser.focused().await.text().await.unwrap();
+    assert_eq!(focused, "Send", "Tab leads from the message to its button");
+    browser.press(Key::Enter).await;
     browser.text_appears("said \"ship it\"").await;
     let messages = run
         .control()

@@ -13,6 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fantoccini::elements::Element;
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
@@ -35,7 +36,7 @@ pub struct Browser {
     pub client: Client,
     driver: Child,
     /// The browser's profile, thrown away at the end.
-    _profile: tempfile::TempDir,
+    profile: tempfile::TempDir,
 }
 
 /// Whether this is CI, where a missing browser fails instead of skipping.
@@ -155,7 +156,7 @@ impl Browser {
         Some(Browser {
             client,
             driver,
-            _profile: profile,
+            profile,
         })
     }
 
@@ -209,6 +210,39 @@ impl Browser {
     /// Clicks the element `css` finds.
     pub async fn click(&self, css: &str) {
         self.element(css).await.click().await.expect("clicked");
+    }
+
+    /// Presses `key` in the element that has the focus, as a keyboard user would.
+    pub async fn press(&self, key: Key) {
+        self.focused()
+            .await
+            .send_keys(&key.to_string())
+            .await
+            .expect("the key is pressed");
+    }
+
+    /// The element that has the keyboard's focus.
+    pub async fn focused(&self) -> Element {
+        self.client
+            .active_element()
+            .await
+            .expect("an element has the focus")
+    }
+
+    /// Clicks the button whose text is `text`.
+    pub async fn click_button(&self, text: &str) {
+        let xpath = format!("//button[normalize-space()='{text}']");
+        self.client
+            .wait()
+            .at_most(PAGE_DEADLINE)
+            .for_element(Locator::XPath(&xpath))
+            .await
+            .unwrap_or_else(|error| {
+                panic!("waited {PAGE_DEADLINE:?} for a button {text:?}: {error}")
+            })
+            .click()
+            .await
+            .expect("clicked");
     }
 
     /// The current URL's path (and query).
@@ -277,9 +311,31 @@ impl Browser {
     }
 }
 
+/// The processes started with `--user-data-dir=<profile>`: the browser's own, found by its
+/// unique profile folder (Linux's /proc; none elsewhere).
+fn browser_processes(profile: &Path) -> Vec<u32> {
+    let wanted = format!("--user-data-dir={}", profile.display());
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|line| line.split(|b| *b == 0).any(|arg| arg == wanted.as_bytes()))
+        })
+        .collect()
+}
+
 impl Drop for Browser {
-    /// A failed test still stops its chromedriver.
+    /// A failed test, which never closed its session, still stops the browser chromedriver
+    /// started (killing chromedriver alone would leave it running) and chromedriver itself.
     fn drop(&mut self) {
+        for browser in browser_processes(self.profile.path()) {
+            let _ = Command::new("kill")
+                .args(["-KILL", &browser.to_string()])
+                .status();
+        }
         self.stop_driver();
     }
 }
