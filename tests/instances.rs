@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::instances::{deliveries, leader, leads, machine, post, rotate_key, token};
-use common::process::{Process, TestDatabase};
+use common::postgres::TestDatabase;
+use common::process::Process;
 use common::*;
 use discord_stand_in::Sandbox;
 

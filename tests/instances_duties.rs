@@ -9,7 +9,8 @@ mod common;
 use std::time::Duration;
 
 use common::instances::{deliveries, leader, machine, post, rotate_key, token};
-use common::process::{Process, TestDatabase};
+use common::postgres::TestDatabase;
+use common::process::Process;
 use common::*;
 use discord_stand_in::Sandbox;
 use hookbot::config::Config;

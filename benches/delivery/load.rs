@@ -34,12 +34,33 @@ pub struct ClosedLoop {
     /// Requests not answered within [`REQUEST_TIMEOUT`] (or whose connection broke).
     pub stuck: u64,
     pub window: Duration,
+    /// CPU time this whole process (load generator and server) used in the counted window.
+    pub cpu: Duration,
 }
 
 impl ClosedLoop {
     pub fn per_second(&self) -> f64 {
         self.ok as f64 / self.window.as_secs_f64()
     }
+
+    /// CPU time per answered request, load generator included: steadier than the rate when
+    /// other work shares the machine's cores.
+    pub fn cpu_per_request(&self) -> Duration {
+        self.cpu.div_f64((self.ok + self.other).max(1) as f64)
+    }
+}
+
+/// CPU time (user and system) this process has used so far, from `/proc/self/stat` (in clock
+/// ticks of 10 ms: enough over a window of seconds).
+pub fn process_cpu() -> Duration {
+    const TICK: Duration = Duration::from_millis(10);
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |index: usize| fields.get(index).and_then(|f| f.parse::<u32>().ok());
+    // utime and stime are the 14th and 15th fields: 12th and 13th after the name.
+    TICK * (ticks(11).unwrap_or(0) + ticks(12).unwrap_or(0))
 }
 
 /// `connections` keep-alive connections, each sending its next request as soon as the last is
@@ -56,6 +77,12 @@ pub async fn closed_loop(
     let start = Instant::now();
     let counting_from = start + warm_up;
     let deadline = counting_from + window;
+    let cpu = tokio::spawn(async move {
+        tokio::time::sleep_until(counting_from.into()).await;
+        let at_start = process_cpu();
+        tokio::time::sleep_until(deadline.into()).await;
+        process_cpu().saturating_sub(at_start)
+    });
     let mut tasks = Vec::new();
     for connection in 0..connections {
         let (target, ok, other, stuck) = (target.clone(), ok.clone(), other.clone(), stuck.clone());
@@ -117,6 +144,7 @@ pub async fn closed_loop(
         other: other.load(Ordering::Relaxed),
         stuck: stuck.load(Ordering::Relaxed),
         window,
+        cpu: cpu.await.expect("cpu task"),
     }
 }
 

@@ -241,6 +241,16 @@ async fn ingest() -> Vec<Row> {
             share >= 0.5 && accepted.other == 0 && accepted.stuck == 0,
         ),
         info(
+            "ingest: CPU per request (whole process), bare / hookbot",
+            format!(
+                "{:.1} / {:.1} µs = {:.1} % (the rate's share if both had the same CPU)",
+                bare.cpu_per_request().as_secs_f64() * 1e6,
+                accepted.cpu_per_request().as_secs_f64() * 1e6,
+                100.0 * bare.cpu_per_request().as_secs_f64()
+                    / accepted.cpu_per_request().as_secs_f64().max(f64::EPSILON)
+            ),
+        ),
+        info(
             "ingest: Discord calls meanwhile",
             format!(
                 "{delivered_meanwhile} in {:.0} s",

@@ -10,7 +10,8 @@ use base64::Engine;
 use discord_stand_in::Sandbox;
 use serde_json::json;
 
-use super::process::{hookbot, Process, TestDatabase};
+use super::postgres::TestDatabase;
+use super::process::{hookbot, Process};
 use super::{eventually, message_event, variables_body, BOT_ID, DEPLOYS};
 
 /// A token shaped like Discord's, carrying the bot's id, so no instance waits for Discord to
