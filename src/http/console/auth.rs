@@ -186,11 +186,17 @@ fn login_page(next: &str, problem: Option<&str>) -> Markup {
     )
 }
 
-async fn login_form(State(state): State<ConsoleState>, Query(query): Query<NextQuery>) -> Response {
-    if state.auth.open {
-        return Redirect::to("/events").into_response();
+/// The sign-in form; a visitor already signed in (or in the open sandbox) goes on at once.
+async fn login_form(
+    State(state): State<ConsoleState>,
+    Query(query): Query<NextQuery>,
+    session: Option<Extension<Session>>,
+) -> Response {
+    let next = local_path(query.next.as_deref());
+    if state.auth.open || session.is_some() {
+        return Redirect::to(next).into_response();
     }
-    login_page(local_path(query.next.as_deref()), None).into_response()
+    login_page(next, None).into_response()
 }
 
 #[derive(Deserialize)]
