@@ -285,9 +285,11 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             bot_id,
             base_url: base_url.clone(),
             http_destination: http_destination.clone(),
-            sandbox: sandbox.as_ref().map(|stand_in| http::console::SandboxLink {
-                control_url: stand_in.control_url(),
-                token: sandbox_world::SANDBOX_TOKEN.to_owned(),
+            sandbox: sandbox.as_ref().map(|stand_in| {
+                http::console::SandboxLink::new(sandbox_control::ControlFile {
+                    control_url: stand_in.control_url(),
+                    token: sandbox_world::SANDBOX_TOKEN.to_owned(),
+                })
             }),
             auth: Arc::new(http::console::Auth::new(
                 config.sandbox,
@@ -297,6 +299,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
                     .as_deref()
                     .is_some_and(|url| url.starts_with("https://")),
             )),
+            trusted_proxies: config.http.trusted_proxies.clone(),
         };
         http.serve_console(console_listener, console, limits, shutdown.clone());
         tracing::info!(url = %console_url(console_addr), "console ready");

@@ -155,6 +155,9 @@ async fn only_the_console_key_signs_in_and_its_cookie_is_strict() {
     let (status, page, _) = visitor.get("/events").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("href=\"/events/ship\""), "{page}");
+    let (status, _, headers) = visitor.get("/login?next=%2Fruns").await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "signed in: no form again");
+    assert_eq!(headers[LOCATION], "/runs");
 
     // A new key ends the sessions of the old one.
     let newer = console_key(&harness).await;

@@ -161,18 +161,23 @@ fn answer_message(
         stored.user_id,
         stored.id,
     );
-    let is_click = stored.clicked_message.is_some();
+    let clicked_message = stored.clicked_message;
+    let is_click = clicked_message.is_some();
     let user = world.user(user_id).map(shapes::user).unwrap_or(Value::Null);
     let place = match world.channel(channel_id) {
         Some(ChannelRef::Guild(_, channel)) => format!("#{}", channel.name),
         _ => "a channel".to_owned(),
     };
-    let metadata = json!({
+    let mut metadata = json!({
         "id": id.to_string(),
         "type": if is_click { MESSAGE_COMPONENT } else { APPLICATION_COMMAND },
         "user": user,
         "authorizing_integration_owners": { "0": guild_id.to_string() },
     });
+    // Discord names the clicked message in a click's metadata; serenity requires it.
+    if let Some(clicked) = clicked_message {
+        metadata["interacted_message_id"] = json!(clicked.to_string());
+    }
     let kind = if is_click {
         0
     } else {

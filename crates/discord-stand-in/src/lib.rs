@@ -38,7 +38,8 @@
 //!   portal's privileged intents, and read-back of commands and interactions.
 //! - `sandbox`: [`Sandbox`] itself: start, the knobs, read-back, shutdown.
 //! - `gateway`: the websocket: handshake, heartbeats, resumes, dispatches.
-//! - `control`: the control API a person acts through (`hookbot sandbox …`).
+//! - `control`: the control API a person acts through (`hookbot sandbox …`). `control_view`:
+//!   its read-only half, the servers and a channel's messages as a member sees them.
 //! - `echo`: the HTTP echo for the bot's calls to other services.
 //! - `rest`: the REST front door: records, injects failures, rate-limits, checks the token.
 //! - `routes`: the routing table: which handler answers which method and path.
@@ -62,6 +63,7 @@ mod channels;
 mod commands;
 mod components;
 mod control;
+mod control_view;
 mod describe;
 mod echo;
 mod errors;

@@ -19,7 +19,7 @@ use crate::fixture::Fixture;
 use crate::rate_limits::RateLimits;
 use crate::state::{ChannelRef, Shared, StoredMessage, World};
 use crate::wire::{RecordedRequest, API_PREFIX};
-use crate::{control, echo, gateway, message_actions, messages, rest, shapes};
+use crate::{control, control_view, echo, gateway, message_actions, messages, rest, shapes};
 
 /// How the stand-in runs; `Default` is what tests and `--sandbox` want.
 #[derive(Clone, Debug)]
@@ -101,6 +101,14 @@ impl Sandbox {
                 &format!("{}/{{action}}", control::CONTROL_PREFIX),
                 post(control::act),
             )
+            .route(
+                &format!("{}/world", control::CONTROL_PREFIX),
+                get(control_view::world),
+            )
+            .route(
+                &format!("{}/channels/{{id}}/messages", control::CONTROL_PREFIX),
+                get(control_view::messages),
+            )
             .fallback(rest::handle)
             .with_state(Arc::clone(&shared));
         let (stop, stopped) = oneshot::channel::<()>();
@@ -134,7 +142,9 @@ impl Sandbox {
 
     /// `http://127.0.0.1:PORT/control`: where a person acts as a member from another terminal
     /// (`POST /control/say`, `join`, `leave`, `react`, `command`, `click`; `GET
-    /// /control/interactions/{id}`), with the bot's token as `Authorization: Bot <token>`.
+    /// /control/interactions/{id}`) and reads what a member sees (`GET /control/world`, `GET
+    /// /control/channels/{id}/messages?limit=N`), with the bot's token as `Authorization: Bot
+    /// <token>`.
     pub fn control_url(&self) -> String {
         format!("http://{}{}", self.address, control::CONTROL_PREFIX)
     }

@@ -30,6 +30,7 @@ use super::session::{
 };
 pub use super::session::{csrf_field, Session};
 use super::state::{ConsoleState, MAX_FORM_BYTES};
+use crate::http::webhook::forwarded_client;
 use crate::keys;
 
 /// In front of every console route: finds the visitor's session (or sends them to sign in),
@@ -185,11 +186,17 @@ fn login_page(next: &str, problem: Option<&str>) -> Markup {
     )
 }
 
-async fn login_form(State(state): State<ConsoleState>, Query(query): Query<NextQuery>) -> Response {
-    if state.auth.open {
-        return Redirect::to("/events").into_response();
+/// The sign-in form; a visitor already signed in (or in the open sandbox) goes on at once.
+async fn login_form(
+    State(state): State<ConsoleState>,
+    Query(query): Query<NextQuery>,
+    session: Option<Extension<Session>>,
+) -> Response {
+    let next = local_path(query.next.as_deref());
+    if state.auth.open || session.is_some() {
+        return Redirect::to(next).into_response();
     }
-    login_page(local_path(query.next.as_deref()), None).into_response()
+    login_page(next, None).into_response()
 }
 
 #[derive(Deserialize)]
@@ -202,13 +209,20 @@ struct LoginForm {
 async fn login(
     State(state): State<ConsoleState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, ConsoleError> {
     let auth = &state.auth;
     if auth.open {
         return Ok(Redirect::to("/events").into_response());
     }
-    let client = peer.ip();
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
+    let client = forwarded_client(peer.ip(), &forwarded, &state.trusted_proxies);
     if let Some(wait) = auth.failures.blocked_for(client) {
         return Err(ConsoleError::TooManyFailures(wait));
     }

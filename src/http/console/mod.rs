@@ -9,7 +9,8 @@
 //! - [`error`]: the one error of the console, mapped to a status and a page once;
 //! - [`events`]: the events, one page each (how to call it, revisions and their diff);
 //! - [`event_test`]: the test form on an event's page: a dry run or a real run;
-//! - [`runs`]: the runs, one page each, and retry.
+//! - [`runs`]: the runs, one page each, and retry;
+//! - [`sandbox`]: with `--sandbox`, the stand-in as a small Discord a visitor acts in.
 
 pub mod auth;
 pub mod error;
@@ -17,6 +18,7 @@ pub mod event_test;
 pub mod events;
 pub mod layout;
 pub mod runs;
+pub mod sandbox;
 pub mod session;
 pub mod state;
 
@@ -37,6 +39,7 @@ pub fn router(state: ConsoleState) -> Router {
         .merge(events::routes())
         .merge(event_test::routes())
         .merge(runs::routes())
+        .merge(sandbox::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::guard,

@@ -31,14 +31,14 @@ pub struct ConsoleState {
     /// With `--sandbox`: the stand-in's control API, which the `/sandbox` pages act through.
     pub sandbox: Option<SandboxLink>,
     pub auth: Arc<Auth>,
+    /// `http.trusted_proxies`: behind them, the failed-sign-in limit counts the client that
+    /// `X-Forwarded-For` names, as the webhook's does.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
-/// How the console reaches the sandbox's stand-in (the same control API `hookbot sandbox …` uses).
-#[derive(Clone, Debug)]
-pub struct SandboxLink {
-    pub control_url: String,
-    pub token: String,
-}
+/// How the console reaches the sandbox's stand-in: the one control client `hookbot sandbox …`
+/// uses too.
+pub type SandboxLink = crate::sandbox_control::ControlClient;
 
 impl ConsoleState {
     pub fn is_sandbox(&self) -> bool {

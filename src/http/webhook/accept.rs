@@ -173,7 +173,7 @@ fn client_address(request: &Request, trusted_proxies: &[IpAddr]) -> IpAddr {
 /// The client behind trusted proxies: the right-most `X-Forwarded-For` entry that is not a
 /// trusted proxy itself (entries further left can be forged by the client). Untrusted peers are
 /// their own client, whatever they claim.
-fn forwarded_client(peer: IpAddr, forwarded_for: &str, trusted_proxies: &[IpAddr]) -> IpAddr {
+pub fn forwarded_client(peer: IpAddr, forwarded_for: &str, trusted_proxies: &[IpAddr]) -> IpAddr {
     if !trusted_proxies.contains(&peer) {
         return peer;
     }

@@ -30,6 +30,7 @@ use axum::routing::any;
 use axum::Router;
 use tracing::Instrument;
 
+pub use accept::forwarded_client;
 pub use limits::AuthFailureGuard;
 pub use state::AppState;
 

@@ -2,6 +2,7 @@
 //! answers parsed by serenity's own types, and the real serenity client end to end.
 
 pub(crate) mod bench;
+mod control_view;
 mod over_http;
 mod routes;
 mod serenity_end_to_end;

@@ -350,6 +350,13 @@ fn a_click_can_be_acknowledged_silently_then_followed_up() {
     );
     assert_eq!(follow_up["content"], "approved");
     assert_eq!(follow_up["flags"], json!(0));
+    // serenity reads the follow-up as a message: a click's metadata names the clicked message.
+    let parsed: Message = parse("a click's follow-up", follow_up.clone());
+    assert_eq!(
+        follow_up["interaction_metadata"]["interacted_message_id"],
+        message_id.to_string()
+    );
+    assert!(parsed.interaction_metadata.is_some());
     let (_, command) = {
         register(
             &mut bench,
