@@ -157,7 +157,16 @@ impl SandboxRun {
 }
 
 impl Drop for SandboxRun {
+    /// A failed test shows the end of hookbot's log.
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(self.dir.path().join("run.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            eprintln!("hookbot's log, last lines:");
+            for line in tail.iter().rev() {
+                eprintln!("{line}");
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

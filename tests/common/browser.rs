@@ -31,9 +31,15 @@ pub const PAGE_DEADLINE: Duration = Duration::from_secs(20);
 const BROWSERS: [&str; 3] = ["chromium", "chromium-browser", "google-chrome"];
 const DRIVERS: [&str; 2] = ["chromedriver", "/usr/lib/chromium/chromedriver"];
 
+/// One browser test at a time in a test binary: each starts a browser and a hookbot, and
+/// several at once on a small CI machine could push an interaction past Discord's 3 seconds.
+static ONE_AT_A_TIME: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
 /// A chromedriver process with one browser session.
 pub struct Browser {
     pub client: Client,
+    /// This test's turn, held until the browser is gone.
+    _turn: tokio::sync::SemaphorePermit<'static>,
     driver: Child,
     /// The browser's profile, thrown away at the end.
     profile: tempfile::TempDir,
@@ -94,6 +100,7 @@ impl Browser {
                 return None;
             }
         };
+        let turn = ONE_AT_A_TIME.acquire().await.expect("never closed");
         let port = free_port();
         let mut driver = Command::new(driver)
             .args([format!("--port={port}"), "--allowed-ips=127.0.0.1".into()])
@@ -155,6 +162,7 @@ impl Browser {
         };
         Some(Browser {
             client,
+            _turn: turn,
             driver,
             profile,
         })
