@@ -25,44 +25,6 @@ use serde_json::Value;
 
 const SERVER: &str = "111111111111111111";
 
-const DEPLOY: &str = r#"id = "deploy"
-name = "Deploy command"
-server = "111111111111111111"
-
-[trigger]
-type = "command"
-name = "deploy"
-description = "Deploy a service"
-
-[[trigger.options]]
-name = "service"
-type = "string"
-description = "Which service"
-required = true
-
-[[actions]]
-type = "reply"
-content = "Deploying {option_service} for {user_name}"
-
-[[actions.buttons]]
-label = "Approve"
-style = "success"
-event = "approve"
-value = "{option_service}"
-"#;
-
-const APPROVE: &str = r#"id = "approve"
-name = "Approve button"
-server = "111111111111111111"
-
-[trigger]
-type = "button"
-
-[[actions]]
-type = "reply"
-content = "{user_name} approved {button_value}"
-"#;
-
 const RELEASE: &str = r##"id = "release"
 name = "Release announced"
 server = "111111111111111111"
@@ -92,8 +54,8 @@ impl SandboxRun {
         let events = dir.path().join("data/events");
         std::fs::create_dir_all(&events).unwrap();
         for (name, text) in [
-            ("deploy.toml", DEPLOY),
-            ("approve.toml", APPROVE),
+            ("deploy.toml", common::DEPLOY_COMMAND_EVENT),
+            ("approve.toml", common::APPROVE_BUTTON_EVENT),
             ("release.toml", RELEASE),
         ] {
             std::fs::write(events.join(name), text).unwrap();
@@ -396,7 +358,7 @@ async fn the_console_key_signs_in_and_a_wrong_one_does_not() {
             ),
             (
                 "approve.toml",
-                &APPROVE.replace(SERVER, &common::SERVER.to_string()),
+                &common::APPROVE_BUTTON_EVENT.replace(SERVER, &common::SERVER.to_string()),
             ),
         ],
         "console_listen = \"127.0.0.1:0\"",

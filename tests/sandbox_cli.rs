@@ -9,8 +9,8 @@ use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::eventually;
 use common::process::{forward_lines, line_where};
+use common::{eventually, APPROVE_BUTTON_EVENT, DEPLOY_COMMAND_EVENT};
 
 fn hookbot(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hookbot"))
@@ -25,42 +25,6 @@ fn hookbot(dir: &Path, args: &[&str]) -> Output {
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
-
-const DEPLOY: &str = r#"id = "deploy"
-server = "111111111111111111"
-
-[trigger]
-type = "command"
-name = "deploy"
-description = "Deploy a service"
-
-[[trigger.options]]
-name = "service"
-type = "string"
-description = "Which service"
-required = true
-
-[[actions]]
-type = "reply"
-content = "Deploying {option_service} for {user_name}"
-
-[[actions.buttons]]
-label = "Approve"
-style = "success"
-event = "approve"
-value = "{option_service}"
-"#;
-
-const APPROVE: &str = r#"id = "approve"
-server = "111111111111111111"
-
-[trigger]
-type = "button"
-
-[[actions]]
-type = "reply"
-content = "{user_name} approved {button_value}"
-"#;
 
 const BYE: &str = r##"id = "bye"
 server = "111111111111111111"
@@ -117,10 +81,10 @@ async fn a_second_terminal_acts_as_a_member_of_the_sandbox() {
     let events = dir.path().join("data/events");
     std::fs::create_dir_all(&events).unwrap();
     for (name, body) in [
-        ("deploy.toml", DEPLOY),
+        ("deploy.toml", DEPLOY_COMMAND_EVENT),
         ("welcome.toml", WELCOME),
         ("heard.toml", HEARD),
-        ("approve.toml", APPROVE),
+        ("approve.toml", APPROVE_BUTTON_EVENT),
         ("bye.toml", BYE),
         ("reacted.toml", REACTED),
     ] {

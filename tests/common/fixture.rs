@@ -64,3 +64,44 @@ pub fn message_event(id: &str, channel: &str, content: &str) -> String {
 fn toml_string(text: &str) -> String {
     toml::Value::String(text.to_owned()).to_string()
 }
+
+/// The event files of a `/deploy` command whose reply carries an Approve button, and of that
+/// button, in the server the sandbox makes when no other is named (`111…`): what a person tries
+/// first from a second terminal or the console.
+pub const DEPLOY_COMMAND_EVENT: &str = r#"id = "deploy"
+name = "Deploy command"
+server = "111111111111111111"
+
+[trigger]
+type = "command"
+name = "deploy"
+description = "Deploy a service"
+
+[[trigger.options]]
+name = "service"
+type = "string"
+description = "Which service"
+required = true
+
+[[actions]]
+type = "reply"
+content = "Deploying {option_service} for {user_name}"
+
+[[actions.buttons]]
+label = "Approve"
+style = "success"
+event = "approve"
+value = "{option_service}"
+"#;
+
+pub const APPROVE_BUTTON_EVENT: &str = r#"id = "approve"
+name = "Approve button"
+server = "111111111111111111"
+
+[trigger]
+type = "button"
+
+[[actions]]
+type = "reply"
+content = "{user_name} approved {button_value}"
+"#;
