@@ -4,8 +4,6 @@
 //! (`tests/crash_rounds.rs` is the lean version `cargo test` runs.)
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -62,7 +60,7 @@ pub async fn rounds() -> Crashes {
     let accepted = Arc::new(Mutex::new(BTreeSet::new()));
     let next = Arc::new(AtomicU64::new(0));
     for _ in 0..ROUNDS {
-        let mut child = spawn(dir.path(), port).await;
+        let mut child = world::spawn_hookbot(dir.path(), port).await;
         let stop = Arc::new(AtomicBool::new(false));
         let mut callers = tokio::task::JoinSet::new();
         for _ in 0..CALLERS {
@@ -96,7 +94,7 @@ pub async fn rounds() -> Crashes {
         while callers.join_next().await.is_some() {}
     }
     let accepted = accepted.lock().unwrap().clone();
-    let mut last = spawn(dir.path(), port).await;
+    let mut last = world::spawn_hookbot(dir.path(), port).await;
     let deadline = Instant::now() + DELIVER_WITHIN;
     let mut counts = delivered(&sandbox);
     while Instant::now() < deadline && accepted.iter().any(|seq| !counts.contains_key(seq)) {
@@ -130,25 +128,4 @@ fn delivered(sandbox: &discord_stand_in::Sandbox) -> HashMap<u64, usize> {
         }
     }
     counts
-}
-
-/// Starts the binary on `dir` and waits until it answers.
-// The child is handed to the caller, which kills and waits for it.
-#[allow(clippy::zombie_processes)]
-async fn spawn(dir: &Path, port: u16) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hookbot"))
-        .arg("run")
-        .arg("--config")
-        .arg(dir.join("config.toml"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the hookbot binary starts");
-    if !world::answers_healthz(port, Duration::from_secs(30)).await {
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("hookbot did not answer /healthz within 30 s");
-    }
-    child
 }

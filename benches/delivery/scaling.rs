@@ -8,7 +8,7 @@
 //! drops it. Without a server it says so in its rows and measures nothing.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -171,7 +171,7 @@ async fn failover(url: &str) -> Vec<Row> {
     let client = reqwest::Client::new();
     let mut children: Vec<Option<Child>> = Vec::new();
     for (dir, port) in &machines {
-        children.push(Some(spawn(dir, *port).await));
+        children.push(Some(world::spawn_hookbot(dir, *port).await));
     }
     let mut took = Vec::new();
     for _ in 0..FAILOVERS {
@@ -189,7 +189,7 @@ async fn failover(url: &str) -> Vec<Row> {
             None => break,
         }
         let (dir, port) = &machines[leading];
-        children[leading] = Some(spawn(dir, *port).await);
+        children[leading] = Some(world::spawn_hookbot(dir, *port).await);
     }
     for mut child in children.into_iter().flatten() {
         let _ = child.kill();
@@ -244,27 +244,6 @@ async fn leader(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     None
-}
-
-/// Starts the binary on `dir` and waits until it answers.
-// The child is handed to the caller, which kills and waits for it.
-#[allow(clippy::zombie_processes)]
-async fn spawn(dir: &Path, port: u16) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hookbot"))
-        .arg("run")
-        .arg("--config")
-        .arg(dir.join("config.toml"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the hookbot binary starts");
-    if !world::answers_healthz(port, Duration::from_secs(30)).await {
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("hookbot did not answer /healthz within 30 s");
-    }
-    child
 }
 
 /// A database of the phase's own on the server, dropped at the end.

@@ -2,6 +2,7 @@
 //! event that sends `m{seq}` to the channel named by `{channel}`, and hookbot started on it.
 
 use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use discord_stand_in::{Fixture, FixtureGuild, Sandbox, SandboxOptions};
@@ -155,4 +156,25 @@ pub async fn answers_healthz(port: u16, within: Duration) -> bool {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Starts the binary on `dir` and waits until it answers.
+// The child is handed to the caller, which kills and waits for it.
+#[allow(clippy::zombie_processes)]
+pub async fn spawn_hookbot(dir: &Path, port: u16) -> Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hookbot"))
+        .arg("run")
+        .arg("--config")
+        .arg(dir.join("config.toml"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the hookbot binary starts");
+    if !answers_healthz(port, Duration::from_secs(30)).await {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("hookbot did not answer /healthz within 30 s");
+    }
+    child
 }
