@@ -7,14 +7,11 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::instances::{deliveries, leader, leads, machine, post, rotate_key, token};
-use common::postgres::TestDatabase;
+use common::instances::{deliveries, leader, leads, machines, post, rotate_key};
 use common::process::Process;
 use common::*;
-use discord_stand_in::Sandbox;
 
 /// The contract's bound on a takeover.
 const TAKEOVER: Duration = Duration::from_secs(15);
@@ -28,15 +25,11 @@ const EVERYWHERE: Duration = Duration::from_secs(2);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_killed_leader_is_replaced_and_every_accepted_run_is_delivered_once() {
-    let Some(database) = TestDatabase::create("the_killed_leader_is_replaced").await else {
+    let Some((_database, sandbox, _root, dirs)) =
+        machines("the_killed_leader_is_replaced", ["a", "b", "c"]).await
+    else {
         return;
     };
-    let sandbox = Sandbox::start(fixture(), &token()).await.unwrap();
-    let root = tempfile::tempdir().unwrap();
-    let dirs: Vec<PathBuf> = ["a", "b", "c"]
-        .iter()
-        .map(|name| machine(root.path(), name, &sandbox, &database))
-        .collect();
     let key = rotate_key(&dirs[0]);
     let first = Process::start(&dirs[0], "first").await;
     let http = reqwest::Client::new();
@@ -116,15 +109,11 @@ async fn the_killed_leader_is_replaced_and_every_accepted_run_is_delivered_once(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_hands_over_changes_hold_everywhere_and_a_restart_follows() {
-    let Some(database) = TestDatabase::create("sigterm_hands_over").await else {
+    let Some((_database, sandbox, _root, [a, b])) =
+        machines("sigterm_hands_over", ["a", "b"]).await
+    else {
         return;
     };
-    let sandbox = Sandbox::start(fixture(), &token()).await.unwrap();
-    let root = tempfile::tempdir().unwrap();
-    let (a, b) = (
-        machine(root.path(), "a", &sandbox, &database),
-        machine(root.path(), "b", &sandbox, &database),
-    );
     let key = rotate_key(&a);
     let http = reqwest::Client::new();
     let first = Process::start(&a, "first").await;

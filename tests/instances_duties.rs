@@ -8,11 +8,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::instances::{deliveries, leader, machine, post, rotate_key, token};
-use common::postgres::TestDatabase;
+use common::instances::{deliveries, leader, machines, post, rotate_key};
 use common::process::Process;
 use common::*;
-use discord_stand_in::Sandbox;
 use hookbot::config::Config;
 use hookbot::engine::{ScheduleDue, Store};
 use serde_json::{json, Value};
@@ -47,19 +45,14 @@ fn schedule_lines(process: &Process) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_leader_fires_a_schedule_and_a_due_time_runs_once() {
-    let Some(database) = TestDatabase::create("only_the_leader_fires_a_schedule").await else {
+    let Some((_database, sandbox, _root, dirs)) =
+        machines("only_the_leader_fires_a_schedule", ["a", "b", "c"]).await
+    else {
         return;
     };
-    let sandbox = Sandbox::start(fixture(), &token()).await.unwrap();
-    let root = tempfile::tempdir().unwrap();
-    let dirs: Vec<_> = ["a", "b", "c"]
-        .iter()
-        .map(|name| {
-            let dir = machine(root.path(), name, &sandbox, &database);
-            std::fs::write(dir.join("events/daily.toml"), daily()).unwrap();
-            dir
-        })
-        .collect();
+    for dir in &dirs {
+        std::fs::write(dir.join("events/daily.toml"), daily()).unwrap();
+    }
     rotate_key(&dirs[0]);
     // A first start keeps the next due time (tomorrow, 00:00 UTC) in the database.
     let first = Process::start(&dirs[0], "first").await;
@@ -134,15 +127,11 @@ async fn only_the_leader_fires_a_schedule_and_a_due_time_runs_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wait_true_on_a_follower_answers_with_the_runs_result() {
-    let Some(database) = TestDatabase::create("wait_true_on_a_follower").await else {
+    let Some((_database, sandbox, _root, [a, b])) =
+        machines("wait_true_on_a_follower", ["a", "b"]).await
+    else {
         return;
     };
-    let sandbox = Sandbox::start(fixture(), &token()).await.unwrap();
-    let root = tempfile::tempdir().unwrap();
-    let (a, b) = (
-        machine(root.path(), "a", &sandbox, &database),
-        machine(root.path(), "b", &sandbox, &database),
-    );
     std::fs::write(
         b.join("events/locked.toml"),
         message_event("locked", "#locked", "never sent"),
@@ -201,15 +190,11 @@ async fn wait_true_on_a_follower_answers_with_the_runs_result() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_started_together_on_an_empty_database_make_one_key() {
-    let Some(database) = TestDatabase::create("two_instances_make_one_key").await else {
+    let Some((_database, sandbox, _root, [a, b])) =
+        machines("two_instances_make_one_key", ["a", "b"]).await
+    else {
         return;
     };
-    let sandbox = Sandbox::start(fixture(), &token()).await.unwrap();
-    let root = tempfile::tempdir().unwrap();
-    let (a, b) = (
-        machine(root.path(), "a", &sandbox, &database),
-        machine(root.path(), "b", &sandbox, &database),
-    );
     let (first, second) = tokio::join!(Process::start(&a, "a"), Process::start(&b, "b"));
     let http = reqwest::Client::new();
     leader(&http, &[&first, &second], DEADLINE).await;

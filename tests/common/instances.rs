@@ -21,6 +21,20 @@ pub fn token() -> String {
     format!("{id}.instances.test-secret")
 }
 
+/// What a test of several instances stands on: a database of its own, the stand-in, and a
+/// machine folder for each of `names` (under a temporary root dropped with the rest), or `None`
+/// (said on stderr) without a PostgreSQL server to test against.
+pub async fn machines<const N: usize>(
+    test: &str,
+    names: [&str; N],
+) -> Option<(TestDatabase, Sandbox, tempfile::TempDir, [PathBuf; N])> {
+    let database = TestDatabase::create(test).await?;
+    let sandbox = Sandbox::start(super::fixture(), &token()).await.unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let dirs = names.map(|name| machine(root.path(), name, &sandbox, &database));
+    Some((database, sandbox, root, dirs))
+}
+
 /// One machine's folder: a config naming the shared database and its own copy of the events.
 pub fn machine(root: &Path, name: &str, sandbox: &Sandbox, database: &TestDatabase) -> PathBuf {
     let dir = root.join(name);
