@@ -26,17 +26,37 @@ fn answer_routes(interaction: &Value) -> Vec<String> {
         .collect()
 }
 
+/// hookbot serving one command event `id` (the slash command `/id`) that runs `actions`, once
+/// the stand-in holds the registered command.
+async fn serving_command(id: &str, actions: &str) -> Harness {
+    let event = command_event(id, id, actions);
+    let h = Harness::start(&[(&format!("{id}.toml"), &event)]).await;
+    assert!(
+        h.sandbox
+            .wait_until(DEADLINE, |s| s.commands(SERVER).len() == 1)
+            .await,
+        "/{id} was never registered"
+    );
+    h
+}
+
+/// The stand-in's record of the interaction `id` once `done` holds for it (asserted, showing
+/// the record when it never does).
+async fn interaction_when(h: &Harness, id: u64, done: impl Fn(&Value) -> bool) -> Value {
+    let reached = h
+        .sandbox
+        .wait_until(DEADLINE, |s| s.interaction(id).is_some_and(|i| done(&i)))
+        .await;
+    let interaction = h.sandbox.interaction(id).expect("recorded");
+    assert!(reached, "{interaction:#}");
+    interaction
+}
+
 #[tokio::test]
 async fn the_first_reply_edits_the_answer_and_lands_once_when_repeated() {
     let actions = "[[actions]]\ntype = \"reply\"\ncontent = \"pong\"\n\n\
                    [[actions]]\ntype = \"reply\"\ncontent = \"and more\"\n";
-    let ping = command_event("ping", "ping", actions);
-    let h = Harness::start(&[("ping.toml", &ping)]).await;
-    assert!(
-        h.sandbox
-            .wait_until(DEADLINE, |s| s.commands(SERVER).len() == 1)
-            .await
-    );
+    let h = serving_command("ping", actions).await;
     // Discord carries out the first reply but its answer is lost (a proxy's 502): the run
     // tries the reply again.
     h.sandbox
@@ -45,15 +65,10 @@ async fn the_first_reply_edits_the_answer_and_lands_once_when_repeated() {
         .sandbox
         .use_command(GENERAL, ALICE, "ping", &[])
         .expect("used");
-    let done = h
-        .sandbox
-        .wait_until(DEADLINE, |s| {
-            s.interaction(id)
-                .is_some_and(|i| answer_routes(&i).last().map(String::as_str) == Some("follow_up"))
-        })
-        .await;
-    let interaction = h.sandbox.interaction(id).expect("recorded");
-    assert!(done, "{interaction:#}");
+    let interaction = interaction_when(&h, id, |i| {
+        answer_routes(i).last().map(String::as_str) == Some("follow_up")
+    })
+    .await;
     assert_eq!(
         answer_routes(&interaction),
         ["callback", "edit", "edit", "follow_up"],
@@ -78,29 +93,17 @@ async fn a_run_that_fails_before_its_reply_replaces_thinking_with_a_notice() {
     let actions =
         "[[actions]]\ntype = \"send_message\"\nchannel = \"#nowhere\"\ncontent = \"x\"\n\n\
                    [[actions]]\ntype = \"reply\"\ncontent = \"never\"\n";
-    let broken = command_event("broken", "broken", actions);
-    let h = Harness::start(&[("broken.toml", &broken)]).await;
-    assert!(
-        h.sandbox
-            .wait_until(DEADLINE, |s| s.commands(SERVER).len() == 1)
-            .await
-    );
+    let h = serving_command("broken", actions).await;
     let id = h
         .sandbox
         .use_command(GENERAL, ALICE, "broken", &[])
         .expect("used");
-    let told = h
-        .sandbox
-        .wait_until(DEADLINE, |s| {
-            s.interaction(id).is_some_and(|i| {
-                i["original"]["content"]
-                    .as_str()
-                    .is_some_and(|c| c.starts_with("Sorry, this did not work"))
-            })
-        })
-        .await;
-    let interaction = h.sandbox.interaction(id).expect("recorded");
-    assert!(told, "{interaction:#}");
+    let interaction = interaction_when(&h, id, |i| {
+        i["original"]["content"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("Sorry, this did not work"))
+    })
+    .await;
     let notice = interaction["original"]["content"].as_str().unwrap();
     assert!(notice.contains("`send_message` step failed"), "{notice}");
     assert!(
@@ -124,26 +127,12 @@ async fn a_run_that_fails_before_its_reply_replaces_thinking_with_a_notice() {
 async fn a_command_its_filters_skip_says_so_in_place_of_thinking() {
     let actions = "[[when]]\nleft = \"{user_name}\"\nop = \"equals\"\nright = \"bob\"\n\n\
                    [[actions]]\ntype = \"reply\"\ncontent = \"only for bob\"\n";
-    let picky = command_event("picky", "picky", actions);
-    let h = Harness::start(&[("picky.toml", &picky)]).await;
-    assert!(
-        h.sandbox
-            .wait_until(DEADLINE, |s| s.commands(SERVER).len() == 1)
-            .await
-    );
+    let h = serving_command("picky", actions).await;
     let id = h
         .sandbox
         .use_command(GENERAL, ALICE, "picky", &[])
         .expect("used");
-    let told = h
-        .sandbox
-        .wait_until(DEADLINE, |s| {
-            s.interaction(id)
-                .is_some_and(|i| answer_routes(&i).len() == 2)
-        })
-        .await;
-    let interaction = h.sandbox.interaction(id).expect("recorded");
-    assert!(told, "{interaction:#}");
+    let interaction = interaction_when(&h, id, |i| answer_routes(i).len() == 2).await;
     assert_eq!(answer_routes(&interaction), ["callback", "edit"]);
     assert_eq!(
         interaction["original"]["content"],
