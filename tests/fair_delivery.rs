@@ -47,6 +47,19 @@ fn contents(h: &Harness, channel: u64) -> Vec<String> {
         .collect()
 }
 
+/// The texts `post_in_order(h, "general", count)` posts, in that order.
+fn posted_in_order(count: usize) -> Vec<String> {
+    (0..count).map(|n| format!("g {n}")).collect()
+}
+
+fn assert_no_429(h: &Harness) {
+    assert_eq!(
+        h.sandbox.rate_limited_count(),
+        0,
+        "no call was answered 429"
+    );
+}
+
 async fn wait_delivered(h: &Harness, channel: u64, count: usize, deadline: Duration) {
     eventually(
         deadline,
@@ -89,13 +102,9 @@ async fn an_idle_channel_is_not_held_up_by_another_channels_backlog() {
     }
     // #general keeps its order: its first two windows' messages, in posting order.
     wait_delivered(&h, GENERAL, 10, Duration::from_secs(20)).await;
-    let expected: Vec<String> = (0..10).map(|n| format!("g {n}")).collect();
+    let expected = posted_in_order(10);
     assert_eq!(contents(&h, GENERAL)[..10], expected[..]);
-    assert_eq!(
-        h.sandbox.rate_limited_count(),
-        0,
-        "no call was answered 429"
-    );
+    assert_no_429(&h);
     h.stop().await;
 }
 
@@ -120,13 +129,9 @@ async fn a_larger_limit_discord_advertises_is_learned_from_its_headers() {
         "the sixth message came {:?} after the first",
         times[5] - times[0]
     );
-    let expected: Vec<String> = (0..12).map(|n| format!("g {n}")).collect();
+    let expected = posted_in_order(12);
     assert_eq!(contents(&h, GENERAL), expected);
-    assert_eq!(
-        h.sandbox.rate_limited_count(),
-        0,
-        "no call was answered 429"
-    );
+    assert_no_429(&h);
     h.stop().await;
 }
 
@@ -142,13 +147,9 @@ async fn a_smaller_limit_discord_advertises_draws_no_429() {
     .await;
     post_in_order(&h, "general", 8).await;
     wait_delivered(&h, GENERAL, 8, Duration::from_secs(20)).await;
-    let expected: Vec<String> = (0..8).map(|n| format!("g {n}")).collect();
+    let expected = posted_in_order(8);
     assert_eq!(contents(&h, GENERAL), expected);
-    assert_eq!(
-        h.sandbox.rate_limited_count(),
-        0,
-        "no call was answered 429"
-    );
+    assert_no_429(&h);
     h.stop().await;
 }
 
@@ -180,10 +181,6 @@ async fn a_parked_run_resumes_at_its_step_without_repeating_a_send() {
         times[5] - times[0] >= Duration::from_secs(5),
         "the sixth send waited for the window"
     );
-    assert_eq!(
-        h.sandbox.rate_limited_count(),
-        0,
-        "no call was answered 429"
-    );
+    assert_no_429(&h);
     h.stop().await;
 }
