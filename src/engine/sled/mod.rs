@@ -14,6 +14,7 @@ mod commit;
 mod definitions;
 mod idempotency;
 mod journal;
+mod key_cache;
 mod pending;
 mod prune;
 mod runs;
@@ -155,6 +156,8 @@ pub struct SledEngine {
     button_values: sled::Tree,
     /// Made once per database and kept in `meta` (see [`Engine::install_id`]).
     install_id: u128,
+    /// The API key's hash, kept in memory too: every webhook asks for it.
+    api_key: key_cache::ApiKeyCache,
     /// Added to sled's id counter for run ids (see [`RUN_COUNTER_FLOOR`]).
     run_counter_floor: u64,
     /// Decoded event definitions, shared by every clone of the handle.
@@ -279,6 +282,7 @@ impl SledEngine {
             mark_finished_indexed(&meta)?;
         }
         Ok(SledEngine {
+            api_key: key_cache::ApiKeyCache::load(&meta)?,
             install_id,
             run_counter_floor,
             events: db.open_tree(EVENTS_TREE)?,

@@ -1,10 +1,11 @@
 //! Settings kept beside the records: the API key's and the console key's hashes, the bot's id,
-//! and the probe that tells whether the database takes writes.
+//! and the probe that tells whether the database takes writes. The API key's hash is also kept
+//! in memory (`key_cache`), since every webhook asks for it.
 
+use super::key_cache::API_KEY_HASH;
 use super::SledEngine;
 use crate::engine::error::StoreError;
 
-const API_KEY_HASH: &str = "api_key_sha256";
 const CONSOLE_KEY_HASH: &str = "console_key_sha256";
 const BOT_ID: &str = "bot_id";
 /// Written and removed again by [`SledEngine::check_writable`].
@@ -18,16 +19,19 @@ impl SledEngine {
         self.flush().await
     }
 
+    /// From memory: what `meta` holds, as the writers below keep it.
     pub(super) fn api_key_hash(&self) -> Result<Option<[u8; 32]>, StoreError> {
-        Ok(self
-            .meta
-            .get(API_KEY_HASH)?
-            .and_then(|v| <[u8; 32]>::try_from(v.as_ref()).ok()))
+        Ok(*self.api_key.read())
     }
 
     /// Replaces the key hash and waits until it is on disk, so a printed key is never lost.
     pub(super) async fn set_api_key_hash(&self, hash: [u8; 32]) -> Result<(), StoreError> {
-        self.meta.insert(API_KEY_HASH, &hash[..])?;
+        {
+            // Held across the write, so racing writers leave memory as they leave `meta`.
+            let mut cached = self.api_key.write();
+            self.meta.insert(API_KEY_HASH, &hash[..])?;
+            *cached = Some(hash);
+        }
         self.flush().await
     }
 
@@ -50,10 +54,17 @@ impl SledEngine {
 
     /// Keeps the key hash if there is none (one compare-and-swap), on disk when this returns.
     pub(super) async fn create_api_key_hash(&self, hash: [u8; 32]) -> Result<bool, StoreError> {
-        let made = self
-            .meta
-            .compare_and_swap(API_KEY_HASH, None::<&[u8]>, Some(&hash[..]))?
-            .is_ok();
+        let made = {
+            let mut cached = self.api_key.write();
+            let made = self
+                .meta
+                .compare_and_swap(API_KEY_HASH, None::<&[u8]>, Some(&hash[..]))?
+                .is_ok();
+            if made {
+                *cached = Some(hash);
+            }
+            made
+        };
         self.flush().await?;
         Ok(made)
     }
