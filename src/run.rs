@@ -23,7 +23,7 @@ pub struct RunId(pub u64);
 impl RunId {
     /// The opaque text form the webhook API answers with.
     pub fn to_text(self) -> String {
-        format!("run_{:016x}", self.0)
+        self.to_string()
     }
 
     pub fn parse(text: &str) -> Option<RunId> {
@@ -37,7 +37,7 @@ impl RunId {
 
 impl std::fmt::Display for RunId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.to_text())
+        write!(f, "run_{:016x}", self.0)
     }
 }
 

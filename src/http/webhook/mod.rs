@@ -34,7 +34,6 @@ pub use accept::forwarded_client;
 pub use limits::AuthFailureGuard;
 pub use state::AppState;
 
-use crate::metrics::WEBHOOKS;
 use error::WebhookError;
 
 /// The listener's webhook routes; `/healthz`, `/readyz` and `/metrics` come from
@@ -66,12 +65,36 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// matched with the log, where alone a 401's cause is told. Always made here, never taken from
 /// the caller, so no caller can make its request pass for another's in the log.
 async fn with_request_id(request: Request, next: Next) -> Response {
-    let id = format!("req_{:016x}", rand::random::<u64>());
+    let id = RequestId(rand::random::<u64>());
     let span = tracing::info_span!("webhook", request_id = %id);
     let mut response = next.run(request).instrument(span).await;
-    let value = HeaderValue::from_str(&id).expect("req_ and hex digits are a header value");
+    let value =
+        HeaderValue::from_bytes(&id.text()).expect("req_ and hex digits are a header value");
     response.headers_mut().insert(REQUEST_ID_HEADER, value);
     response
+}
+
+/// A request's id: `req_` and 16 hex digits of a random number, written where it is needed
+/// (the log's field, the header) instead of kept as a `String` per request.
+#[derive(Clone, Copy)]
+struct RequestId(u64);
+
+impl RequestId {
+    fn text(self) -> [u8; 20] {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut text = *b"req_0000000000000000";
+        for (at, digit) in text[4..].iter_mut().enumerate() {
+            *digit = HEX[((self.0 >> (60 - 4 * at)) & 0xf) as usize];
+        }
+        text
+    }
+}
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = self.text();
+        f.write_str(std::str::from_utf8(&text).expect("ASCII"))
+    }
 }
 
 /// The URL that triggers `event_id`; `{bot_id}` stands in for an id not known yet.
@@ -96,8 +119,7 @@ async fn trigger(
                 rejection.body_text()
             ));
             let response = error.into_response();
-            metrics::counter!(WEBHOOKS, "status" => response.status().as_str().to_owned())
-                .increment(1);
+            state.inner.answered.count(response.status());
             return response;
         }
     };
@@ -108,13 +130,22 @@ async fn trigger(
             error.into_response()
         }
     };
-    metrics::counter!(WEBHOOKS, "status" => response.status().as_str().to_owned()).increment(1);
+    state.inner.answered.count(response.status());
     response
 }
 
 #[cfg(test)]
 mod tests {
     use super::url;
+
+    #[test]
+    fn request_ids_are_req_and_16_hex_digits() {
+        for n in [0, 1, 0xdead_beef, u64::MAX, 0x0123_4567_89ab_cdef] {
+            let id = super::RequestId(n);
+            assert_eq!(id.to_string(), format!("req_{n:016x}"));
+            assert_eq!(id.text(), format!("req_{n:016x}").as_bytes());
+        }
+    }
 
     #[test]
     fn webhook_urls() {

@@ -1,8 +1,10 @@
 //! What every webhook request shares: the store it reads and the queue it writes to, the limits it is held
-//! to, and the memory of failed keys and signed deliveries seen lately.
+//! to, the memory of failed keys and signed deliveries seen lately, and the counters of its answers.
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use axum::http::StatusCode;
 
 use super::limits::{AuthFailureGuard, EventRateLimiter};
 use super::signatures::ReplayGuard;
@@ -35,6 +37,41 @@ pub(super) struct Inner {
     pub replays: ReplayGuard,
     /// Peers whose `X-Forwarded-For` names the real client (see [`AppState::trusting_proxies`]).
     pub trusted_proxies: Vec<IpAddr>,
+    /// `hookbot_webhooks_total` by status.
+    pub answered: AnsweredCounters,
+}
+
+/// The handles of `hookbot_webhooks_total{status=…}`, each looked up in the recorder on its
+/// status's first answer rather than on every answer (which built the label as a `String` and
+/// the key's label list each time). The recorder is installed before the listener starts
+/// (`server::start`) and never replaced, so a handle kept is the one a lookup would give.
+pub(super) struct AnsweredCounters {
+    /// Statuses 100-599, at `status - 100`.
+    by_status: [OnceLock<metrics::Counter>; 500],
+}
+
+impl Default for AnsweredCounters {
+    fn default() -> Self {
+        AnsweredCounters {
+            by_status: [const { OnceLock::new() }; 500],
+        }
+    }
+}
+
+impl AnsweredCounters {
+    /// Counts one answer with `status`.
+    pub fn count(&self, status: StatusCode) {
+        let label = || status.as_str().to_owned();
+        match self
+            .by_status
+            .get(usize::from(status.as_u16()).wrapping_sub(100))
+        {
+            Some(handle) => handle
+                .get_or_init(|| metrics::counter!(crate::metrics::WEBHOOKS, "status" => label()))
+                .increment(1),
+            None => metrics::counter!(crate::metrics::WEBHOOKS, "status" => label()).increment(1),
+        }
+    }
 }
 
 impl AppState {
@@ -58,6 +95,7 @@ impl AppState {
                 auth_failures: AuthFailureGuard::default(),
                 replays: ReplayGuard::default(),
                 trusted_proxies: Vec::new(),
+                answered: AnsweredCounters::default(),
             }),
         }
     }
