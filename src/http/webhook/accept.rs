@@ -13,7 +13,7 @@ use super::error::{WebhookError, UNAVAILABLE_RETRY_AFTER_SECS};
 use super::receive::receive_body;
 use super::request_vars::IncomingRequest;
 use super::state::AppState;
-use crate::engine::{IdempotencyKey, MAX_IDEMPOTENCY_KEY_BYTES};
+use crate::engine::{IdempotencyKey, StoredAnswer, MAX_IDEMPOTENCY_KEY_BYTES};
 use crate::queue::{EnqueueError, Enqueued};
 use crate::run::unix_now_ms;
 
@@ -100,10 +100,14 @@ pub(super) async fn accept(
     // Subscribed before the run is queued, so its end cannot be missed.
     let finished = wait.then(|| RunEnds::subscribe(&inner.queue, &inner.store));
     let build = |id| {
-        let answer = if wait {
-            pending_answer(id)
-        } else {
-            accepted_answer(id)
+        let answer = match (key, wait) {
+            // Only a key keeps the answer (`Queue::enqueue`): without one it is not made.
+            (None, _) => StoredAnswer {
+                status: 200,
+                body: serde_json::Value::Null,
+            },
+            (Some(_), true) => pending_answer(id),
+            (Some(_), false) => accepted_answer(id),
         };
         (incoming.into_run(id, event.id.clone(), now_ms), answer)
     };

@@ -5,7 +5,8 @@
 
 use std::time::Duration;
 
-use axum::http::{HeaderValue, StatusCode};
+use axum::body::Body;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -43,7 +44,7 @@ pub(super) async fn answer(store: &Store, event_id: &str, triggered: Triggered) 
     match triggered {
         Triggered::Replay(record) => {
             tracing::info!(run = %record.run, event = %event_id, "webhook repeated an idempotency key; first answer replayed");
-            let mut response = stored_response(&record.answer);
+            let mut response = stored_response(record.answer);
             response
                 .headers_mut()
                 .insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
@@ -60,7 +61,7 @@ pub(super) async fn answer(store: &Store, event_id: &str, triggered: Triggered) 
         Triggered::New { run, wait, key } => {
             tracing::info!(run = %run.id, event = %run.event_id, variables = run.variables.len(), wait = wait.is_some(), "webhook accepted");
             let Some(finished) = wait else {
-                return stored_response(&accepted_answer(run.id));
+                return accepted_response(run.id);
             };
             let answer = wait_for_run(store, run.id, finished).await;
             if let Some(key) = &key {
@@ -72,7 +73,7 @@ pub(super) async fn answer(store: &Store, event_id: &str, triggered: Triggered) 
                     tracing::warn!(run = %run.id, %error, "could not keep the final answer for the idempotency key");
                 }
             }
-            stored_response(&answer)
+            stored_response(answer)
         }
     }
 }
@@ -101,9 +102,20 @@ pub(super) fn pending_answer(run: RunId) -> StoredAnswer {
     }
 }
 
-fn stored_response(answer: &StoredAnswer) -> Response {
+fn stored_response(answer: StoredAnswer) -> Response {
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
-    (status, Json(answer.body.clone())).into_response()
+    (status, Json(answer.body)).into_response()
+}
+
+/// [`accepted_answer`] as a response, byte for byte what [`stored_response`] makes of it, written
+/// without building its JSON value: this is the answer to nearly every webhook.
+fn accepted_response(run: RunId) -> Response {
+    let mut response = Body::from(format!(r#"{{"ok":true,"run":"{run}"}}"#)).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 /// Hears runs end: on this instance through the queue, and with a shared store on any instance
@@ -252,6 +264,21 @@ mod tests {
         assert!(!wants_wait(Some("wait=false")));
         assert!(!wants_wait(Some("nowait=true")));
         assert!(!wants_wait(None));
+    }
+
+    #[tokio::test]
+    async fn the_accepted_response_is_the_stored_answers_bytes() {
+        use http_body_util::BodyExt;
+        for id in [RunId(1), RunId(0x0123_4567_89ab_cdef), RunId(u64::MAX)] {
+            let direct = accepted_response(id);
+            let stored = stored_response(accepted_answer(id));
+            assert_eq!(direct.status(), stored.status());
+            assert_eq!(direct.headers(), stored.headers());
+            let bytes = |response: Response| async {
+                response.into_body().collect().await.unwrap().to_bytes()
+            };
+            assert_eq!(bytes(direct).await, bytes(stored).await);
+        }
     }
 
     async fn queued_run(store: &Store) -> Run {
