@@ -164,6 +164,10 @@ fn client_address(request: &Request, trusted_proxies: &[IpAddr]) -> IpAddr {
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip())
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    // The header is read only for a trusted proxy: anyone else is their own client.
+    if !trusted_proxies.contains(&peer) {
+        return peer;
+    }
     let forwarded = request
         .headers()
         .get_all("x-forwarded-for")

@@ -41,7 +41,8 @@ pub(super) async fn drain_or_close(
         failed: false,
         returned: Some(returned),
     };
-    let headers = parts.headers.clone();
+    // The two headers a drain looks at, read now: the handler takes the request.
+    let announced = Announced::of(&parts.headers);
     let mut response = next
         .run(Request::from_parts(parts, Body::new(tracked)))
         .await;
@@ -50,7 +51,7 @@ pub(super) async fn drain_or_close(
     let usable = match unfinished.await {
         Err(_) => true,
         Ok(None) => false,
-        Ok(Some((body, read))) => drained(&headers, body, read, limit).await,
+        Ok(Some((body, read))) => drained(announced, body, read, limit).await,
     };
     if !usable {
         response
@@ -63,24 +64,44 @@ pub(super) async fn drain_or_close(
 /// Reads and discards the rest of `body`; `false` when it is (or turns out) larger than `limit`
 /// in all, does not arrive within [`DRAIN_TIMEOUT`], or was never asked for (`Expect:
 /// 100-continue`: the client sends it only if told to, so closing is cheaper than inviting it).
-async fn drained(headers: &HeaderMap, body: Body, read: usize, limit: usize) -> bool {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit as u64) {
+async fn drained(announced: Announced, body: Body, read: usize, limit: usize) -> bool {
+    if announced
+        .declared
+        .is_some_and(|length| length > limit as u64)
+    {
         return false;
     }
-    let expects_continue = headers
-        .get(header::EXPECT)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-    if expects_continue && read == 0 {
+    if announced.expects_continue && read == 0 {
         return false;
     }
     matches!(
         tokio::time::timeout(DRAIN_TIMEOUT, discard(body, read, limit)).await,
         Ok(true)
     )
+}
+
+/// What a request's head says about its body: all a drain needs of the headers, so they need
+/// not be copied for it.
+#[derive(Clone, Copy)]
+struct Announced {
+    /// `Content-Length`, when it is a number.
+    declared: Option<u64>,
+    /// `Expect: 100-continue`.
+    expects_continue: bool,
+}
+
+impl Announced {
+    fn of(headers: &HeaderMap) -> Announced {
+        Announced {
+            declared: headers
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok()),
+            expects_continue: headers
+                .get(header::EXPECT)
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue")),
+        }
+    }
 }
 
 /// Reads `body` to its end, keeping none of it; `false` when the bytes read in all pass `limit`

@@ -226,7 +226,17 @@ fn is_secret_header(name: &str) -> bool {
     if KEPT_ANYWAY.contains(&name) {
         return false;
     }
-    SECRET_HEADERS.contains(&name) || SECRET_WORDS.iter().any(|word| name.contains(word))
+    SECRET_HEADERS.contains(&name) || SECRET_WORDS.iter().any(|word| holds(name, word))
+}
+
+/// `name.contains(word)` by comparing windows: for a header name and a short word this is
+/// several times cheaper than `str::contains`, which prepares a searcher on every call.
+fn holds(name: &str, word: &str) -> bool {
+    word.is_empty()
+        || name
+            .as_bytes()
+            .windows(word.len())
+            .any(|window| window == word.as_bytes())
 }
 
 /// The query string's parameters, URL-decoded; the last of a repeated name wins.
@@ -281,6 +291,23 @@ mod tests {
             ["accept", "idempotency-key", "x-github-event"]
         );
         assert_eq!(kept["accept"], "a, b");
+    }
+
+    #[test]
+    fn holds_is_contains() {
+        for name in [
+            "",
+            "a",
+            "x-api-key",
+            "keykey",
+            "authorization",
+            "content-type",
+            "ke",
+        ] {
+            for word in SECRET_WORDS.iter().chain(&["", "x", "type"]) {
+                assert_eq!(holds(name, word), name.contains(word), "{name} {word}");
+            }
+        }
     }
 
     #[test]
