@@ -197,12 +197,15 @@ struct IdleConnections {
 #[derive(Default)]
 struct IdleInner {
     next: u64,
-    waiting: BTreeMap<u64, CancellationToken>,
+    /// Each connection's close token, behind an `Arc` of its own: cloning a
+    /// `CancellationToken` takes a lock, and connections enter and leave this line on every
+    /// request.
+    waiting: BTreeMap<u64, Arc<CancellationToken>>,
 }
 
 impl IdleConnections {
     /// Files a connection as idle from now; the number is its place in the line.
-    fn enter(&self, close: &CancellationToken) -> u64 {
+    fn enter(&self, close: &Arc<CancellationToken>) -> u64 {
         let mut inner = self.lock();
         let place = inner.next;
         inner.next += 1;
@@ -262,21 +265,28 @@ impl Connection {
         } = self;
         let accepted = Instant::now();
         // Cancelled by the accept loop to make room, through `idle`.
-        let close = CancellationToken::new();
-        let activity = Arc::new(Mutex::new(Activity {
-            in_progress: 0,
-            last_answered: None,
-            idle_place: Some(idle.enter(&close)),
-        }));
+        let close = Arc::new(CancellationToken::new());
+        let standing = Arc::new(Standing {
+            activity: Mutex::new(Activity {
+                in_progress: 0,
+                last_answered: None,
+                idle_place: Some(idle.enter(&close)),
+            }),
+            idle,
+            close,
+        });
+        let Standing {
+            activity,
+            idle,
+            close,
+        } = &*standing;
 
         let service = {
-            let activity = activity.clone();
-            let idle = idle.clone();
-            let close = close.clone();
+            let standing = standing.clone();
             hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
                 // The webhook handlers count failed authentications per client address.
                 request.extensions_mut().insert(ConnectInfo(peer));
-                let busy = Busy::start(activity.clone(), idle.clone(), close.clone());
+                let busy = Busy::start(standing.clone());
                 let mut router = router.clone();
                 async move {
                     let response = tower_service::Service::call(&mut router, request).await;
@@ -295,7 +305,7 @@ impl Connection {
         let mut draining = false;
         loop {
             let deadline = {
-                let state = lock(&activity);
+                let state = lock(activity);
                 match (state.in_progress, state.last_answered) {
                     (0, None) => Some(accepted + limits.header_read_timeout),
                     (0, Some(at)) => Some(at + limits.idle_timeout),
@@ -317,7 +327,7 @@ impl Connection {
                 // Made room for a new one, or shutting down: an idle connection closes now; one
                 // that has just begun a request finishes it, then closes instead of keeping alive.
                 _ = close.cancelled(), if !draining => {
-                    if lock(&activity).in_progress == 0 {
+                    if lock(activity).in_progress == 0 {
                         tracing::debug!(%peer, "idle connection closed to make room");
                         break;
                     }
@@ -325,7 +335,7 @@ impl Connection {
                     draining = true;
                 }
                 _ = shutdown.cancelled(), if !draining => {
-                    if lock(&activity).in_progress == 0 {
+                    if lock(activity).in_progress == 0 {
                         break;
                     }
                     connection.as_mut().graceful_shutdown();
@@ -333,63 +343,64 @@ impl Connection {
                 }
                 _ = tokio::time::sleep_until(wake) => {
                     if deadline.is_some_and(|at| at <= Instant::now())
-                        && lock(&activity).in_progress == 0
+                        && lock(activity).in_progress == 0
                     {
                         tracing::debug!(%peer, "connection closed: no request within its timeout");
                         break;
                     }
                 }
             }
-            if draining && lock(&activity).in_progress == 0 {
+            if draining && lock(activity).in_progress == 0 {
                 break;
             }
         }
         // A request the client gave up on may end only when `connection` is dropped below: it
         // must not file this closed connection as idle again.
         close.cancel();
-        let place = lock(&activity).idle_place.take();
+        let place = lock(activity).idle_place.take();
         if let Some(place) = place {
             idle.leave(place);
         }
     }
 }
 
-/// A request in progress on a connection: while one lives, the connection is neither idle nor
-/// timed out; the last one to end files the connection as idle again.
-struct Busy {
-    activity: Arc<Mutex<Activity>>,
+/// What a connection's task and its service share: one `Arc` for a request to clone.
+struct Standing {
+    activity: Mutex<Activity>,
     idle: Arc<IdleConnections>,
-    close: CancellationToken,
+    /// Cancelled by the accept loop to make room, through `idle`.
+    close: Arc<CancellationToken>,
 }
 
+/// A request in progress on a connection: while one lives, the connection is neither idle nor
+/// timed out; the last one to end files the connection as idle again.
+struct Busy(Arc<Standing>);
+
 impl Busy {
-    fn start(
-        activity: Arc<Mutex<Activity>>,
-        idle: Arc<IdleConnections>,
-        close: CancellationToken,
-    ) -> Busy {
+    fn start(standing: Arc<Standing>) -> Busy {
         {
-            let mut state = lock(&activity);
+            let mut state = lock(&standing.activity);
             state.in_progress += 1;
             if let Some(place) = state.idle_place.take() {
-                idle.leave(place);
+                standing.idle.leave(place);
             }
         }
-        Busy {
-            activity,
-            idle,
-            close,
-        }
+        Busy(standing)
     }
 }
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        let mut state = lock(&self.activity);
+        let Standing {
+            activity,
+            idle,
+            close,
+        } = &*self.0;
+        let mut state = lock(activity);
         state.in_progress -= 1;
         state.last_answered = Some(Instant::now());
-        if state.in_progress == 0 && !self.close.is_cancelled() {
-            state.idle_place = Some(self.idle.enter(&self.close));
+        if state.in_progress == 0 && !close.is_cancelled() {
+            state.idle_place = Some(idle.enter(close));
         }
     }
 }
@@ -433,9 +444,9 @@ mod tests {
     fn the_connection_idle_longest_is_closed_first() {
         let idle = IdleConnections::default();
         let (first, second, third) = (
-            CancellationToken::new(),
-            CancellationToken::new(),
-            CancellationToken::new(),
+            Arc::new(CancellationToken::new()),
+            Arc::new(CancellationToken::new()),
+            Arc::new(CancellationToken::new()),
         );
         let first_place = idle.enter(&first);
         idle.enter(&second);
