@@ -162,6 +162,10 @@ async fn accepted_webhooks_survive_kill_9_rounds_and_are_sent_once() {
 
     let mut last = spawn_hookbot(dir.path(), "last.log");
     let accepted = accepted.lock().unwrap().clone();
+    // Kept if the wait below fails: its message names the folder, with each start's log and
+    // the database (`hookbot runs --config <folder>/config.toml` lists the runs).
+    let mut dir = dir;
+    dir.disable_cleanup(true);
     let (stand_in, accepted_ref) = (&sandbox, &accepted);
     let logs = &dir.path().display();
     eventually(
@@ -191,8 +195,10 @@ async fn accepted_webhooks_survive_kill_9_rounds_and_are_sent_once() {
         .collect();
     assert!(
         repeated.is_empty(),
-        "sent more than once (seed {seed}): {repeated:?}"
+        "sent more than once (seed {seed}): {repeated:?}; logs in {}",
+        dir.path().display()
     );
+    dir.disable_cleanup(false);
     last.start_kill().unwrap();
     last.wait().await.unwrap();
     sandbox.shutdown().await;

@@ -487,6 +487,12 @@ async fn memory() -> Vec<Row> {
 
 async fn crashes() -> Vec<Row> {
     let c = crash::rounds().await;
+    for line in &c.lost_runs {
+        eprintln!("crash: lost {line}");
+    }
+    if let Some(kept) = &c.kept {
+        eprintln!("crash: database and logs kept in {}", kept.display());
+    }
     vec![
         row(
             &format!("crash: kill -9 x {}, accepted runs lost", crash::ROUNDS),
@@ -507,6 +513,19 @@ async fn crashes() -> Vec<Row> {
                 c.took.as_secs_f64(),
                 c.seed,
                 c.unanswered_delivered
+            ),
+        ),
+        info(
+            "crash: last start ran",
+            format!(
+                "{:.0} s, {}; missing every 20 s: {:?}",
+                c.last_start.as_secs_f64(),
+                if c.deadline_ran_out {
+                    "until the deadline"
+                } else {
+                    "until every accepted webhook arrived"
+                },
+                c.timeline
             ),
         ),
     ]

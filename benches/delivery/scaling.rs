@@ -171,7 +171,7 @@ async fn failover(url: &str) -> Vec<Row> {
     let client = reqwest::Client::new();
     let mut children: Vec<Option<Child>> = Vec::new();
     for (dir, port) in &machines {
-        children.push(Some(world::spawn_hookbot(dir, *port).await));
+        children.push(Some(world::spawn_hookbot(dir, *port, "hookbot.log").await));
     }
     let mut took = Vec::new();
     for _ in 0..FAILOVERS {
@@ -189,7 +189,7 @@ async fn failover(url: &str) -> Vec<Row> {
             None => break,
         }
         let (dir, port) = &machines[leading];
-        children[leading] = Some(world::spawn_hookbot(dir, *port).await);
+        children[leading] = Some(world::spawn_hookbot(dir, *port, "hookbot.log").await);
     }
     for mut child in children.into_iter().flatten() {
         let _ = child.kill();

@@ -158,17 +158,23 @@ pub async fn answers_healthz(port: u16, within: Duration) -> bool {
     }
 }
 
-/// Starts the binary on `dir` and waits until it answers.
+/// Starts the binary on `dir` and waits until it answers; its log lines go to `dir/{log}`
+/// (appended), so a phase that went wrong can be read afterwards.
 // The child is handed to the caller, which kills and waits for it.
 #[allow(clippy::zombie_processes)]
-pub async fn spawn_hookbot(dir: &Path, port: u16) -> Child {
+pub async fn spawn_hookbot(dir: &Path, port: u16, log: &str) -> Child {
+    let log = std::fs::File::options()
+        .create(true)
+        .append(true)
+        .open(dir.join(log))
+        .expect("the log file opens");
     let mut child = Command::new(env!("CARGO_BIN_EXE_hookbot"))
         .arg("run")
         .arg("--config")
         .arg(dir.join("config.toml"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::from(log))
         .spawn()
         .expect("the hookbot binary starts");
     if !answers_healthz(port, Duration::from_secs(30)).await {
