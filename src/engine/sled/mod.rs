@@ -226,9 +226,9 @@ impl SledEngine {
             .open()
             .map_err(open_error)?;
         tighten(path).map_err(private)?;
-        SledEngine::from_db(db, Some(path.to_owned()))
-            .map_err(open_error)?
-            .with_journal(&path.join(journal::JOURNAL_DIR))
+        let engine = SledEngine::from_db(db, Some(path.to_owned())).map_err(open_error)?;
+        engine.secure_run_ids().map_err(open_error)?;
+        engine.with_journal(&path.join(journal::JOURNAL_DIR))
     }
 
     /// Replays what the accept journal in `dir` holds into sled, makes it durable there, and
