@@ -35,6 +35,14 @@ impl Document {
     /// line and column). Nesting deeper than [`MAX_DEPTH`] is refused (serde_json's own limit
     /// for a `Value`), so a hostile body cannot exhaust the stack.
     pub fn from_slice(bytes: &[u8]) -> Result<Document, serde_json::Error> {
+        // One pass over valid JSON: the reader accepts nothing serde_json refuses.
+        if let Some(document) = std::str::from_utf8(bytes)
+            .ok()
+            .and_then(|text| Reader::new(text).document().ok())
+        {
+            return Ok(document);
+        }
+        // Something is wrong: the error is told as it always was, serde_json's own first.
         serde_json::from_slice::<IgnoredAny>(bytes)?;
         let text = std::str::from_utf8(bytes).map_err(|e| {
             <serde_json::Error as serde::de::Error>::custom(format!(
@@ -42,12 +50,7 @@ impl Document {
                 e.valid_up_to()
             ))
         })?;
-        Reader {
-            text,
-            at: 0,
-            depth: 0,
-        }
-        .value()
+        Reader::new(text).document()
     }
 
     /// [`Document::from_slice`] for text.
@@ -194,8 +197,10 @@ impl<'de> Deserialize<'de> for Document {
     }
 }
 
-/// Builds a document from text serde_json has already validated; every step still checks what
-/// it reads and fails instead of panicking.
+/// Builds a document from JSON text, accepting only what serde_json accepts (its strings, its
+/// numbers, nothing after the value but whitespace) and nesting at most [`MAX_DEPTH`] deep; it
+/// fails instead of panicking. Its errors are terse: [`Document::from_slice`] tells serde_json's
+/// when there is one.
 struct Reader<'t> {
     text: &'t str,
     at: usize,
@@ -203,7 +208,25 @@ struct Reader<'t> {
     depth: usize,
 }
 
-impl Reader<'_> {
+impl<'t> Reader<'t> {
+    fn new(text: &'t str) -> Reader<'t> {
+        Reader {
+            text,
+            at: 0,
+            depth: 0,
+        }
+    }
+
+    /// The whole text as one value.
+    fn document(mut self) -> Result<Document, serde_json::Error> {
+        let value = self.value()?;
+        self.skip_whitespace();
+        if self.at != self.text.len() {
+            return Err(self.unexpected());
+        }
+        Ok(value)
+    }
+
     fn value(&mut self) -> Result<Document, serde_json::Error> {
         self.skip_whitespace();
         let opens = matches!(self.peek()?, b'{' | b'[');
@@ -267,7 +290,7 @@ impl Reader<'_> {
                     .iter()
                     .position(|b| !matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
                     .unwrap_or(rest.len());
-                if length == 0 {
+                if !is_json_number(&rest[..length]) {
                     return Err(self.unexpected());
                 }
                 self.at += length;
@@ -292,6 +315,8 @@ impl Reader<'_> {
                     escaped = true;
                     at += 2;
                 }
+                // JSON has no raw control characters in a string.
+                Some(0..=0x1f) => return Err(self.unexpected()),
                 Some(_) => at += 1,
                 None => return Err(self.unexpected()),
             }
@@ -365,6 +390,42 @@ impl Reader<'_> {
             self.at
         ))
     }
+}
+
+/// JSON's number grammar: `-`, then `0` or digits not starting with `0`, then `.` and digits,
+/// then `e` or `E`, a sign and digits, the last two parts optional.
+fn is_json_number(text: &[u8]) -> bool {
+    let digits = |at: usize| {
+        text[at.min(text.len())..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count()
+    };
+    let mut at = usize::from(text.first() == Some(&b'-'));
+    match text.get(at) {
+        Some(b'0') => at += 1,
+        Some(b'1'..=b'9') => at += digits(at),
+        _ => return false,
+    }
+    if text.get(at) == Some(&b'.') {
+        let fraction = digits(at + 1);
+        if fraction == 0 {
+            return false;
+        }
+        at += 1 + fraction;
+    }
+    if matches!(text.get(at), Some(b'e' | b'E')) {
+        at += 1;
+        if matches!(text.get(at), Some(b'+' | b'-')) {
+            at += 1;
+        }
+        let exponent = digits(at);
+        if exponent == 0 {
+            return false;
+        }
+        at += exponent;
+    }
+    at == text.len()
 }
 
 #[cfg(test)]
@@ -473,5 +534,99 @@ mod tests {
         );
         // A hostile depth is refused, not a stack overflow.
         assert!(Document::parse(&nested(1_000_000)).is_err());
+    }
+
+    #[test]
+    fn the_number_grammar_is_jsons() {
+        for good in [
+            "0", "-0", "7", "10", "2.50", "1e5", "1E+3", "-1.5e-7", "0.0",
+        ] {
+            assert!(is_json_number(good.as_bytes()), "{good}");
+        }
+        for bad in [
+            "", "-", "01", "1.", ".5", "1e", "1e+", "+1", "1-2", "--1", "1.2.3", "e1",
+        ] {
+            assert!(!is_json_number(bad.as_bytes()), "{bad}");
+        }
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// What `from_slice` answered when serde_json checked every body before the reader
+        /// built its document.
+        fn checked_first(bytes: &[u8]) -> Result<Document, String> {
+            serde_json::from_slice::<IgnoredAny>(bytes).map_err(|e| e.to_string())?;
+            let text = std::str::from_utf8(bytes)
+                .map_err(|e| format!("invalid UTF-8 at byte {} of the body", e.valid_up_to()))?;
+            Reader::new(text).document().map_err(|e| e.to_string())
+        }
+
+        /// Bytes that are often JSON, nearly JSON, or JSON with one thing wrong.
+        fn text() -> impl Strategy<Value = Vec<u8>> {
+            let piece = prop_oneof![
+                Just(b"{".to_vec()),
+                Just(b"}".to_vec()),
+                Just(b"[".to_vec()),
+                Just(b"]".to_vec()),
+                Just(b",".to_vec()),
+                Just(b":".to_vec()),
+                Just(b"\"".to_vec()),
+                Just(b"\"k\":".to_vec()),
+                Just(b"\\".to_vec()),
+                Just(b"\\u00e9".to_vec()),
+                Just(b"\\ud800".to_vec()),
+                Just(b"true".to_vec()),
+                Just(b"null".to_vec()),
+                Just(b" \n\t\r".to_vec()),
+                Just(b"\x01".to_vec()),
+                Just(b"\x7f".to_vec()),
+                Just("\u{e9}".as_bytes().to_vec()),
+                "[-+.eE0-9]{1,6}".prop_map(String::into_bytes),
+                "[a-z]{0,3}".prop_map(String::into_bytes),
+                proptest::collection::vec(any::<u8>(), 0..3),
+            ];
+            proptest::collection::vec(piece, 0..16).prop_map(|pieces| pieces.concat())
+        }
+
+        fn json() -> impl Strategy<Value = serde_json::Value> {
+            let leaf = prop_oneof![
+                Just(serde_json::Value::Null),
+                any::<bool>().prop_map(serde_json::Value::from),
+                any::<i64>().prop_map(serde_json::Value::from),
+                any::<f64>().prop_map(serde_json::Value::from),
+                ".{0,8}".prop_map(serde_json::Value::from),
+            ];
+            leaf.prop_recursive(4, 32, 6, |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..6)
+                        .prop_map(serde_json::Value::from),
+                    proptest::collection::btree_map(".{0,4}", inner, 0..6)
+                        .prop_map(|map| serde_json::Value::Object(map.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            /// Read in one pass, any text gives the document or the error it gave when
+            /// serde_json checked it first.
+            #[test]
+            fn one_pass_answers_as_checking_first(bytes in text()) {
+                let read = Document::from_slice(&bytes).map_err(|e| e.to_string());
+                prop_assert_eq!(read, checked_first(&bytes));
+            }
+
+            #[test]
+            fn json_reads_in_one_pass(value in json(), pretty in any::<bool>()) {
+                let text = if pretty {
+                    serde_json::to_string_pretty(&value).unwrap()
+                } else {
+                    value.to_string()
+                };
+                prop_assert!(Reader::new(&text).document().is_ok(), "{}", text);
+                prop_assert_eq!(Document::parse(&text).unwrap(), Document::from(value));
+            }
+        }
     }
 }
