@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -18,20 +18,13 @@ use http_body_util::BodyExt;
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use tokio::sync::oneshot;
 
-use super::state::AppState;
-
 /// How long the rest of a refused request's body may take to arrive before the connection is
 /// closed instead: the answer waits for it, so it stays short.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Runs the handler with a body that comes back here if the handler left it unfinished, then
-/// drains it or marks the answer `Connection: close`.
-pub(super) async fn drain_or_close(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let limit = state.inner.max_body_bytes;
+/// drains it (within `limit`, `http.max_body_bytes`) or marks the answer `Connection: close`.
+pub(super) async fn drain_or_close(limit: usize, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
     let (returned, unfinished) = oneshot::channel();
     let tracked = Tracked {

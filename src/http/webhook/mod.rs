@@ -47,27 +47,31 @@ pub fn router(state: AppState) -> Router {
                     .to_owned(),
             )
         })
-        // After the fallback, so unknown routes' early 404s keep the connection usable too.
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            drain::drain_or_close,
-        ))
-        // Outermost, so every answer (the fallback's included) carries the id.
-        .layer(middleware::from_fn(with_request_id))
+        // After the fallback, so unknown routes' early 404s keep the connection usable and
+        // carry the id too. One layer for both: each axum middleware layer costs a request a
+        // few allocations of its own (a clone of the service inside, its boxed future).
+        .layer(middleware::from_fn_with_state(state.clone(), around_each))
         .with_state(state)
+}
+
+/// Around every request: a fresh id ([`with_request_id`]), and inside it the connection kept
+/// usable ([`drain::drain_or_close`]).
+async fn around_each(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let limit = state.inner.max_body_bytes;
+    with_request_id(drain::drain_or_close(limit, request, next)).await
 }
 
 /// The header that names a request in its answer.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// Names every request with a fresh id: its answer carries it in `X-Request-Id` and every log
-/// line written while it is handled carries it as `request_id`, so what a caller reports can be
-/// matched with the log, where alone a 401's cause is told. Always made here, never taken from
-/// the caller, so no caller can make its request pass for another's in the log.
-async fn with_request_id(request: Request, next: Next) -> Response {
+/// line written while it is handled (`handled`) carries it as `request_id`, so what a caller
+/// reports can be matched with the log, where alone a 401's cause is told. Always made here,
+/// never taken from the caller, so no caller can make its request pass for another's in the log.
+async fn with_request_id(handled: impl std::future::Future<Output = Response>) -> Response {
     let id = RequestId(rand::random::<u64>());
     let span = tracing::info_span!("webhook", request_id = %id);
-    let mut response = next.run(request).instrument(span).await;
+    let mut response = handled.instrument(span).await;
     let value =
         HeaderValue::from_bytes(&id.text()).expect("req_ and hex digits are a header value");
     response.headers_mut().insert(REQUEST_ID_HEADER, value);
