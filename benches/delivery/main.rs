@@ -359,12 +359,9 @@ async fn latency(rate: u64, count: u64) -> Vec<Row> {
     ];
     let measure = format!("latency {at}: POST -> Discord, p99");
     if rate == LATENCY_RATE {
-        rows.push(row(
-            &measure,
-            format!("{}{notes}", millis(p99)),
-            "<= 5 ms at 200 req/s",
-            goal_met,
-        ));
+        // Above Discord's global 50 calls a second, most of these wait for their turn: the
+        // issue's goal for POST -> Discord is at 40/s, below that pace.
+        rows.push(info(&measure, format!("{}{notes}", millis(p99))));
     } else {
         rows.push(row(
             &measure,

@@ -231,35 +231,33 @@ impl SledEngine {
         engine.with_journal(&path.join(journal::JOURNAL_DIR))
     }
 
-    /// Replays what the accept journal in `dir` holds into sled, makes it durable there, and
-    /// starts a fresh journal.
+    /// Reads what the accept journal in `dir` holds: runs sled lacks wait in the journal again,
+    /// idempotency keys sled lacks are written back; then the journal starts.
     fn with_journal(mut self, dir: &Path) -> Result<SledEngine, StoreError> {
         let journal_error = |source: sled::Error| StoreError::Open {
             path: dir.to_owned(),
             source: Box::new(source),
         };
         create_private_dir(dir).map_err(|e| journal_error(sled::Error::Io(e)))?;
-        let mut replayed = 0u64;
-        let segments = journal::replay(dir, |frame| {
-            replayed += u64::from(self.replay_accept(frame)?);
-            Ok(())
-        })?;
-        let mut last = 0;
-        if !segments.is_empty() {
-            self.db.flush()?;
-            for (number, path) in segments {
-                std::fs::remove_file(&path).map_err(|e| journal_error(sled::Error::Io(e)))?;
-                last = last.max(number);
-            }
-        }
-        if replayed > 0 {
+        let replayed = journal::replay(dir, |frame| self.replay_accept(frame))?;
+        let waiting = replayed.waiting() as u64;
+        if waiting > 0 {
             tracing::info!(
-                runs = replayed,
-                "accepted runs not yet in the database were replayed from its accept journal"
+                runs = waiting,
+                "accepted runs not yet taken up wait in the database's accept journal"
             );
-            self.pending_count = Arc::new(AtomicU64::new(count_keys(&self.pending)?));
+            self.pending_count
+                .fetch_add(waiting, std::sync::atomic::Ordering::Relaxed);
         }
-        self.journal = Some(Journal::start(dir, self.db.clone(), last)?);
+        let (runs, pending) = (self.runs.clone(), self.pending.clone());
+        let move_into_sled: journal::MoveIntoSled =
+            Box::new(move |frame| SledEngine::move_into_sled(&runs, &pending, frame));
+        self.journal = Some(Journal::start(
+            dir,
+            self.db.clone(),
+            replayed,
+            move_into_sled,
+        )?);
         Ok(self)
     }
 
@@ -312,6 +310,10 @@ impl SledEngine {
     /// Waits until everything written so far is on disk. Concurrent callers share flushes: each
     /// waits for the next flush that starts after its call, and one of them does it for all.
     pub async fn flush(&self) -> Result<(), StoreError> {
+        // What waits in the accept journal is made durable there.
+        if let Some(journal) = &self.journal {
+            journal.sync().await?;
+        }
         self.commit.flush(&self.db).await
     }
 

@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 
 use super::idempotency::encode_key;
-use super::journal::AcceptFrame;
+use super::journal::{AcceptFrame, Logged};
 use super::{decode_run_key, SledEngine};
 use crate::engine::error::StoreError;
 use crate::engine::records::{Accepted, Idempotency, IdempotencyRecord};
@@ -36,42 +36,52 @@ impl SledEngine {
                 None => None,
             },
         };
-        // Plain writes, one accept at a time (the journal's lock, or `accepts` without one): a
-        // sled transaction would roll sled's io-buffer and write it out on every accept, which
-        // is most of what an accept cost. Atomicity after a crash comes from the journal's
-        // replay, which completes a run whose writes were cut short.
-        let write = || {
-            let run_key = run.id.0.to_be_bytes();
-            if let Some((key, record)) = &frame.idempotency {
-                if let Some(existing) = self.idempotency.get(key)? {
-                    // An unreadable record is treated as absent: it is overwritten.
-                    if let Ok(existing) = serde_json::from_slice::<IdempotencyRecord>(&existing) {
-                        if !existing.expired(run.received_at_ms) {
-                            return Ok((Accepted::Replay(existing), false));
-                        }
-                    }
-                }
-                self.idempotency.insert(key.as_slice(), record.as_slice())?;
-            }
-            self.runs.insert(run_key, frame.run.as_slice())?;
-            // Last: the executor finds a run by its queue entry.
-            if self.pending.insert(run_key, &[])?.is_none() {
-                self.pending_count.fetch_add(1, Ordering::Relaxed);
-            }
-            Ok((Accepted::New, true))
-        };
-        // Durable either way before the answer; a replay waits too, as the first request may
-        // not have reached the disk yet (its frame was queued before its key could be seen).
         match &self.journal {
+            // The run waits in the journal (its frame) and nowhere in sled until it is taken
+            // up; only its idempotency key goes to sled here, checked and written under the
+            // journal's lock with nothing in between.
             Some(journal) => {
-                let accepted = journal.logged(&frame, write)?;
+                let accepted = journal.logged(&frame, |waits_already| {
+                    let accepted = self.check_and_keep_key(run, &frame)?;
+                    if !matches!(accepted, Accepted::New) {
+                        return Ok((accepted, Logged::Nothing));
+                    }
+                    let run_key = run.id.0.to_be_bytes();
+                    if !waits_already && self.runs.contains_key(run_key)? {
+                        // A run sled knows, accepted again (`hookbot runs retry`): written there,
+                        // its queue entry (and any retry time on it) made anew. The entry goes
+                        // first: cut short by a crash, the journal's frame, newer than the
+                        // record left, lists the run as waiting again.
+                        if self.pending.insert(run_key, &[])?.is_none() {
+                            self.pending_count.fetch_add(1, Ordering::Relaxed);
+                        }
+                        self.runs.insert(run_key, frame.run.as_slice())?;
+                        return Ok((accepted, Logged::Frame));
+                    }
+                    if !waits_already {
+                        self.pending_count.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok((accepted, Logged::Waiting))
+                })?;
+                // Durable either way before the answer; a replay waits too, as the first
+                // request may not have reached the disk yet.
                 journal.sync().await?;
                 Ok(accepted)
             }
+            // A temporary database: plain writes, one accept at a time, then a flush.
             None => {
-                let (accepted, _) = {
+                let accepted = {
                     let _one_at_a_time = self.accepts.lock().expect("accept lock");
-                    write()?
+                    let accepted = self.check_and_keep_key(run, &frame)?;
+                    if matches!(accepted, Accepted::New) {
+                        let run_key = run.id.0.to_be_bytes();
+                        self.runs.insert(run_key, frame.run.as_slice())?;
+                        // Last: the executor finds a run by its queue entry.
+                        if self.pending.insert(run_key, &[])?.is_none() {
+                            self.pending_count.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    accepted
                 };
                 self.flush().await?;
                 Ok(accepted)
@@ -79,30 +89,44 @@ impl SledEngine {
         }
     }
 
-    /// Completes a run from the accept journal at start, as far as sled lacks it: the run's
-    /// record unless sled has it (or a later state of it; an earlier life of it, a failed run
-    /// that `hookbot runs retry` queued again, is replaced), its queue entry while the run is
-    /// not finished, and its idempotency key unless sled holds that key for a later request.
-    /// Answers whether anything was missing.
+    /// The first request's record when `frame`'s idempotency key was seen within its window;
+    /// otherwise the key (if any) is written with the new run's record and the run stands.
+    fn check_and_keep_key(&self, run: &Run, frame: &AcceptFrame) -> Result<Accepted, StoreError> {
+        if let Some((key, record)) = &frame.idempotency {
+            if let Some(existing) = self.idempotency.get(key)? {
+                // An unreadable record is treated as absent: it is overwritten.
+                if let Ok(existing) = serde_json::from_slice::<IdempotencyRecord>(&existing) {
+                    if !existing.expired(run.received_at_ms) {
+                        return Ok(Accepted::Replay(existing));
+                    }
+                }
+            }
+            self.idempotency.insert(key.as_slice(), record.as_slice())?;
+        }
+        Ok(Accepted::New)
+    }
+
+    /// Looks at a run's frame left in the accept journal at start: answers whether the run
+    /// still waits there, which it does unless sled holds its record (or a later state of it:
+    /// an earlier life of it, a failed run that `hookbot runs retry` queued again, does not
+    /// count). A run in sled and not finished gets its queue entry if it lacks one (cut short
+    /// by a crash, or a journal of an older version, whose accepts wrote to sled). The
+    /// idempotency key is written to sled unless sled holds that key for a later request.
     pub(super) fn replay_accept(&self, frame: AcceptFrame) -> Result<bool, StoreError> {
         let run_key = frame.run_id.0.to_be_bytes();
         let journaled: Run = serde_json::from_slice(&frame.run)?;
         let stored = self.runs.get(run_key)?;
         let stored = stored.and_then(|bytes| serde_json::from_slice::<Run>(&bytes).ok());
-        let mut completed = false;
-        let status = match stored {
-            Some(stored) if stored.requeued_at_ms >= journaled.requeued_at_ms => stored.status,
-            _ => {
-                self.runs.insert(run_key, frame.run.as_slice())?;
-                completed = true;
-                journaled.status
+        let waits = match stored {
+            Some(stored) if stored.requeued_at_ms >= journaled.requeued_at_ms => {
+                if stored.status == RunStatus::Pending && !self.pending.contains_key(run_key)? {
+                    self.pending.insert(run_key, &[])?;
+                    self.pending_count.fetch_add(1, Ordering::Relaxed);
+                }
+                false
             }
+            _ => true,
         };
-        // A run not finished is queued: nothing takes a queue entry away before its run ends.
-        if status == RunStatus::Pending && !self.pending.contains_key(run_key)? {
-            self.pending.insert(run_key, &[])?;
-            completed = true;
-        }
         if let Some((key, record)) = &frame.idempotency {
             let accepted_at = |bytes: &[u8]| {
                 serde_json::from_slice::<IdempotencyRecord>(bytes)
@@ -115,17 +139,54 @@ impl SledEngine {
             });
             if !keep {
                 self.idempotency.insert(key.as_slice(), record.as_slice())?;
-                completed = true;
             }
         }
-        Ok(completed)
+        Ok(waits)
+    }
+
+    /// Moves a run that waited in the accept journal into sled's trees: its record and its
+    /// queue entry (the queue's count does not change: it counted the run already).
+    pub(super) fn move_into_sled(
+        runs: &sled::Tree,
+        pending: &sled::Tree,
+        frame: &AcceptFrame,
+    ) -> Result<(), StoreError> {
+        let run_key = frame.run_id.0.to_be_bytes();
+        runs.insert(run_key, frame.run.as_slice())?;
+        pending.insert(run_key, &[])?;
+        Ok(())
+    }
+
+    /// Runs `write` (a write of run `id`) after taking the run off the accept journal's list
+    /// if it waited there; `write` hears whether it did.
+    pub(super) fn settled<T>(
+        &self,
+        id: RunId,
+        write: impl FnOnce(bool) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        match &self.journal {
+            Some(journal) => journal.settle(id, write),
+            None => write(false),
+        }
     }
 
     /// Takes a run off the queue without touching its record.
+    /// A run that waited in the accept journal keeps its record in sled.
     pub(super) fn forget_pending(&self, id: RunId) -> Result<(), StoreError> {
-        let removed = self.pending.remove(id.0.to_be_bytes())?.is_some();
-        self.pending_removed(removed);
-        Ok(())
+        let record = match &self.journal {
+            Some(journal) => journal.waiting_run(id)?,
+            None => None,
+        };
+        self.settled(id, |waited| {
+            let key = id.0.to_be_bytes();
+            if let (true, Some(record)) = (waited, &record) {
+                self.runs.insert(key, record.as_slice())?;
+            }
+            let removed = self.pending.remove(key)?.is_some();
+            self.pending_removed(removed);
+            self.pending_removed(waited);
+            Ok(())
+        })
     }
 
     /// The queued runs waiting for a retry, with the time (unix ms) of their next attempt.
@@ -142,39 +203,56 @@ impl SledEngine {
 
     /// Saves a finished run and takes it off the queue.
     pub(super) fn finish_run(&self, run: &Run) -> Result<(), StoreError> {
-        self.save_run(run)?;
-        let removed = self.pending.remove(run.id.0.to_be_bytes())?.is_some();
-        self.pending_removed(removed);
-        Ok(())
+        self.settled(run.id, |waited| {
+            self.write_record(run)?;
+            let removed = self.pending.remove(run.id.0.to_be_bytes())?.is_some();
+            self.pending_removed(removed);
+            self.pending_removed(waited);
+            Ok(())
+        })
     }
 
     /// Queued runs, oldest first, at most `limit`.
     pub(super) fn pending_runs(&self, limit: usize) -> Result<Vec<RunId>, StoreError> {
-        self.pending
-            .iter()
-            .keys()
-            .take(limit)
-            .map(|k| Ok(RunId(decode_run_key(&k?))))
-            .collect()
+        self.pending_runs_from(RunId(0), limit)
     }
 
-    /// Queued runs from `from` on, oldest first, at most `limit`.
+    /// Queued runs from `from` on, oldest first, at most `limit`: those in the queue tree and
+    /// those waiting in the accept journal.
     pub(super) fn pending_runs_from(
         &self,
         from: RunId,
         limit: usize,
     ) -> Result<Vec<RunId>, StoreError> {
-        self.pending
+        let mut queued = self
+            .pending
             .range(from.0.to_be_bytes()..)
             .keys()
             .take(limit)
             .map(|k| Ok(RunId(decode_run_key(&k?))))
-            .collect()
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        if let Some(journal) = &self.journal {
+            queued.extend(journal.waiting_from(from, limit));
+            queued.sort_unstable();
+            queued.dedup();
+            queued.truncate(limit);
+        }
+        Ok(queued)
     }
 
     /// Runs accepted and not finished.
     pub(super) fn pending_count(&self) -> u64 {
         self.pending_count.load(Ordering::Relaxed)
+    }
+
+    /// One run fewer on the queue.
+    pub(super) fn pending_count_down(&self) {
+        self.pending_removed(true);
+    }
+
+    /// One run more on the queue.
+    pub(super) fn pending_count_up(&self) {
+        self.pending_count.fetch_add(1, Ordering::Relaxed);
     }
 
     fn pending_removed(&self, removed: bool) {

@@ -22,10 +22,10 @@ impl SledEngine {
         now_ms: u64,
     ) -> Result<Pruned, StoreError> {
         use sled::transaction::{ConflictableTransactionError, TransactionError};
-        // What the journal holds goes into sled's log first, so only runs accepted while this
-        // prune walks are left for the next one.
+        // What the journal holds goes into sled first, so only runs accepted while this prune
+        // walks are left for the next one.
         if let Some(journal) = &self.journal {
-            journal.checkpoint_now()?;
+            journal.settle_all()?;
         }
         self.index_finished_runs()?;
         let keep_for_ms = keep_for.as_millis() as u64;
@@ -42,8 +42,8 @@ impl SledEngine {
                     .compare_and_swap(&key, Some(finished_at), None::<&[u8]>)?;
                 continue;
             }
-            // A run the accept journal could still bring back at the next start stays until a
-            // checkpoint has moved it into sled's log (about a second).
+            // A run the accept journal could still bring back at the next start stays while a
+            // segment that could is on disk (see `Journal::unsettled_floor`).
             let unsettled = self
                 .journal
                 .as_ref()

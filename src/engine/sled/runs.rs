@@ -29,31 +29,54 @@ impl SledEngine {
         Ok(())
     }
 
+    /// A run's record: from the accept journal while it waits there, else from sled.
     pub(super) fn run(&self, id: RunId) -> Result<Option<Run>, StoreError> {
+        if let Some(journal) = &self.journal {
+            if let Some(record) = journal.waiting_run(id)? {
+                return Ok(Some(serde_json::from_slice(&record)?));
+            }
+        }
         get_json(&self.runs, &id.0.to_be_bytes())
     }
 
     /// Checkpoints a run in progress. A queued run's next attempt time is kept on its queue
     /// entry too, so a restart rebuilds the retry schedule from the small queue alone instead of
-    /// reading every queued run.
+    /// reading every queued run. A run that waited in the accept journal moves into sled here:
+    /// it gets its queue entry while still queued, or leaves the queue's count when not.
     pub(super) fn save_run(&self, run: &Run) -> Result<(), StoreError> {
+        let key = run.id.0.to_be_bytes();
+        self.settled(run.id, |waited| {
+            self.write_record(run)?;
+            // The queue's count is of its entries and the runs waiting in the journal.
+            if waited {
+                self.pending_count_down();
+            }
+            if run.status == RunStatus::Pending && (waited || self.pending.contains_key(key)?) {
+                let retry_at = run
+                    .next_attempt_at_ms
+                    .map(|at| at.to_be_bytes().to_vec())
+                    .unwrap_or_default();
+                if self.pending.insert(key, retry_at)?.is_none() {
+                    self.pending_count_up();
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Writes a run's record, and its entry in the index of finished runs once it is finished.
+    pub(super) fn write_record(&self, run: &Run) -> Result<(), StoreError> {
         let key = run.id.0.to_be_bytes();
         self.runs.insert(key, serde_json::to_vec(run)?)?;
         if run.status != RunStatus::Pending {
             // Written after the record, so retention never finds an index entry before its run.
             self.finished.insert(key, &super::prune::finished_at(run))?;
         }
-        if run.status == RunStatus::Pending && self.pending.contains_key(key)? {
-            let retry_at = run
-                .next_attempt_at_ms
-                .map(|at| at.to_be_bytes().to_vec())
-                .unwrap_or_default();
-            self.pending.insert(key, retry_at)?;
-        }
         Ok(())
     }
 
-    /// Runs newest first, as `filter` asks.
+    /// Runs newest first, as `filter` asks: those in sled and those waiting in the accept
+    /// journal (which are queued, so never failed).
     pub(super) fn runs_newest_first(&self, filter: &RunFilter) -> Result<Vec<Run>, StoreError> {
         let mut found = Vec::new();
         for item in self.runs.iter().rev() {
@@ -65,6 +88,33 @@ impl SledEngine {
             if filter.matches(&run) {
                 found.push(run);
             }
+        }
+        if let (Some(journal), false) = (&self.journal, filter.failed) {
+            let mut waiting = Vec::new();
+            let mut below = u64::MAX;
+            'read: while waiting.len() < filter.limit {
+                let chunk = journal.waiting_below(below, 64)?;
+                if chunk.is_empty() {
+                    break;
+                }
+                for (id, record) in chunk {
+                    below = id.0;
+                    let run: Run = serde_json::from_slice(&record)?;
+                    if filter.matches(&run) {
+                        waiting.push(run);
+                        if waiting.len() >= filter.limit {
+                            break 'read;
+                        }
+                    }
+                }
+            }
+            // A run retried (`hookbot runs retry`) waits in the journal with its earlier life
+            // still in sled: the journal's is the newer.
+            let ids: std::collections::HashSet<RunId> = waiting.iter().map(|run| run.id).collect();
+            found.retain(|run| !ids.contains(&run.id));
+            found.extend(waiting);
+            found.sort_unstable_by(|a, b| b.id.cmp(&a.id));
+            found.truncate(filter.limit);
         }
         Ok(found)
     }

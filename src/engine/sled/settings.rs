@@ -41,7 +41,11 @@ impl SledEngine {
         install_id: u128,
         next_counter: u64,
     ) -> Result<bool, StoreError> {
-        if self.runs.first()?.is_some() || self.pending.first()?.is_some() {
+        let waiting = self
+            .journal
+            .as_ref()
+            .is_some_and(|journal| journal.waiting_count() > 0);
+        if waiting || self.runs.first()?.is_some() || self.pending.first()?.is_some() {
             return Ok(false);
         }
         self.meta

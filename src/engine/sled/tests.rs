@@ -10,8 +10,8 @@ use super::journal::{segment_path, segments, AcceptFrame, JOURNAL_DIR};
 use super::testing::{new_run, temp_engine};
 use super::SledEngine;
 use crate::engine::error::StoreError;
-use crate::engine::records::{IdempotencyKey, IdempotencyRecord, StoredAnswer};
-use crate::run::{Run, RunStatus};
+use crate::engine::records::{IdempotencyKey, IdempotencyRecord, RunFilter, StoredAnswer};
+use crate::run::{Run, RunId, RunStatus};
 
 #[test]
 fn a_second_open_names_the_lock() {
@@ -274,29 +274,106 @@ async fn runs_left_in_the_accept_journal_come_back_at_open() {
         RunStatus::Succeeded
     );
     assert_eq!(store.idempotency_record(key, 5).unwrap(), Some(record));
-    // The replayed segment is gone; only the fresh, empty one is left.
-    let left = segments(&path.join(JOURNAL_DIR)).unwrap();
-    assert_eq!(left.len(), 1, "{left:?}");
-    assert_eq!(std::fs::metadata(&left[0].1).unwrap().len(), 0);
+    // The two runs sled lacks wait in the journal: their segment stays, beside the fresh one.
+    let journal_dir = path.join(JOURNAL_DIR);
+    assert_eq!(segments(&journal_dir).unwrap().len(), 2);
+    assert!(store.runs.get(lost.id.0.to_be_bytes()).unwrap().is_none());
     drop(store);
-    assert_eq!(SledEngine::open(&path).unwrap().pending_count(), 3);
+    let store = SledEngine::open(&path).unwrap();
+    assert_eq!(store.pending_count(), 3);
+    assert_eq!(store.run(lost.id).unwrap().unwrap(), lost);
+    // Once they are taken up, the segment goes at the next checkpoint.
+    let mut done = lost.clone();
+    done.status = RunStatus::Succeeded;
+    store.finish_run(&done).unwrap();
+    store.save_run(&requeued).unwrap();
+    assert_eq!(store.pending_count(), 2);
+    store.journal.as_ref().unwrap().checkpoint_now().unwrap();
+    let left = segments(&journal_dir).unwrap();
+    assert_eq!(left.len(), 1, "only the fresh segment: {left:?}");
+    drop(store);
+    let store = SledEngine::open(&path).unwrap();
+    assert_eq!(store.pending_runs(10).unwrap(), [failed.id, half.id]);
+    assert_eq!(store.pending_count(), 2);
+    assert_eq!(store.run(lost.id).unwrap().unwrap(), done);
 }
 
-/// A checkpoint moves the journal into sled's log; until then retention leaves its runs alone
-/// (so a replay can never bring back a deleted run), and a prune makes one first.
+/// An accepted run waits in the journal, not in sled's trees, until it is taken up: it is read,
+/// listed and counted from there, its first write moves it into sled, and a run still waiting
+/// when its segment is due to settle is moved into sled's queue by the checkpoint.
 #[tokio::test]
-async fn retention_checkpoints_the_journal_before_it_deletes() {
+async fn an_accepted_run_waits_in_the_journal_until_it_is_taken_up() {
     let (dir, store) = temp_engine();
     let journal = store.journal.clone().unwrap();
-    let mut run = new_run(&store, 1);
-    store.accept_run(&run, None).await.unwrap();
-    run.status = RunStatus::Succeeded;
-    run.finished_at_ms = Some(1);
-    store.finish_run(&run).unwrap();
-    assert_eq!(journal.unsettled_floor(), run.id.0);
+    let (first, second, third) = (new_run(&store, 1), new_run(&store, 2), new_run(&store, 3));
+    for run in [&first, &second, &third] {
+        store.accept_run(run, None).await.unwrap();
+    }
+    assert!(store.runs.is_empty() && store.pending.is_empty());
+    assert_eq!(store.pending_count(), 3);
+    assert_eq!(store.run(second.id).unwrap().unwrap(), second);
+    assert_eq!(store.pending_runs_from(second.id, 10).unwrap(), [second.id, third.id]);
+    let filter = |limit| RunFilter {
+        event: None,
+        failed: false,
+        limit,
+    };
+    let listed: Vec<RunId> = store
+        .runs_newest_first(&filter(2))
+        .unwrap()
+        .iter()
+        .map(|run| run.id)
+        .collect();
+    assert_eq!(listed, [third.id, second.id]);
+
+    // Taken up and parked for Discord's pace: in sled's queue with its time, still counted.
+    let mut parked = first.clone();
+    parked.next_attempt_at_ms = Some(99);
+    store.save_run(&parked).unwrap();
+    assert!(!journal.holds(first.id));
+    assert_eq!(store.pending_retry_times().unwrap(), [(first.id, 99)]);
+    assert_eq!(store.pending_count(), 3);
+    assert_eq!(store.run(first.id).unwrap().unwrap(), parked);
+    // Finished straight from the journal: off the queue.
+    let mut done = second.clone();
+    done.status = RunStatus::Succeeded;
+    store.finish_run(&done).unwrap();
+    assert_eq!(store.pending_count(), 2);
+    assert_eq!(store.pending_runs(10).unwrap(), [first.id, third.id]);
+
+    // Due to settle: the run still waiting moves into sled's queue, and its segment goes.
+    journal.settle_all().unwrap();
+    assert!(!journal.holds(third.id));
+    assert_eq!(store.run(third.id).unwrap().unwrap(), third);
+    assert_eq!(store.pending_runs(10).unwrap(), [first.id, third.id]);
+    assert_eq!(store.pending_count(), 2);
+    assert_eq!(journal.unsettled_floor(), u64::MAX);
+    let left = segments(&dir.path().join("db").join(JOURNAL_DIR)).unwrap();
+    assert_eq!(left.len(), 1, "only the fresh segment: {left:?}");
+}
+
+/// Retention leaves a finished run alone while a segment of the journal that holds its frame is
+/// on disk (a replay could bring it back); a prune first moves what waits in the journal into
+/// sled, so those segments go and a long wait in the journal never holds retention back.
+#[tokio::test]
+async fn a_prune_moves_waiting_runs_into_sled_before_it_deletes() {
+    let (dir, store) = temp_engine();
+    let journal = store.journal.clone().unwrap();
+    let mut done = new_run(&store, 1);
+    store.accept_run(&done, None).await.unwrap();
+    let waiting = new_run(&store, 2);
+    store.accept_run(&waiting, None).await.unwrap();
+    done.status = RunStatus::Succeeded;
+    done.finished_at_ms = Some(1);
+    store.finish_run(&done).unwrap();
+    assert_eq!(journal.unsettled_floor(), done.id.0);
     assert_eq!(store.prune(Duration::ZERO, 0, 10).unwrap().runs, 1);
     assert_eq!(journal.unsettled_floor(), u64::MAX);
-    assert!(store.run(run.id).unwrap().is_none());
+    assert!(store.run(done.id).unwrap().is_none());
+    assert!(!journal.holds(waiting.id));
+    assert_eq!(store.pending_runs(10).unwrap(), [waiting.id]);
+    assert_eq!(store.run(waiting.id).unwrap().unwrap(), waiting);
+    assert_eq!(store.pending_count(), 1);
     let left = segments(&dir.path().join("db").join(JOURNAL_DIR)).unwrap();
     assert_eq!(left.len(), 1, "only the fresh segment: {left:?}");
 }
