@@ -3,13 +3,14 @@
 //!
 //! Each kind of record has its file (`definitions`, `settings`, `variables`, `runs`, `pending`,
 //! `idempotency`, `triggers`, `prune`, `commit` for the shared flush, and `journal`, where an
-//! accepted run is made durable without a flush of sled); each holds synchronous methods on
-//! [`SledEngine`], and the [`Engine`] implementation here hands every call to the method of the
-//! same name. sled answers from memory or its page cache in microseconds, so those calls run on
-//! the caller's task; only a flush or a journal sync waits, and a prune (which walks whole trees)
-//! moves to a blocking thread. Dropping the last handle waits until sled has let go of the database
-//! (`Release`), so it can be opened again at once.
+//! accepted run is made durable without a flush of sled and waits until it is taken up); each
+//! holds synchronous methods on [`SledEngine`], and the [`Engine`] implementation here hands
+//! every call to the method of the same name. sled answers from memory or its page cache in
+//! microseconds, so those calls run on the caller's task; only a flush or a journal sync waits,
+//! and a prune (which walks whole trees) moves to a blocking thread. Dropping the last handle
+//! waits until sled has let go of the database (`Release`), so it can be opened again at once.
 
+mod close;
 mod commit;
 mod definitions;
 mod idempotency;
@@ -173,6 +174,8 @@ pub struct SledEngine {
     /// One accept at a time where there is no journal (whose lock does it otherwise), so an
     /// idempotency key is checked and written with nothing in between.
     accepts: Arc<std::sync::Mutex<()>>,
+    /// After the journal: keeps the queue's length when the last handle goes.
+    _keep_queue_length: Option<Arc<close::KeepQueueLength>>,
     /// Last, so it drops after this handle's share of the database: when the last handle goes,
     /// it waits until the database can be opened again.
     _release: Arc<Release>,
@@ -258,6 +261,12 @@ impl SledEngine {
             replayed,
             move_into_sled,
         )?);
+        self._keep_queue_length = Some(Arc::new(close::KeepQueueLength {
+            meta: self.meta.clone(),
+            db: self.db.clone(),
+            length: self.pending_count.clone(),
+            journal_dir: dir.to_owned(),
+        }));
         Ok(self)
     }
 
@@ -269,9 +278,9 @@ impl SledEngine {
 
     fn from_db(db: sled::Db, path: Option<PathBuf>) -> Result<SledEngine, sled::Error> {
         let pending = db.open_tree(PENDING_TREE)?;
-        // Walks the tree once; every writer keeps the count from here on.
-        let pending_count = count_keys(&pending)?;
         let meta = db.open_tree(META_TREE)?;
+        // Every writer keeps the count from here on.
+        let pending_count = close::queue_length(&meta, &pending)?;
         let install_id = load_install_id(&meta)?;
         let run_counter_floor = load_run_counter_floor(&meta)?;
         let runs = db.open_tree(RUNS_TREE)?;
@@ -299,6 +308,7 @@ impl SledEngine {
             pending_count: Arc::new(AtomicU64::new(pending_count)),
             commit: Arc::default(),
             journal: None,
+            _keep_queue_length: None,
             accepts: Arc::default(),
             _release: Arc::new(Release { path }),
             db,
@@ -386,15 +396,6 @@ fn mark_finished_indexed(meta: &sled::Tree) -> Result<(), sled::Error> {
         meta.insert(FINISHED_INDEXED, &[])?;
     }
     Ok(())
-}
-
-fn count_keys(tree: &sled::Tree) -> Result<u64, sled::Error> {
-    let mut count = 0u64;
-    for key in tree.iter().keys() {
-        key?;
-        count += 1;
-    }
-    Ok(count)
 }
 
 fn get_json<T: DeserializeOwned>(tree: &sled::Tree, key: &[u8]) -> Result<Option<T>, StoreError> {

@@ -1,5 +1,5 @@
-//! The pending queue: which runs wait to be carried out, when each is due, and how many there
-//! are.
+//! The pending queue: which runs wait to be carried out (in the `pending` tree, or still in the
+//! accept journal until they are taken up), when each is due, and how many there are.
 
 use std::sync::atomic::Ordering;
 

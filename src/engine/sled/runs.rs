@@ -113,7 +113,7 @@ impl SledEngine {
             let ids: std::collections::HashSet<RunId> = waiting.iter().map(|run| run.id).collect();
             found.retain(|run| !ids.contains(&run.id));
             found.extend(waiting);
-            found.sort_unstable_by(|a, b| b.id.cmp(&a.id));
+            found.sort_unstable_by_key(|run| std::cmp::Reverse(run.id));
             found.truncate(filter.limit);
         }
         Ok(found)

@@ -312,7 +312,10 @@ async fn an_accepted_run_waits_in_the_journal_until_it_is_taken_up() {
     assert!(store.runs.is_empty() && store.pending.is_empty());
     assert_eq!(store.pending_count(), 3);
     assert_eq!(store.run(second.id).unwrap().unwrap(), second);
-    assert_eq!(store.pending_runs_from(second.id, 10).unwrap(), [second.id, third.id]);
+    assert_eq!(
+        store.pending_runs_from(second.id, 10).unwrap(),
+        [second.id, third.id]
+    );
     let filter = |limit| RunFilter {
         event: None,
         failed: false,
@@ -376,4 +379,39 @@ async fn a_prune_moves_waiting_runs_into_sled_before_it_deletes() {
     assert_eq!(store.pending_count(), 1);
     let left = segments(&dir.path().join("db").join(JOURNAL_DIR)).unwrap();
     assert_eq!(left.len(), 1, "only the fresh segment: {left:?}");
+}
+
+/// A clean close keeps the queue's length, and the next open takes it instead of walking the
+/// queue (and takes it out, so a crash after that open is never trusted).
+#[tokio::test]
+async fn a_clean_close_keeps_the_queue_length_for_the_next_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let store = SledEngine::open(&path).unwrap();
+    let runs = [new_run(&store, 1), new_run(&store, 2), new_run(&store, 3)];
+    for run in &runs {
+        store.accept_run(run, None).await.unwrap();
+    }
+    let mut done = runs[0].clone();
+    done.status = RunStatus::Succeeded;
+    store.finish_run(&done).unwrap();
+    drop(store);
+    let kept = |path: &std::path::Path| {
+        let db = sled::open(path).unwrap();
+        let meta = db.open_tree(super::META_TREE).unwrap();
+        let kept = meta.get("queue_length_at_close").unwrap();
+        // Told apart from a walk: the open must believe what the close kept.
+        if kept.is_some() {
+            meta.insert("queue_length_at_close", &7u64.to_be_bytes()[..])
+                .unwrap();
+            db.flush().unwrap();
+        }
+        kept.map(|bytes| u64::from_be_bytes(bytes.as_ref().try_into().unwrap()))
+    };
+    assert_eq!(kept(&path), Some(2));
+    super::wait_released(&path).unwrap();
+    let store = SledEngine::open(&path).unwrap();
+    assert_eq!(store.pending_count(), 7);
+    assert_eq!(store.pending_runs(10).unwrap(), [runs[1].id, runs[2].id]);
+    assert!(store.meta.get("queue_length_at_close").unwrap().is_none());
 }

@@ -21,14 +21,14 @@ const HEADER_BYTES: usize = 8;
 /// One accepted run as the journal keeps it: the run's record as stored in the `runs` tree, and
 /// its idempotency key with that key's record, both exactly as written to sled.
 #[derive(Debug, Clone, PartialEq)]
-pub(in crate::engine::sled) struct AcceptFrame {
+pub struct AcceptFrame {
     pub run_id: RunId,
     pub run: Vec<u8>,
     pub idempotency: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 impl AcceptFrame {
-    pub(in crate::engine::sled) fn encode(&self, out: &mut Vec<u8>) {
+    pub fn encode(&self, out: &mut Vec<u8>) {
         let start = out.len();
         out.extend_from_slice(&[0; HEADER_BYTES]);
         out.extend_from_slice(&self.run_id.0.to_le_bytes());
@@ -89,14 +89,14 @@ fn take_sized<'a>(input: &mut &'a [u8]) -> Option<&'a [u8]> {
 /// One frame read back: where it starts in its segment, how many bytes it takes, and what it
 /// holds.
 #[derive(Debug, PartialEq)]
-pub(in crate::engine::sled) struct ReadFrame {
+pub struct ReadFrame {
     pub offset: u64,
     pub len: u32,
     pub frame: AcceptFrame,
 }
 
 /// The frames of one segment, in order, up to the first damaged one.
-pub(in crate::engine::sled) fn read_frames(bytes: &[u8]) -> Vec<ReadFrame> {
+pub fn read_frames(bytes: &[u8]) -> Vec<ReadFrame> {
     let mut frames = Vec::new();
     let mut offset = 0;
     while let Some(frame) = decode_at(&bytes[offset..]) {
@@ -119,7 +119,7 @@ fn frame_len(bytes: &[u8]) -> Option<usize> {
 }
 
 /// The frame `bytes` starts with, if it is whole and its checksum holds.
-pub(in crate::engine::sled) fn decode_at(bytes: &[u8]) -> Option<AcceptFrame> {
+pub fn decode_at(bytes: &[u8]) -> Option<AcceptFrame> {
     let len = frame_len(bytes)?;
     let frame = bytes.get(..len)?;
     let crc = u32::from_le_bytes(frame[4..8].try_into().expect("4 bytes"));
@@ -131,7 +131,7 @@ pub(in crate::engine::sled) fn decode_at(bytes: &[u8]) -> Option<AcceptFrame> {
 }
 
 /// The segments in `dir`, oldest first.
-pub(in crate::engine::sled) fn segments(dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
+pub fn segments(dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
@@ -148,7 +148,7 @@ pub(in crate::engine::sled) fn segments(dir: &Path) -> std::io::Result<Vec<(u64,
     Ok(found)
 }
 
-pub(in crate::engine::sled) fn segment_path(dir: &Path, number: u64) -> PathBuf {
+pub fn segment_path(dir: &Path, number: u64) -> PathBuf {
     dir.join(format!("{number:020}{SEGMENT_SUFFIX}"))
 }
 

@@ -27,8 +27,8 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
-pub(super) use frame::{segment_path, segments, AcceptFrame};
 use frame::{create_segment, decode_at, read_frames};
+pub(super) use frame::{segment_path, segments, AcceptFrame};
 use state::{IdRange, JournalState, Place, Resident, Sealed, Segment};
 
 use super::commit::GroupCommit;
@@ -228,6 +228,7 @@ impl Journal {
     }
 
     /// Whether `id` waits in the journal.
+    #[cfg(test)]
     pub(super) fn holds(&self, id: RunId) -> bool {
         self.lock().resident.contains_key(&id.0)
     }

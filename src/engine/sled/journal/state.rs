@@ -138,7 +138,9 @@ impl JournalState {
     }
 
     fn in_flight_len(&self) -> u64 {
-        self.in_flight.as_ref().map_or(0, |bytes| bytes.len() as u64)
+        self.in_flight
+            .as_ref()
+            .map_or(0, |bytes| bytes.len() as u64)
     }
 
     /// Queues the frame of run `id` (encoded by `encode`) for the disk, and lists the run as
@@ -375,7 +377,13 @@ mod tests {
         // Written: read from the file.
         state.write_done();
         assert_eq!(in_file(state.place(two)), 14);
-        assert_eq!(state.segments[&0].ids, IdRange { lowest: 1, highest: 9 });
+        assert_eq!(
+            state.segments[&0].ids,
+            IdRange {
+                lowest: 1,
+                highest: 9
+            }
+        );
 
         // A new segment takes what is not written yet, at the same logical place.
         state.rotate(segment(2), Instant::now());
@@ -386,7 +394,10 @@ mod tests {
         assert_eq!(in_file(state.place(one)), 0);
         let sealed = state.sealed();
         assert_eq!(sealed.len(), 1);
-        assert_eq!((sealed[0].start, sealed[0].end, sealed[0].number), (0, 20, 1));
+        assert_eq!(
+            (sealed[0].start, sealed[0].end, sealed[0].number),
+            (0, 20, 1)
+        );
         assert_eq!(state.resident_in(&sealed[0], 10).len(), 2);
         assert_eq!(state.floor(), 1);
     }
@@ -411,8 +422,20 @@ mod tests {
         state.write_done();
         assert_eq!(in_file(state.place(state.resident[&2])), 0);
         assert_eq!(in_file(state.place(state.resident[&3])), 8);
-        assert_eq!(state.segments[&108].ids, IdRange { lowest: 2, highest: 3 });
-        assert_eq!(state.sealed()[0].ids, IdRange { lowest: 1, highest: 1 });
+        assert_eq!(
+            state.segments[&108].ids,
+            IdRange {
+                lowest: 2,
+                highest: 3
+            }
+        );
+        assert_eq!(
+            state.sealed()[0].ids,
+            IdRange {
+                lowest: 1,
+                highest: 1
+            }
+        );
 
         // A segment that failed before anything was written to it is replaced, not sealed.
         state.queue(frame(4, 8), 4, true);
