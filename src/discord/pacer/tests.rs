@@ -281,10 +281,7 @@ fn a_run_that_must_wait_is_parked_and_keeps_its_place() {
     let now = Instant::now();
     let route = Route::message_send(CHANNEL);
     // Discord has described the bucket: a parked run waits for its real turn.
-    answer(&pacer, &route, now, Some(headers("messages", 5, 5, 5_000)));
-    for run in 1..=5 {
-        assert_eq!(call(&pacer, &route, run, now), Decision::Go(now));
-    }
+    use_up_the_described_bucket(&pacer, &route, now);
     // Runs 6..=12 are parked, with the time of their place.
     let mut due = Vec::new();
     for run in 6..=12 {
@@ -324,10 +321,7 @@ fn a_lower_run_that_arrives_late_takes_the_earlier_place() {
     let now = Instant::now();
     let route = Route::message_send(CHANNEL);
     // Discord has described the bucket: a parked run waits for its real turn.
-    answer(&pacer, &route, now, Some(headers("messages", 5, 5, 5_000)));
-    for run in 1..=5 {
-        call(&pacer, &route, run, now);
-    }
+    use_up_the_described_bucket(&pacer, &route, now);
     // Two workers race: run 9 reaches the pacer before run 8.
     let Decision::Defer(nine) = call(&pacer, &route, 9, now) else {
         panic!()
@@ -356,10 +350,7 @@ fn a_run_behind_a_parked_earlier_run_parks_instead_of_holding_its_worker() {
     let pacer = Pacer::new();
     let now = Instant::now();
     let route = Route::message_send(CHANNEL);
-    answer(&pacer, &route, now, Some(headers("messages", 5, 5, 5_000)));
-    for run in 1..=5 {
-        call(&pacer, &route, run, now);
-    }
+    use_up_the_described_bucket(&pacer, &route, now);
     let Decision::Defer(six) = call(&pacer, &route, 6, now) else {
         panic!("run 6 went past the bucket")
     };
@@ -501,4 +492,13 @@ fn a_run_parked_on_a_guessed_bucket_comes_back_to_learn_a_larger_one() {
     answer(&pacer, &route, now, Some(headers("messages", 10, 5, 2_000)));
     let back = now + UNLEARNED_RECHECK;
     assert_eq!(call(&pacer, &route, 6, back), Decision::Go(back));
+}
+
+/// Discord describes the route's bucket (5 calls per 5 s) and runs 1 to 5 go at `now`, using it
+/// up: the next run must wait.
+fn use_up_the_described_bucket(pacer: &Pacer, route: &Route, now: Instant) {
+    answer(pacer, route, now, Some(headers("messages", 5, 5, 5_000)));
+    for run in 1..=5 {
+        assert_eq!(call(pacer, route, run, now), Decision::Go(now));
+    }
 }
