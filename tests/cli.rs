@@ -270,10 +270,19 @@ async fn run_sandbox_works_without_a_token_and_stops_on_sigterm() {
     .await;
     assert!(said.contains("hello example name"), "{said}");
     // The run the pasted line made is the sandbox's: `runs --sandbox` shows it, through the
-    // running hookbot's admin socket.
-    let runs = hookbot(dir.path(), &["runs", "--sandbox"]);
-    assert!(runs.status.success(), "{}", text(&runs.stderr));
-    let listed = text(&runs.stdout);
+    // running hookbot's admin socket, finished once its end is saved (the message is logged
+    // just before).
+    let listed = eventually(
+        Duration::from_secs(10),
+        "the run listed as finished",
+        || {
+            let runs = hookbot(dir.path(), &["runs", "--sandbox"]);
+            assert!(runs.status.success(), "{}", text(&runs.stderr));
+            let listed = text(&runs.stdout);
+            std::future::ready(listed.contains("  succeeded").then_some(listed))
+        },
+    )
+    .await;
     assert_eq!(listed.lines().count(), 1, "{listed}");
     assert!(listed.contains("  good  "), "{listed}");
     let run_id = listed.split_whitespace().next().unwrap().to_owned();
