@@ -21,8 +21,6 @@
 //! route go out in the order of their runs (the lower run id first), one at a time; a run's turn
 //! is estimated from its place and the bucket as known when it asks, and nothing is reserved
 //! before its call goes, so what Discord's answers teach meanwhile applies to every waiting run.
-//! A run waits inside its worker only for earlier runs that are asking or sending; behind a
-//! parked one, which needs a worker to come back, it parks too.
 //! A call with no holder (a trial by hand) waits inline up to [`MAX_INLINE_WAIT`].
 
 mod fair;
@@ -61,12 +59,8 @@ pub const PARK_AFTER: Duration = Duration::from_millis(200);
 /// larger limit than the documented one the run was parked on.
 pub const UNLEARNED_RECHECK: Duration = Duration::from_secs(1);
 /// How long a call waits for the calls of earlier runs on its route (their turn came first)
-/// before it goes anyway: an earlier run that does not come back in this time (after its
-/// parked time, for a parked one) has gone elsewhere.
+/// before it goes anyway: an earlier run that does not come back in this time has gone elsewhere.
 pub const ORDER_WAIT: Duration = Duration::from_secs(1);
-/// A run parked behind a parked earlier run comes back this long after that one's time, so it
-/// is taken up after it.
-pub const BEHIND_PARKED: Duration = Duration::from_millis(10);
 
 /// Who makes a call: a queued run (its id), which may be parked instead of waiting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -285,17 +279,6 @@ impl Pacer {
         }
         // Its turn has come; runs before it on the route go first, one call at a time.
         if rank > 0 || line.sending.is_some() {
-            let parked_before = line
-                .earlier_back(holder)
-                .filter(|back| now < *back + ORDER_WAIT);
-            if let Some(back) = parked_before {
-                // An earlier run is parked: it needs a worker to come back, so this one must not
-                // hold one waiting for it. (With a backlog, every worker waited so for runs that
-                // could not come back until ORDER_WAIT was up: a few runs a second went out.)
-                let at = back.max(now) + BEHIND_PARKED;
-                line.holders.insert(holder, Some(at));
-                return Decision::Defer(pace(route, at - now, reason));
-            }
             if !overdue {
                 return Decision::Behind;
             }

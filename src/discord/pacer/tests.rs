@@ -281,7 +281,10 @@ fn a_run_that_must_wait_is_parked_and_keeps_its_place() {
     let now = Instant::now();
     let route = Route::message_send(CHANNEL);
     // Discord has described the bucket: a parked run waits for its real turn.
-    use_up_the_described_bucket(&pacer, &route, now);
+    answer(&pacer, &route, now, Some(headers("messages", 5, 5, 5_000)));
+    for run in 1..=5 {
+        assert_eq!(call(&pacer, &route, run, now), Decision::Go(now));
+    }
     // Runs 6..=12 are parked, with the time of their place.
     let mut due = Vec::new();
     for run in 6..=12 {
@@ -300,12 +303,12 @@ fn a_run_that_must_wait_is_parked_and_keeps_its_place() {
     assert!(
         matches!(call(&pacer, &route, 6, early), Decision::Defer(d) if d.wait == CHANNEL_WINDOW - Duration::from_secs(2))
     );
-    // At their time they go, in run order: 7, taken up first, parks behind 6.
+    // At their time they go, in run order: 7 waits for 6.
     let then = now + CHANNEL_WINDOW;
-    assert!(matches!(
+    assert_eq!(
         pacer.decide(&route, Some(Holder(7)), then, false),
-        Decision::Defer(d) if d.wait == BEHIND_PARKED
-    ));
+        Decision::Behind
+    );
     for run in 6..=10 {
         assert_eq!(
             call(&pacer, &route, run, then),
@@ -321,7 +324,10 @@ fn a_lower_run_that_arrives_late_takes_the_earlier_place() {
     let now = Instant::now();
     let route = Route::message_send(CHANNEL);
     // Discord has described the bucket: a parked run waits for its real turn.
-    use_up_the_described_bucket(&pacer, &route, now);
+    answer(&pacer, &route, now, Some(headers("messages", 5, 5, 5_000)));
+    for run in 1..=5 {
+        call(&pacer, &route, run, now);
+    }
     // Two workers race: run 9 reaches the pacer before run 8.
     let Decision::Defer(nine) = call(&pacer, &route, 9, now) else {
         panic!()
@@ -332,54 +338,12 @@ fn a_lower_run_that_arrives_late_takes_the_earlier_place() {
     assert_eq!(eight.wait, CHANNEL_WINDOW);
     assert_eq!(nine.wait, CHANNEL_WINDOW);
     let then = now + CHANNEL_WINDOW;
-    assert!(matches!(
+    assert_eq!(
         pacer.decide(&route, Some(Holder(9)), then, false),
-        Decision::Defer(d) if d.wait == BEHIND_PARKED
-    ));
-    assert_eq!(call(&pacer, &route, 8, then), Decision::Go(then));
-    assert_eq!(call(&pacer, &route, 9, then), Decision::Go(then));
-}
-
-/// A run whose turn has come while an earlier run of its route is parked parks behind it: the
-/// earlier run needs a worker to come back, and with a backlog every worker would otherwise sit
-/// in runs waiting for parked ones until [`ORDER_WAIT`] was up (the crash bench's last start
-/// drained its backlog at eight runs a second, one per worker). A run waits in its worker only
-/// for earlier runs that are asking or sending.
-#[test]
-fn a_run_behind_a_parked_earlier_run_parks_instead_of_holding_its_worker() {
-    let pacer = Pacer::new();
-    let now = Instant::now();
-    let route = Route::message_send(CHANNEL);
-    use_up_the_described_bucket(&pacer, &route, now);
-    let Decision::Defer(six) = call(&pacer, &route, 6, now) else {
-        panic!("run 6 went past the bucket")
-    };
-    // Run 6's time has come, but a worker takes up run 7 first (run 6 is due 20 ms later).
-    let then = now + six.wait - Duration::from_millis(20);
-    match pacer.decide(&route, Some(Holder(7)), then, false) {
-        Decision::Defer(seven) => {
-            assert_eq!(seven.kind, Wait::Pace);
-            assert_eq!(then + seven.wait, now + six.wait + BEHIND_PARKED);
-        }
-        other => panic!("run 7 held its worker waiting for parked run 6: {other:?}"),
-    }
-    // Run 6 comes back at its time and goes; run 7 goes after it.
-    let back = now + six.wait;
-    assert_eq!(call(&pacer, &route, 6, back), Decision::Go(back));
-    let seven_back = back + BEHIND_PARKED;
-    assert_eq!(
-        call(&pacer, &route, 7, seven_back),
-        Decision::Go(seven_back)
-    );
-    // Waiting for a run that is asking or sending stays inside the worker.
-    assert_eq!(
-        pacer.decide(&route, Some(Holder(8)), seven_back, false),
-        Decision::Go(seven_back)
-    );
-    assert_eq!(
-        pacer.decide(&route, Some(Holder(9)), seven_back, false),
         Decision::Behind
     );
+    assert_eq!(call(&pacer, &route, 8, then), Decision::Go(then));
+    assert_eq!(call(&pacer, &route, 9, then), Decision::Go(then));
 }
 
 #[test]
@@ -492,13 +456,4 @@ fn a_run_parked_on_a_guessed_bucket_comes_back_to_learn_a_larger_one() {
     answer(&pacer, &route, now, Some(headers("messages", 10, 5, 2_000)));
     let back = now + UNLEARNED_RECHECK;
     assert_eq!(call(&pacer, &route, 6, back), Decision::Go(back));
-}
-
-/// Discord describes the route's bucket (5 calls per 5 s) and runs 1 to 5 go at `now`, using it
-/// up: the next run must wait.
-fn use_up_the_described_bucket(pacer: &Pacer, route: &Route, now: Instant) {
-    answer(pacer, route, now, Some(headers("messages", 5, 5, 5_000)));
-    for run in 1..=5 {
-        assert_eq!(call(pacer, route, run, now), Decision::Go(now));
-    }
 }
