@@ -452,9 +452,11 @@ async fn memory() -> Vec<Row> {
         row(
             "memory: RSS idle",
             format!(
-                "{:.1} MiB (peak {:.1})",
+                "{:.1} MiB (peak {:.1}; file {:.1}, anon {:.1})",
                 mib(measured.idle.rss_kib),
-                mib(measured.idle.peak_kib)
+                mib(measured.idle.peak_kib),
+                mib(measured.idle.file_kib),
+                mib(measured.idle.anon_kib)
             ),
             "<= 20 MB",
             measured.idle.rss_kib * 1024 <= 20_000_000,
@@ -462,9 +464,11 @@ async fn memory() -> Vec<Row> {
         row(
             "memory: RSS, 100k runs queued",
             format!(
-                "{:.1} MiB (peak {:.1})",
+                "{:.1} MiB (peak {:.1}; file {:.1}, anon {:.1})",
                 mib(measured.queued.rss_kib),
-                mib(measured.queued.peak_kib)
+                mib(measured.queued.peak_kib),
+                mib(measured.queued.file_kib),
+                mib(measured.queued.anon_kib)
             ),
             "<= 64 MB",
             measured.queued.rss_kib * 1024 <= 64_000_000,

@@ -1,8 +1,9 @@
 //! Resident memory of the real `hookbot` binary, idle and with 100 000 runs queued.
 //!
 //! The binary is the one Cargo builds for this bench (`CARGO_BIN_EXE_hookbot`: the release
-//! build under `cargo bench`), run as a child process against the stand-in in this process;
-//! its `VmRSS` is read from `/proc/PID/status`.
+//! build under `cargo bench`, or `HOOKBOT_BENCH_BINARY`), run as a child process against the
+//! stand-in in this process; its `VmRSS`, and how much of it is the binary's mapped pages
+//! (`RssFile`) and how much the heap and stacks (`RssAnon`), are read from `/proc/PID/status`.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -26,6 +27,8 @@ const SETTLE: Duration = Duration::from_secs(3);
 pub struct Sample {
     pub rss_kib: u64,
     pub peak_kib: u64,
+    pub anon_kib: u64,
+    pub file_kib: u64,
 }
 
 pub struct Memory {
@@ -104,14 +107,14 @@ async fn fill(db: &Path, count: u64) {
 async fn run_binary(dir: &Path, sandbox: &Sandbox, heaptrack: Option<&str>) -> Sample {
     let port = free_port();
     world::write_config(dir, &sandbox.api_url(), &format!("127.0.0.1:{port}"));
-    let binary = env!("CARGO_BIN_EXE_hookbot");
+    let binary = world::hookbot_binary();
     let mut command = match heaptrack {
         Some(prefix) => {
             let mut command = Command::new("heaptrack");
-            command.arg("-o").arg(prefix).arg(binary);
+            command.arg("-o").arg(prefix).arg(&binary);
             command
         }
-        None => Command::new(binary),
+        None => Command::new(&binary),
     };
     let mut child = command
         .arg("run")
@@ -174,6 +177,8 @@ fn read_status(pid: u32) -> Sample {
     Sample {
         rss_kib: field("VmRSS:"),
         peak_kib: field("VmHWM:"),
+        anon_kib: field("RssAnon:"),
+        file_kib: field("RssFile:"),
     }
 }
 

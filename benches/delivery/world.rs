@@ -158,6 +158,14 @@ pub async fn answers_healthz(port: u16, within: Duration) -> bool {
     }
 }
 
+/// The `hookbot` binary the phases start: the one Cargo built beside this bench, or the one
+/// `HOOKBOT_BENCH_BINARY` names, so a build under another profile (a size-tuned one, say) is
+/// measured by the same harness without building the whole bench under that profile.
+pub fn hookbot_binary() -> String {
+    std::env::var("HOOKBOT_BENCH_BINARY")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_hookbot").to_owned())
+}
+
 /// Starts the binary on `dir` and waits until it answers; its log lines go to `dir/{log}`
 /// (appended), so a phase that went wrong can be read afterwards.
 // The child is handed to the caller, which kills and waits for it.
@@ -168,7 +176,7 @@ pub async fn spawn_hookbot(dir: &Path, port: u16, log: &str) -> Child {
         .append(true)
         .open(dir.join(log))
         .expect("the log file opens");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hookbot"))
+    let mut child = Command::new(hookbot_binary())
         .arg("run")
         .arg("--config")
         .arg(dir.join("config.toml"))
