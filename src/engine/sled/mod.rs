@@ -2,7 +2,7 @@
 //! hookbot that names sled.
 //!
 //! Each kind of record has its file (`definitions`, `settings`, `variables`, `runs`, `pending`,
-//! `idempotency`, `triggers`, `prune`, `commit` for the shared flush, and `journal`, where an
+//! `retrying`, `idempotency`, `triggers`, `prune`, `commit` for the shared flush, and `journal`, where an
 //! accepted run is made durable without a flush of sled and waits until it is taken up); each
 //! holds synchronous methods on [`SledEngine`], and the [`Engine`] implementation here hands
 //! every call to the method of the same name. sled answers from memory or its page cache in
@@ -18,6 +18,7 @@ mod journal;
 mod key_cache;
 mod pending;
 mod prune;
+mod retrying;
 mod runs;
 mod settings;
 mod triggers;
@@ -115,6 +116,9 @@ const RUNS_TREE: &str = "runs";
 /// The queue: key = run id (8 bytes, big-endian); value = empty, or the unix ms of the run's
 /// next attempt (8 bytes, big-endian) when it waits for a retry.
 const PENDING_TREE: &str = "pending";
+/// The queued runs that wait for a retry: key = run id; value = the same time as their queue
+/// entry's. A start reads the retry schedule here instead of walking the queue (`retrying`).
+const RETRYING_TREE: &str = "retrying";
 /// A run's journal: key = run id (8 bytes, big-endian) + step index (4 bytes, big-endian).
 const STEPS_TREE: &str = "steps";
 const META_TREE: &str = "meta";
@@ -148,6 +152,7 @@ pub struct SledEngine {
     revisions: sled::Tree,
     runs: sled::Tree,
     pending: sled::Tree,
+    retrying: sled::Tree,
     finished: sled::Tree,
     steps: sled::Tree,
     meta: sled::Tree,
@@ -281,6 +286,10 @@ impl SledEngine {
         let meta = db.open_tree(META_TREE)?;
         // Every writer keeps the count from here on.
         let pending_count = close::queue_length(&meta, &pending)?;
+        if pending.is_empty() {
+            // No retry time anywhere in the queue: the index is complete as it is.
+            mark_retry_indexed(&meta)?;
+        }
         let install_id = load_install_id(&meta)?;
         let run_counter_floor = load_run_counter_floor(&meta)?;
         let runs = db.open_tree(RUNS_TREE)?;
@@ -296,6 +305,7 @@ impl SledEngine {
             revisions: db.open_tree(REVISIONS_TREE)?,
             runs,
             pending,
+            retrying: db.open_tree(RETRYING_TREE)?,
             finished: db.open_tree(FINISHED_TREE)?,
             steps: db.open_tree(STEPS_TREE)?,
             meta,
@@ -394,6 +404,19 @@ const FINISHED_INDEXED: &str = "finished_indexed";
 fn mark_finished_indexed(meta: &sled::Tree) -> Result<(), sled::Error> {
     if !meta.contains_key(FINISHED_INDEXED)? {
         meta.insert(FINISHED_INDEXED, &[])?;
+    }
+    Ok(())
+}
+
+/// In `meta` once every retry time in the queue is in the `retrying` index too; a database
+/// written by an earlier version has its index built by the first start that asks for the
+/// retry schedule (`retrying`).
+const RETRY_INDEXED: &str = "retry_times_indexed";
+
+/// Notes in `meta` that the `retrying` index holds every retry time in the queue.
+fn mark_retry_indexed(meta: &sled::Tree) -> Result<(), sled::Error> {
+    if !meta.contains_key(RETRY_INDEXED)? {
+        meta.insert(RETRY_INDEXED, &[])?;
     }
     Ok(())
 }

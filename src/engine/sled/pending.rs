@@ -52,7 +52,9 @@ impl SledEngine {
                         // its queue entry (and any retry time on it) made anew. The entry goes
                         // first: cut short by a crash, the journal's frame, newer than the
                         // record left, lists the run as waiting again.
-                        if self.pending.insert(run_key, &[])?.is_none() {
+                        let previous = self.pending.insert(run_key, &[])?;
+                        self.index_retry(run_key, None, previous.as_deref())?;
+                        if previous.is_none() {
                             self.pending_count.fetch_add(1, Ordering::Relaxed);
                         }
                         self.runs.insert(run_key, frame.run.as_slice())?;
@@ -182,31 +184,22 @@ impl SledEngine {
             if let (true, Some(record)) = (waited, &record) {
                 self.runs.insert(key, record.as_slice())?;
             }
-            let removed = self.pending.remove(key)?.is_some();
-            self.pending_removed(removed);
+            let removed = self.pending.remove(key)?;
+            self.index_retry(key, None, removed.as_deref())?;
+            self.pending_removed(removed.is_some());
             self.pending_removed(waited);
             Ok(())
         })
-    }
-
-    /// The queued runs waiting for a retry, with the time (unix ms) of their next attempt.
-    pub(super) fn pending_retry_times(&self) -> Result<Vec<(RunId, u64)>, StoreError> {
-        let mut waiting = Vec::new();
-        for entry in self.pending.iter() {
-            let (key, value) = entry?;
-            if let Ok(at) = <[u8; 8]>::try_from(value.as_ref()) {
-                waiting.push((RunId(decode_run_key(&key)), u64::from_be_bytes(at)));
-            }
-        }
-        Ok(waiting)
     }
 
     /// Saves a finished run and takes it off the queue.
     pub(super) fn finish_run(&self, run: &Run) -> Result<(), StoreError> {
         self.settled(run.id, |waited| {
             self.write_record(run)?;
-            let removed = self.pending.remove(run.id.0.to_be_bytes())?.is_some();
-            self.pending_removed(removed);
+            let key = run.id.0.to_be_bytes();
+            let removed = self.pending.remove(key)?;
+            self.index_retry(key, None, removed.as_deref())?;
+            self.pending_removed(removed.is_some());
             self.pending_removed(waited);
             Ok(())
         })

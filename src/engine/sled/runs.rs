@@ -40,8 +40,8 @@ impl SledEngine {
     }
 
     /// Checkpoints a run in progress. A queued run's next attempt time is kept on its queue
-    /// entry too, so a restart rebuilds the retry schedule from the small queue alone instead of
-    /// reading every queued run. A run that waited in the accept journal moves into sled here:
+    /// entry and in the `retrying` index too, so a restart rebuilds the retry schedule from that
+    /// index alone instead of reading every queued run. A run that waited in the accept journal moves into sled here:
     /// it gets its queue entry while still queued, or leaves the queue's count when not.
     pub(super) fn save_run(&self, run: &Run) -> Result<(), StoreError> {
         let key = run.id.0.to_be_bytes();
@@ -56,7 +56,9 @@ impl SledEngine {
                     .next_attempt_at_ms
                     .map(|at| at.to_be_bytes().to_vec())
                     .unwrap_or_default();
-                if self.pending.insert(key, retry_at)?.is_none() {
+                let previous = self.pending.insert(key, retry_at)?;
+                self.index_retry(key, run.next_attempt_at_ms, previous.as_deref())?;
+                if previous.is_none() {
                     self.pending_count_up();
                 }
             }
