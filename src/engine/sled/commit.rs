@@ -1,5 +1,5 @@
-//! Group commit: concurrent writers share flushes, so a burst of accepted runs costs a few
-//! disk syncs instead of one each.
+//! Group commit for sled's flushes: concurrent writers share them, so a burst of writes costs a
+//! few disk syncs instead of one each. (The accept journal syncs through its own writer thread.)
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;

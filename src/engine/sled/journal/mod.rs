@@ -8,30 +8,34 @@
 //! only. The first write of the run to sled (the executor's progress, its end, a retry) takes
 //! it off the list under the journal's lock, so a run is always in exactly one of the two.
 //!
-//! Every second (or sooner when a segment grows past [`SEGMENT_WAKE_BYTES`]) a checkpoint seals
-//! the segment being written and starts a new one. A sealed segment in which no run waits any
-//! more is deleted after a flush of sled (which holds everything its runs became); runs still
-//! waiting in a segment sealed [`SETTLE_AFTER`] ago, or beyond the newest [`MAX_SEALED`]
-//! segments, are moved into sled's trees first. Opening a database reads the segments left and
-//! lists the runs still waiting in them (the engine's replay decides which), so a run answered
-//! 200 survives a `kill -9` at any instant.
+//! One thread (`writer`) writes and syncs what the callers queued, and answers each of them.
+//!
+//! Every second (or sooner when a segment grows past 32 MiB) a checkpoint seals the segment
+//! being written and starts a new one. A sealed segment in which no run waits any more is
+//! deleted after a flush of sled (which holds everything its runs became); runs still waiting in
+//! a segment sealed [`SETTLE_AFTER`] ago, or beyond the newest [`MAX_SEALED`] segments, are
+//! moved into sled's trees first. Opening a database reads the segments left and lists the runs
+//! still waiting in them (the engine's replay decides which), so a run answered 200 survives a
+//! `kill -9` at any instant.
 
 mod frame;
 mod state;
+mod writer;
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, MutexGuard, Weak};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use frame::{create_segment, decode_at, read_frames};
 pub(super) use frame::{segment_path, segments, AcceptFrame};
 use state::{IdRange, JournalState, Place, Resident, Sealed, Segment};
+use writer::{rotate, Shared};
 
-use super::commit::GroupCommit;
 use crate::engine::error::StoreError;
 use crate::run::RunId;
 
@@ -39,8 +43,6 @@ use crate::run::RunId;
 pub(super) const JOURNAL_DIR: &str = "accept-journal";
 /// How often a checkpoint seals the segment being written and deletes or settles sealed ones.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
-/// A segment this large asks for a checkpoint before the second is up.
-const SEGMENT_WAKE_BYTES: u64 = 32 * 1024 * 1024;
 /// How long a run may wait in a sealed segment before a checkpoint moves it into sled's trees.
 /// Runs are normally taken up within milliseconds and never reach sled's trees as accepted;
 /// a backlog (Discord's pace, an outage) is moved after this, which bounds how long retention
@@ -136,18 +138,16 @@ pub(super) struct Journal {
     dir: PathBuf,
     /// Flushed before a segment is deleted.
     db: sled::Db,
-    state: Arc<Mutex<JournalState>>,
-    /// Told when a write ends, for a writer that found one still under way.
-    written: Arc<tokio::sync::Notify>,
-    commit: GroupCommit,
-    /// Asks the checkpoint thread for an early checkpoint; dropping it stops the thread.
-    wake: SyncSender<()>,
+    shared: Arc<Shared>,
+    /// The writer thread, stopped and joined when the journal closes. It asks the checkpoint
+    /// thread for an early checkpoint; its end (the channel's) ends that thread too.
+    writer: Option<JoinHandle<()>>,
     move_into_sled: MoveIntoSled,
 }
 
 impl Journal {
     /// Starts a journal in `dir` after what `replayed` found (a new segment numbered after the
-    /// last one), and its checkpoint thread.
+    /// last one), its writer and its checkpoint thread.
     pub(super) fn start(
         dir: &Path,
         db: sled::Db,
@@ -163,18 +163,18 @@ impl Journal {
             sealed_at: None,
         };
         let (wake, woken) = std::sync::mpsc::sync_channel(1);
+        let shared = Arc::new(Shared::new(JournalState::new(
+            replayed.kept,
+            replayed.resident,
+            replayed.end,
+            current,
+        )));
+        let writer = writer::spawn(shared.clone(), dir.to_owned(), wake).map_err(io_error)?;
         let journal = Arc::new(Journal {
             dir: dir.to_owned(),
             db,
-            state: Arc::new(Mutex::new(JournalState::new(
-                replayed.kept,
-                replayed.resident,
-                replayed.end,
-                current,
-            ))),
-            written: Arc::default(),
-            commit: GroupCommit::default(),
-            wake,
+            shared,
+            writer: Some(writer),
             move_into_sled,
         });
         // Segments whose runs are all in sled go now.
@@ -207,9 +207,21 @@ impl Journal {
     }
 
     /// Waits until every frame logged before this call is written and synced. Concurrent callers
-    /// share one `write` and `fdatasync`.
+    /// share one `write` and `fdatasync`: the writer's next.
     pub(super) async fn sync(&self) -> Result<(), StoreError> {
-        self.commit.flush_with(|| self.write_out()).await
+        let answered = {
+            let mut state = self.lock();
+            self.shared.wait_for_queued(&mut state)
+        };
+        let Some(answered) = answered else {
+            return Ok(());
+        };
+        match answered.await {
+            Ok(result) => result.map_err(StoreError::from),
+            Err(_) => {
+                Err(io_error(std::io::Error::other("the accept journal's writer stopped")).into())
+            }
+        }
     }
 
     /// The record of `id` while it waits in the journal.
@@ -292,75 +304,6 @@ impl Journal {
         self.lock().floor()
     }
 
-    /// Writes what is pending to the current segment and syncs it: one group commit's disk work.
-    /// The write and its bookkeeping run on a blocking thread that finishes even if the caller
-    /// goes away; a writer that finds a write still under way waits for it first.
-    async fn write_out(&self) -> Result<usize, sled::Error> {
-        let (bytes, file) = loop {
-            let written = self.written.notified();
-            let mut written = std::pin::pin!(written);
-            written.as_mut().enable();
-            {
-                let mut state = self.lock();
-                if state.in_flight.is_none() {
-                    if state.torn || state.rotate_requested {
-                        self.rotate(&mut state)?;
-                    }
-                    match state.begin_write() {
-                        Some(bytes) => break (bytes, state.current_file()),
-                        None => return Ok(0),
-                    }
-                }
-            }
-            written.await;
-        };
-        let length = bytes.len();
-        let state = self.state.clone();
-        let done = self.written.clone();
-        let wake = self.wake.clone();
-        tokio::task::spawn_blocking(move || {
-            let result = (&*file).write_all(&bytes).and_then(|()| file.sync_data());
-            drop(bytes);
-            let mut state = state.lock().expect("journal lock");
-            let result = match result {
-                Ok(()) => {
-                    if state.write_done() >= SEGMENT_WAKE_BYTES {
-                        let _ = wake.try_send(());
-                    }
-                    Ok(length)
-                }
-                Err(error) => {
-                    state.write_failed();
-                    Err(io_error(error))
-                }
-            };
-            drop(state);
-            done.notify_waiters();
-            result
-        })
-        .await
-        .map_err(|join| io_error(std::io::Error::other(join)))?
-    }
-
-    /// Starts a new segment for the frames not yet written; the one it replaces is sealed (or
-    /// deleted, when nothing was written to it). Runs under the state lock with no write under
-    /// way, so numbers only grow and no frame is queued while the file changes (a file made and
-    /// its folder synced: about a millisecond, once a second).
-    fn rotate(&self, state: &mut JournalState) -> Result<(), sled::Error> {
-        let number = state.current_number() + 1;
-        let file = create_segment(&self.dir, number).map_err(io_error)?;
-        let next = Segment {
-            number,
-            file: Arc::new(file),
-            ids: IdRange::EMPTY,
-            sealed_at: None,
-        };
-        if let Some(replaced) = state.rotate(next, Instant::now()) {
-            std::fs::remove_file(segment_path(&self.dir, replaced)).map_err(io_error)?;
-        }
-        Ok(())
-    }
-
     /// Seals the segment being written, and deletes the sealed segments in which no run waits
     /// any more, after moving into sled the runs of those due to settle.
     fn checkpoint(&self) -> Result<(), StoreError> {
@@ -368,7 +311,7 @@ impl Journal {
             let mut state = self.lock();
             if state.written > 0 {
                 if state.in_flight.is_none() {
-                    self.rotate(&mut state)?;
+                    rotate(&self.dir, &mut state)?;
                 } else {
                     state.rotate_requested = true;
                 }
@@ -422,15 +365,13 @@ impl Journal {
     }
 
     fn lock(&self) -> MutexGuard<'_, JournalState> {
-        self.state.lock().expect("journal lock")
+        self.shared.lock()
     }
 
     /// How many group commits (each one `write` and `fdatasync`) the journal has done.
     #[cfg(test)]
     pub(super) fn syncs(&self) -> u64 {
-        self.commit
-            .flushes
-            .load(std::sync::atomic::Ordering::Relaxed)
+        self.shared.syncs.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A checkpoint now, on the caller's thread.
@@ -481,12 +422,20 @@ impl Drop for Journal {
     /// segments: only a crash leaves anything for the next start to read. (Moving costs what
     /// accepting into sled did: about a second for 100,000 waiting runs.)
     fn drop(&mut self) {
+        // No caller waits (each holds a handle); the writer ends at once, and is not in the
+        // middle of a write after the join.
+        self.shared.stop();
+        if let Some(writer) = self.writer.take() {
+            if writer.join().is_err() {
+                tracing::warn!("the accept journal's writer panicked");
+            }
+        }
         let closed = (|| -> Result<(), StoreError> {
             {
                 let mut state = self.lock();
                 if state.in_flight.is_none() {
                     if state.torn {
-                        self.rotate(&mut state)?;
+                        rotate(&self.dir, &mut state)?;
                     }
                     if let Some(bytes) = state.begin_write() {
                         let file = state.current_file();

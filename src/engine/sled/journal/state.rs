@@ -7,12 +7,16 @@
 //! frames queued before a new segment begins are written to the new one, at the same logical
 //! place.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
 use std::sync::Arc;
 use std::time::Instant;
 
 use crate::run::RunId;
+
+/// How a caller waiting for the disk hears that its frames are durable, or that the write
+/// carrying them failed.
+pub(super) type Answer = tokio::sync::oneshot::Sender<Result<(), sled::Error>>;
 
 /// Where an accepted run's frame lies in the journal's logical stream.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -93,6 +97,13 @@ pub(super) struct JournalState {
     pub torn: bool,
     /// A checkpoint asked for a new segment while a write was in progress.
     pub rotate_requested: bool,
+    /// The callers waiting for the disk, each with the logical position its frames end at (the
+    /// end of what was queued when it asked), so positions never decrease along the queue.
+    pub waiters: VecDeque<(u64, Answer)>,
+    /// The writer sleeps, waiting for a caller: the next one must wake it.
+    pub writer_idle: bool,
+    /// The writer is to end once no caller waits.
+    pub stop: bool,
 }
 
 impl JournalState {
@@ -116,6 +127,9 @@ impl JournalState {
             resident,
             torn: false,
             rotate_requested: false,
+            waiters: VecDeque::new(),
+            writer_idle: false,
+            stop: false,
         }
     }
 
@@ -137,6 +151,16 @@ impl JournalState {
         self.current().0 + self.written
     }
 
+    /// Where what is on disk ends: every frame before it is durable.
+    pub fn durable_end(&self) -> u64 {
+        self.written_end()
+    }
+
+    /// Where the frames queued so far end, written or not.
+    pub fn queued_end(&self) -> u64 {
+        self.written_end() + self.in_flight_len() + self.pending.len() as u64
+    }
+
     fn in_flight_len(&self) -> u64 {
         self.in_flight
             .as_ref()
@@ -146,7 +170,7 @@ impl JournalState {
     /// Queues the frame of run `id` (encoded by `encode`) for the disk, and lists the run as
     /// waiting in the journal when `waits`.
     pub fn queue(&mut self, encode: impl FnOnce(&mut Vec<u8>), id: u64, waits: bool) {
-        let logical = self.written_end() + self.in_flight_len() + self.pending.len() as u64;
+        let logical = self.queued_end();
         let mark = self.pending.len();
         encode(&mut self.pending);
         // Every frame counts for the floor: a replay looks at each one.
