@@ -184,3 +184,50 @@ async fn a_parked_run_resumes_at_its_step_without_repeating_a_send() {
     assert_no_429(&h);
     h.stop().await;
 }
+
+/// Two channels' backlogs, each far longer than the front of a line that is in play, with two
+/// workers: the runs parked behind are brought back as their line moves (not on their 60 s
+/// safety net), no worker sits waiting for a parked run, each channel keeps its order, and the
+/// whole backlog goes at the channels' pace with no 429.
+#[tokio::test]
+async fn backlogs_longer_than_a_lines_front_drain_in_order_at_the_channels_pace() {
+    let h = Harness::start_with_options(
+        fixture(),
+        SandboxOptions::default().discord_rate_limits(RateLimits {
+            global_per_second: 50,
+            messages_per_channel: 10,
+            per_seconds: 1,
+        }),
+        &[("general.toml", &general()), ("deploys.toml", &deploys())],
+        "",
+        "[limits]\nper_event_per_minute = 0\n[delivery]\nworkers = 2\n",
+    )
+    .await;
+    const BACKLOG: usize = 60;
+    for n in 0..BACKLOG {
+        for event in ["general", "deploys"] {
+            let answer = h
+                .post(event, variables_body(&[("n", json!(n.to_string()))]))
+                .await;
+            assert_eq!(answer.status, 200, "{}", answer.body);
+        }
+    }
+    // The deadline only bounds a broken run; the times below are what the test asserts.
+    wait_delivered(&h, GENERAL, BACKLOG, Duration::from_secs(90)).await;
+    wait_delivered(&h, DEPLOYS, BACKLOG, Duration::from_secs(90)).await;
+    assert_eq!(contents(&h, GENERAL), posted_in_order(BACKLOG));
+    let deploys: Vec<String> = (0..BACKLOG).map(|n| format!("d {n}")).collect();
+    assert_eq!(contents(&h, DEPLOYS), deploys);
+    for channel in [GENERAL, DEPLOYS] {
+        let times = h.sandbox.message_times(channel);
+        // 60 messages at 10 a second take about 6 s; a run left for its 60 s safety net would
+        // take over a minute.
+        let took = times[BACKLOG - 1] - times[0];
+        assert!(
+            took < Duration::from_secs(45),
+            "channel {channel}: the backlog took {took:?}"
+        );
+    }
+    assert_no_429(&h);
+    h.stop().await;
+}

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 pub use actions::{allowed_mentions, truncate};
@@ -91,6 +92,7 @@ pub async fn run_executor(
         let woken = queue.woken();
         tokio::pin!(woken);
         woken.as_mut().enable();
+        bring_promoted_forward(&pacer, &queue);
 
         match queue.claim(slots.available_permits(), now_ms()).await {
             Ok(ids) => {
@@ -143,10 +145,24 @@ pub async fn run_executor(
             _ = &mut woken => {}
             Some(_) = tasks.join_next() => {}
             _ = next_due => {}
+            _ = pacer.promotions() => {}
             _ = shutdown.cancelled() => break,
         }
     }
     drain(tasks).await;
+}
+
+/// Runs parked behind others on a route whose line has reached them come back at their turn.
+fn bring_promoted_forward(pacer: &Pacer, queue: &Queue) {
+    let now = Instant::now();
+    for (holder, turn) in pacer.take_promoted() {
+        queue.bring_forward(RunId(holder.0), unix_ms_at(turn, now));
+    }
+}
+
+/// The unix time (ms) of the tokio instant `at`, as seen at `now`.
+fn unix_ms_at(at: Instant, now: Instant) -> u64 {
+    now_ms().saturating_add(at.saturating_duration_since(now).as_millis() as u64)
 }
 
 /// What every run of this executor shares.
@@ -240,6 +256,10 @@ async fn execute_run(
         }
         Ended::Parked(at) => {
             queue.park(&run, at).await?;
+            // Its line may have reached it while it was being parked.
+            if let Some(turn) = worker.pacer.turn_in_play(Holder(id.0)) {
+                queue.bring_forward(id, unix_ms_at(turn, Instant::now()));
+            }
             tracing::debug!(run = %id, event = %event.id, wait_ms = at.saturating_sub(now_ms()), "run parked until Discord's pace allows its next call");
             return Ok(true);
         }

@@ -296,6 +296,20 @@ impl Queue {
         self.claims().schedule.insert(id, at_ms);
     }
 
+    /// A waiting run is due at `at_ms` if that is sooner than its time (Discord's pace lets it
+    /// go earlier). A run not waiting (in progress, or not queued) is left alone. Whether the
+    /// executor should look again now.
+    pub fn bring_forward(&self, id: RunId, at_ms: u64) -> bool {
+        let mut claims = self.claims();
+        match claims.schedule.due(id) {
+            Some(due) if due > at_ms => {
+                claims.schedule.insert(id, at_ms);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Checkpoints a run stopped by shutdown: it stays queued and resumes on the next start.
     pub async fn pause(&self, run: &Run) -> Result<(), StoreError> {
         self.inner.store.save_run(run).await

@@ -61,6 +61,11 @@ impl Schedule {
         due.into_iter().map(|(_, id)| id).collect()
     }
 
+    /// When `id` is due, if it waits.
+    pub fn due(&self, id: RunId) -> Option<u64> {
+        self.due.get(&id).copied()
+    }
+
     pub fn contains(&self, id: RunId) -> bool {
         self.due.contains_key(&id)
     }

@@ -21,16 +21,21 @@
 //! route go out in the order of their runs (the lower run id first), one at a time; a run's turn
 //! is estimated from its place and the bucket as known when it asks, and nothing is reserved
 //! before its call goes, so what Discord's answers teach meanwhile applies to every waiting run.
+//! Only the first [`IN_PLAY`] runs of a line are estimated and come back for their turn; the
+//! runs behind them are parked without a time and handed to the executor
+//! ([`Pacer::take_promoted`]) as the line reaches them, and a run never waits in its worker for
+//! a parked one (which needs a worker to come back): it parks behind it.
 //! A call with no holder (a trial by hand) waits inline up to [`MAX_INLINE_WAIT`].
 
 mod fair;
 mod learned;
+mod line;
 mod route;
 #[cfg(test)]
 mod tests;
 mod window;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -41,6 +46,8 @@ use fair::FairShare;
 pub use fair::GLOBAL_PER_SECOND;
 use learned::Buckets;
 pub use learned::RateLimitHeaders;
+pub use line::{Holder, IN_PLAY};
+use line::{Line, Place};
 pub use route::Route;
 
 /// A 429 without `retry_after` blocks its route this long.
@@ -61,10 +68,13 @@ pub const UNLEARNED_RECHECK: Duration = Duration::from_secs(1);
 /// How long a call waits for the calls of earlier runs on its route (their turn came first)
 /// before it goes anyway: an earlier run that does not come back in this time has gone elsewhere.
 pub const ORDER_WAIT: Duration = Duration::from_secs(1);
+/// A run parked behind the runs in play of its line comes back after this long even if the line
+/// has not reached it (it is brought back as soon as the line does): a safety net only.
+pub const BEHIND_RECHECK: Duration = Duration::from_secs(60);
+/// The most runs brought back into play that the executor has not yet collected; past it the
+/// oldest are dropped and those runs come back on their own time instead.
+pub const MAX_PROMOTED: usize = 4096;
 
-/// Who makes a call: a queued run (its id), which may be parked instead of waiting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Holder(pub u64);
 
 /// Why a call was not made now: wait this long and try again (nothing was sent).
 #[derive(Debug, Clone, PartialEq)]
@@ -82,34 +92,6 @@ pub enum Wait {
     Pace,
     /// The breaker, or a wait too long to sit out for a call without a holder.
     Hold,
-}
-
-/// The queued runs waiting for their turn on one route, in run order.
-#[derive(Debug, Default)]
-struct Line {
-    /// The runs holding a place, lowest id first, with when each parked one was told to come
-    /// back (`None`: it is asking now).
-    holders: BTreeMap<Holder, Option<Instant>>,
-    /// A call of this route is out and not yet answered (since then).
-    sending: Option<Instant>,
-}
-
-impl Line {
-    fn rank(&self, holder: Holder) -> usize {
-        self.holders.range(..holder).count()
-    }
-
-    /// When the runs before `holder` are expected back, the latest of them.
-    fn earlier_back(&self, holder: Holder) -> Option<Instant> {
-        self.holders
-            .range(..holder)
-            .filter_map(|(_, due)| *due)
-            .max()
-    }
-
-    fn idle(&self) -> bool {
-        self.holders.is_empty() && self.sending.is_none()
-    }
 }
 
 /// What [`Pacer::decide`] says about a call.
@@ -130,6 +112,9 @@ struct State {
     lines: HashMap<Route, Line>,
     /// Which line each parked run holds a ticket in.
     tickets: HashMap<Holder, Route>,
+    /// Runs parked behind that their line has reached, with their estimated turn, for the
+    /// executor to bring back ([`Pacer::take_promoted`]); at most [`MAX_PROMOTED`].
+    promoted: VecDeque<(Holder, Instant)>,
     blocked: HashMap<Route, Instant>,
     refusals: VecDeque<Instant>,
     paused_until: Option<Instant>,
@@ -141,6 +126,8 @@ pub struct Pacer {
     state: Mutex<State>,
     /// A call went out or was answered: a call waiting for its turn looks again.
     turned: Notify,
+    /// Runs were brought back into play ([`Pacer::take_promoted`]).
+    promotion: Notify,
 }
 
 impl Default for Pacer {
@@ -157,11 +144,13 @@ impl Pacer {
                 buckets: Buckets::default(),
                 lines: HashMap::new(),
                 tickets: HashMap::new(),
+                promoted: VecDeque::new(),
                 blocked: HashMap::new(),
                 refusals: VecDeque::new(),
                 paused_until: None,
             }),
             turned: Notify::new(),
+            promotion: Notify::new(),
         }
     }
 
@@ -210,111 +199,49 @@ impl Pacer {
         overdue: bool,
     ) -> Decision {
         let mut state = self.state.lock().expect("pacer lock");
-        let state = &mut *state;
-        let mut start = now;
-        if let Some(until) = state.paused_until {
-            if until > now {
-                return Decision::Defer(Deferred {
-                    wait: until - now,
-                    reason: format!(
-                        "delivery is paused: Discord refused {BREAKER_THRESHOLD} calls within {} min",
-                        BREAKER_WINDOW.as_secs() / 60
-                    ),
-                    kind: Wait::Hold,
-                });
-            }
-            state.paused_until = None;
+        let decision = decide(&mut state, route, holder, now, overdue);
+        if !state.promoted.is_empty() {
+            self.promotion.notify_one();
         }
-        let mut reason = String::new();
-        match state.blocked.get(route).copied() {
-            Some(until) if until > now => {
-                start = until;
-                reason = format!("Discord rate-limited {route}");
-            }
-            Some(_) => {
-                state.blocked.remove(route);
-            }
-            None => {}
-        }
-        let major = route.target;
-        let Some(holder) = holder else {
-            if start - now > MAX_INLINE_WAIT {
-                return Decision::Defer(Deferred {
-                    wait: start - now,
-                    reason,
-                    kind: Wait::Hold,
-                });
-            }
-            let slot = state.buckets.reserve(route, start);
-            let at = state.global.earliest(slot, now, major);
-            state.global.take(at, major);
-            return Decision::Go(at);
-        };
-        // A place the run holds in another line is given up: it has moved on.
-        if let Some(other) = state.tickets.get(&holder).filter(|r| *r != route).cloned() {
-            if let Some(line) = state.lines.get_mut(&other) {
-                line.holders.remove(&holder);
-            }
-        }
-        state.tickets.insert(holder, route.clone());
-        let line = state.lines.entry(route.clone()).or_default();
-        line.holders.insert(holder, None);
-        if line.sending.is_some_and(|since| now - since >= ORDER_WAIT) {
-            line.sending = None;
-        }
-        // When its turn may come: after the runs before it in the line, as the bucket allows
-        // now (nothing is reserved before the call goes, so what Discord says meanwhile counts).
-        let rank = line.rank(holder);
-        let mut turn = state.buckets.peek(route, start, rank);
-        if let Some(back) = line.earlier_back(holder) {
-            turn = turn.max(back);
-        }
-        if turn > now + PARK_AFTER {
-            if !state.buckets.is_learned(route) {
-                turn = turn.min(start.max(now + UNLEARNED_RECHECK));
-            }
-            let line = state.lines.get_mut(route).expect("the line was made above");
-            line.holders.insert(holder, Some(turn));
-            return Decision::Defer(pace(route, turn - now, reason));
-        }
-        // Its turn has come; runs before it on the route go first, one call at a time.
-        if rank > 0 || line.sending.is_some() {
-            if !overdue {
-                return Decision::Behind;
-            }
-            // The earlier runs did not come: they lose their place.
-            let late: Vec<Holder> = line.holders.range(..holder).map(|(h, _)| *h).collect();
-            for earlier in late {
-                line.holders.remove(&earlier);
-                state.tickets.remove(&earlier);
-            }
-            line.sending = None;
-        }
-        let slot = state.buckets.peek(route, start, 0);
-        let at = state.global.earliest(slot, now, major);
-        let line = state.lines.get_mut(route).expect("the line was made above");
-        if at > now + PARK_AFTER {
-            line.holders.insert(holder, Some(at));
-            return Decision::Defer(pace(route, at - now, "the global pace".into()));
-        }
-        line.holders.remove(&holder);
-        line.sending = Some(now);
-        state.tickets.remove(&holder);
-        state.buckets.reserve(route, at);
-        state.global.take(at, major);
-        Decision::Go(at)
+        decision
     }
 
     /// A run will not come back for its place (it finished, failed, or waits for a retry).
     pub fn release(&self, holder: Holder) {
         let mut state = self.state.lock().expect("pacer lock");
         if let Some(route) = state.tickets.remove(&holder) {
-            if let Some(line) = state.lines.get_mut(&route) {
-                line.holders.remove(&holder);
-            }
+            state.leave(&route, holder, Instant::now());
         }
+        let promoted = !state.promoted.is_empty();
         drop(state);
         self.turned.notify_waiters();
+        if promoted {
+            self.promotion.notify_one();
+        }
+    }
+
+    /// The runs parked behind that their line has reached since the last call, each with its
+    /// estimated turn: the executor brings them back then.
+    pub fn take_promoted(&self) -> Vec<(Holder, Instant)> {
+        let mut state = self.state.lock().expect("pacer lock");
+        state.promoted.drain(..).collect()
+    }
+
+    /// Resolves when runs were brought back into play since [`take_promoted`](Self::take_promoted)
+    /// was last called (a promotion made while nobody waited is kept for the next wait).
+    pub async fn promotions(&self) {
+        self.promotion.notified().await;
+    }
+
+    /// The turn a parked run has in play now, if its line has reached it: a run brought into play
+    /// while it was on its way to being parked must not sleep until its own, later time.
+    pub fn turn_in_play(&self, holder: Holder) -> Option<Instant> {
+        let state = self.state.lock().expect("pacer lock");
+        let route = state.tickets.get(&holder)?;
+        match state.lines.get(route)?.holders.get(&holder)? {
+            Place::Due(at) => Some(*at),
+            _ => None,
+        }
     }
 
     /// Discord's answer to a call to `route`: `status` when it answered, `retry_after` when it
@@ -420,6 +347,171 @@ impl Pacer {
     pub fn paused(&self) -> bool {
         let state = self.state.lock().expect("pacer lock");
         state.paused_until.is_some_and(|t| t > Instant::now())
+    }
+}
+
+/// [`Pacer::decide`] on the locked state.
+fn decide(
+    state: &mut State,
+    route: &Route,
+    holder: Option<Holder>,
+    now: Instant,
+    overdue: bool,
+) -> Decision {
+    let mut start = now;
+
+    if let Some(until) = state.paused_until {
+        if until > now {
+            return Decision::Defer(Deferred {
+                wait: until - now,
+                reason: format!(
+                    "delivery is paused: Discord refused {BREAKER_THRESHOLD} calls within {} min",
+                    BREAKER_WINDOW.as_secs() / 60
+                ),
+                kind: Wait::Hold,
+            });
+        }
+        state.paused_until = None;
+    }
+    let mut reason = String::new();
+    match state.blocked.get(route).copied() {
+        Some(until) if until > now => {
+            start = until;
+            reason = format!("Discord rate-limited {route}");
+        }
+        Some(_) => {
+            state.blocked.remove(route);
+        }
+        None => {}
+    }
+    let major = route.target;
+    let Some(holder) = holder else {
+        if start - now > MAX_INLINE_WAIT {
+            return Decision::Defer(Deferred {
+                wait: start - now,
+                reason,
+                kind: Wait::Hold,
+            });
+        }
+        let slot = state.buckets.reserve(route, start);
+        let at = state.global.earliest(slot, now, major);
+        state.global.take(at, major);
+        return Decision::Go(at);
+    };
+    // A place the run holds in another line is given up: it has moved on.
+    if let Some(other) = state.tickets.get(&holder).filter(|r| *r != route).cloned() {
+        state.leave(&other, holder, now);
+    }
+    state.tickets.insert(holder, route.clone());
+    let line = state.lines.entry(route.clone()).or_default();
+    line.holders.insert(holder, Place::Asking);
+    if line.sending.is_some_and(|since| now - since >= ORDER_WAIT) {
+        line.sending = None;
+    }
+    // Earlier runs in play that are not back ORDER_WAIT after their time have gone
+    // elsewhere: they lose their place (and come back to the line's order if they ask again).
+    let gone: Vec<Holder> = line
+        .holders
+        .range(..holder)
+        .take(IN_PLAY)
+        .filter(|(_, place)| matches!(place, Place::Due(at) if *at + ORDER_WAIT <= now))
+        .map(|(earlier, _)| *earlier)
+        .collect();
+    for earlier in gone {
+        state.leave(route, earlier, now);
+        state.tickets.remove(&earlier);
+    }
+    let line = state.lines.get_mut(route).expect("the line was made above");
+    let Some(rank) = line.rank_in_play(holder) else {
+        line.holders.insert(holder, Place::Behind);
+        return Decision::Defer(pace(
+            route,
+            BEHIND_RECHECK,
+            format!("{IN_PLAY} earlier runs wait for {route}"),
+        ));
+    };
+    // When its turn may come: after the runs before it in the line, as the bucket allows
+    // now (nothing is reserved before the call goes, so what Discord says meanwhile counts).
+    let mut turn = state.buckets.peek(route, start, rank);
+    let earlier_back = line.earlier_back(holder);
+    if let Some(back) = earlier_back {
+        turn = turn.max(back);
+    }
+    if turn > now + PARK_AFTER {
+        if !state.buckets.is_learned(route) {
+            turn = turn.min(start.max(now + UNLEARNED_RECHECK));
+        }
+        line.holders.insert(holder, Place::Due(turn));
+        return Decision::Defer(pace(route, turn - now, reason));
+    }
+    // Its turn has come; runs before it on the route go first, one call at a time.
+    if rank > 0 || line.sending.is_some() {
+        if !overdue {
+            if line.earlier_in_worker(holder) {
+                return Decision::Behind;
+            }
+            // Only parked runs are before it, and each needs a worker to come back: this
+            // one must not hold a worker waiting for them (with a backlog every worker
+            // would, and the line would move one run per worker each ORDER_WAIT). It parks
+            // behind them and is brought back as soon as one of them leaves the line, or
+            // when they are overdue.
+            let back = earlier_back.unwrap_or(now).max(now) + ORDER_WAIT;
+            line.holders.insert(holder, Place::Behind);
+            return Decision::Defer(pace(route, back - now, reason));
+        }
+        // The earlier runs did not come: they lose their place.
+        let late: Vec<Holder> = line.holders.range(..holder).map(|(h, _)| *h).collect();
+        for earlier in late {
+            line.holders.remove(&earlier);
+            state.tickets.remove(&earlier);
+        }
+        line.sending = None;
+    }
+    let slot = state.buckets.peek(route, start, 0);
+    let at = state.global.earliest(slot, now, major);
+    let line = state.lines.get_mut(route).expect("the line was made above");
+    if at > now + PARK_AFTER {
+        line.holders.insert(holder, Place::Due(at));
+        return Decision::Defer(pace(route, at - now, "the global pace".into()));
+    }
+    line.sending = Some(now);
+    state.leave(route, holder, now);
+    state.tickets.remove(&holder);
+    state.buckets.reserve(route, at);
+    state.global.take(at, major);
+    Decision::Go(at)
+}
+
+impl State {
+    /// `holder` leaves `route`'s line (its call went, it moved on or lost its place): the runs
+    /// parked behind that the line now reaches are brought into play.
+    fn leave(&mut self, route: &Route, holder: Holder, now: Instant) {
+        let Some(line) = self.lines.get_mut(route) else {
+            return;
+        };
+        if line.holders.remove(&holder).is_none() {
+            return;
+        }
+        let reached = line.reached();
+        for (rank, reached) in reached {
+            let start = match self.blocked.get(route) {
+                Some(until) if *until > now => *until,
+                _ => now,
+            };
+            let line = self.lines.get_mut(route).expect("the line is there");
+            let mut turn = self.buckets.peek(route, start, rank).max(now);
+            if let Some(back) = line.earlier_back(reached) {
+                turn = turn.max(back);
+            }
+            if !self.buckets.is_learned(route) {
+                turn = turn.min(start.max(now + UNLEARNED_RECHECK));
+            }
+            line.holders.insert(reached, Place::Due(turn));
+            if self.promoted.len() >= MAX_PROMOTED {
+                self.promoted.pop_front();
+            }
+            self.promoted.push_back((reached, turn));
+        }
     }
 }
 

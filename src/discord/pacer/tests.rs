@@ -303,13 +303,18 @@ fn a_run_that_must_wait_is_parked_and_keeps_its_place() {
     assert!(
         matches!(call(&pacer, &route, 6, early), Decision::Defer(d) if d.wait == CHANNEL_WINDOW - Duration::from_secs(2))
     );
-    // At their time they go, in run order: 7 waits for 6.
+    // At their time they go, in run order. Run 7, taken up before 6, does not hold its worker
+    // waiting for 6 (parked, 6 needs a worker to come back): it parks behind it, and is brought
+    // back the moment 6's call goes.
     let then = now + CHANNEL_WINDOW;
-    assert_eq!(
-        pacer.decide(&route, Some(Holder(7)), then, false),
-        Decision::Behind
-    );
-    for run in 6..=10 {
+    let Decision::Defer(seven) = pacer.decide(&route, Some(Holder(7)), then, false) else {
+        panic!("run 7 went before run 6")
+    };
+    assert_eq!((seven.kind, seven.wait), (Wait::Pace, ORDER_WAIT));
+    assert!(pacer.take_promoted().is_empty());
+    assert_eq!(call(&pacer, &route, 6, then), Decision::Go(then));
+    assert_eq!(pacer.take_promoted(), [(Holder(7), then)]);
+    for run in 7..=10 {
         assert_eq!(
             call(&pacer, &route, run, then),
             Decision::Go(then),
@@ -338,10 +343,10 @@ fn a_lower_run_that_arrives_late_takes_the_earlier_place() {
     assert_eq!(eight.wait, CHANNEL_WINDOW);
     assert_eq!(nine.wait, CHANNEL_WINDOW);
     let then = now + CHANNEL_WINDOW;
-    assert_eq!(
+    assert!(matches!(
         pacer.decide(&route, Some(Holder(9)), then, false),
-        Decision::Behind
-    );
+        Decision::Defer(d) if d.kind == Wait::Pace
+    ));
     assert_eq!(call(&pacer, &route, 8, then), Decision::Go(then));
     assert_eq!(call(&pacer, &route, 9, then), Decision::Go(then));
 }
@@ -354,15 +359,30 @@ fn an_earlier_run_that_does_not_come_loses_its_turn() {
     for run in 1..=7 {
         call(&pacer, &route, run, now);
     }
+    // Run 6 is taken up, asks, and its worker is gone (a shutdown, say): 7 waits for it in its
+    // worker, then goes.
     let then = now + CHANNEL_WINDOW;
+    assert!(matches!(
+        pacer.decide(&route, Some(Holder(6)), then, false),
+        Decision::Go(_)
+    ));
+    let later = then + Duration::from_millis(10);
     assert_eq!(
-        pacer.decide(&route, Some(Holder(7)), then, false),
+        pacer.decide(&route, Some(Holder(7)), later, false),
         Decision::Behind
     );
     assert!(matches!(
-        pacer.decide(&route, Some(Holder(7)), then, true),
+        pacer.decide(&route, Some(Holder(7)), later, true),
         Decision::Go(_)
     ));
+    answer(&pacer, &route, later, None);
+    // A parked run not back ORDER_WAIT after its time loses its place at once.
+    let parked = (8..)
+        .find(|run| matches!(call(&pacer, &route, *run, later), Decision::Defer(_)))
+        .unwrap();
+    let past = later + CHANNEL_WINDOW + ORDER_WAIT;
+    let decision = pacer.decide(&route, Some(Holder(parked + 1)), past, false);
+    assert!(matches!(decision, Decision::Go(_)), "{decision:?}");
     // Released runs give their place up too.
     pacer.release(Holder(6));
     assert!(pacer.state.lock().unwrap().tickets.is_empty());
@@ -456,4 +476,104 @@ fn a_run_parked_on_a_guessed_bucket_comes_back_to_learn_a_larger_one() {
     answer(&pacer, &route, now, Some(headers("messages", 10, 5, 2_000)));
     let back = now + UNLEARNED_RECHECK;
     assert_eq!(call(&pacer, &route, 6, back), Decision::Go(back));
+}
+
+/// Only the front of a line is in play: the runs behind it are parked once, without a time, and
+/// brought back in order as the front moves, each with its turn; a decision never walks the
+/// whole backlog.
+#[test]
+fn a_backlog_waits_behind_the_front_of_its_line_and_is_brought_in_as_it_moves() {
+    let pacer = Pacer::new();
+    let now = Instant::now();
+    let route = Route::message_send(CHANNEL);
+    answer(&pacer, &route, now, Some(headers("messages", 5, 5, 5_000)));
+    let backlog = 5 + IN_PLAY as u64 + 1000;
+    let mut behind = Vec::new();
+    for run in 1..=backlog {
+        match call(&pacer, &route, run, now) {
+            Decision::Go(_) => assert!(run <= 5, "run {run} went past the bucket"),
+            Decision::Defer(d) if d.wait == BEHIND_RECHECK => behind.push(run),
+            Decision::Defer(d) => {
+                assert!(run <= 5 + IN_PLAY as u64, "run {run} is in play");
+                assert!(d.wait >= CHANNEL_WINDOW, "run {run}: {d:?}");
+            }
+            Decision::Behind => panic!("run {run} waited in its worker"),
+        }
+    }
+    assert_eq!(behind.len(), 1000);
+    assert_eq!(behind[0], 5 + IN_PLAY as u64 + 1);
+    assert!(pacer.take_promoted().is_empty());
+    // The first in play comes back at its time and goes: the first run behind is brought in,
+    // with a turn after every run before it.
+    let then = now + CHANNEL_WINDOW;
+    assert_eq!(call(&pacer, &route, 6, then), Decision::Go(then));
+    let promoted = pacer.take_promoted();
+    assert_eq!(promoted.len(), 1);
+    let (first_behind, turn) = promoted[0];
+    assert_eq!(first_behind, Holder(behind[0]));
+    assert!(turn >= now + 4 * CHANNEL_WINDOW, "{turn:?}");
+    assert_eq!(pacer.turn_in_play(first_behind), Some(turn));
+    assert_eq!(pacer.turn_in_play(Holder(behind[1])), None);
+    // A run behind that comes back on its own (the safety net) is still behind.
+    let Decision::Defer(again) = call(&pacer, &route, behind[1], then) else {
+        panic!("a run behind the line went")
+    };
+    assert_eq!(again.wait, BEHIND_RECHECK);
+    // Released runs make room too.
+    pacer.release(Holder(7));
+    assert_eq!(pacer.take_promoted()[0].0, Holder(behind[1]));
+}
+
+/// The backlog drains at the bucket's pace when the executor brings promoted runs back: every
+/// run goes once, in run order, and none waits in its worker (on tokio's paused clock).
+#[tokio::test(start_paused = true)]
+async fn a_backlog_drains_in_order_at_the_buckets_pace() {
+    let pacer = Pacer::new();
+    let route = Route::message_send(CHANNEL);
+    let start = Instant::now();
+    pacer.after(
+        &route,
+        Some(200),
+        None,
+        Some(&headers("messages", 5, 5, 5_000)),
+    );
+    let backlog = 60u64;
+    // When each parked run is due, as the executor's schedule would keep it.
+    let mut due: std::collections::BTreeMap<u64, Instant> =
+        (1..=backlog).map(|r| (r, start)).collect();
+    let mut sent = Vec::new();
+    while let Some((&run, &at)) = due.iter().min_by_key(|(run, at)| (**at, **run)) {
+        assert!(
+            at - start < Duration::from_secs(120),
+            "the backlog stalled: {sent:?}"
+        );
+        tokio::time::sleep_until(at).await;
+        due.remove(&run);
+        match pacer.before(&route, Some(Holder(run))).await {
+            Ok(()) => {
+                sent.push((run, Instant::now() - start));
+                pacer.after(&route, Some(200), None, None);
+            }
+            Err(deferred) => {
+                due.insert(run, Instant::now() + deferred.wait);
+            }
+        }
+        for (holder, turn) in pacer.take_promoted() {
+            if let Some(at) = due.get_mut(&holder.0) {
+                *at = (*at).min(turn);
+            }
+        }
+    }
+    let order: Vec<u64> = sent.iter().map(|(run, _)| *run).collect();
+    assert_eq!(
+        order,
+        (1..=backlog).collect::<Vec<_>>(),
+        "a channel's runs keep their order"
+    );
+    // Five per five seconds: the last of 60 goes in the twelfth window.
+    let last = sent.last().unwrap().1;
+    assert!(
+        last >= 11 * CHANNEL_WINDOW && last < 12 * CHANNEL_WINDOW,
+        "{last:?}"
+    );
 }

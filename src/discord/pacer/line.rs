@@ -1,0 +1,110 @@
+//! One route's line: the queued runs waiting for its calls, lowest run id first, and which of
+//! them are in play (their turn estimated, each coming back for it) or parked behind until the
+//! line reaches them.
+
+use std::collections::BTreeMap;
+
+use tokio::time::Instant;
+
+/// Who makes a call: a queued run (its id), which may be parked instead of waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Holder(pub u64);
+
+/// How many runs at the front of a line are in play: each has its turn estimated and comes back
+/// for it. The runs behind them are parked without a time and brought into play as the front
+/// moves, so a backlog of thousands costs each run one park, and a decision looks at no more
+/// than this many places.
+pub const IN_PLAY: usize = 16;
+
+/// Where a run stands in its line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Place {
+    /// Its call is being decided now (it is in a worker).
+    Asking,
+    /// In play, parked until this instant, its estimated turn.
+    Due(Instant),
+    /// Parked behind the runs in play, until the line reaches it.
+    Behind,
+}
+
+/// The queued runs waiting for one route, in run order.
+#[derive(Debug, Default)]
+pub(super) struct Line {
+    pub holders: BTreeMap<Holder, Place>,
+    /// A call of this route is out and not yet answered (since then).
+    pub sending: Option<Instant>,
+}
+
+impl Line {
+    /// How many runs are before `holder`, when it is in play (`None`: it is behind them).
+    pub fn rank_in_play(&self, holder: Holder) -> Option<usize> {
+        let rank = self.holders.range(..holder).take(IN_PLAY).count();
+        (rank < IN_PLAY).then_some(rank)
+    }
+
+    /// When the runs before `holder` are expected back, the latest of them.
+    pub fn earlier_back(&self, holder: Holder) -> Option<Instant> {
+        self.holders
+            .range(..holder)
+            .filter_map(|(_, place)| match place {
+                Place::Due(at) => Some(*at),
+                _ => None,
+            })
+            .max()
+    }
+
+    /// Whether a run before `holder` is in a worker now (asking, or its call is out): it will
+    /// move on without needing a worker of its own to come back.
+    pub fn earlier_in_worker(&self, holder: Holder) -> bool {
+        self.sending.is_some()
+            || self
+                .holders
+                .range(..holder)
+                .any(|(_, place)| *place == Place::Asking)
+    }
+
+    /// The runs parked behind that have reached the runs in play, with their rank, front first.
+    pub fn reached(&self) -> Vec<(usize, Holder)> {
+        self.holders
+            .iter()
+            .take(IN_PLAY)
+            .enumerate()
+            .filter(|(_, (_, place))| **place == Place::Behind)
+            .map(|(rank, (holder, _))| (rank, *holder))
+            .collect()
+    }
+
+    pub fn idle(&self) -> bool {
+        self.holders.is_empty() && self.sending.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_front_of_a_line_is_in_play() {
+        let mut line = Line::default();
+        for id in 1..=IN_PLAY as u64 + 3 {
+            let place = if id as usize <= IN_PLAY {
+                Place::Asking
+            } else {
+                Place::Behind
+            };
+            line.holders.insert(Holder(id * 10), place);
+        }
+        assert_eq!(line.rank_in_play(Holder(10)), Some(0));
+        assert_eq!(
+            line.rank_in_play(Holder(IN_PLAY as u64 * 10)),
+            Some(IN_PLAY - 1)
+        );
+        assert_eq!(line.rank_in_play(Holder(IN_PLAY as u64 * 10 + 10)), None);
+        // A lower run arriving late is in play at its place.
+        assert_eq!(line.rank_in_play(Holder(15)), Some(1));
+        assert!(line.reached().is_empty());
+        line.holders.remove(&Holder(10));
+        let front = IN_PLAY as u64 * 10 + 10;
+        assert_eq!(line.reached(), [(IN_PLAY - 1, Holder(front))]);
+    }
+}
