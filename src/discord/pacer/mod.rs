@@ -75,7 +75,6 @@ pub const BEHIND_RECHECK: Duration = Duration::from_secs(60);
 /// oldest are dropped and those runs come back on their own time instead.
 pub const MAX_PROMOTED: usize = 4096;
 
-
 /// Why a call was not made now: wait this long and try again (nothing was sent).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Deferred {
