@@ -7,11 +7,6 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use hookbot::config::LogFormat;
 
-/// mimalloc serves the webhook path's many small allocations across threads with less CPU than
-/// glibc's malloc (docs/performance.md, "Ingest: mimalloc and the journal's writer thread").
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "hookbot",

@@ -26,11 +26,6 @@ use serde::Deserialize;
 use load::{closed_loop, open_loop, quantile, Target};
 use world::{channel, Hookbot, CHANNELS};
 
-/// The allocator `hookbot` runs with (src/main.rs), so the in-process hookbot is measured as it
-/// ships; the bare axum baseline, in the same process, gets it too.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// The ingest load: keep-alive connections, uncounted warm-up, counted window.
 const CONNECTIONS: usize = 32;
 const WARM_UP: Duration = Duration::from_secs(1);
