@@ -68,6 +68,9 @@ pub const UNLEARNED_RECHECK: Duration = Duration::from_secs(1);
 /// How long a call waits for the calls of earlier runs on its route (their turn came first)
 /// before it goes anyway: an earlier run that does not come back in this time has gone elsewhere.
 pub const ORDER_WAIT: Duration = Duration::from_secs(1);
+/// A run whose earlier runs are parked until a moment within [`PARK_AFTER`] comes back this long
+/// after it, so that it is taken up after them.
+pub const BEHIND_PARKED: Duration = Duration::from_millis(20);
 /// A run parked behind the runs in play of its line comes back after this long even if the line
 /// has not reached it (it is brought back as soon as the line does): a safety net only.
 pub const BEHIND_RECHECK: Duration = Duration::from_secs(60);
@@ -407,19 +410,6 @@ fn decide(
     if line.sending.is_some_and(|since| now - since >= ORDER_WAIT) {
         line.sending = None;
     }
-    // Earlier runs in play that are not back ORDER_WAIT after their time have gone
-    // elsewhere: they lose their place (and come back to the line's order if they ask again).
-    let gone: Vec<Holder> = line
-        .holders
-        .range(..holder)
-        .take(IN_PLAY)
-        .filter(|(_, place)| matches!(place, Place::Due(at) if *at + ORDER_WAIT <= now))
-        .map(|(earlier, _)| *earlier)
-        .collect();
-    for earlier in gone {
-        state.leave(route, earlier, now);
-        state.tickets.remove(&earlier);
-    }
     let line = state.lines.get_mut(route).expect("the line was made above");
     let Some(rank) = line.rank_in_play(holder) else {
         line.holders.insert(holder, Place::Behind);
@@ -449,14 +439,16 @@ fn decide(
             if line.earlier_in_worker(holder) {
                 return Decision::Behind;
             }
-            // Only parked runs are before it, and each needs a worker to come back: this
-            // one must not hold a worker waiting for them (with a backlog every worker
-            // would, and the line would move one run per worker each ORDER_WAIT). It parks
-            // behind them and is brought back as soon as one of them leaves the line, or
-            // when they are overdue.
-            let back = earlier_back.unwrap_or(now).max(now) + ORDER_WAIT;
-            line.holders.insert(holder, Place::Behind);
-            return Decision::Defer(pace(route, back - now, reason));
+            // Only parked runs are before it. One whose time is still to come needs a worker
+            // to come back then: this run must not hold a worker waiting for it (with a
+            // backlog every worker would, and the line would move one run per worker each
+            // ORDER_WAIT), so it parks until just after that time, or until the line moves.
+            // An earlier run already due is being taken up: waiting for it is short.
+            if let Some(back) = earlier_back.filter(|back| *back > now) {
+                line.holders.insert(holder, Place::Behind);
+                return Decision::Defer(pace(route, back + BEHIND_PARKED - now, reason));
+            }
+            return Decision::Behind;
         }
         // The earlier runs did not come: they lose their place.
         let late: Vec<Holder> = line.holders.range(..holder).map(|(h, _)| *h).collect();
