@@ -20,8 +20,8 @@ const CALLER_GAP: Duration = Duration::from_millis(40);
 /// Each kill falls this long after the process first answers, uniformly: over several of the
 /// accept journal's checkpoints (one a second) and the runs going out meanwhile.
 const KILL_AFTER_MS: std::ops::Range<u64> = 200..2500;
-/// How long the last start may take to deliver the backlog: a backlog of ~4,000 drains at the
-/// global pace (~45 a second) in about 90 s; the rest is room for a slow, busy machine.
+/// How long the last start may take to deliver the backlog: a backlog of ~4,000 drains in about
+/// 170 s (docs/performance.md, "A backlog drains faster"); the rest is room for a busy machine.
 const DELIVER_WITHIN: Duration = Duration::from_secs(420);
 /// How often the last start's progress is noted.
 const TIMELINE_STEP: Duration = Duration::from_secs(20);

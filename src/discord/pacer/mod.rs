@@ -23,8 +23,9 @@
 //! before its call goes, so what Discord's answers teach meanwhile applies to every waiting run.
 //! Only the first [`IN_PLAY`] runs of a line are estimated and come back for their turn; the
 //! runs behind them are parked without a time and handed to the executor
-//! ([`Pacer::take_promoted`]) as the line reaches them, and a run never waits in its worker for
-//! a parked one (which needs a worker to come back): it parks behind it.
+//! ([`Pacer::take_promoted`]) as the line reaches them. A run does not wait in its worker for an
+//! earlier run parked until a moment still to come (that one needs a worker to come back): it
+//! parks until just after it.
 //! A call with no holder (a trial by hand) waits inline up to [`MAX_INLINE_WAIT`].
 
 mod fair;
