@@ -297,16 +297,11 @@ impl Queue {
     }
 
     /// A waiting run is due at `at_ms` if that is sooner than its time (Discord's pace lets it
-    /// go earlier). A run not waiting (in progress, or not queued) is left alone. Whether the
-    /// executor should look again now.
-    pub fn bring_forward(&self, id: RunId, at_ms: u64) -> bool {
+    /// go earlier). A run not waiting (in progress, or not queued) is left alone.
+    pub fn bring_forward(&self, id: RunId, at_ms: u64) {
         let mut claims = self.claims();
-        match claims.schedule.due(id) {
-            Some(due) if due > at_ms => {
-                claims.schedule.insert(id, at_ms);
-                true
-            }
-            _ => false,
+        if claims.schedule.due(id).is_some_and(|due| due > at_ms) {
+            claims.schedule.insert(id, at_ms);
         }
     }
 

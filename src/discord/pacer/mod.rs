@@ -47,8 +47,8 @@ use fair::FairShare;
 pub use fair::GLOBAL_PER_SECOND;
 use learned::Buckets;
 pub use learned::RateLimitHeaders;
-pub use line::{Holder, IN_PLAY};
-use line::{Line, Place};
+pub use line::Holder;
+use line::{Line, Place, IN_PLAY};
 pub use route::Route;
 
 /// A 429 without `retry_after` blocks its route this long.
@@ -362,7 +362,6 @@ fn decide(
     overdue: bool,
 ) -> Decision {
     let mut start = now;
-
     if let Some(until) = state.paused_until {
         if until > now {
             return Decision::Defer(Deferred {
@@ -411,7 +410,6 @@ fn decide(
     if line.sending.is_some_and(|since| now - since >= ORDER_WAIT) {
         line.sending = None;
     }
-    let line = state.lines.get_mut(route).expect("the line was made above");
     let Some(rank) = line.rank_in_play(holder) else {
         line.holders.insert(holder, Place::Behind);
         return Decision::Defer(pace(
@@ -420,32 +418,23 @@ fn decide(
             format!("{IN_PLAY} earlier runs wait for {route}"),
         ));
     };
-    // When its turn may come: after the runs before it in the line, as the bucket allows
-    // now (nothing is reserved before the call goes, so what Discord says meanwhile counts).
-    let mut turn = state.buckets.peek(route, start, rank);
-    let earlier_back = line.earlier_back(holder);
-    if let Some(back) = earlier_back {
-        turn = turn.max(back);
-    }
+    let turn = estimated_turn(&state.buckets, line, route, holder, rank, start, now);
     if turn > now + PARK_AFTER {
-        if !state.buckets.is_learned(route) {
-            turn = turn.min(start.max(now + UNLEARNED_RECHECK));
-        }
         line.holders.insert(holder, Place::Due(turn));
         return Decision::Defer(pace(route, turn - now, reason));
     }
     // Its turn has come; runs before it on the route go first, one call at a time.
     if rank > 0 || line.sending.is_some() {
         if !overdue {
-            if line.earlier_in_worker(holder) {
-                return Decision::Behind;
-            }
-            // Only parked runs are before it. One whose time is still to come needs a worker
-            // to come back then: this run must not hold a worker waiting for it (with a
+            // When only parked runs are before it, one whose time is still to come needs a
+            // worker to come back then: this run must not hold a worker waiting for it (with a
             // backlog every worker would, and the line would move one run per worker each
             // ORDER_WAIT), so it parks until just after that time, or until the line moves.
-            // An earlier run already due is being taken up: waiting for it is short.
-            if let Some(back) = earlier_back.filter(|back| *back > now) {
+            // An earlier run asking, sending or already due (being taken up) is not long.
+            let parked_until = line
+                .earlier_back(holder)
+                .filter(|back| *back > now && !line.earlier_in_worker(holder));
+            if let Some(back) = parked_until {
                 line.holders.insert(holder, Place::Behind);
                 return Decision::Defer(pace(route, back + BEHIND_PARKED - now, reason));
             }
@@ -484,20 +473,12 @@ impl State {
         if line.holders.remove(&holder).is_none() {
             return;
         }
-        let reached = line.reached();
-        for (rank, reached) in reached {
-            let start = match self.blocked.get(route) {
-                Some(until) if *until > now => *until,
-                _ => now,
-            };
-            let line = self.lines.get_mut(route).expect("the line is there");
-            let mut turn = self.buckets.peek(route, start, rank).max(now);
-            if let Some(back) = line.earlier_back(reached) {
-                turn = turn.max(back);
-            }
-            if !self.buckets.is_learned(route) {
-                turn = turn.min(start.max(now + UNLEARNED_RECHECK));
-            }
+        let start = match self.blocked.get(route) {
+            Some(until) if *until > now => *until,
+            _ => now,
+        };
+        for (rank, reached) in line.reached() {
+            let turn = estimated_turn(&self.buckets, line, route, reached, rank, start, now);
             line.holders.insert(reached, Place::Due(turn));
             if self.promoted.len() >= MAX_PROMOTED {
                 self.promoted.pop_front();
@@ -505,6 +486,29 @@ impl State {
             self.promoted.push_back((reached, turn));
         }
     }
+}
+
+/// When the run `holder`, `rank` places from the front of its `line`, may expect its turn: after
+/// the runs before it, as the bucket allows from `start` (nothing is reserved before the call
+/// goes, so what Discord says meanwhile counts); on a bucket whose size is still a guess, at most
+/// [`UNLEARNED_RECHECK`] away.
+fn estimated_turn(
+    buckets: &Buckets,
+    line: &Line,
+    route: &Route,
+    holder: Holder,
+    rank: usize,
+    start: Instant,
+    now: Instant,
+) -> Instant {
+    let mut turn = buckets.peek(route, start, rank);
+    if let Some(back) = line.earlier_back(holder) {
+        turn = turn.max(back);
+    }
+    if !buckets.is_learned(route) {
+        turn = turn.min(start.max(now + UNLEARNED_RECHECK));
+    }
+    turn
 }
 
 fn pace(route: &Route, wait: Duration, reason: String) -> Deferred {

@@ -275,13 +275,19 @@ fn call(pacer: &Pacer, route: &Route, holder: u64, now: Instant) -> Decision {
     decision
 }
 
-#[test]
-fn a_run_that_must_wait_is_parked_and_keeps_its_place() {
+/// A pacer to which Discord has described the channel's bucket (5 per 5 s), so a parked run
+/// waits for its real turn; the instant it was described, and the channel's send route.
+fn described_channel() -> (Pacer, Instant, Route) {
     let pacer = Pacer::new();
     let now = Instant::now();
     let route = Route::message_send(CHANNEL);
-    // Discord has described the bucket: a parked run waits for its real turn.
     answer(&pacer, &route, now, Some(headers("messages", 5, 5, 5_000)));
+    (pacer, now, route)
+}
+
+#[test]
+fn a_run_that_must_wait_is_parked_and_keeps_its_place() {
+    let (pacer, now, route) = described_channel();
     for run in 1..=5 {
         assert_eq!(call(&pacer, &route, run, now), Decision::Go(now));
     }
@@ -329,11 +335,7 @@ fn a_run_that_must_wait_is_parked_and_keeps_its_place() {
 
 #[test]
 fn a_lower_run_that_arrives_late_takes_the_earlier_place() {
-    let pacer = Pacer::new();
-    let now = Instant::now();
-    let route = Route::message_send(CHANNEL);
-    // Discord has described the bucket: a parked run waits for its real turn.
-    answer(&pacer, &route, now, Some(headers("messages", 5, 5, 5_000)));
+    let (pacer, now, route) = described_channel();
     for run in 1..=5 {
         call(&pacer, &route, run, now);
     }
@@ -480,10 +482,7 @@ fn a_run_parked_on_a_guessed_bucket_comes_back_to_learn_a_larger_one() {
 /// whole backlog.
 #[test]
 fn a_backlog_waits_behind_the_front_of_its_line_and_is_brought_in_as_it_moves() {
-    let pacer = Pacer::new();
-    let now = Instant::now();
-    let route = Route::message_send(CHANNEL);
-    answer(&pacer, &route, now, Some(headers("messages", 5, 5, 5_000)));
+    let (pacer, now, route) = described_channel();
     let backlog = 5 + IN_PLAY as u64 + 1000;
     let mut behind = Vec::new();
     for run in 1..=backlog {
