@@ -191,6 +191,20 @@ async fn a_parked_run_resumes_at_its_step_without_repeating_a_send() {
 /// whole backlog goes at the channels' pace with no 429.
 #[tokio::test]
 async fn backlogs_longer_than_a_lines_front_drain_in_order_at_the_channels_pace() {
+    drain_two_backlogs(2).await;
+}
+
+/// With one worker, a run whose call waits in its worker for an earlier run of its channel
+/// that is due lends that worker, so the earlier run is taken up and goes first: the order
+/// holds (before the slot was lent, the later run went after 1 s, out of order, every time).
+#[tokio::test]
+async fn one_worker_keeps_each_channels_order_while_a_run_waits_for_an_earlier_one() {
+    drain_two_backlogs(1).await;
+}
+
+/// Posts 60 runs for each of two channels (10 messages a second each), alternating, and checks
+/// both arrive whole, in order, at about the channels' pace, with no 429.
+async fn drain_two_backlogs(workers: usize) {
     let h = Harness::start_with_options(
         fixture(),
         SandboxOptions::default().discord_rate_limits(RateLimits {
@@ -200,7 +214,7 @@ async fn backlogs_longer_than_a_lines_front_drain_in_order_at_the_channels_pace(
         }),
         &[("general.toml", &general()), ("deploys.toml", &deploys())],
         "",
-        "[limits]\nper_event_per_minute = 0\n[delivery]\nworkers = 2\n",
+        &format!("[limits]\nper_event_per_minute = 0\n[delivery]\nworkers = {workers}\n"),
     )
     .await;
     const BACKLOG: usize = 60;

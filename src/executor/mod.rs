@@ -15,7 +15,7 @@ mod unanswered;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -29,6 +29,7 @@ use crate::engine::{Store, StoreError};
 use crate::queue::retry::RetryPolicy;
 use crate::queue::Queue;
 use crate::run::{unix_now_ms as now_ms, RunFailure, RunId, RunStatus};
+use crate::slots::WorkerSlot;
 use http_request::Destination;
 use interpreter::{Ended, RunContext};
 
@@ -113,7 +114,8 @@ pub async fn run_executor(
                     };
                     let slots = slots.clone();
                     tasks.spawn(async move {
-                        let parked = match execute_run(&worker, id, (slots, slot)).await {
+                        let slot = WorkerSlot::new(slots, slot);
+                        let parked = match execute_run(&worker, id, slot).await {
                             Ok(parked) => parked,
                             Err(error) => {
                                 tracing::error!(run = %id, %error, "could not record the run's progress; it stays queued");
@@ -131,6 +133,9 @@ pub async fn run_executor(
             Err(error) => tracing::error!(%error, "cannot read the run queue"),
         }
 
+        // With every slot taken, a due run cannot be taken up before one is free: wait for that
+        // (a run lending its slot frees one too) instead of for the due time, which may be past.
+        let full = slots.available_permits() == 0;
         let earliest = queue.next_due();
         let next_due = async move {
             match earliest {
@@ -144,7 +149,8 @@ pub async fn run_executor(
         tokio::select! {
             _ = &mut woken => {}
             Some(_) = tasks.join_next() => {}
-            _ = next_due => {}
+            _ = next_due, if !full => {}
+            _ = slots.acquire(), if full => {}
             _ = pacer.promotions() => {}
             _ = shutdown.cancelled() => break,
         }
@@ -198,11 +204,7 @@ async fn drain(mut tasks: JoinSet<()>) {
 
 /// Carries out one run from its first unfinished action, journaling each step, and tells the
 /// queue how it went. `Ok(true)`: the run was parked for Discord's pace.
-async fn execute_run(
-    worker: &Worker,
-    id: RunId,
-    slot: (Arc<Semaphore>, OwnedSemaphorePermit),
-) -> Result<bool, StoreError> {
+async fn execute_run(worker: &Worker, id: RunId, slot: WorkerSlot) -> Result<bool, StoreError> {
     let (store, queue) = (&worker.store, &worker.queue);
     let discord = worker.discord.as_ref();
     let Some(mut run) = store.run(id).await? else {
@@ -239,7 +241,7 @@ async fn execute_run(
         discord,
         dry_run: false,
         shutdown: worker.shutdown.clone(),
-        slot: Some(slot),
+        slot: Some(&slot),
         pacer: &worker.pacer,
         retry: Some(worker.policy),
         http: &worker.http,

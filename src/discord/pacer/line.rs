@@ -19,12 +19,22 @@ pub const IN_PLAY: usize = 16;
 /// Where a run stands in its line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Place {
-    /// Its call is being decided now (it is in a worker).
-    Asking,
+    /// Its call is being decided in a worker (it asked at this instant, and asks again at
+    /// least every `ORDER_WAIT` while it waits there).
+    Asking(Instant),
     /// In play, parked until this instant, its estimated turn.
     Due(Instant),
-    /// Parked behind the runs in play, until the line reaches it.
-    Behind,
+    /// Parked until the line reaches it, or this instant at the latest.
+    Behind(Instant),
+}
+
+impl Place {
+    /// When the run is expected to ask again at the latest.
+    pub fn expected(self) -> Instant {
+        match self {
+            Place::Asking(at) | Place::Due(at) | Place::Behind(at) => at,
+        }
+    }
 }
 
 /// The queued runs waiting for one route, in run order.
@@ -60,7 +70,7 @@ impl Line {
             || self
                 .holders
                 .range(..holder)
-                .any(|(_, place)| *place == Place::Asking)
+                .any(|(_, place)| matches!(place, Place::Asking(_)))
     }
 
     /// The runs parked behind that have reached the runs in play, with their rank, front first.
@@ -69,9 +79,22 @@ impl Line {
             .iter()
             .take(IN_PLAY)
             .enumerate()
-            .filter(|(_, (_, place))| **place == Place::Behind)
+            .filter(|(_, (_, place))| matches!(place, Place::Behind(_)))
             .map(|(rank, (holder, _))| (rank, *holder))
             .collect()
+    }
+
+    /// Whether every run before `holder` is overdue by `grace` at `now` (it was expected back
+    /// longer ago than that): runs that went elsewhere without leaving the line.
+    pub fn earlier_all_overdue(
+        &self,
+        holder: Holder,
+        now: Instant,
+        grace: std::time::Duration,
+    ) -> bool {
+        self.holders
+            .range(..holder)
+            .all(|(_, place)| place.expected() + grace <= now)
     }
 
     pub fn idle(&self) -> bool {
@@ -86,11 +109,12 @@ mod tests {
     #[test]
     fn only_the_front_of_a_line_is_in_play() {
         let mut line = Line::default();
+        let now = Instant::now();
         for id in 1..=IN_PLAY as u64 + 3 {
             let place = if id as usize <= IN_PLAY {
-                Place::Asking
+                Place::Asking(now)
             } else {
-                Place::Behind
+                Place::Behind(now)
             };
             line.holders.insert(Holder(id * 10), place);
         }

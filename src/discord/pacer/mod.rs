@@ -25,7 +25,9 @@
 //! runs behind them are parked without a time and handed to the executor
 //! ([`Pacer::take_promoted`]) as the line reaches them. A run does not wait in its worker for an
 //! earlier run parked until a moment still to come (that one needs a worker to come back): it
-//! parks until just after it.
+//! parks until just after it. Behind an earlier run already due it waits in its worker, its
+//! worker slot lent meanwhile, up to [`ORDER_WAIT`]; then it parks behind it. A line's order
+//! gives way only to a run lost for [`LOST_AFTER`].
 //! A call with no holder (a trial by hand) waits inline up to [`MAX_INLINE_WAIT`].
 
 mod fair;
@@ -42,6 +44,8 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio::time::Instant;
+
+use crate::slots::WorkerSlot;
 
 use fair::FairShare;
 pub use fair::GLOBAL_PER_SECOND;
@@ -66,9 +70,16 @@ pub const PARK_AFTER: Duration = Duration::from_millis(200);
 /// comes back after at most this long: the answers to the calls already out may advertise a
 /// larger limit than the documented one the run was parked on.
 pub const UNLEARNED_RECHECK: Duration = Duration::from_secs(1);
-/// How long a call waits for the calls of earlier runs on its route (their turn came first)
-/// before it goes anyway: an earlier run that does not come back in this time has gone elsewhere.
+/// How long a call waits in its worker (its worker slot lent meanwhile) for the calls of
+/// earlier runs on its route, whose turn came first. An earlier run that has not come by then is
+/// late (it waits for a worker, say): the call parks behind it, giving its worker up, until the
+/// line moves; it goes first only if every earlier run is lost (see [`LOST_AFTER`]).
 pub const ORDER_WAIT: Duration = Duration::from_secs(1);
+/// An earlier run of a line that has not asked again this long after it was expected is lost:
+/// it went elsewhere without leaving the line. Nothing known does that (every run that finishes,
+/// fails or waits for a retry leaves its line); this only keeps a line from stalling for good if
+/// something did. A lost run loses its place to the runs behind it.
+pub const LOST_AFTER: Duration = Duration::from_secs(30);
 /// A run whose earlier runs are parked until a moment within [`PARK_AFTER`] comes back this long
 /// after it, so that it is taken up after them.
 pub const BEHIND_PARKED: Duration = Duration::from_millis(20);
@@ -160,7 +171,15 @@ impl Pacer {
     /// Waits until a call to `route` may go out. A queued run's call (`holder`) that would wait
     /// longer than [`PARK_AFTER`] is answered with the wait instead ([`Wait::Pace`]), keeping its
     /// place; without a holder, waits up to [`MAX_INLINE_WAIT`]. Each `Ok` uses up a place.
-    pub async fn before(&self, route: &Route, holder: Option<Holder>) -> Result<(), Deferred> {
+    /// While the call waits for earlier runs of its route, the run's worker `slot` is lent, so
+    /// the run it waits for can be taken up even when every worker is busy; it is held again
+    /// before the call goes.
+    pub async fn before(
+        &self,
+        route: &Route,
+        holder: Option<Holder>,
+        slot: Option<&WorkerSlot>,
+    ) -> Result<(), Deferred> {
         let started = Instant::now();
         loop {
             let turned = self.turned.notified();
@@ -186,7 +205,12 @@ impl Pacer {
                     return Err(deferred);
                 }
                 Decision::Behind => {
+                    let lent = slot.filter(|slot| slot.lend());
                     let _ = tokio::time::timeout_at(started + ORDER_WAIT, turned).await;
+                    if let Some(slot) = lent {
+                        // The pool is never closed while runs are carried out.
+                        slot.take_back().await;
+                    }
                 }
             }
         }
@@ -406,12 +430,13 @@ fn decide(
     }
     state.tickets.insert(holder, route.clone());
     let line = state.lines.entry(route.clone()).or_default();
-    line.holders.insert(holder, Place::Asking);
+    line.holders.insert(holder, Place::Asking(now));
     if line.sending.is_some_and(|since| now - since >= ORDER_WAIT) {
         line.sending = None;
     }
     let Some(rank) = line.rank_in_play(holder) else {
-        line.holders.insert(holder, Place::Behind);
+        line.holders
+            .insert(holder, Place::Behind(now + BEHIND_RECHECK));
         return Decision::Defer(pace(
             route,
             BEHIND_RECHECK,
@@ -435,12 +460,23 @@ fn decide(
                 .earlier_back(holder)
                 .filter(|back| *back > now && !line.earlier_in_worker(holder));
             if let Some(back) = parked_until {
-                line.holders.insert(holder, Place::Behind);
+                line.holders
+                    .insert(holder, Place::Behind(back + BEHIND_PARKED));
                 return Decision::Defer(pace(route, back + BEHIND_PARKED - now, reason));
             }
             return Decision::Behind;
         }
-        // The earlier runs did not come: they lose their place.
+        if !line.earlier_all_overdue(holder, now, LOST_AFTER) {
+            // An earlier run is late, not lost: this run keeps its place behind it and gives its
+            // worker up until the line moves (it is brought back then), so no worker waits on.
+            line.holders.insert(holder, Place::Behind(now + LOST_AFTER));
+            return Decision::Defer(pace(
+                route,
+                LOST_AFTER,
+                format!("an earlier run is late for {route}"),
+            ));
+        }
+        // The earlier runs are lost: they lose their place.
         let late: Vec<Holder> = line.holders.range(..holder).map(|(h, _)| *h).collect();
         for earlier in late {
             line.holders.remove(&earlier);

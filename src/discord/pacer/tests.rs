@@ -387,6 +387,45 @@ fn an_earlier_run_that_does_not_come_loses_its_turn() {
     assert!(pacer.state.lock().unwrap().tickets.is_empty());
 }
 
+#[test]
+fn a_late_earlier_run_keeps_its_place_and_only_a_lost_one_gives_it_up() {
+    let (pacer, now, route) = described_channel();
+    for run in 1..=5 {
+        call(&pacer, &route, run, now);
+    }
+    for run in 6..=8 {
+        assert!(matches!(call(&pacer, &route, run, now), Decision::Defer(_)));
+    }
+    // Run 6 is due but late (every worker is busy, say): 7 waits for it, then parks behind
+    // it instead of going first.
+    let then = now + CHANNEL_WINDOW;
+    assert_eq!(
+        pacer.decide(&route, Some(Holder(7)), then, false),
+        Decision::Behind
+    );
+    let overdue = then + ORDER_WAIT;
+    let Decision::Defer(seven) = pacer.decide(&route, Some(Holder(7)), overdue, true) else {
+        panic!("run 7 went before run 6, which was only late")
+    };
+    assert_eq!(seven.kind, Wait::Pace);
+    // 6 comes: it goes, and 7 is brought back at once.
+    let late = overdue + Duration::from_millis(300);
+    assert_eq!(call(&pacer, &route, 6, late), Decision::Go(late));
+    assert_eq!(pacer.take_promoted(), [(Holder(7), late)]);
+    assert_eq!(call(&pacer, &route, 7, late), Decision::Go(late));
+    // 8 never comes back (lost): once it is LOST_AFTER late, 9 goes before it.
+    let lost = then + LOST_AFTER;
+    assert_eq!(
+        pacer.decide(&route, Some(Holder(9)), lost, false),
+        Decision::Behind
+    );
+    assert!(matches!(
+        pacer.decide(&route, Some(Holder(9)), lost, true),
+        Decision::Go(_)
+    ));
+    assert!(!pacer.state.lock().unwrap().tickets.contains_key(&Holder(8)));
+}
+
 #[tokio::test(start_paused = true)]
 async fn an_idle_channel_is_not_held_up_by_another_channels_backlog() {
     let pacer = std::sync::Arc::new(Pacer::new());
@@ -395,7 +434,7 @@ async fn an_idle_channel_is_not_held_up_by_another_channels_backlog() {
     // 1,000 runs for one channel: five go, every other one is parked at once.
     let mut parked = 0;
     for run in 1..=1000u64 {
-        match pacer.before(&busy, Some(Holder(run))).await {
+        match pacer.before(&busy, Some(Holder(run)), None).await {
             Ok(()) => pacer.after(&busy, Some(200), None, None),
             Err(deferred) => {
                 assert_eq!(deferred.kind, Wait::Pace);
@@ -407,7 +446,7 @@ async fn an_idle_channel_is_not_held_up_by_another_channels_backlog() {
     assert_eq!(Instant::now(), start, "no run waited inside its worker");
     // A run for an idle channel goes at once, without waiting for the backlog.
     let idle = Route::message_send(2);
-    pacer.before(&idle, Some(Holder(1001))).await.unwrap();
+    pacer.before(&idle, Some(Holder(1001)), None).await.unwrap();
     pacer.after(&idle, Some(200), None, None);
     assert_eq!(Instant::now(), start);
 }
@@ -420,7 +459,7 @@ async fn a_flood_on_many_routes_leaves_room_for_a_newcomer() {
     let mut went = 0;
     for run in 1..=200u64 {
         let route = Route::new("PUT", "member_roles", 77);
-        if pacer.before(&route, Some(Holder(run))).await.is_ok() {
+        if pacer.before(&route, Some(Holder(run)), None).await.is_ok() {
             pacer.after(&route, Some(204), None, None);
             went += 1;
         }
@@ -428,7 +467,7 @@ async fn a_flood_on_many_routes_leaves_room_for_a_newcomer() {
     assert!(went < GLOBAL_PER_SECOND + 10, "{went} went inside a second");
     // Another channel's send still goes within the second.
     let other = Route::message_send(3);
-    pacer.before(&other, Some(Holder(201))).await.unwrap();
+    pacer.before(&other, Some(Holder(201)), None).await.unwrap();
     assert!(Instant::now() - start < Duration::from_secs(1));
 }
 
@@ -438,7 +477,7 @@ async fn before_waits_briefly_inline() {
     let route = Route::new("PUT", "member_roles", 7);
     pacer.after(&route, Some(429), Some(Duration::from_millis(50)), None);
     let start = Instant::now();
-    pacer.before(&route, None).await.unwrap();
+    pacer.before(&route, None, None).await.unwrap();
     assert_eq!(Instant::now() - start, Duration::from_millis(50));
 }
 
@@ -545,7 +584,7 @@ async fn a_backlog_drains_in_order_at_the_buckets_pace() {
         );
         tokio::time::sleep_until(at).await;
         due.remove(&run);
-        match pacer.before(&route, Some(Holder(run))).await {
+        match pacer.before(&route, Some(Holder(run)), None).await {
             Ok(()) => {
                 sent.push((run, Instant::now() - start));
                 pacer.after(&route, Some(200), None, None);

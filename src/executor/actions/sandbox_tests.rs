@@ -118,6 +118,7 @@ impl Bot {
             dry_run,
             pacer: &pacer,
             holder: None,
+            slot: None,
             nonce: None,
             repeat: false,
             interaction: None,

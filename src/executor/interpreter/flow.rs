@@ -322,27 +322,21 @@ impl<'a> Interpreter<'a> {
         if remaining.is_zero() {
             return Flow::Next;
         }
-        let released = if remaining >= SLOT_RELEASE_WAIT {
-            self.ctx.slot.take()
-        } else {
-            None
-        };
-        let semaphore = released.map(|(semaphore, permit)| {
-            drop(permit);
-            semaphore
-        });
+        let lent = (remaining >= SLOT_RELEASE_WAIT)
+            .then_some(self.ctx.slot)
+            .flatten()
+            .filter(|slot| slot.lend());
         let slept = tokio::select! {
             _ = tokio::time::sleep(remaining) => true,
             _ = self.ctx.shutdown.cancelled() => false,
         };
-        if let Some(semaphore) = semaphore {
-            let reacquired = tokio::select! {
-                permit = semaphore.clone().acquire_owned() => permit.ok(),
-                _ = self.ctx.shutdown.cancelled() => None,
+        if let Some(slot) = lent {
+            let taken_back = tokio::select! {
+                taken = slot.take_back() => taken,
+                _ = self.ctx.shutdown.cancelled() => false,
             };
-            match reacquired {
-                Some(permit) => self.ctx.slot = Some((semaphore, permit)),
-                None => return Flow::Interrupted,
+            if !taken_back {
+                return Flow::Interrupted;
             }
         }
         if slept {

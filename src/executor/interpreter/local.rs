@@ -197,6 +197,7 @@ impl Interpreter<'_> {
             pacer: self.ctx.pacer,
             holder: (self.ctx.retry.is_some() && !self.ctx.dry_run)
                 .then_some(Holder(self.run.id.0)),
+            slot: self.ctx.slot,
             nonce: Some(retry::nonce(
                 self.ctx.store.install_id(),
                 self.run.id,

@@ -4,7 +4,6 @@
 
 use rand::rngs::StdRng;
 use serenity::all::GuildId;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::discord::Discord;
@@ -27,8 +26,9 @@ pub struct RunContext<'a> {
     pub dry_run: bool,
     /// Cancelled at shutdown: a wait in progress stops, and the run stays queued.
     pub shutdown: CancellationToken,
-    /// The executor's run slots: a long `wait` gives its slot back meanwhile.
-    pub slot: Option<(std::sync::Arc<Semaphore>, OwnedSemaphorePermit)>,
+    /// The run's worker slot: a long `wait`, or a call waiting for earlier runs of its route,
+    /// lends it meanwhile (`None`: a trial by hand).
+    pub slot: Option<&'a crate::slots::WorkerSlot>,
     /// The outbound governor every Discord write asks first.
     pub pacer: &'a Pacer,
     /// Transient failures (5xx, 429, timeouts) end the run with [`Ended::RetryAt`] under this

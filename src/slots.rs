@@ -1,0 +1,71 @@
+//! The executor's worker slots (`delivery.workers` of them): one is held while a run is carried
+//! out, and lent back to the pool while the run only waits (a long `wait` action, or its call
+//! waiting for an earlier run of its route), so a waiting run never keeps the run it waits for,
+//! or any other, from being taken up.
+
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// The slot one run holds. Lending it gives its permit back to the pool; taking it back waits
+/// for a free one (first come, first served).
+#[derive(Debug)]
+pub struct WorkerSlot {
+    pool: Arc<Semaphore>,
+    held: Mutex<Option<OwnedSemaphorePermit>>,
+}
+
+impl WorkerSlot {
+    /// The slot `held`, taken from `pool`.
+    pub fn new(pool: Arc<Semaphore>, held: OwnedSemaphorePermit) -> WorkerSlot {
+        WorkerSlot {
+            pool,
+            held: Mutex::new(Some(held)),
+        }
+    }
+
+    /// Gives the slot back to the pool while the run waits; `false` if it was not held.
+    pub fn lend(&self) -> bool {
+        self.held.lock().expect("slot lock").take().is_some()
+    }
+
+    /// Takes a slot again after [`lend`](Self::lend), waiting for one to be free. `false` only
+    /// if the pool was closed.
+    pub async fn take_back(&self) -> bool {
+        match self.pool.clone().acquire_owned().await {
+            Ok(permit) => {
+                *self.held.lock().expect("slot lock") = Some(permit);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_lent_slot_is_free_for_another_run_until_it_is_taken_back() {
+        let pool = Arc::new(Semaphore::new(1));
+        let slot = WorkerSlot::new(pool.clone(), pool.clone().try_acquire_owned().unwrap());
+        assert_eq!(pool.available_permits(), 0);
+        assert!(slot.lend());
+        assert!(!slot.lend(), "a slot is lent once");
+        let other = pool
+            .clone()
+            .try_acquire_owned()
+            .expect("lent to another run");
+        let taking_back = tokio::spawn(async move {
+            let taken = slot.take_back().await;
+            (taken, slot)
+        });
+        tokio::task::yield_now().await;
+        assert!(!taking_back.is_finished(), "waits for a free slot");
+        drop(other);
+        let (taken, _slot) = taking_back.await.unwrap();
+        assert!(taken);
+        assert_eq!(pool.available_permits(), 0, "held again");
+    }
+}
