@@ -41,18 +41,16 @@ pub async fn builtins(event: &Event, run: &Run, discord: &Discord) -> Variables 
     );
 
     // Server details may cost a REST call when the cache has not seen the server: only when used.
-    let used = |name: &str| {
-        all_templates(&event.actions)
-            .into_iter()
-            .any(|t| t.names().any(|n| n == name))
-    };
     let wanted = [
         "server_name",
         "server_icon",
         "server_member_count",
         "server_owner_id",
     ];
-    if wanted.iter().any(|name| used(name)) {
+    let used = all_templates(&event.actions)
+        .into_iter()
+        .any(|t| t.names().any(|n| wanted.contains(&n)));
+    if used {
         if let Some(server) = server_details(discord, guild).await {
             vars.insert("server_name", server.name);
             vars.insert("server_icon", server.icon_url.unwrap_or_default());

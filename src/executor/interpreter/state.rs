@@ -51,9 +51,11 @@ pub enum Ended {
     /// time (ms) at that action. `run.attempts`, `run.next_attempt_at_ms` and `run.error` say
     /// so.
     RetryAt(u64),
-    /// The next call must wait for Discord's pace until this unix time (ms): the run stays
+    /// The next call must wait for Discord's pace until `at_ms` (unix ms): the run stays
     /// queued, parked without a worker, and resumes at that action; nothing failed.
-    Parked(u64),
+    /// `progressed`: it took steps first, so its record changed and must be saved; a run parked
+    /// at the action it was taken up at has nothing new to save.
+    Parked { at_ms: u64, progressed: bool },
 }
 
 /// What an action list tells the list around it.
