@@ -29,9 +29,12 @@ impl WorkerSlot {
         self.held.lock().expect("slot lock").take().is_some()
     }
 
-    /// Takes a slot again after [`lend`](Self::lend), waiting for one to be free. `false` only
-    /// if the pool was closed.
+    /// Holds a slot again after [`lend`](Self::lend), waiting for one to be free (at once when
+    /// it is held). `false` only if the pool was closed.
     pub async fn take_back(&self) -> bool {
+        if self.held.lock().expect("slot lock").is_some() {
+            return true;
+        }
         match self.pool.clone().acquire_owned().await {
             Ok(permit) => {
                 *self.held.lock().expect("slot lock") = Some(permit);
@@ -53,6 +56,8 @@ mod tests {
         assert_eq!(pool.available_permits(), 0);
         assert!(slot.lend());
         assert!(!slot.lend(), "a slot is lent once");
+        assert!(slot.take_back().await, "taken back at once while free");
+        assert!(slot.lend());
         let other = pool
             .clone()
             .try_acquire_owned()

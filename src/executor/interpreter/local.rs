@@ -210,8 +210,12 @@ impl Interpreter<'_> {
         };
         let scope = self.scope();
         let attempt =
-            tokio::time::timeout(ACTION_TIMEOUT, actions::perform(&context, kind, &scope));
-        match attempt.await {
+            tokio::time::timeout(ACTION_TIMEOUT, actions::perform(&context, kind, &scope)).await;
+        if let Some(slot) = self.ctx.slot {
+            // A call that timed out while waiting for its turn had lent the run's slot.
+            slot.take_back().await;
+        }
+        match attempt {
             Ok(result) => result.map_err(action_error),
             Err(_) => Err(ActionError {
                 message: format!(
