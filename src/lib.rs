@@ -27,7 +27,7 @@
 //! * `retention`: deletes old finished runs and idempotency keys.
 //! * `lang`: the event language, pure functions: `{name}` templates, the request's `{body…}`,
 //!   the BotGhost `variables` array, exact arithmetic, written durations, shell quoting.
-//! * `slots`: the executor's worker slots, lent while a run only waits.
+//! * `slots`: the executor's worker slots, lent while a run only waits (a long `wait`).
 //! * `backoff`: exponential backoff with jitter, for a run's retries and Discord's reconnects.
 //! * `keys`: API keys: made at random, stored as a hash, compared in constant time.
 //! * `metrics`: the metric names and the Prometheus recorder.

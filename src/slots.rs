@@ -1,7 +1,6 @@
 //! The executor's worker slots (`delivery.workers` of them): one is held while a run is carried
-//! out, and lent back to the pool while the run only waits (a long `wait` action, or its call
-//! waiting for an earlier run of its route), so a waiting run never keeps the run it waits for,
-//! or any other, from being taken up.
+//! out, and lent back to the pool while the run only waits (a long `wait` action), so a waiting
+//! run does not keep others from being taken up.
 
 use std::sync::{Arc, Mutex};
 

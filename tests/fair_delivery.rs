@@ -195,8 +195,9 @@ async fn backlogs_longer_than_a_lines_front_drain_in_order_at_the_channels_pace(
 }
 
 /// With one worker, a run whose call waits in its worker for an earlier run of its channel
-/// that is due lends that worker, so the earlier run is taken up and goes first: the order
-/// holds (before the slot was lent, the later run went after 1 s, out of order, every time).
+/// that is due holds the only worker, so the earlier run cannot be taken up: after 1 s the later
+/// run parks behind it, gives the worker up, and the earlier run goes first. The order holds
+/// (before, the later run went first after 1 s, out of order, every time).
 #[tokio::test]
 async fn one_worker_keeps_each_channels_order_while_a_run_waits_for_an_earlier_one() {
     drain_two_backlogs(1).await;

@@ -260,11 +260,8 @@ async fn execute_run(worker: &Worker, id: RunId, slot: WorkerSlot) -> Result<boo
             queue.retry_later(&run, at).await?;
             metrics::counter!(crate::metrics::RUNS, "outcome" => "retry_scheduled").increment(1);
         }
-        Ended::Parked {
-            at_ms: at,
-            progressed,
-        } => {
-            queue.park(&run, at, progressed).await?;
+        Ended::Parked(at) => {
+            queue.park(&run, at).await?;
             // Its line may have reached it while it was being parked.
             if let Some(turn) = worker.pacer.turn_in_play(Holder(id.0)) {
                 queue.bring_forward(id, unix_ms_at(turn, Instant::now()));

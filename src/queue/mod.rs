@@ -282,14 +282,11 @@ impl Queue {
     }
 
     /// Parks a run whose next call waits for Discord's pace until `at_ms` (unix ms): it stays
-    /// queued, holds no worker, and is taken up again then, at that call. Its progress, when
-    /// it `progressed` (took steps before), is saved (not flushed: the journal already holds
-    /// what it did, and after a crash it is simply taken up at once); a run parked at the
-    /// action it was taken up at has nothing new to save, so a backlog costs no write a park.
-    pub async fn park(&self, run: &Run, at_ms: u64, progressed: bool) -> Result<(), StoreError> {
-        if progressed {
-            self.inner.store.save_run(run).await?;
-        }
+    /// queued, holds no worker, and is taken up again then, at that call. Its progress is saved
+    /// (not flushed: the journal already holds what it did, and after a crash it is simply
+    /// taken up at once).
+    pub async fn park(&self, run: &Run, at_ms: u64) -> Result<(), StoreError> {
+        self.inner.store.save_run(run).await?;
         self.not_before(run.id, at_ms);
         Ok(())
     }

@@ -99,27 +99,3 @@ async fn a_claim_reads_on_from_where_the_last_stopped_and_finds_runs_put_back_be
     queue.wake();
     assert_eq!(queue.claim(10, 1000).await.unwrap(), [ids[3]]);
 }
-
-#[tokio::test]
-async fn a_park_saves_the_record_only_when_the_run_progressed() {
-    let queue = queue(10);
-    let run = new_run(queue.enqueue(None, 1, build).await.unwrap());
-    assert_eq!(queue.claim(1, 0).await.unwrap(), vec![run.id]);
-    // Parked at the action it was taken up at: only its time is new.
-    let mut unchanged = run.clone();
-    unchanged.steps = 7;
-    queue.park(&unchanged, 500, false).await.unwrap();
-    queue.release(run.id);
-    assert_eq!(queue.next_due(), Some(500));
-    let stored = queue.inner.store.run(run.id).await.unwrap().unwrap();
-    assert_eq!(stored.steps, 0, "nothing was written");
-    // Parked after a step: the record is saved.
-    assert_eq!(queue.claim(1, 500).await.unwrap(), vec![run.id]);
-    let mut progressed = run.clone();
-    progressed.steps = 1;
-    queue.park(&progressed, 900, true).await.unwrap();
-    queue.release(run.id);
-    assert_eq!(queue.next_due(), Some(900));
-    let stored = queue.inner.store.run(run.id).await.unwrap().unwrap();
-    assert_eq!(stored.steps, 1);
-}

@@ -25,9 +25,10 @@
 //! runs behind them are parked without a time and handed to the executor
 //! ([`Pacer::take_promoted`]) as the line reaches them. A run does not wait in its worker for an
 //! earlier run parked until a moment still to come (that one needs a worker to come back): it
-//! parks until just after it. Behind an earlier run already due it waits in its worker, its
-//! worker slot lent meanwhile, up to [`ORDER_WAIT`]; then it parks behind it. A line's order
-//! gives way only to a run lost for [`LOST_AFTER`].
+//! parks until just after it. Behind an earlier run already due it waits in its worker up to
+//! [`ORDER_WAIT`]; then it parks behind it, giving the worker up (with every worker waiting so,
+//! the run they wait for could not be taken up). A line's order gives way only to a run lost
+//! for [`LOST_AFTER`].
 //! A call with no holder (a trial by hand) waits inline up to [`MAX_INLINE_WAIT`].
 
 mod fair;
@@ -44,8 +45,6 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio::time::Instant;
-
-use crate::slots::WorkerSlot;
 
 use fair::FairShare;
 pub use fair::GLOBAL_PER_SECOND;
@@ -70,10 +69,10 @@ pub const PARK_AFTER: Duration = Duration::from_millis(200);
 /// comes back after at most this long: the answers to the calls already out may advertise a
 /// larger limit than the documented one the run was parked on.
 pub const UNLEARNED_RECHECK: Duration = Duration::from_secs(1);
-/// How long a call waits in its worker (its worker slot lent meanwhile) for the calls of
-/// earlier runs on its route, whose turn came first. An earlier run that has not come by then is
-/// late (it waits for a worker, say): the call parks behind it, giving its worker up, until the
-/// line moves; it goes first only if every earlier run is lost (see [`LOST_AFTER`]).
+/// How long a call waits in its worker for the calls of earlier runs on its route, whose turn
+/// came first. An earlier run that has not come by then is late (it waits for a worker, say):
+/// the call parks behind it, giving its worker up, until the line moves; it goes first only if
+/// every earlier run is lost (see [`LOST_AFTER`]).
 pub const ORDER_WAIT: Duration = Duration::from_secs(1);
 /// An earlier run of a line that has not asked again this long after it was expected is lost:
 /// it went elsewhere without leaving the line. Nothing known does that (every run that finishes,
@@ -171,15 +170,7 @@ impl Pacer {
     /// Waits until a call to `route` may go out. A queued run's call (`holder`) that would wait
     /// longer than [`PARK_AFTER`] is answered with the wait instead ([`Wait::Pace`]), keeping its
     /// place; without a holder, waits up to [`MAX_INLINE_WAIT`]. Each `Ok` uses up a place.
-    /// While the call waits for earlier runs of its route, the run's worker `slot` is lent, so
-    /// the run it waits for can be taken up even when every worker is busy; it is held again
-    /// before the call goes.
-    pub async fn before(
-        &self,
-        route: &Route,
-        holder: Option<Holder>,
-        slot: Option<&WorkerSlot>,
-    ) -> Result<(), Deferred> {
+    pub async fn before(&self, route: &Route, holder: Option<Holder>) -> Result<(), Deferred> {
         let started = Instant::now();
         loop {
             let turned = self.turned.notified();
@@ -205,12 +196,7 @@ impl Pacer {
                     return Err(deferred);
                 }
                 Decision::Behind => {
-                    let lent = slot.filter(|slot| slot.lend());
                     let _ = tokio::time::timeout_at(started + ORDER_WAIT, turned).await;
-                    if let Some(slot) = lent {
-                        // The pool is never closed while runs are carried out.
-                        slot.take_back().await;
-                    }
                 }
             }
         }

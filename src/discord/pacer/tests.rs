@@ -434,7 +434,7 @@ async fn an_idle_channel_is_not_held_up_by_another_channels_backlog() {
     // 1,000 runs for one channel: five go, every other one is parked at once.
     let mut parked = 0;
     for run in 1..=1000u64 {
-        match pacer.before(&busy, Some(Holder(run)), None).await {
+        match pacer.before(&busy, Some(Holder(run))).await {
             Ok(()) => pacer.after(&busy, Some(200), None, None),
             Err(deferred) => {
                 assert_eq!(deferred.kind, Wait::Pace);
@@ -446,7 +446,7 @@ async fn an_idle_channel_is_not_held_up_by_another_channels_backlog() {
     assert_eq!(Instant::now(), start, "no run waited inside its worker");
     // A run for an idle channel goes at once, without waiting for the backlog.
     let idle = Route::message_send(2);
-    pacer.before(&idle, Some(Holder(1001)), None).await.unwrap();
+    pacer.before(&idle, Some(Holder(1001))).await.unwrap();
     pacer.after(&idle, Some(200), None, None);
     assert_eq!(Instant::now(), start);
 }
@@ -459,7 +459,7 @@ async fn a_flood_on_many_routes_leaves_room_for_a_newcomer() {
     let mut went = 0;
     for run in 1..=200u64 {
         let route = Route::new("PUT", "member_roles", 77);
-        if pacer.before(&route, Some(Holder(run)), None).await.is_ok() {
+        if pacer.before(&route, Some(Holder(run))).await.is_ok() {
             pacer.after(&route, Some(204), None, None);
             went += 1;
         }
@@ -467,7 +467,7 @@ async fn a_flood_on_many_routes_leaves_room_for_a_newcomer() {
     assert!(went < GLOBAL_PER_SECOND + 10, "{went} went inside a second");
     // Another channel's send still goes within the second.
     let other = Route::message_send(3);
-    pacer.before(&other, Some(Holder(201)), None).await.unwrap();
+    pacer.before(&other, Some(Holder(201))).await.unwrap();
     assert!(Instant::now() - start < Duration::from_secs(1));
 }
 
@@ -477,7 +477,7 @@ async fn before_waits_briefly_inline() {
     let route = Route::new("PUT", "member_roles", 7);
     pacer.after(&route, Some(429), Some(Duration::from_millis(50)), None);
     let start = Instant::now();
-    pacer.before(&route, None, None).await.unwrap();
+    pacer.before(&route, None).await.unwrap();
     assert_eq!(Instant::now() - start, Duration::from_millis(50));
 }
 
@@ -584,7 +584,7 @@ async fn a_backlog_drains_in_order_at_the_buckets_pace() {
         );
         tokio::time::sleep_until(at).await;
         due.remove(&run);
-        match pacer.before(&route, Some(Holder(run)), None).await {
+        match pacer.before(&route, Some(Holder(run))).await {
             Ok(()) => {
                 sent.push((run, Instant::now() - start));
                 pacer.after(&route, Some(200), None, None);

@@ -13,7 +13,6 @@ use std::time::Duration;
 use super::client::Discord;
 use super::error::CallError;
 use super::pacer::{Holder, Pacer, RateLimitHeaders, Route, Wait};
-use crate::slots::WorkerSlot;
 
 /// Writes to Discord: the connected bot and the pacer every one of its calls asks first.
 #[derive(Clone, Copy)]
@@ -23,25 +22,16 @@ pub struct Writer<'a> {
     /// The queued run making the calls: its calls that must wait are answered
     /// [`CallError::Paced`] (the run is parked) instead of waiting.
     holder: Option<Holder>,
-    /// The run's worker slot, lent while a call waits for earlier runs of its route.
-    slot: Option<&'a WorkerSlot>,
 }
 
 impl Discord {
     /// The way to write to Discord, paced by `pacer` (one per process, shared by every run), for
-    /// the queued run `holder` (`None`: a trial by hand, whose calls wait inline), which lends
-    /// its worker `slot` while a call waits for earlier runs.
-    pub fn writer<'a>(
-        &'a self,
-        pacer: &'a Pacer,
-        holder: Option<Holder>,
-        slot: Option<&'a WorkerSlot>,
-    ) -> Writer<'a> {
+    /// the queued run `holder` (`None`: a trial by hand, whose calls wait inline).
+    pub fn writer<'a>(&'a self, pacer: &'a Pacer, holder: Option<Holder>) -> Writer<'a> {
         Writer {
             discord: self,
             pacer,
             holder,
-            slot,
         }
     }
 }
@@ -70,7 +60,7 @@ impl Writer<'_> {
         route: Route,
         call: impl Future<Output = (Result<T, CallError>, Option<RateLimitHeaders>)>,
     ) -> Result<T, CallError> {
-        if let Err(deferred) = self.pacer.before(&route, self.holder, self.slot).await {
+        if let Err(deferred) = self.pacer.before(&route, self.holder).await {
             let retry_after_ms = deferred.wait.as_millis() as u64;
             return Err(match deferred.kind {
                 Wait::Pace => CallError::Paced {

@@ -41,8 +41,6 @@ pub struct ActionContext<'a> {
     /// The queued run acting: its calls that must wait for Discord's pace park it instead
     /// (`None`: a trial by hand, whose calls wait inline).
     pub holder: Option<Holder>,
-    /// The run's worker slot, lent while a call waits for earlier runs of its route.
-    pub slot: Option<&'a crate::slots::WorkerSlot>,
     /// For message sends: the `nonce` Discord drops a repeated send by (at most 25
     /// characters, stable across retries and restarts).
     pub nonce: Option<String>,
@@ -70,7 +68,7 @@ pub async fn perform(
         discord: ctx.discord,
         guild: ctx.guild,
         dry_run: ctx.dry_run,
-        writer: ctx.discord.writer(ctx.pacer, ctx.holder, ctx.slot),
+        writer: ctx.discord.writer(ctx.pacer, ctx.holder),
         nonce: ctx.nonce.as_deref(),
         repeat: ctx.repeat,
         store: ctx.store,

@@ -118,7 +118,6 @@ impl Bot {
             dry_run,
             pacer: &pacer,
             holder: None,
-            slot: None,
             nonce: None,
             repeat: false,
             interaction: None,

@@ -197,7 +197,6 @@ impl Interpreter<'_> {
             pacer: self.ctx.pacer,
             holder: (self.ctx.retry.is_some() && !self.ctx.dry_run)
                 .then_some(Holder(self.run.id.0)),
-            slot: self.ctx.slot,
             nonce: Some(retry::nonce(
                 self.ctx.store.install_id(),
                 self.run.id,
@@ -210,12 +209,8 @@ impl Interpreter<'_> {
         };
         let scope = self.scope();
         let attempt =
-            tokio::time::timeout(ACTION_TIMEOUT, actions::perform(&context, kind, &scope)).await;
-        if let Some(slot) = self.ctx.slot {
-            // A call that timed out while waiting for its turn had lent the run's slot.
-            slot.take_back().await;
-        }
-        match attempt {
+            tokio::time::timeout(ACTION_TIMEOUT, actions::perform(&context, kind, &scope));
+        match attempt.await {
             Ok(result) => result.map_err(action_error),
             Err(_) => Err(ActionError {
                 message: format!(

@@ -26,8 +26,7 @@ pub struct RunContext<'a> {
     pub dry_run: bool,
     /// Cancelled at shutdown: a wait in progress stops, and the run stays queued.
     pub shutdown: CancellationToken,
-    /// The run's worker slot: a long `wait`, or a call waiting for earlier runs of its route,
-    /// lends it meanwhile (`None`: a trial by hand).
+    /// The run's worker slot: a long `wait` lends it meanwhile (`None`: a trial by hand).
     pub slot: Option<&'a crate::slots::WorkerSlot>,
     /// The outbound governor every Discord write asks first.
     pub pacer: &'a Pacer,
@@ -51,11 +50,9 @@ pub enum Ended {
     /// time (ms) at that action. `run.attempts`, `run.next_attempt_at_ms` and `run.error` say
     /// so.
     RetryAt(u64),
-    /// The next call must wait for Discord's pace until `at_ms` (unix ms): the run stays
+    /// The next call must wait for Discord's pace until this unix time (ms): the run stays
     /// queued, parked without a worker, and resumes at that action; nothing failed.
-    /// `progressed`: it took steps first, so its record changed and must be saved; a run parked
-    /// at the action it was taken up at has nothing new to save.
-    Parked { at_ms: u64, progressed: bool },
+    Parked(u64),
 }
 
 /// What an action list tells the list around it.
