@@ -194,10 +194,10 @@ async fn backlogs_longer_than_a_lines_front_drain_in_order_at_the_channels_pace(
     drain_two_backlogs(2).await;
 }
 
-/// With one worker, a run whose call waits in its worker for an earlier run of its channel
-/// that is due holds the only worker, so the earlier run cannot be taken up: after 1 s the later
-/// run parks behind it, gives the worker up, and the earlier run goes first. The order holds
-/// (before, the later run went first after 1 s, out of order, every time).
+/// With one worker, a run whose turn has come while an earlier run of its channel is due but
+/// not yet taken up parks behind it, so the only worker is free for the earlier run, which goes
+/// first. The order holds (before, the later run held the worker waiting for the earlier one,
+/// then went first after 1 s, out of order, every time).
 #[tokio::test]
 async fn one_worker_keeps_each_channels_order_while_a_run_waits_for_an_earlier_one() {
     drain_two_backlogs(1).await;
@@ -235,9 +235,8 @@ async fn drain_two_backlogs(workers: usize) {
     assert_eq!(contents(&h, DEPLOYS), deploys);
     for channel in [GENERAL, DEPLOYS] {
         let times = h.sandbox.message_times(channel);
-        // 60 messages at 10 a second take about 6 s (about 20 s with one worker, which waits
-        // 1 s where a later run holds it waiting for an earlier one); a run left for its 60 s
-        // safety net would take over a minute.
+        // 60 messages at 10 a second take about 6 s; a run left for its 60 s safety net would
+        // take over a minute.
         let took = times[BACKLOG - 1] - times[0];
         assert!(
             took < Duration::from_secs(55),

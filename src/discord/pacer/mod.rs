@@ -25,10 +25,9 @@
 //! runs behind them are parked without a time and handed to the executor
 //! ([`Pacer::take_promoted`]) as the line reaches them. A run does not wait in its worker for an
 //! earlier run parked until a moment still to come (that one needs a worker to come back): it
-//! parks until just after it. Behind an earlier run already due it waits in its worker up to
-//! [`ORDER_WAIT`]; then it parks behind it, giving the worker up (with every worker waiting so,
-//! the run they wait for could not be taken up). A line's order gives way only to a run lost
-//! for [`LOST_AFTER`].
+//! parks until just after it; behind one already due (waiting for a worker) it parks until the
+//! line moves. It waits in its worker, up to [`ORDER_WAIT`], only for an earlier run that is in
+//! a worker too. A line's order gives way only to a run lost for [`LOST_AFTER`].
 //! A call with no holder (a trial by hand) waits inline up to [`MAX_INLINE_WAIT`].
 
 mod fair;
@@ -69,10 +68,10 @@ pub const PARK_AFTER: Duration = Duration::from_millis(200);
 /// comes back after at most this long: the answers to the calls already out may advertise a
 /// larger limit than the documented one the run was parked on.
 pub const UNLEARNED_RECHECK: Duration = Duration::from_secs(1);
-/// How long a call waits in its worker for the calls of earlier runs on its route, whose turn
-/// came first. An earlier run that has not come by then is late (it waits for a worker, say):
-/// the call parks behind it, giving its worker up, until the line moves; it goes first only if
-/// every earlier run is lost (see [`LOST_AFTER`]).
+/// How long a call waits in its worker for an earlier run of its route that is in a worker too
+/// (deciding, or its call out). If that run has not moved on by then, the call parks behind it,
+/// giving its worker up, until the line moves; it goes first only if every earlier run is lost
+/// (see [`LOST_AFTER`]).
 pub const ORDER_WAIT: Duration = Duration::from_secs(1);
 /// An earlier run of a line that has not asked again this long after it was expected is lost:
 /// it went elsewhere without leaving the line. Nothing known does that (every run that finishes,
@@ -436,31 +435,22 @@ fn decide(
     }
     // Its turn has come; runs before it on the route go first, one call at a time.
     if rank > 0 || line.sending.is_some() {
-        if !overdue {
-            // When only parked runs are before it, one whose time is still to come needs a
-            // worker to come back then: this run must not hold a worker waiting for it (with a
-            // backlog every worker would, and the line would move one run per worker each
-            // ORDER_WAIT), so it parks until just after that time, or until the line moves.
-            // An earlier run asking, sending or already due (being taken up) is not long.
-            let parked_until = line
-                .earlier_back(holder)
-                .filter(|back| *back > now && !line.earlier_in_worker(holder));
-            if let Some(back) = parked_until {
-                line.holders
-                    .insert(holder, Place::Behind(back + BEHIND_PARKED));
-                return Decision::Defer(pace(route, back + BEHIND_PARKED - now, reason));
-            }
+        // An earlier run in a worker (asking, or its call out) moves on at once: this run waits
+        // for it here, up to ORDER_WAIT. One that is parked needs a worker to come back, so this
+        // run must not hold one waiting for it (with a backlog every worker would, and none
+        // would be left for the run they wait for): it parks until just after that run's time
+        // if that is still to come, else until the line moves (it is brought back then).
+        let in_worker = line.earlier_in_worker(holder);
+        if in_worker && !overdue {
             return Decision::Behind;
         }
         if !line.earlier_all_overdue(holder, now, LOST_AFTER) {
-            // An earlier run is late, not lost: this run keeps its place behind it and gives its
-            // worker up until the line moves (it is brought back then), so no worker waits on.
-            line.holders.insert(holder, Place::Behind(now + LOST_AFTER));
-            return Decision::Defer(pace(
-                route,
-                LOST_AFTER,
-                format!("an earlier run is late for {route}"),
-            ));
+            let back = line
+                .earlier_back(holder)
+                .filter(|back| *back > now && !in_worker)
+                .map_or(now + LOST_AFTER, |back| back + BEHIND_PARKED);
+            line.holders.insert(holder, Place::Behind(back));
+            return Decision::Defer(pace(route, back - now, reason));
         }
         // The earlier runs are lost: they lose their place.
         let late: Vec<Holder> = line.holders.range(..holder).map(|(h, _)| *h).collect();

@@ -309,13 +309,14 @@ fn a_run_that_must_wait_is_parked_and_keeps_its_place() {
     assert!(
         matches!(call(&pacer, &route, 6, early), Decision::Defer(d) if d.wait == CHANNEL_WINDOW - Duration::from_secs(2))
     );
-    // At their time they go, in run order: 7, taken up first, waits for 6, which is due and
-    // being taken up; a run whose earlier run is due a little later parks until just after it.
+    // At their time they go, in run order: 7, taken up first, parks behind 6, which is due and
+    // needs a worker (7 must not hold one waiting for it); a run whose earlier run is due a
+    // little later parks until just after it.
     let then = now + CHANNEL_WINDOW;
-    assert_eq!(
+    assert!(matches!(
         pacer.decide(&route, Some(Holder(7)), then, false),
-        Decision::Behind
-    );
+        Decision::Defer(_)
+    ));
     let early = then - Duration::from_millis(50);
     let Decision::Defer(seven) = pacer.decide(&route, Some(Holder(7)), early, false) else {
         panic!("run 7 held its worker waiting for parked run 6")
@@ -349,10 +350,10 @@ fn a_lower_run_that_arrives_late_takes_the_earlier_place() {
     assert_eq!(eight.wait, CHANNEL_WINDOW);
     assert_eq!(nine.wait, CHANNEL_WINDOW);
     let then = now + CHANNEL_WINDOW;
-    assert_eq!(
+    assert!(matches!(
         pacer.decide(&route, Some(Holder(9)), then, false),
-        Decision::Behind
-    );
+        Decision::Defer(_)
+    ));
     assert_eq!(call(&pacer, &route, 8, then), Decision::Go(then));
     assert_eq!(call(&pacer, &route, 9, then), Decision::Go(then));
 }
@@ -396,31 +397,33 @@ fn a_late_earlier_run_keeps_its_place_and_only_a_lost_one_gives_it_up() {
     for run in 6..=8 {
         assert!(matches!(call(&pacer, &route, run, now), Decision::Defer(_)));
     }
-    // Run 6 is due but late (every worker is busy, say): 7 waits for it, then parks behind
-    // it instead of going first.
+    // Run 6 is due but late (every worker is busy, say): 7 parks behind it, without holding a
+    // worker, instead of going first, however long it has waited.
     let then = now + CHANNEL_WINDOW;
-    assert_eq!(
-        pacer.decide(&route, Some(Holder(7)), then, false),
-        Decision::Behind
-    );
-    let overdue = then + ORDER_WAIT;
-    let Decision::Defer(seven) = pacer.decide(&route, Some(Holder(7)), overdue, true) else {
-        panic!("run 7 went before run 6, which was only late")
-    };
-    assert_eq!(seven.kind, Wait::Pace);
+    for overdue in [false, true] {
+        let Decision::Defer(seven) = pacer.decide(&route, Some(Holder(7)), then, overdue) else {
+            panic!("run 7 went before run 6, which was only late")
+        };
+        assert_eq!(seven.kind, Wait::Pace);
+    }
     // 6 comes: it goes, and 7 is brought back at once.
-    let late = overdue + Duration::from_millis(300);
+    let late = then + ORDER_WAIT + Duration::from_millis(300);
     assert_eq!(call(&pacer, &route, 6, late), Decision::Go(late));
     assert_eq!(pacer.take_promoted(), [(Holder(7), late)]);
     assert_eq!(call(&pacer, &route, 7, late), Decision::Go(late));
     // 8 never comes back (lost): once it is LOST_AFTER late, 9 goes before it.
     let lost = then + LOST_AFTER;
-    assert_eq!(
-        pacer.decide(&route, Some(Holder(9)), lost, false),
-        Decision::Behind
-    );
     assert!(matches!(
-        pacer.decide(&route, Some(Holder(9)), lost, true),
+        pacer.decide(
+            &route,
+            Some(Holder(9)),
+            lost - Duration::from_millis(1),
+            false
+        ),
+        Decision::Defer(_)
+    ));
+    assert!(matches!(
+        pacer.decide(&route, Some(Holder(9)), lost, false),
         Decision::Go(_)
     ));
     assert!(!pacer.state.lock().unwrap().tickets.contains_key(&Holder(8)));
