@@ -27,7 +27,6 @@
 //! * `retention`: deletes old finished runs and idempotency keys.
 //! * `lang`: the event language, pure functions: `{name}` templates, the request's `{body…}`,
 //!   the BotGhost `variables` array, exact arithmetic, written durations, shell quoting.
-//! * `slots`: the executor's worker slots, lent while a run only waits (a long `wait`).
 //! * `backoff`: exponential backoff with jitter, for a run's retries and Discord's reconnects.
 //! * `keys`: API keys: made at random, stored as a hash, compared in constant time.
 //! * `metrics`: the metric names and the Prometheus recorder.
@@ -62,7 +61,6 @@ pub mod run;
 pub mod sandbox_control;
 pub mod sandbox_world;
 pub mod server;
-pub mod slots;
 pub mod triggers;
 
 pub use server::{run, start, Running, StartError};

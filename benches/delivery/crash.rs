@@ -21,7 +21,8 @@ const CALLER_GAP: Duration = Duration::from_millis(40);
 /// accept journal's checkpoints (one a second) and the runs going out meanwhile.
 const KILL_AFTER_MS: std::ops::Range<u64> = 200..2500;
 /// How long the last start may take to deliver the backlog: a backlog of ~4,000 drains in about
-/// 170 s (docs/performance.md, "A backlog drains faster"); the rest is room for a busy machine.
+/// 90 s, at the global pace (docs/performance.md, "Order under load"); the rest is room for a
+/// busy machine.
 const DELIVER_WITHIN: Duration = Duration::from_secs(420);
 /// How often the last start's progress is noted.
 const TIMELINE_STEP: Duration = Duration::from_secs(20);

@@ -9,6 +9,7 @@ pub mod http_request;
 pub mod interpreter;
 pub mod retry;
 mod scope;
+mod slot;
 mod trial;
 mod unanswered;
 
@@ -29,9 +30,9 @@ use crate::engine::{Store, StoreError};
 use crate::queue::retry::RetryPolicy;
 use crate::queue::Queue;
 use crate::run::{unix_now_ms as now_ms, RunFailure, RunId, RunStatus};
-use crate::slots::WorkerSlot;
 use http_request::Destination;
 use interpreter::{Ended, RunContext};
+use slot::WorkerSlot;
 
 /// How long shutdown waits for runs in progress before leaving them queued for the next start.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -138,7 +139,7 @@ pub async fn run_executor(
         }
 
         // With every slot taken, a due run cannot be taken up before one is free: wait for that
-        // (a run lending its slot frees one too) instead of for the due time, which may be past.
+        // (a run lending its slot for a long `wait` frees one too) instead of for the due time, which may be past.
         let full = slots.available_permits() == 0;
         let earliest = queue.next_due();
         let next_due = async move {
@@ -245,7 +246,7 @@ async fn execute_run(worker: &Worker, id: RunId, slot: WorkerSlot) -> Result<boo
         discord,
         dry_run: false,
         shutdown: worker.shutdown.clone(),
-        slot: Some(&slot),
+        slot: Some(slot),
         pacer: &worker.pacer,
         retry: Some(worker.policy),
         http: &worker.http,

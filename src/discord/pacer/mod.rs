@@ -385,15 +385,14 @@ fn decide(
         state.paused_until = None;
     }
     let mut reason = String::new();
-    match state.blocked.get(route).copied() {
-        Some(until) if until > now => {
+    match state.blocked_until(route, now) {
+        Some(until) => {
             start = until;
             reason = format!("Discord rate-limited {route}");
         }
-        Some(_) => {
+        None => {
             state.blocked.remove(route);
         }
-        None => {}
     }
     let major = route.target;
     let Some(holder) = holder else {
@@ -476,19 +475,24 @@ fn decide(
 }
 
 impl State {
+    /// Until when a 429 on `route` holds its calls back, if that is still to come at `now`.
+    fn blocked_until(&self, route: &Route, now: Instant) -> Option<Instant> {
+        self.blocked
+            .get(route)
+            .copied()
+            .filter(|until| *until > now)
+    }
+
     /// `holder` leaves `route`'s line (its call went, it moved on or lost its place): the runs
     /// parked behind that the line now reaches are brought into play.
     fn leave(&mut self, route: &Route, holder: Holder, now: Instant) {
+        let start = self.blocked_until(route, now).unwrap_or(now);
         let Some(line) = self.lines.get_mut(route) else {
             return;
         };
         if line.holders.remove(&holder).is_none() {
             return;
         }
-        let start = match self.blocked.get(route) {
-            Some(until) if *until > now => *until,
-            _ => now,
-        };
         for (rank, reached) in line.reached() {
             let turn = estimated_turn(&self.buckets, line, route, reached, rank, start, now);
             line.holders.insert(reached, Place::Due(turn));

@@ -322,15 +322,13 @@ impl<'a> Interpreter<'a> {
         if remaining.is_zero() {
             return Flow::Next;
         }
-        let lent = (remaining >= SLOT_RELEASE_WAIT)
-            .then_some(self.ctx.slot)
-            .flatten()
-            .filter(|slot| slot.lend());
+        let lent = remaining >= SLOT_RELEASE_WAIT
+            && self.ctx.slot.as_mut().is_some_and(|slot| slot.lend());
         let slept = tokio::select! {
             _ = tokio::time::sleep(remaining) => true,
             _ = self.ctx.shutdown.cancelled() => false,
         };
-        if let Some(slot) = lent {
+        if let (true, Some(slot)) = (lent, self.ctx.slot.as_mut()) {
             let taken_back = tokio::select! {
                 taken = slot.take_back() => taken,
                 _ = self.ctx.shutdown.cancelled() => false,

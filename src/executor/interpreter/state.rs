@@ -27,7 +27,7 @@ pub struct RunContext<'a> {
     /// Cancelled at shutdown: a wait in progress stops, and the run stays queued.
     pub shutdown: CancellationToken,
     /// The run's worker slot: a long `wait` lends it meanwhile (`None`: a trial by hand).
-    pub slot: Option<&'a crate::slots::WorkerSlot>,
+    pub slot: Option<crate::executor::slot::WorkerSlot>,
     /// The outbound governor every Discord write asks first.
     pub pacer: &'a Pacer,
     /// Transient failures (5xx, 429, timeouts) end the run with [`Ended::RetryAt`] under this

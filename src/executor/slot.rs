@@ -1,8 +1,8 @@
-//! The executor's worker slots (`delivery.workers` of them): one is held while a run is carried
-//! out, and lent back to the pool while the run only waits (a long `wait` action), so a waiting
-//! run does not keep others from being taken up.
+//! A run's worker slot (one of `delivery.workers`): held while the run is carried out, lent back
+//! to the pool while it only waits (a long `wait` action), so a waiting run does not keep others
+//! from being taken up.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -11,7 +11,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 #[derive(Debug)]
 pub struct WorkerSlot {
     pool: Arc<Semaphore>,
-    held: Mutex<Option<OwnedSemaphorePermit>>,
+    held: Option<OwnedSemaphorePermit>,
 }
 
 impl WorkerSlot {
@@ -19,28 +19,22 @@ impl WorkerSlot {
     pub fn new(pool: Arc<Semaphore>, held: OwnedSemaphorePermit) -> WorkerSlot {
         WorkerSlot {
             pool,
-            held: Mutex::new(Some(held)),
+            held: Some(held),
         }
     }
 
     /// Gives the slot back to the pool while the run waits; `false` if it was not held.
-    pub fn lend(&self) -> bool {
-        self.held.lock().expect("slot lock").take().is_some()
+    pub fn lend(&mut self) -> bool {
+        self.held.take().is_some()
     }
 
     /// Holds a slot again after [`lend`](Self::lend), waiting for one to be free (at once when
     /// it is held). `false` only if the pool was closed.
-    pub async fn take_back(&self) -> bool {
-        if self.held.lock().expect("slot lock").is_some() {
-            return true;
+    pub async fn take_back(&mut self) -> bool {
+        if self.held.is_none() {
+            self.held = self.pool.clone().acquire_owned().await.ok();
         }
-        match self.pool.clone().acquire_owned().await {
-            Ok(permit) => {
-                *self.held.lock().expect("slot lock") = Some(permit);
-                true
-            }
-            Err(_) => false,
-        }
+        self.held.is_some()
     }
 }
 
@@ -51,7 +45,7 @@ mod tests {
     #[tokio::test]
     async fn a_lent_slot_is_free_for_another_run_until_it_is_taken_back() {
         let pool = Arc::new(Semaphore::new(1));
-        let slot = WorkerSlot::new(pool.clone(), pool.clone().try_acquire_owned().unwrap());
+        let mut slot = WorkerSlot::new(pool.clone(), pool.clone().try_acquire_owned().unwrap());
         assert_eq!(pool.available_permits(), 0);
         assert!(slot.lend());
         assert!(!slot.lend(), "a slot is lent once");
