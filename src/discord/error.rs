@@ -45,11 +45,12 @@ pub enum CallError {
     },
     /// The call must wait for Discord's pace (its channel's or route's bucket, the global pace,
     /// a 429's `retry_after`) longer than a run holds its worker for; nothing was sent. The run
-    /// is parked until then, keeping its place, and does not use up an attempt.
+    /// is parked until then (`None`: until its route's line reaches it), keeping its place, and
+    /// does not use up an attempt.
     #[error("{message}")]
     Paced {
         message: String,
-        retry_after_ms: u64,
+        retry_after_ms: Option<u64>,
     },
 }
 

@@ -42,7 +42,7 @@ pub use intents::{intents_for, portal_switches, privileged};
 pub use interactions::{Ack, EPHEMERAL};
 pub use link::Reconnect;
 pub use occurrences::REMEMBERED as OCCURRENCES_REMEMBERED;
-pub use pacer::{Holder, Pacer, RateLimitHeaders};
+pub use pacer::{Holder, Pacer, RateLimitHeaders, SWEEP_EVERY};
 pub use resolve::ChannelRef;
 pub use startup::{bot_id_from_token, RECONNECT_CAP, RECONNECT_FIRST};
 pub use write::Writer;

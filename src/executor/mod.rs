@@ -25,7 +25,7 @@ pub use actions::{allowed_mentions, truncate};
 
 use crate::config::DeliveryConfig;
 use crate::discord::Discord;
-use crate::discord::{Holder, Pacer};
+use crate::discord::{Holder, Pacer, SWEEP_EVERY};
 use crate::engine::{Store, StoreError};
 use crate::queue::retry::RetryPolicy;
 use crate::queue::Queue;
@@ -90,6 +90,8 @@ pub async fn run_executor(
     let pacer = discord.pacer.clone();
     let slots = Arc::new(Semaphore::new(workers));
     let mut tasks = JoinSet::new();
+    let mut sweep = tokio::time::interval(SWEEP_EVERY);
+    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let woken = queue.woken();
         tokio::pin!(woken);
@@ -157,6 +159,7 @@ pub async fn run_executor(
             _ = next_due, if !full => {}
             _ = slots.acquire(), if full => {}
             _ = pacer.promotions() => {}
+            _ = sweep.tick() => pacer.sweep(),
             _ = shutdown.cancelled() => break,
         }
     }
@@ -261,13 +264,16 @@ async fn execute_run(worker: &Worker, id: RunId, slot: WorkerSlot) -> Result<boo
             queue.retry_later(&run, at).await?;
             metrics::counter!(crate::metrics::RUNS, "outcome" => "retry_scheduled").increment(1);
         }
-        Ended::Parked(at) => {
-            queue.park(&run, at).await?;
+        Ended::Parked {
+            until_ms,
+            progressed,
+        } => {
+            queue.park(&run, until_ms, progressed).await?;
             // Its line may have reached it while it was being parked.
             if let Some(turn) = worker.pacer.turn_in_play(Holder(id.0)) {
                 queue.bring_forward(id, unix_ms_at(turn, Instant::now()));
             }
-            tracing::debug!(run = %id, event = %event.id, wait_ms = at.saturating_sub(now_ms()), "run parked until Discord's pace allows its next call");
+            tracing::debug!(run = %id, event = %event.id, wait_ms = until_ms.map(|at| at.saturating_sub(now_ms())), "run parked until Discord's pace allows its next call");
             return Ok(true);
         }
         Ended::Finished => {

@@ -48,13 +48,18 @@ struct Inner {
     claims: Mutex<Claims>,
 }
 
-/// The consumer's side, in memory: runs in progress, when waiting runs are due, and how far
-/// the queue has been read.
+/// The consumer's side, in memory: runs in progress, when waiting runs are due, which wait for
+/// their line without a time, and how far the queue has been read.
 #[derive(Default)]
 struct Claims {
     in_flight: HashSet<RunId>,
     schedule: Schedule,
-    /// Every queued run below this id is in progress or waiting in `schedule`, so a claim reads
+    /// Runs parked until their route's line reaches them ([`Queue::park`] without a time): not
+    /// claimed until [`Queue::bring_forward`] gives them a time. Only an id each, so a backlog of
+    /// 100,000 behind a few busy channels costs about a megabyte here.
+    waiting_for_line: HashSet<RunId>,
+    /// Every queued run below this id is in progress, waiting in `schedule` or waiting for its
+    /// line, so a claim reads
     /// the queue from here on and takes waiting runs from the schedule: with thousands of runs
     /// parked for Discord's pace, a claim costs the runs queued since the last one, not every
     /// parked run (each accept wakes the executor). Moved back by whatever puts a run below it
@@ -74,6 +79,13 @@ impl Claims {
 
 /// How many queue entries a claim reads at least per look at the store.
 const CLAIM_READ: usize = 64;
+
+/// How many runs may wait for their route's line (parked without a time, behind the runs in
+/// play) before a claim stops reading new runs from the queue. Each run read costs its record's
+/// pages in sled's cache (about 1 KiB a run, whatever `CACHE_BYTES` says), so this bounds the
+/// memory a backlog costs; the price is that a run for an idle channel queued behind more than
+/// this many runs of busy channels waits until their lines have moved below it.
+pub const LOOKAHEAD: usize = 8192;
 
 /// What [`Queue::enqueue`] did.
 #[derive(Debug)]
@@ -207,6 +219,9 @@ impl Queue {
         while due.len() < room {
             let from = {
                 let mut claims = self.claims();
+                if claims.waiting_for_line.len() >= LOOKAHEAD {
+                    break;
+                }
                 claims.rewound_during_read = u64::MAX;
                 claims.cursor
             };
@@ -221,6 +236,7 @@ impl Queue {
             let Claims {
                 in_flight,
                 schedule,
+                waiting_for_line,
                 cursor,
                 rewound_during_read,
             } = &mut *claims;
@@ -230,7 +246,10 @@ impl Queue {
                     break;
                 }
                 next = id.0.saturating_add(1);
-                if !in_flight.contains(&id) && !schedule.waiting(id, now_ms) {
+                if !in_flight.contains(&id)
+                    && !waiting_for_line.contains(&id)
+                    && !schedule.waiting(id, now_ms)
+                {
                     in_flight.insert(id);
                     due.push(id);
                 }
@@ -254,7 +273,10 @@ impl Queue {
         let mut claims = self.claims();
         // Still queued and not waiting for a time (not taken up, paused, or its progress could
         // not be saved): the next claim must find it again.
-        if claims.in_flight.remove(&id) && !claims.schedule.contains(id) {
+        if claims.in_flight.remove(&id)
+            && !claims.schedule.contains(id)
+            && !claims.waiting_for_line.contains(&id)
+        {
             claims.rewind(id);
         }
     }
@@ -281,13 +303,28 @@ impl Queue {
         Ok(())
     }
 
-    /// Parks a run whose next call waits for Discord's pace until `at_ms` (unix ms): it stays
-    /// queued, holds no worker, and is taken up again then, at that call. Its progress is saved
-    /// (not flushed: the journal already holds what it did, and after a crash it is simply
-    /// taken up at once).
-    pub async fn park(&self, run: &Run, at_ms: u64) -> Result<(), StoreError> {
-        self.inner.store.save_run(run).await?;
-        self.not_before(run.id, at_ms);
+    /// Parks a run whose next call waits for Discord's pace until `until_ms` (unix ms; `None`:
+    /// until [`bring_forward`](Self::bring_forward) gives it a time, when its route's line
+    /// reaches it): it stays queued, holds no worker, and is taken up again then, at that call.
+    /// Its progress, when it `progressed` (took steps first), is saved (not flushed: the
+    /// journal already holds what it did, and after a crash it is simply taken up at once); a
+    /// run parked at the action it was taken up at has nothing new to save, so a backlog costs
+    /// no write per park.
+    pub async fn park(
+        &self,
+        run: &Run,
+        until_ms: Option<u64>,
+        progressed: bool,
+    ) -> Result<(), StoreError> {
+        if progressed {
+            self.inner.store.save_run(run).await?;
+        }
+        match until_ms {
+            Some(at_ms) => self.not_before(run.id, at_ms),
+            None => {
+                self.claims().waiting_for_line.insert(run.id);
+            }
+        }
         Ok(())
     }
 
@@ -297,10 +334,13 @@ impl Queue {
     }
 
     /// A waiting run is due at `at_ms` if that is sooner than its time (Discord's pace lets it
-    /// go earlier). A run not waiting (in progress, or not queued) is left alone.
+    /// go earlier), or if it waited for its line without a time. A run not waiting (in
+    /// progress, or not queued) is left alone.
     pub fn bring_forward(&self, id: RunId, at_ms: u64) {
         let mut claims = self.claims();
-        if claims.schedule.due(id).is_some_and(|due| due > at_ms) {
+        if claims.waiting_for_line.remove(&id)
+            || claims.schedule.due(id).is_some_and(|due| due > at_ms)
+        {
             claims.schedule.insert(id, at_ms);
         }
     }

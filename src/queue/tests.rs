@@ -99,3 +99,73 @@ async fn a_claim_reads_on_from_where_the_last_stopped_and_finds_runs_put_back_be
     queue.wake();
     assert_eq!(queue.claim(10, 1000).await.unwrap(), [ids[3]]);
 }
+
+#[tokio::test]
+async fn a_park_saves_the_record_only_when_the_run_progressed() {
+    let queue = queue(10);
+    let run = new_run(queue.enqueue(None, 1, build).await.unwrap());
+    assert_eq!(queue.claim(1, 0).await.unwrap(), vec![run.id]);
+    // Parked at the action it was taken up at: only its time is new.
+    let mut unchanged = run.clone();
+    unchanged.steps = 7;
+    queue.park(&unchanged, Some(500), false).await.unwrap();
+    queue.release(run.id);
+    assert_eq!(queue.next_due(), Some(500));
+    let stored = queue.inner.store.run(run.id).await.unwrap().unwrap();
+    assert_eq!(stored.steps, 0, "nothing was written");
+    // Parked after a step: the record is saved.
+    assert_eq!(queue.claim(1, 500).await.unwrap(), vec![run.id]);
+    let mut progressed = run.clone();
+    progressed.steps = 1;
+    queue.park(&progressed, Some(900), true).await.unwrap();
+    queue.release(run.id);
+    let stored = queue.inner.store.run(run.id).await.unwrap().unwrap();
+    assert_eq!(stored.steps, 1);
+}
+
+#[tokio::test]
+async fn a_run_waiting_for_its_line_is_not_claimed_until_brought_forward() {
+    let queue = queue(10);
+    let first = new_run(queue.enqueue(None, 1, build).await.unwrap()).id;
+    let second = new_run(queue.enqueue(None, 1, build).await.unwrap()).id;
+    assert_eq!(queue.claim(10, 0).await.unwrap(), [first, second]);
+    let run = queue.inner.store.run(first).await.unwrap().unwrap();
+    queue.park(&run, None, false).await.unwrap();
+    queue.release(first);
+    queue.release(second);
+    // Without a time it is neither due nor found again by reading the queue, even from its
+    // start; the other run, released without one, is.
+    assert_eq!(queue.next_due(), None);
+    queue.wake();
+    assert_eq!(queue.claim(10, u64::MAX).await.unwrap(), [second]);
+    // Its line reached it: due at the time it was given.
+    queue.bring_forward(first, 700);
+    assert_eq!(queue.next_due(), Some(700));
+    assert!(queue.claim(10, 600).await.unwrap().is_empty());
+    assert_eq!(queue.claim(10, 700).await.unwrap(), [first]);
+}
+
+#[tokio::test]
+async fn a_claim_reads_no_new_runs_while_lookahead_runs_wait_for_their_line() {
+    let queue = queue(u64::MAX);
+    let mut ids = Vec::new();
+    for _ in 0..=LOOKAHEAD {
+        ids.push(new_run(queue.enqueue(None, 1, build).await.unwrap()).id);
+    }
+    let (waiting, last) = ids.split_at(LOOKAHEAD);
+    assert_eq!(queue.claim(LOOKAHEAD, 0).await.unwrap(), waiting);
+    let run = queue.inner.store.run(waiting[0]).await.unwrap().unwrap();
+    for &id in waiting {
+        let mut parked = run.clone();
+        parked.id = id;
+        queue.park(&parked, None, false).await.unwrap();
+        queue.release(id);
+    }
+    assert!(
+        queue.claim(10, 0).await.unwrap().is_empty(),
+        "the lookahead is full"
+    );
+    // One is brought into play: it is due, and there is room to read the next run again.
+    queue.bring_forward(waiting[0], 0);
+    assert_eq!(queue.claim(10, 0).await.unwrap(), [waiting[0], last[0]]);
+}

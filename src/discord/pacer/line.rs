@@ -24,15 +24,21 @@ pub(super) enum Place {
     Asking(Instant),
     /// In play, parked until this instant, its estimated turn.
     Due(Instant),
-    /// Parked until the line reaches it, or this instant at the latest.
+    /// In play, parked behind a late earlier run until that one moves, or this instant at the
+    /// latest.
     Behind(Instant),
+    /// Behind the runs in play, parked without a time: it holds no ticket and no place in the
+    /// queue's schedule, and comes back only when the line reaches it, so a backlog costs a
+    /// place in its line per run and nothing else.
+    Waiting,
 }
 
 impl Place {
-    /// When the run is expected to ask again at the latest.
-    pub fn expected(self) -> Instant {
+    /// When the run is expected to ask again at the latest (`None`: when the line reaches it).
+    pub fn expected(self) -> Option<Instant> {
         match self {
-            Place::Asking(at) | Place::Due(at) | Place::Behind(at) => at,
+            Place::Asking(at) | Place::Due(at) | Place::Behind(at) => Some(at),
+            Place::Waiting => None,
         }
     }
 }
@@ -79,7 +85,7 @@ impl Line {
             .iter()
             .take(IN_PLAY)
             .enumerate()
-            .filter(|(_, (_, place))| matches!(place, Place::Behind(_)))
+            .filter(|(_, (_, place))| matches!(place, Place::Behind(_) | Place::Waiting))
             .map(|(rank, (holder, _))| (rank, *holder))
             .collect()
     }
@@ -94,7 +100,22 @@ impl Line {
     ) -> bool {
         self.holders
             .range(..holder)
-            .all(|(_, place)| place.expected() + grace <= now)
+            .all(|(_, place)| place.expected().is_some_and(|at| at + grace <= now))
+    }
+
+    /// Takes out the runs that were expected back longer than `grace` before `now` (lost: they
+    /// went elsewhere without leaving the line); returns them.
+    pub fn remove_lost(&mut self, now: Instant, grace: std::time::Duration) -> Vec<Holder> {
+        let lost: Vec<Holder> = self
+            .holders
+            .iter()
+            .filter(|(_, place)| place.expected().is_some_and(|at| at + grace <= now))
+            .map(|(holder, _)| *holder)
+            .collect();
+        for holder in &lost {
+            self.holders.remove(holder);
+        }
+        lost
     }
 
     pub fn idle(&self) -> bool {
@@ -114,7 +135,7 @@ mod tests {
             let place = if id as usize <= IN_PLAY {
                 Place::Asking(now)
             } else {
-                Place::Behind(now)
+                Place::Waiting
             };
             line.holders.insert(Holder(id * 10), place);
         }

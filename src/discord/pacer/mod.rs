@@ -22,8 +22,9 @@
 //! is estimated from its place and the bucket as known when it asks, and nothing is reserved
 //! before its call goes, so what Discord's answers teach meanwhile applies to every waiting run.
 //! Only the first [`IN_PLAY`] runs of a line are estimated and come back for their turn; the
-//! runs behind them are parked without a time and handed to the executor
-//! ([`Pacer::take_promoted`]) as the line reaches them. A run does not wait in its worker for an
+//! runs behind them are parked without a time ([`Wait::Line`]: no ticket, no place in the
+//! queue's schedule) and handed to the executor ([`Pacer::take_promoted`]) as the line reaches
+//! them; [`Pacer::sweep`], every [`SWEEP_EVERY`], takes lost runs out of every line. A run does not wait in its worker for an
 //! earlier run parked until a moment still to come (that one needs a worker to come back): it
 //! parks until just after it; behind one already due (waiting for a worker) it parks until the
 //! line moves. It waits in its worker, up to [`ORDER_WAIT`], only for an earlier run that is in
@@ -81,12 +82,10 @@ pub const LOST_AFTER: Duration = Duration::from_secs(30);
 /// A run whose earlier runs are parked until a moment within [`PARK_AFTER`] comes back this long
 /// after it, so that it is taken up after them.
 pub const BEHIND_PARKED: Duration = Duration::from_millis(20);
-/// A run parked behind the runs in play of its line comes back after this long even if the line
-/// has not reached it (it is brought back as soon as the line does): a safety net only.
-pub const BEHIND_RECHECK: Duration = Duration::from_secs(60);
-/// The most runs brought back into play that the executor has not yet collected; past it the
-/// oldest are dropped and those runs come back on their own time instead.
-pub const MAX_PROMOTED: usize = 4096;
+/// How often the executor has the pacer take lost runs out of every line ([`Pacer::sweep`]), so
+/// that the runs parked behind them are brought into play: a safety net only, since every run
+/// that moves on leaves its line.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 /// Why a call was not made now: wait this long and try again (nothing was sent).
 #[derive(Debug, Clone, PartialEq)]
@@ -104,6 +103,10 @@ pub enum Wait {
     Pace,
     /// The breaker, or a wait too long to sit out for a call without a holder.
     Hold,
+    /// [`IN_PLAY`] earlier runs wait for the route: the run is parked without a time, keeping its
+    /// place, and brought back when the line reaches it ([`Pacer::take_promoted`]); the
+    /// `Deferred`'s wait is zero.
+    Line,
 }
 
 /// What [`Pacer::decide`] says about a call.
@@ -125,7 +128,9 @@ struct State {
     /// Which line each parked run holds a ticket in.
     tickets: HashMap<Holder, Route>,
     /// Runs parked behind that their line has reached, with their estimated turn, for the
-    /// executor to bring back ([`Pacer::take_promoted`]); at most [`MAX_PROMOTED`].
+    /// executor to bring back ([`Pacer::take_promoted`]). None may be dropped (a run parked
+    /// without a time has nothing else to bring it back); it holds at most one entry per run in
+    /// a line, and the executor empties it on every turn.
     promoted: VecDeque<(Holder, Instant)>,
     blocked: HashMap<Route, Instant>,
     refusals: VecDeque<Instant>,
@@ -243,6 +248,31 @@ impl Pacer {
     /// was last called (a promotion made while nobody waited is kept for the next wait).
     pub async fn promotions(&self) {
         self.promotion.notified().await;
+    }
+
+    /// Takes out of every line the runs lost for [`LOST_AFTER`] (expected back and not seen), and
+    /// brings the runs behind them into play: without it a line whose front was lost would keep
+    /// the runs parked behind it for good. Nothing known loses a run; this is a safety net.
+    pub fn sweep(&self) {
+        let mut guard = self.state.lock().expect("pacer lock");
+        let state = &mut *guard;
+        let now = Instant::now();
+        let routes: Vec<Route> = state.lines.keys().cloned().collect();
+        for route in routes {
+            let Some(line) = state.lines.get_mut(&route) else {
+                continue;
+            };
+            let lost = line.remove_lost(now, LOST_AFTER);
+            for holder in lost {
+                if state.tickets.get(&holder) == Some(&route) {
+                    state.tickets.remove(&holder);
+                }
+            }
+            state.promote_reached(&route, now);
+        }
+        if !state.promoted.is_empty() {
+            self.promotion.notify_one();
+        }
     }
 
     /// The turn a parked run has in play now, if its line has reached it: a run brought into play
@@ -419,13 +449,14 @@ fn decide(
         line.sending = None;
     }
     let Some(rank) = line.rank_in_play(holder) else {
-        line.holders
-            .insert(holder, Place::Behind(now + BEHIND_RECHECK));
-        return Decision::Defer(pace(
-            route,
-            BEHIND_RECHECK,
-            format!("{IN_PLAY} earlier runs wait for {route}"),
-        ));
+        // Its place in the line is all it keeps: it is ticketed again when the line reaches it.
+        line.holders.insert(holder, Place::Waiting);
+        state.tickets.remove(&holder);
+        return Decision::Defer(Deferred {
+            wait: Duration::ZERO,
+            reason: format!("{IN_PLAY} earlier runs wait for {route}"),
+            kind: Wait::Line,
+        });
     };
     let turn = estimated_turn(&state.buckets, line, route, holder, rank, start, now);
     if turn > now + PARK_AFTER {
@@ -486,19 +517,25 @@ impl State {
     /// `holder` leaves `route`'s line (its call went, it moved on or lost its place): the runs
     /// parked behind that the line now reaches are brought into play.
     fn leave(&mut self, route: &Route, holder: Holder, now: Instant) {
+        let Some(line) = self.lines.get_mut(route) else {
+            return;
+        };
+        if line.holders.remove(&holder).is_some() {
+            self.promote_reached(route, now);
+        }
+    }
+
+    /// The runs parked behind on `route` that its line's front now reaches are in play: each
+    /// has its turn estimated, holds a ticket again, and goes to the executor to be brought back.
+    fn promote_reached(&mut self, route: &Route, now: Instant) {
         let start = self.blocked_until(route, now).unwrap_or(now);
         let Some(line) = self.lines.get_mut(route) else {
             return;
         };
-        if line.holders.remove(&holder).is_none() {
-            return;
-        }
         for (rank, reached) in line.reached() {
             let turn = estimated_turn(&self.buckets, line, route, reached, rank, start, now);
             line.holders.insert(reached, Place::Due(turn));
-            if self.promoted.len() >= MAX_PROMOTED {
-                self.promoted.pop_front();
-            }
+            self.tickets.insert(reached, route.clone());
             self.promoted.push_back((reached, turn));
         }
     }

@@ -440,7 +440,8 @@ async fn an_idle_channel_is_not_held_up_by_another_channels_backlog() {
         match pacer.before(&busy, Some(Holder(run))).await {
             Ok(()) => pacer.after(&busy, Some(200), None, None),
             Err(deferred) => {
-                assert_eq!(deferred.kind, Wait::Pace);
+                // In play with a time, or behind them until the line reaches it.
+                assert_ne!(deferred.kind, Wait::Hold);
                 parked += 1;
             }
         }
@@ -530,7 +531,7 @@ fn a_backlog_waits_behind_the_front_of_its_line_and_is_brought_in_as_it_moves() 
     for run in 1..=backlog {
         match call(&pacer, &route, run, now) {
             Decision::Go(_) => assert!(run <= 5, "run {run} went past the bucket"),
-            Decision::Defer(d) if d.wait == BEHIND_RECHECK => behind.push(run),
+            Decision::Defer(d) if d.kind == Wait::Line => behind.push(run),
             Decision::Defer(d) => {
                 assert!(run <= 5 + IN_PLAY as u64, "run {run} is in play");
                 assert!(d.wait >= CHANNEL_WINDOW, "run {run}: {d:?}");
@@ -552,11 +553,18 @@ fn a_backlog_waits_behind_the_front_of_its_line_and_is_brought_in_as_it_moves() 
     assert!(turn >= now + 4 * CHANNEL_WINDOW, "{turn:?}");
     assert_eq!(pacer.turn_in_play(first_behind), Some(turn));
     assert_eq!(pacer.turn_in_play(Holder(behind[1])), None);
-    // A run behind that comes back on its own (the safety net) is still behind.
+    // A run behind that asks again (a claim after a restart of the executor's state) is still
+    // behind, and holds no ticket.
     let Decision::Defer(again) = call(&pacer, &route, behind[1], then) else {
         panic!("a run behind the line went")
     };
-    assert_eq!(again.wait, BEHIND_RECHECK);
+    assert_eq!(again.kind, Wait::Line);
+    assert!(!pacer
+        .state
+        .lock()
+        .unwrap()
+        .tickets
+        .contains_key(&Holder(behind[1])));
     // Released runs make room too.
     pacer.release(Holder(7));
     assert_eq!(pacer.take_promoted()[0].0, Holder(behind[1]));
@@ -579,6 +587,8 @@ async fn a_backlog_drains_in_order_at_the_buckets_pace() {
     // When each parked run is due, as the executor's schedule would keep it.
     let mut due: std::collections::BTreeMap<u64, Instant> =
         (1..=backlog).map(|r| (r, start)).collect();
+    // Runs parked until their line reaches them, without a time.
+    let mut waiting = std::collections::BTreeSet::new();
     let mut sent = Vec::new();
     while let Some((&run, &at)) = due.iter().min_by_key(|(run, at)| (**at, **run)) {
         assert!(
@@ -592,16 +602,22 @@ async fn a_backlog_drains_in_order_at_the_buckets_pace() {
                 sent.push((run, Instant::now() - start));
                 pacer.after(&route, Some(200), None, None);
             }
+            Err(deferred) if deferred.kind == Wait::Line => {
+                waiting.insert(run);
+            }
             Err(deferred) => {
                 due.insert(run, Instant::now() + deferred.wait);
             }
         }
         for (holder, turn) in pacer.take_promoted() {
-            if let Some(at) = due.get_mut(&holder.0) {
+            if waiting.remove(&holder.0) {
+                due.insert(holder.0, turn);
+            } else if let Some(at) = due.get_mut(&holder.0) {
                 *at = (*at).min(turn);
             }
         }
     }
+    assert!(waiting.is_empty(), "runs left behind: {waiting:?}");
     let order: Vec<u64> = sent.iter().map(|(run, _)| *run).collect();
     assert_eq!(
         order,
@@ -614,4 +630,37 @@ async fn a_backlog_drains_in_order_at_the_buckets_pace() {
         last >= 11 * CHANNEL_WINDOW && last < 12 * CHANNEL_WINDOW,
         "{last:?}"
     );
+}
+
+/// The safety net: runs in play that never come back (lost) are taken out of the line by the
+/// sweep after `LOST_AFTER`, and the runs parked behind them without a time are brought into
+/// play, in order; nothing else would bring them back.
+#[tokio::test(start_paused = true)]
+async fn the_sweep_takes_lost_runs_out_and_brings_the_runs_behind_them_into_play() {
+    let pacer = Pacer::new();
+    let route = Route::message_send(CHANNEL);
+    let start = Instant::now();
+    let backlog = 5 + IN_PLAY as u64 + 3;
+    for run in 1..=backlog {
+        let _ = call(&pacer, &route, run, start);
+    }
+    pacer.sweep();
+    assert!(
+        pacer.take_promoted().is_empty(),
+        "nothing is lost yet: the runs in play are due"
+    );
+    // None of the runs in play ever comes back.
+    tokio::time::advance(Duration::from_secs(120) + LOST_AFTER).await;
+    pacer.sweep();
+    let promoted: Vec<u64> = pacer.take_promoted().iter().map(|(h, _)| h.0).collect();
+    assert_eq!(
+        promoted,
+        ((5 + IN_PLAY as u64 + 1)..=backlog).collect::<Vec<_>>()
+    );
+    for run in promoted {
+        assert!(
+            pacer.turn_in_play(Holder(run)).is_some(),
+            "run {run} is in play"
+        );
+    }
 }

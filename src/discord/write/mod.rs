@@ -65,7 +65,11 @@ impl Writer<'_> {
             return Err(match deferred.kind {
                 Wait::Pace => CallError::Paced {
                     message: deferred.reason,
-                    retry_after_ms,
+                    retry_after_ms: Some(retry_after_ms),
+                },
+                Wait::Line => CallError::Paced {
+                    message: deferred.reason,
+                    retry_after_ms: None,
                 },
                 Wait::Hold => CallError::Paused {
                     message: format!(

@@ -26,9 +26,12 @@ impl Interpreter<'_> {
             return None;
         }
         if error.code == "paced" {
-            // Not a failure: the call waits for Discord's pace, and the run for it, parked.
-            let wait = error.retry_after_ms.unwrap_or(0);
-            return Some(Flow::Park(now_ms().saturating_add(wait)));
+            // Not a failure: the call waits for Discord's pace, and the run for it, parked
+            // (without a time when it waits for its line to reach it).
+            let until = error
+                .retry_after_ms
+                .map(|wait| now_ms().saturating_add(wait));
+            return Some(Flow::Park(until));
         }
         let Class::Transient {
             retry_after,
@@ -105,8 +108,14 @@ pub(super) fn action_error(error: CallError) -> ActionError {
         CallError::Paused {
             message,
             retry_after_ms,
-        }
-        | CallError::Paced {
+        } => ActionError {
+            message,
+            code,
+            discord_code: None,
+            http_status: None,
+            retry_after_ms: Some(retry_after_ms),
+        },
+        CallError::Paced {
             message,
             retry_after_ms,
         } => ActionError {
@@ -114,7 +123,7 @@ pub(super) fn action_error(error: CallError) -> ActionError {
             code,
             discord_code: None,
             http_status: None,
-            retry_after_ms: Some(retry_after_ms),
+            retry_after_ms,
         },
         other => ActionError {
             message: other.to_string(),

@@ -49,6 +49,7 @@ pub async fn execute(
 ) -> Result<(Vec<Step>, Ended), StoreError> {
     let resumed = run.started_at_ms.is_some();
     let started = *run.started_at_ms.get_or_insert(now_ms());
+    let journaled = journal.len();
     let mut interpreter = Interpreter {
         ctx,
         event,
@@ -68,7 +69,18 @@ pub async fn execute(
     let Interpreter { run, steps, .. } = interpreter;
     let ended = match flow {
         Flow::Interrupted => Ended::Interrupted,
-        Flow::Park(at_ms) => Ended::Parked(at_ms),
+        Flow::Park(until_ms) => {
+            let progressed = steps.len() > journaled;
+            if !resumed && !progressed {
+                // It waited for Discord's pace before its first step: like a wait for a worker,
+                // that is the queue's time, not the run's budget.
+                run.started_at_ms = None;
+            }
+            Ended::Parked {
+                until_ms,
+                progressed,
+            }
+        }
         Flow::Retry(failure, at_ms) => {
             run.error = Some(failure);
             run.next_attempt_at_ms = Some(at_ms);

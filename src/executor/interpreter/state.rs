@@ -50,9 +50,16 @@ pub enum Ended {
     /// time (ms) at that action. `run.attempts`, `run.next_attempt_at_ms` and `run.error` say
     /// so.
     RetryAt(u64),
-    /// The next call must wait for Discord's pace until this unix time (ms): the run stays
-    /// queued, parked without a worker, and resumes at that action; nothing failed.
-    Parked(u64),
+    /// The next call must wait for Discord's pace: the run stays queued, parked without a worker,
+    /// and resumes at that action; nothing failed.
+    Parked {
+        /// Until this unix time (ms); `None`: until its route's line reaches it (the pacer
+        /// brings it back then).
+        until_ms: Option<u64>,
+        /// It took steps first, so its record changed and must be saved; a run parked at the
+        /// action it was taken up at has nothing new to save.
+        progressed: bool,
+    },
 }
 
 /// What an action list tells the list around it.
@@ -64,8 +71,9 @@ pub(super) enum Flow {
     Interrupted,
     /// A transient failure: try the run again at this unix time (ms).
     Retry(RunFailure, u64),
-    /// The next call waits for Discord's pace: take the run up again at this unix time (ms).
-    Park(u64),
+    /// The next call waits for Discord's pace: take the run up again at this unix time (ms), or
+    /// (`None`) when its route's line reaches it.
+    Park(Option<u64>),
 }
 
 /// What the run's templates read that the run keeps itself, besides its record.
