@@ -24,12 +24,12 @@
 //! Only the first [`IN_PLAY`] runs of a line are estimated and come back for their turn; the
 //! runs behind them are parked without a time ([`Wait::Line`]: no ticket, no place in the
 //! queue's schedule) and handed to the executor ([`Pacer::take_promoted`]) as the line reaches
-//! them; [`Pacer::sweep`], every [`SWEEP_EVERY`], takes lost runs out of every line. A run does not wait in its worker for an
-//! earlier run parked until a moment still to come (that one needs a worker to come back): it
-//! parks until just after it; behind one already due (waiting for a worker) it parks until the
-//! line moves. It waits in its worker, up to [`ORDER_WAIT`], only for an earlier run that is in
-//! a worker too. A line's order gives way only to a run lost for [`LOST_AFTER`].
-//! A call with no holder (a trial by hand) waits inline up to [`MAX_INLINE_WAIT`].
+//! them; [`Pacer::sweep`], every [`SWEEP_EVERY`], takes lost runs out of every line. A run does
+//! not wait in its worker for an earlier run parked until a moment still to come (that one
+//! needs a worker to come back): it parks until just after it; behind one already due (waiting
+//! for a worker) it parks until the line moves. It waits in its worker, up to [`ORDER_WAIT`],
+//! only for an earlier run that is in a worker too. A line's order gives way only to a run lost
+//! for [`LOST_AFTER`]. A call with no holder (a trial by hand) waits inline up to [`MAX_INLINE_WAIT`].
 
 mod fair;
 mod learned;
