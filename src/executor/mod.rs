@@ -141,7 +141,8 @@ pub async fn run_executor(
         }
 
         // With every slot taken, a due run cannot be taken up before one is free: wait for that
-        // (a run lending its slot for a long `wait` frees one too) instead of for the due time, which may be past.
+        // (a run lending its slot for a long `wait` frees one too) instead of for the due time,
+        // which may be past.
         let full = slots.available_permits() == 0;
         let earliest = queue.next_due();
         let next_due = async move {

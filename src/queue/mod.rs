@@ -59,11 +59,10 @@ struct Claims {
     /// 100,000 behind a few busy channels costs about a megabyte here.
     waiting_for_line: HashSet<RunId>,
     /// Every queued run below this id is in progress, waiting in `schedule` or waiting for its
-    /// line, so a claim reads
-    /// the queue from here on and takes waiting runs from the schedule: with thousands of runs
-    /// parked for Discord's pace, a claim costs the runs queued since the last one, not every
-    /// parked run (each accept wakes the executor). Moved back by whatever puts a run below it
-    /// in the queue again ([`Claims::rewind`]).
+    /// line, so a claim reads the queue from here on and takes waiting runs from the schedule:
+    /// with thousands of runs parked for Discord's pace, a claim costs the runs queued since the
+    /// last one, not every parked run (each accept wakes the executor). Moved back by whatever
+    /// puts a run below it in the queue again ([`Claims::rewind`]).
     cursor: u64,
     /// The lowest id rewound to while a claim was reading the queue, which that claim's new
     /// cursor must not pass.

@@ -41,6 +41,12 @@ impl Place {
             Place::Waiting => None,
         }
     }
+
+    /// Whether the run was expected back longer than `grace` before `now`: it went elsewhere
+    /// without leaving the line. A run parked until the line reaches it is never lost.
+    pub fn lost(self, now: Instant, grace: std::time::Duration) -> bool {
+        self.expected().is_some_and(|at| at + grace <= now)
+    }
 }
 
 /// The queued runs waiting for one route, in run order.
@@ -90,6 +96,14 @@ impl Line {
             .collect()
     }
 
+    /// Whether a run parked until the line reaches it is among the runs in play.
+    pub fn front_waits(&self) -> bool {
+        self.holders
+            .values()
+            .take(IN_PLAY)
+            .any(|place| *place == Place::Waiting)
+    }
+
     /// Whether every run before `holder` is overdue by `grace` at `now` (it was expected back
     /// longer ago than that): runs that went elsewhere without leaving the line.
     pub fn earlier_all_overdue(
@@ -100,21 +114,19 @@ impl Line {
     ) -> bool {
         self.holders
             .range(..holder)
-            .all(|(_, place)| place.expected().is_some_and(|at| at + grace <= now))
+            .all(|(_, place)| place.lost(now, grace))
     }
 
-    /// Takes out the runs that were expected back longer than `grace` before `now` (lost: they
-    /// went elsewhere without leaving the line); returns them.
+    /// Takes out the runs [lost](Place::lost) at `now`; returns them.
     pub fn remove_lost(&mut self, now: Instant, grace: std::time::Duration) -> Vec<Holder> {
-        let lost: Vec<Holder> = self
-            .holders
-            .iter()
-            .filter(|(_, place)| place.expected().is_some_and(|at| at + grace <= now))
-            .map(|(holder, _)| *holder)
-            .collect();
-        for holder in &lost {
-            self.holders.remove(holder);
-        }
+        let mut lost = Vec::new();
+        self.holders.retain(|holder, place| {
+            let keep = !place.lost(now, grace);
+            if !keep {
+                lost.push(*holder);
+            }
+            keep
+        });
         lost
     }
 
@@ -148,8 +160,13 @@ mod tests {
         // A lower run arriving late is in play at its place.
         assert_eq!(line.rank_in_play(Holder(15)), Some(1));
         assert!(line.reached().is_empty());
+        assert!(!line.front_waits());
         line.holders.remove(&Holder(10));
         let front = IN_PLAY as u64 * 10 + 10;
         assert_eq!(line.reached(), [(IN_PLAY - 1, Holder(front))]);
+        assert!(
+            line.front_waits(),
+            "the front reaches a run parked without a time"
+        );
     }
 }

@@ -257,17 +257,21 @@ impl Pacer {
         let mut guard = self.state.lock().expect("pacer lock");
         let state = &mut *guard;
         let now = Instant::now();
-        let routes: Vec<Route> = state.lines.keys().cloned().collect();
-        for route in routes {
-            let Some(line) = state.lines.get_mut(&route) else {
-                continue;
-            };
+        let mut thinned = Vec::new();
+        for (route, line) in &mut state.lines {
             let lost = line.remove_lost(now, LOST_AFTER);
-            for holder in lost {
-                if state.tickets.get(&holder) == Some(&route) {
-                    state.tickets.remove(&holder);
+            for holder in &lost {
+                if state.tickets.get(holder) == Some(route) {
+                    state.tickets.remove(holder);
                 }
             }
+            // A run parked until the line reaches it, found in the front, has nothing else to
+            // bring it back either.
+            if !lost.is_empty() || line.front_waits() {
+                thinned.push(route.clone());
+            }
+        }
+        for route in thinned {
             state.promote_reached(&route, now);
         }
         if !state.promoted.is_empty() {

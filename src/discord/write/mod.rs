@@ -63,13 +63,10 @@ impl Writer<'_> {
         if let Err(deferred) = self.pacer.before(&route, self.holder).await {
             let retry_after_ms = deferred.wait.as_millis() as u64;
             return Err(match deferred.kind {
-                Wait::Pace => CallError::Paced {
+                // A run waiting for its line has no time: the line brings it back.
+                Wait::Pace | Wait::Line => CallError::Paced {
+                    retry_after_ms: (deferred.kind == Wait::Pace).then_some(retry_after_ms),
                     message: deferred.reason,
-                    retry_after_ms: Some(retry_after_ms),
-                },
-                Wait::Line => CallError::Paced {
-                    message: deferred.reason,
-                    retry_after_ms: None,
                 },
                 Wait::Hold => CallError::Paused {
                     message: format!(

@@ -89,6 +89,17 @@ pub(super) fn invalid(message: String) -> ActionError {
     }
 }
 
+/// A call hookbot's own governor held back (nothing was sent), to be tried after `retry_after_ms`.
+fn held_back(message: String, code: String, retry_after_ms: Option<u64>) -> ActionError {
+    ActionError {
+        message,
+        code,
+        discord_code: None,
+        http_status: None,
+        retry_after_ms,
+    }
+}
+
 /// Discord's own words and numbers when Discord refused; else what went wrong.
 pub(super) fn action_error(error: CallError) -> ActionError {
     let code = error.code();
@@ -108,23 +119,11 @@ pub(super) fn action_error(error: CallError) -> ActionError {
         CallError::Paused {
             message,
             retry_after_ms,
-        } => ActionError {
-            message,
-            code,
-            discord_code: None,
-            http_status: None,
-            retry_after_ms: Some(retry_after_ms),
-        },
+        } => held_back(message, code, Some(retry_after_ms)),
         CallError::Paced {
             message,
             retry_after_ms,
-        } => ActionError {
-            message,
-            code,
-            discord_code: None,
-            http_status: None,
-            retry_after_ms,
-        },
+        } => held_back(message, code, retry_after_ms),
         other => ActionError {
             message: other.to_string(),
             code,
